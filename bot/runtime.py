@@ -1,0 +1,58 @@
+"""What every command needs: settings, a Redis connection (embedded if REDIS_URL is unset) and
+the conversation service; closed again in reverse order."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+import classifier
+import flows
+from flows import texts
+
+from .embedded_redis import EmbeddedRedis
+from .settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: Redis
+    conversations: flows.Conversations
+    secret: bytes
+
+    def ref(self, platform: str, user_id: str, scope: str = flows.SOLO) -> flows.Ref:
+        """Where a platform user's survey lives; the user id itself is never stored."""
+        return flows.Ref(scope, flows.pseudonym(self.secret, platform, user_id))
+
+
+def flow_config(settings: Settings) -> flows.Config:
+    return flows.Config(
+        questionnaire=classifier.default(),
+        texts=texts.texts(),
+        min_group_size=settings.min_group_size,
+        session_ttl_days=settings.session_ttl_days,
+    )
+
+
+@contextlib.asynccontextmanager
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if not url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        url = embedded.start()
+    redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        cfg = flow_config(settings)
+        store = flows.RedisStore(
+            redis, items=len(cfg.questionnaire.items), ttl_seconds=settings.session_ttl_seconds
+        )
+        yield Runtime(settings, redis, flows.Conversations(store, cfg), settings.secret_bytes())
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            embedded.stop()
