@@ -119,6 +119,7 @@ def _intro(ctx: _Ctx, lang: Lang, round_id: str | None = None) -> msg.Menu:
         (
             msg.Choice(ctx.t("start", lang), encode(ev.Start(lang, round_id))),
             msg.Choice(ctx.t("later", lang), encode(ev.Later())),
+            msg.Choice(ctx.t("other_language", lang), encode(ev.Language("en" if lang == "de" else "de"))),
         ),
     )
 

@@ -30,6 +30,7 @@ class Texts(BaseModel):
     intro: Text
     start: Text
     later: Text
+    other_language: Text
     later_ok: Text
     progress: Text
     skip: Text

@@ -1,0 +1,79 @@
+"""The web app: one FastAPI app under uvicorn for every platform.
+
+    POST /slack/events        Slack events, interactivity and slash commands (bolt)
+    GET  /healthz             liveness and Redis reachability
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from .runtime import Runtime, runtime
+from .settings import Settings
+
+log = logging.getLogger("ruhepuls.web")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        async with runtime(settings) as rt, contextlib.AsyncExitStack() as stack:
+            api.state.rt = rt
+            api.state.slack = None
+            if settings.slack_enabled:
+                await _start_slack(api, rt, stack)
+            yield
+
+    api = FastAPI(title="Ruhepuls", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @api.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        rt: Runtime = request.app.state.rt
+        try:
+            await rt.redis.ping()
+        except Exception:
+            return JSONResponse({"status": "degraded", "redis": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @api.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        handler = request.app.state.slack
+        if handler is None:
+            return JSONResponse({"error": "slack is not configured"}, status_code=404)
+        response: Response = await handler.handle(request)
+        if request.headers.get("x-slack-retry-num"):
+            # Processing a retry is safe (the store drops an event id it has seen); tell Slack
+            # to stop retrying either way.
+            response.headers["x-slack-no-retry"] = "1"
+        return response
+
+    return api
+
+
+async def _start_slack(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitStack) -> None:
+    from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+
+    from .slack import build_slack_app
+
+    app = build_slack_app(rt)
+    api.state.slack = AsyncSlackRequestHandler(app)
+    if rt.settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        socket = AsyncSocketModeHandler(app, rt.settings.slack_app_token.get_secret_value())
+        await socket.connect_async()
+        stack.push_async_callback(socket.close_async)
+        log.info("slack socket mode connected")
+
+
+def serve(settings: Settings) -> None:
+    config: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": "info"}
+    log.info("serving on http://%s:%s", settings.host, settings.port)
+    uvicorn.run(create_app(settings), access_log=False, **config)

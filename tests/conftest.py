@@ -1,0 +1,99 @@
+"""Shared fixtures: a real redis-server started for the test session (or REDIS_URL), and
+helpers to build conversations against it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+import flows
+from bot.embedded_redis import redis_binary
+
+# The Teams SDK and pydantic-settings read these; a developer's shell must not leak into tests.
+for _name in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "SERVICE_URL"):
+    os.environ.pop(_name, None)
+
+NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis for the whole test run: REDIS_URL if given, else our own redis-server."""
+    given = os.environ.get("REDIS_URL")
+    if given:
+        yield given
+        return
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def config() -> flows.Config:
+    return flows.Config()
+
+
+@pytest.fixture
+def store(redis: Redis, config: flows.Config) -> flows.RedisStore:
+    return flows.RedisStore(redis, items=len(config.questionnaire.items), ttl_seconds=7 * 86_400)
+
+
+@pytest.fixture
+def conversations(store: flows.RedisStore, config: flows.Config) -> flows.Conversations:
+    return flows.Conversations(store, config, clock=lambda: NOW)
+
+
+def python_env(**extra: str) -> dict[str, str]:
+    """The environment for a `ruhepuls` subprocess: ours, minus anything platform-related."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "TELEGRAM_", "RUHEPULS_", "REDIS_URL"))}  # fmt: skip
+    env.update(extra)
+    return env
+
+
+def has_redis_binary() -> bool:
+    try:
+        redis_binary()
+    except RuntimeError:
+        return shutil.which("redis-server") is not None
+    return True
+
+
+REPO = Path(__file__).resolve().parent.parent

@@ -1,0 +1,176 @@
+"""The conversation engine, pure: table-driven transcripts of whole conversations in both
+languages, and properties over random event sequences."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import NOW
+from flows import Config, Session, State, engine
+from flows import events as ev
+from flows import messages as msg
+
+CFG = Config()
+ITEMS = [i.id for i in CFG.questionnaire.items]
+
+
+def run(transcript: list[tuple[ev.Event, str]], lang: str = "de") -> Session | None:
+    """Feed events; after each, check the kinds of messages (e.g. "Q3" = question 3,
+    "N" = notice, "M" = menu, "R" = result, "D" = delete) and the session."""
+    session: Session | None = None
+    for n, (event, expected) in enumerate(transcript):
+        step = engine.step(CFG, session, event, lang=lang, now=NOW)  # type: ignore[arg-type]
+        got = " ".join(_kind(m) for m in step.messages)
+        assert got == expected, f"step {n} ({event}): expected {expected!r}, got {got!r}"
+        session = step.session
+    return session
+
+
+def _kind(m: msg.Message) -> str:
+    if isinstance(m, msg.Question):
+        return f"Q{m.number}"
+    return {msg.Notice: "N", msg.Menu: "M", msg.Result: "R", msg.Delete: "D"}[type(m)]
+
+
+def answers(values: list[int | None], start: int = 0) -> list[tuple[ev.Event, str]]:
+    out = []
+    for k, v in enumerate(values, start):
+        nxt = f"Q{k + 2}" if k + 1 < len(ITEMS) else "R"
+        out.append((ev.Answer(ITEMS[k], v), nxt))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_whole_survey_by_clicks(lang: str) -> None:
+    t = [(ev.Text("hallo"), "M"), (ev.Start(lang), "Q1"), *answers([3] * 12)]
+    assert run(t, lang) is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("de", ["oft", "3", "Nie", "immer", "s", "zurück", "manchmal", "1", "2", "4", "0", "selten", "oft", "möchte ich nicht beantworten"]),
+        ("en", ["often", "3", "never", "always", "skip", "back", "sometimes", "1", "2", "4", "0", "rarely", "often", "I'd rather not answer"]),
+    ],
+)
+def test_whole_survey_typed(lang: str, words: list[str]) -> None:
+    expected = ["Q2", "Q3", "Q4", "Q5", "Q6", "Q5", "Q6", "Q7", "Q8", "Q9", "Q10", "Q11", "Q12", "R"]
+    t = [(ev.Start(lang), "Q1"), *[(ev.Text(w), e) for w, e in zip(words, expected, strict=True)]]
+    assert run(t, lang) is None
+
+
+def test_pause_resume_back_skip_language() -> None:
+    s = run([
+        (ev.Start("de"), "Q1"),
+        (ev.Answer("a1", 2), "Q2"),
+        (ev.Pause(), "N"),
+        (ev.Text("was?"), "M"),          # paused: offer to continue or delete
+        (ev.Resume(), "Q2"),
+        (ev.Back("b1"), "Q1"),
+        (ev.Back("a1"), "Q1"),           # no going back before the first question
+        (ev.Answer("a1", None), "Q2"),   # skip by button
+        (ev.Language("en"), "N Q2"),
+        (ev.Text("banana"), "N"),        # a friendly hint, no error
+        (ev.Help(), "N Q2"),
+    ])
+    assert s is not None and s.lang == "en" and s.index == 1 and s.answers[0] == "s"
+    assert s.state is State.ASKING
+
+
+def test_stale_and_repeated_clicks_change_nothing() -> None:
+    s = run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 4), "Q2"), (ev.Answer("b1", 1), "Q3")])
+    assert s is not None
+    for stale in (ev.Answer("a1", 0), ev.Answer("b1", 4), ev.Answer("d3", 2), ev.Back("a1"), ev.Answer("zz", 1)):
+        step = engine.step(CFG, s, stale, now=NOW)
+        assert step.session == s
+        assert [_kind(m) for m in step.messages] == ["Q3"]
+
+
+def test_clicking_a_question_while_paused_answers_it() -> None:
+    s = run([(ev.Start("de"), "Q1"), (ev.Pause(), "N"), (ev.Answer("a1", 1), "Q2")])
+    assert s is not None and s.state is State.ASKING and s.answers[0] == "1"
+
+
+def test_cancel_deletes_and_no_session_events() -> None:
+    assert run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Cancel(), "N")]) is None
+    assert run([
+        (ev.Cancel(), "N"),
+        (ev.Answer("a1", 3), "N M"),   # a click on a question of a finished survey
+        (ev.Later(), "N"),
+        (ev.Pause(), "M"),
+        (ev.Dismiss(), "D"),
+        (ev.Help(), "N"),
+    ]) is None
+
+
+def test_start_while_running_continues_where_they_stopped() -> None:
+    s = run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Start("de"), "Q2"), (ev.Text("start"), "Q2")])
+    assert s is not None and s.index == 1
+
+
+def _nearly_done(round_id: str | None) -> Session:
+    return Session(State.ASKING, "de", 11, "2" * 11 + "-", round_id)
+
+
+def test_completion_in_a_round_counts_and_outside_does_not() -> None:
+    last = engine.step(CFG, _nearly_done("r1"), ev.Answer(ITEMS[-1], 2), now=NOW)
+    assert last.session is None and last.finished
+    assert last.completion is not None and last.completion.window == "2026-W48"
+    assert last.completion.round_id == "r1" and last.completion.counters["n"] == 1
+    solo = engine.step(CFG, _nearly_done(None), ev.Answer(ITEMS[-1], 2), now=NOW)
+    assert solo.finished and solo.completion is None
+    result = solo.messages[0]
+    assert isinstance(result, msg.Result) and CFG.texts.not_counted.de in result.notes
+
+
+def test_result_is_one_message_that_can_be_dismissed() -> None:
+    step = engine.step(CFG, _nearly_done(None), ev.Answer(ITEMS[-1], 4), now=NOW)
+    (r,) = step.messages
+    assert isinstance(r, msg.Result)
+    assert r.dismiss.action == "dismiss" and r.signpost  # exhaustion "immer" shows the signpost
+    assert engine.step(CFG, None, ev.decode(r.dismiss.action), now=NOW).messages == (msg.Delete(),)
+
+
+events = st.one_of(
+    st.builds(ev.Answer, st.sampled_from(ITEMS + ["x"]), st.one_of(st.none(), st.integers(0, 4))),
+    st.builds(ev.Back, st.one_of(st.none(), st.sampled_from(ITEMS))),
+    st.builds(ev.Start, st.sampled_from([None, "de", "en"])),
+    st.just(ev.Pause()), st.just(ev.Resume()), st.just(ev.Cancel()), st.just(ev.Help()),
+    st.just(ev.Later()), st.just(ev.Dismiss()),
+    st.builds(ev.Language, st.sampled_from(["de", "en"])),
+    st.builds(ev.Text, st.one_of(st.text(max_size=20), st.sampled_from(["3", "oft", "zurück", "s", "weiter", "pause"]))),
+)
+
+
+@given(st.lists(events, max_size=60))
+@settings(max_examples=300)
+def test_any_event_sequence_is_handled(seq: list[ev.Event]) -> None:
+    """The table is total; every step says something; the session stays consistent."""
+    session: Session | None = None
+    for e in seq:
+        step = engine.step(CFG, session, e, now=NOW)
+        assert step.messages
+        if step.session is not None:
+            again = Session.loads(step.session.dumps(), len(ITEMS))
+            assert again == step.session
+            assert all(ch != "-" for ch in step.session.answers[: step.session.index])
+        session = step.session
+
+
+def test_every_rule_is_reachable_in_the_table() -> None:
+    names = {r.action.__name__ for r in engine.RULES}
+    assert {"begin", "record", "finish", "reshow", "pause", "resume", "cancel", "go_back"} <= names
+
+
+def test_action_codec() -> None:
+    samples = [ev.Answer("a1", 3), ev.Answer("d3", None), ev.Back("c2"), ev.Back(None), ev.Start("en", "r7"),
+               ev.Start(None, None), ev.Language("de"), ev.Pause(), ev.Resume(), ev.Cancel(), ev.Later(),
+               ev.Help(), ev.Dismiss()]
+    for e in samples:
+        action = ev.encode(e)
+        assert len(action.encode()) <= 64
+        assert ev.decode(action) == e
+    for garbage in ["", "a:a1:9", "a::3", "a:a1", "x" * 65, None, 7, "lang:fr", "start:xx:", "pause:1"]:
+        assert ev.decode(garbage) is None

@@ -1,0 +1,143 @@
+"""The Redis store and the conversation service against a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+
+import flows
+from flows import events as ev
+from flows import keys
+from flows import messages as msg
+
+from conftest import free_port
+
+SECRET = b"test-secret"
+ITEMS = [i.id for i in flows.Config().questionnaire.items]
+
+
+def ref(user: str = "U1", scope: str = flows.SOLO) -> flows.Ref:
+    return flows.Ref(scope, flows.pseudonym(SECRET, "slack", user))
+
+
+async def started(conv: flows.Conversations, r: flows.Ref, round_id: str | None = None) -> None:
+    await conv.handle(r, ev.Start("de", round_id))
+
+
+async def test_answers_are_saved_and_survive_a_new_service(conversations, store, config) -> None:
+    r = ref()
+    await started(conversations, r)
+    await conversations.handle(r, ev.Answer("a1", 3), event_id="e1")
+    again = flows.Conversations(store, config)
+    session, version = await again.store.load(r)
+    assert session is not None and session.index == 1 and session.answers[0] == "3"
+    assert version == 2
+
+
+async def test_redelivered_event_is_dropped(conversations, store) -> None:
+    r = ref()
+    await started(conversations, r)
+    first = await conversations.handle(r, ev.Answer("a1", 3), event_id="evt-1")
+    second = await conversations.handle(r, ev.Answer("a1", 3), event_id="evt-1")
+    assert first.messages and not first.duplicate
+    assert second.duplicate and second.messages == ()
+    session, _ = await store.load(r)
+    assert session is not None and session.index == 1
+
+
+async def test_concurrent_double_clicks_advance_once(conversations, store) -> None:
+    r = ref()
+    await started(conversations, r)
+    results = await asyncio.gather(
+        *(conversations.handle(r, ev.Answer("a1", v % 5), event_id=f"click-{v}") for v in range(10))
+    )
+    session, _ = await store.load(r)
+    assert session is not None and session.index == 1
+    questions = [m for h in results for m in h.messages if isinstance(m, msg.Question)]
+    assert {q.item_id for q in questions} == {"b1"}  # everyone sees the next question
+
+
+async def test_ttl_is_set_and_refreshed(conversations, redis) -> None:
+    r = ref()
+    await started(conversations, r)
+    key = keys.session(r.scope, r.person)
+    ttl = await redis.ttl(key)
+    assert 7 * 86_400 - 5 <= ttl <= 7 * 86_400
+    await redis.expire(key, 100)
+    await conversations.handle(r, ev.Answer("a1", 1))
+    assert await redis.ttl(key) > 100
+
+
+async def test_expired_session_starts_fresh(conversations, redis) -> None:
+    r = ref()
+    await started(conversations, r)
+    await conversations.handle(r, ev.Answer("a1", 1))
+    await redis.delete(keys.session(r.scope, r.person))  # what expiry does
+    out = await conversations.handle(r, ev.Answer("b1", 1))
+    assert isinstance(out.messages[0], msg.Notice)  # "this survey is no longer running"
+
+
+async def test_completion_keeps_only_counters(conversations, redis) -> None:
+    team = "team-7"
+    people = [ref(f"U{n}", team) for n in range(3)]
+    for p in people:
+        await started(conversations, p, round_id="r1")
+        for item in ITEMS:
+            await conversations.handle(p, ev.Answer(item, 2 if item != "b2" else None))
+    counters_key = keys.counters(team, "r1", "2026-W48")
+    counters = {k.decode(): int(v) for k, v in (await redis.hgetall(counters_key)).items()}
+    assert counters["n"] == 3 and counters["i:a1:2"] == 3 and counters["i:b2:s"] == 3
+    # every key: no user id, no answer outside the counters
+    for key in await redis.keys("*"):
+        k = key.decode()
+        assert "U0" not in k and "U1" not in k
+        kind = await redis.type(key)
+        if k == counters_key:
+            continue
+        if kind == b"hash":
+            assert set(await redis.hkeys(key)) == {b"v"}, f"{k} still holds session data"
+        else:
+            assert kind == b"set" and ":e:" in k
+
+
+async def test_final_answer_counted_once_under_concurrency(conversations, redis) -> None:
+    r = ref("U9", "team-x")
+    await started(conversations, r, round_id="r2")
+    for item in ITEMS[:-1]:
+        await conversations.handle(r, ev.Answer(item, 1))
+    results = await asyncio.gather(
+        *(conversations.handle(r, ev.Answer(ITEMS[-1], 1), event_id=f"last-{n}") for n in range(8))
+    )
+    assert sum(h.finished for h in results) == 1
+    assert int(await redis.hget(keys.counters("team-x", "r2", "2026-W48"), "n")) == 1
+
+
+async def test_unreadable_session_is_replaced(conversations, redis) -> None:
+    r = ref()
+    await redis.hset(keys.session(r.scope, r.person), mapping={"v": 4, "d": "{garbage"})
+    out = await conversations.handle(r, ev.Start("de"))
+    assert isinstance(out.messages[0], msg.Question) and out.messages[0].number == 1
+
+
+async def test_redis_down_raises_and_loses_nothing(conversations, config, redis_url) -> None:
+    r = ref()
+    await started(conversations, r)
+    await conversations.handle(r, ev.Answer("a1", 4))
+    dead = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    broken = flows.Conversations(flows.RedisStore(dead, items=12, ttl_seconds=60), config)
+    with pytest.raises(flows.StoreUnavailable):
+        await broken.handle(r, ev.Answer("b1", 4))
+    await dead.aclose()
+    session, _ = await conversations.store.load(r)
+    assert session is not None and session.answers[:2] == "4-"
+
+
+def test_keys_never_hold_a_plain_user_id() -> None:
+    p = flows.pseudonym(SECRET, "slack", "U12345")
+    assert "U12345" not in keys.session("solo", p) and len(p) == 32
+    assert p != flows.pseudonym(b"other", "slack", "U12345")
+    assert keys.session("t1", p).startswith("rp:{t1}:") and keys.counters("t1", "r", "w").startswith("rp:{t1}:")
+    with pytest.raises(ValueError):
+        keys.session("bad scope}", p)
