@@ -47,7 +47,14 @@ def create_app(settings: Settings) -> FastAPI:
         handler = request.app.state.slack
         if handler is None:
             return JSONResponse({"error": "slack is not configured"}, status_code=404)
-        response: Response = await handler.handle(request)
+        body = await request.body()
+        if not _slack_signed(request, body):
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        try:
+            response: Response = await handler.handle(request)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            log.info("slack request not understood")
+            return JSONResponse({"error": "malformed request"}, status_code=400)
         if request.headers.get("x-slack-retry-num"):
             # Processing a retry is safe (the store drops an event id it has seen); tell Slack
             # to stop retrying either way.
@@ -57,13 +64,27 @@ def create_app(settings: Settings) -> FastAPI:
     return api
 
 
+def _slack_signed(request: Request, body: bytes) -> bool:
+    """Slack's HMAC-SHA256 signature over `v0:{timestamp}:{body}`, at most 5 minutes old."""
+    timestamp = request.headers.get("x-slack-request-timestamp", "")
+    signature = request.headers.get("x-slack-signature", "")
+    if not timestamp.isdigit() or not signature:
+        return False
+    verifier = request.app.state.slack_verifier
+    return bool(verifier.is_valid(body, timestamp, signature))
+
+
 async def _start_slack(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitStack) -> None:
     from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
+    from slack_sdk.signature import SignatureVerifier
+
     from .slack import build_slack_app
+    from .slack.app import signing_secret
 
     app = build_slack_app(rt)
     api.state.slack = AsyncSlackRequestHandler(app)
+    api.state.slack_verifier = SignatureVerifier(signing_secret(rt))
     if rt.settings.slack_app_token:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

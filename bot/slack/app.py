@@ -13,6 +13,7 @@ import re
 import secrets
 from typing import Any
 
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -114,20 +115,40 @@ class SlackConversation:
         return None
 
 
+def signing_secret(rt: Runtime) -> str:
+    """The signing secret; without one (Socket Mode only) a random one refuses all HTTP."""
+    s = rt.settings.slack_signing_secret
+    return s.get_secret_value() if s else secrets.token_hex(16)
+
+
 def build_slack_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
     """The bolt app with Ruhepuls's listeners registered."""
     s = rt.settings
     for noisy in ("slack_bolt", "slack_sdk"):  # their DEBUG logs carry message payloads
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
-    signing = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else secrets.token_hex(16)
+    signing = signing_secret(rt)
     app = AsyncApp(
         client=client or web_client(rt),
-        signing_secret=signing,  # Socket Mode only: a random secret refuses every HTTP request
+        signing_secret=signing,
+        # bot.web verifies every HTTP request before bolt parses it (bolt would parse first, and
+        # a malformed body would become a 500); Socket Mode needs no signature.
+        request_verification_enabled=False,
         process_before_response=True,
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("slack_bolt"),
     )
     convo = SlackConversation(rt)
+
+    @app.error
+    async def on_error(error: Exception) -> BoltResponse:
+        # A bug must not become a 500 (Slack would retry, the person sees an error): log where
+        # it happened, without the exception text, which could quote a payload.
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+        log.error("slack listener failed: %s at %s", type(error).__name__, where)
+        return BoltResponse(status=200, body="")
 
     @app.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -178,7 +199,10 @@ def build_slack_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncA
         if not isinstance(channel, str):
             await ack(text=UNAVAILABLE[lang])
             return
-        await ack(text=DM_SENT[lang] if channel != origin else None)
+        if channel != origin:
+            await ack(text=DM_SENT[lang])
+        else:
+            await ack()
         text = (command.get("text") or "").strip()
         await convo.handle(client, team=team, user=user, channel=channel, event=ev.Text(text or "start"))
 

@@ -1,0 +1,126 @@
+"""Local stand-ins for the platforms' web APIs: small HTTP servers on their own thread that
+answer like the real API and record every call. Only what the internet would be is faked."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FakeSlack:
+    """Plays the Slack Web API (`/api/<method>`). `fail[method] = error` makes a method answer
+    `{"ok": false, "error": ...}` once; `rate_limit[method] = n` answers 429 n times first."""
+
+    bot_user: str = "UBOT"
+    calls: list[Call] = field(default_factory=list)
+    fail: dict[str, str] = field(default_factory=dict)
+    rate_limit: dict[str, int] = field(default_factory=dict)
+    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            call = Call(method, params)
+            self.calls.append(call)
+            status, call.result = self._answer(method, params)
+            return status, call.result
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.rate_limit.get(method, 0) > 0:
+            self.rate_limit[method] -= 1
+            return 429, {"ok": False, "error": "ratelimited"}
+        if method in self.fail:
+            return 200, {"ok": False, "error": self.fail.pop(method)}
+        if method == "auth.test":
+            return 200, {"ok": True, "user_id": self.bot_user, "bot_id": "BBOT", "team_id": "T1",
+                         "team": "Test", "user": "ruhepuls", "url": "https://test.slack.com/"}
+        if method == "conversations.open":
+            return 200, {"ok": True, "channel": {"id": f"D{params.get('users', 'X')}"}}
+        if method == "chat.postMessage":
+            ts = f"1700000000.{next(self._ts):06d}"
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": ts,
+                         "message": {"ts": ts, "text": params.get("text")}}
+        if method in ("chat.update", "chat.delete"):
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        return 200, {"ok": True}
+
+    def methods(self) -> list[str]:
+        return [c.method for c in self.calls if c.method != "auth.test"]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.fail.clear()
+            self.rate_limit.clear()
+
+
+def _params(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:
+    params: dict[str, Any] = dict(parse_qsl(urlparse(handler.path).query))
+    ctype = handler.headers.get("Content-Type", "")
+    if body and "json" in ctype:
+        params.update(json.loads(body))
+    elif body:
+        params.update(dict(parse_qsl(body.decode())))
+    for key in ("blocks", "attachments", "reply_markup"):
+        if isinstance(params.get(key), str):
+            try:
+                params[key] = json.loads(params[key])
+            except ValueError:
+                pass
+    return params
+
+
+class FakeServer:
+    """Runs a fake on a free port of 127.0.0.1 in a thread."""
+
+    def __init__(self, fake: Any, prefix: str) -> None:
+        self.fake = fake
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                method = urlparse(self.path).path.removeprefix(prefix).strip("/")
+                status, payload = outer.fake.answer(method, _params(self, body))
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> FakeServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,212 @@
+"""Slack end to end: the real web app under uvicorn, a real Redis, a local fake Slack Web API;
+every request signed exactly as Slack signs it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+import flows
+import flows.keys
+
+from bot.settings import Settings
+from fakes import FakeServer, FakeSlack
+from slackkit import SIGNING_SECRET, SlackAgent, running_app, signed_headers
+
+DE_OPTIONS = ["nie", "selten", "manchmal", "oft", "immer"]
+EN_OPTIONS = ["never", "rarely", "sometimes", "often", "always"]
+
+
+@pytest.fixture(scope="module")
+def fake_slack() -> FakeServer:
+    with FakeServer(FakeSlack(), "/api") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def slack_app(redis_url: str, fake_slack: FakeServer) -> AsyncIterator[str]:
+    settings = Settings(
+        REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="slack-test-secret",
+    )  # fmt: skip
+    async with running_app(settings) as base:
+        yield base
+
+
+@pytest.fixture
+async def agent(slack_app: str, fake_slack: FakeServer, redis) -> AsyncIterator[SlackAgent]:
+    fake_slack.fake.reset()
+    async with httpx.AsyncClient(timeout=10) as http:
+        yield SlackAgent(http, slack_app, fake_slack.fake)
+
+
+async def answer_all(agent: SlackAgent, labels: list[str]) -> None:
+    for label in labels:
+        r = await agent.click(label)
+        assert r.status_code == 200
+
+
+async def test_healthz(agent: SlackAgent) -> None:
+    r = await agent.http.get(f"{agent.base}/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("lang", "options"), [("de", DE_OPTIONS), ("en", EN_OPTIONS)])
+async def test_whole_survey_by_clicking(agent: SlackAgent, lang: str, options: list[str]) -> None:
+    r = await agent.say("hallo")
+    assert r.status_code == 200
+    assert "Ruhepuls" in agent.text() and "Starten" in [b["text"]["text"] for b in agent.buttons()]
+    if lang == "en":
+        await agent.click("English")
+        assert "Hello, this is Ruhepuls" in agent.text()
+    await agent.click("Starten" if lang == "de" else "Start")
+    intro_ts = agent.last_ts
+    assert ("Frage 1 von 12" if lang == "de" else "Question 1 of 12") in agent.text()
+    labels = [options[4], options[0], options[0], options[0]] * 3  # type A stands out
+    before = len(agent.fake.calls)
+    await answer_all(agent, labels)
+    sent = [c.method for c in agent.fake.calls[before:]]
+    assert sent == ["chat.update"] * 12, "every click updates the same message in place"
+    assert list(agent.messages) == [intro_ts]
+    text = agent.text()
+    assert ("Konflikt ohne Rückendeckung" if lang == "de" else "Customer conflict without backing") in text
+    assert ("nirgends gespeichert" if lang == "de" else "stored nowhere") in text
+    for call in agent.fake.calls:  # no notification text carries an answer or the result
+        assert "Konflikt" not in str(call.params.get("text")) and "conflict" not in str(call.params.get("text"))
+    # the result can be removed from the chat
+    await agent.click("Ergebnis aus dem Chat entfernen" if lang == "de" else "Remove the result from the chat")
+    assert agent.fake.calls[-1].method == "chat.delete" and agent.messages == {}
+
+
+async def test_pause_resume_typed_back_and_skip(agent: SlackAgent) -> None:
+    await agent.say("start")
+    await agent.click("Starten")
+    await agent.click("oft")
+    await agent.click("Pause")
+    assert "Pausiert" in agent.text()
+    await agent.say("weiter")  # a new message with the current question
+    assert "Frage 2 von 12" in agent.text()
+    await agent.say("3")  # typed answers work too
+    assert "Frage 3 von 12" in agent.text()
+    await agent.click("Zurück")
+    assert "Frage 2 von 12" in agent.text()
+    await agent.click("möchte ich nicht beantworten")
+    assert "Frage 3 von 12" in agent.text()
+    await agent.say("was soll das")
+    assert "nicht verstanden" in agent.text()
+
+
+async def test_slash_command_opens_a_dm(agent: SlackAgent) -> None:
+    r = await agent.command("", channel="C123")
+    assert r.status_code == 200 and "Direktnachricht" in r.text
+    assert agent.fake.methods()[:2] == ["conversations.open", "chat.postMessage"]
+    assert "Starten" in [b["text"]["text"] for b in agent.buttons()]
+    r = await agent.command("help", channel=agent.channel)
+    assert r.status_code == 200 and "Direktnachricht" not in r.text
+    assert "So funktioniert Ruhepuls" in agent.text()
+
+
+async def test_double_and_stale_clicks(agent: SlackAgent, redis) -> None:
+    await agent.say("hi")
+    await agent.click("Starten")
+    q1 = agent.last_ts
+    payload = agent.click_payload("immer", q1)
+    double = agent.click_payload("immer", q1)  # a second click: same button, new action_ts
+    for body in (payload, payload, double):
+        r = await agent.post(body, "application/x-www-form-urlencoded")
+        assert r.status_code == 200
+    agent.sync()
+    assert "Frage 2 von 12" in agent.text(q1)
+    # a click on an old copy of question 1 changes nothing: question 2 is shown again
+    await agent.post(_with_value(agent, q1, "a:a1:0"), "application/x-www-form-urlencoded")
+    agent.sync()
+    assert "Frage 2 von 12" in agent.text(q1)
+    await agent.click("nie")
+    assert "Frage 3 von 12" in agent.text(q1)
+    session = await _session_answers(redis, agent)
+    assert session == "40----------", "the double click counted once, the stale click not at all"
+
+
+async def _session_answers(redis, agent: SlackAgent) -> str:
+    person = flows.pseudonym(b"slack-test-secret", "slack", f"{agent.team}:{agent.user}")
+    return json.loads(await redis.hget(flows.keys.session(flows.SOLO, person), "d"))["a"]
+
+
+def _with_value(agent: SlackAgent, ts: str, value: str) -> str:
+    from urllib.parse import parse_qs, urlencode
+
+    payload = json.loads(parse_qs(agent.click_payload("nie", ts))["payload"][0])
+    payload["actions"][0]["value"] = value
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def test_retry_is_answered_with_no_retry_and_dropped(agent: SlackAgent) -> None:
+    await agent.say("hallo", event_id="Ev-same")
+    posts = agent.fake.methods().count("chat.postMessage")
+    r = await agent.say("hallo", event_id="Ev-same", **{"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"})
+    assert r.status_code == 200 and r.headers.get("x-slack-no-retry") == "1"
+    assert agent.fake.methods().count("chat.postMessage") == posts
+
+
+async def test_forged_and_stale_signatures_are_refused(agent: SlackAgent) -> None:
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "Ev1",
+                       "event": {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": "hi"}})
+    forged = signed_headers(body, secret="not-the-secret")
+    r = await agent.http.post(f"{agent.base}/slack/events", content=body, headers=forged)
+    assert r.status_code == 401
+    stale = signed_headers(body, timestamp=int(time.time()) - 600)
+    r = await agent.http.post(f"{agent.base}/slack/events", content=body, headers=stale)
+    assert r.status_code == 401
+    r = await agent.http.post(f"{agent.base}/slack/events", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 401
+    assert agent.fake.methods() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [
+        ("{not json", "application/json"),
+        ("payload=%7Bbroken", "application/x-www-form-urlencoded"),
+        ("payload=" + json.dumps({"type": "block_actions", "actions": [{"action_id": "rp:0", "value": "a:zz:9"}]}),
+         "application/x-www-form-urlencoded"),
+        ("payload=" + json.dumps({"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "rp:0", "value": "a:a1:3"}]}),
+         "application/x-www-form-urlencoded"),
+        (json.dumps({"type": "event_callback", "event": {"type": "message", "channel_type": "im", "user": 5}}), "application/json"),
+        (json.dumps({"type": "event_callback", "team_id": "T1", "event": {"type": "reaction_added"}}), "application/json"),
+        (json.dumps([1, 2, 3]), "application/json"),
+        ("", "application/json"),
+    ],
+)
+async def test_garbage_payloads_never_cause_a_500(agent: SlackAgent, body: str, ctype: str) -> None:
+    r = await agent.post(body, ctype)
+    assert r.status_code < 500
+
+
+async def test_slack_api_errors_are_survived(agent: SlackAgent, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    await agent.say("hallo")
+    await agent.click("Starten")
+    agent.fake.fail["chat.update"] = "channel_not_found"
+    r = await agent.click("oft")  # saved, although Slack refused to show question 2
+    assert r.status_code == 200
+    assert "chat_update failed: channel_not_found" in caplog.text
+    agent.fake.rate_limit["chat.postMessage"] = 1
+    await agent.say("weiter")  # retried after the 429, and question 2 appears
+    assert "Frage 2 von 12" in agent.text()
+
+
+async def test_no_personal_data_in_logs(agent: SlackAgent, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    agent.user = "USECRET42"
+    agent.channel = "DUSECRET42"
+    await agent.say("hallo")
+    await agent.click("Starten")
+    await answer_all(agent, ["immer"] * 12)
+    assert "Ihr Ergebnis" in agent.text()
+    for needle in ("USECRET42", "Ihr Ergebnis", "mehrere Belastungen", "xoxb-test", SIGNING_SECRET, "a:a1:4"):
+        assert needle not in caplog.text
