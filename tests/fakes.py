@@ -26,6 +26,8 @@ class FakeSlack:
     `{"ok": false, "error": ...}` once; `rate_limit[method] = n` answers 429 n times first."""
 
     bot_user: str = "UBOT"
+    socket_url: str = ""
+    """What `apps.connections.open` answers: the Socket Mode WebSocket URL."""
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)
     rate_limit: dict[str, int] = field(default_factory=dict)
@@ -48,6 +50,8 @@ class FakeSlack:
         if method == "auth.test":
             return 200, {"ok": True, "user_id": self.bot_user, "bot_id": "BBOT", "team_id": "T1",
                          "team": "Test", "user": "ruhepuls", "url": "https://test.slack.com/"}
+        if method == "apps.connections.open":
+            return 200, {"ok": True, "url": self.socket_url}
         if method == "conversations.open":
             return 200, {"ok": True, "channel": {"id": f"D{params.get('users', 'X')}"}}
         if method == "chat.postMessage":
