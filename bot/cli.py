@@ -5,6 +5,7 @@
     ruhepuls serve      the web app for Slack, Telegram and Teams (uvicorn)
     ruhepuls worker     scheduled and queued work
     ruhepuls check      validate the questionnaire and the settings
+    ruhepuls telegram set-webhook URL | poll
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("serve", help="run the web app for the configured platforms")
     sub.add_parser("worker", help="run scheduled and queued work")
     sub.add_parser("check", help="validate the questionnaire and settings")
+    tg = sub.add_parser("telegram", help="Telegram: register the webhook, or run by long polling")
+    tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
+    hook = tg_sub.add_parser("set-webhook", help="register URL (ending in /telegram/webhook) once at deploy time")
+    hook.add_argument("url")
+    tg_sub.add_parser("poll", help="run the bot by long polling (no public URL needed)")
     args = parser.parse_args(argv)
 
     settings = _settings()
@@ -80,6 +86,15 @@ def main(argv: list[str] | None = None) -> None:
         from .web import serve
 
         serve(settings)
+    elif command == "telegram":
+        from .telegram.run import poll, set_webhook
+
+        if not settings.telegram_enabled:
+            sys.exit("ruhepuls: set TELEGRAM_BOT_TOKEN first")
+        if args.telegram_command == "set-webhook":
+            set_webhook(settings, args.url)
+        else:
+            poll(settings)
     elif command == "worker":
         from .worker import run_worker
 

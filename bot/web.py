@@ -1,12 +1,15 @@
 """The web app: one FastAPI app under uvicorn for every platform.
 
     POST /slack/events        Slack events, interactivity and slash commands (bolt)
+    POST /telegram/webhook    Telegram updates (python-telegram-bot), secret-token header checked
     GET  /healthz             liveness and Redis reachability
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,8 +30,11 @@ def create_app(settings: Settings) -> FastAPI:
         async with runtime(settings) as rt, contextlib.AsyncExitStack() as stack:
             api.state.rt = rt
             api.state.slack = None
+            api.state.telegram = None
             if settings.slack_enabled:
                 await _start_slack(api, rt, stack)
+            if settings.telegram_enabled:
+                await _start_telegram(api, rt, stack)
             yield
 
     api = FastAPI(title="Ruhepuls", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -61,7 +67,40 @@ def create_app(settings: Settings) -> FastAPI:
             response.headers["x-slack-no-retry"] = "1"
         return response
 
+    @api.post("/telegram/webhook")
+    async def telegram_webhook(request: Request) -> Response:
+        tg = request.app.state.telegram
+        if tg is None:
+            return JSONResponse({"error": "telegram is not configured"}, status_code=404)
+        expected = settings.telegram_webhook_secret
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if expected is None or not hmac.compare_digest(
+            given.encode(), expected.get_secret_value().encode()
+        ):
+            return JSONResponse({"error": "wrong secret token"}, status_code=403)
+        from telegram import Update
+
+        try:
+            data = json.loads(await request.body())
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            update = Update.de_json(data, tg.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.info("telegram update not understood")
+            return JSONResponse({"error": "malformed update"}, status_code=400)
+        await tg.process_update(update)  # handler errors go to its error handler
+        return JSONResponse({})
+
     return api
+
+
+async def _start_telegram(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitStack) -> None:
+    from .telegram import build_telegram_app
+
+    app = build_telegram_app(rt)
+    await app.initialize()  # getMe
+    stack.push_async_callback(app.shutdown)
+    api.state.telegram = app
 
 
 def _slack_signed(request: Request, body: bytes) -> bool:

@@ -98,7 +98,7 @@ class FakeServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                method = urlparse(self.path).path.removeprefix(prefix).strip("/")
+                method = urlparse(self.path).path.removeprefix(prefix).rstrip("/").rsplit("/", 1)[-1]
                 status, payload = outer.fake.answer(method, _params(self, body))
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -128,3 +128,65 @@ class FakeServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@dataclass
+class FakeTelegram:
+    """Plays the Telegram Bot API (`/bot<token>/<method>`). `fail[method] = (code, retry_after)`
+    makes a method fail once with that error code; `updates` feeds getUpdates (polling)."""
+
+    bot_id: int = 999
+    calls: list[Call] = field(default_factory=list)
+    fail: dict[str, tuple[int, int]] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(100))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def me(self) -> dict[str, Any]:
+        return {"id": self.bot_id, "is_bot": True, "first_name": "Ruhepuls", "username": "ruhepuls_bot"}
+
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "getUpdates":
+            with self._lock:
+                pending, self.updates = self.updates, []
+            if not pending:
+                threading.Event().wait(0.1)
+            offset = int(params.get("offset") or 0)
+            return 200, {"ok": True, "result": [u for u in pending if u["update_id"] >= offset]}
+        with self._lock:
+            call = Call(method, params)
+            self.calls.append(call)
+            status, call.result = self._answer(method, params)
+            return status, call.result
+
+    def _message(self, params: dict[str, Any], message_id: int) -> dict[str, Any]:
+        chat_id = int(params.get("chat_id", 0))
+        out = {"message_id": message_id, "date": 1_700_000_000, "from": self.me,
+               "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")}  # fmt: skip
+        if params.get("reply_markup"):
+            out["reply_markup"] = params["reply_markup"]
+        return out
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method in self.fail:
+            code, retry_after = self.fail.pop(method)
+            body: dict[str, Any] = {"ok": False, "error_code": code, "description": "Forbidden: bot was blocked by the user" if code == 403 else "Too Many Requests"}
+            if retry_after:
+                body["parameters"] = {"retry_after": retry_after}
+            return code, body
+        if method == "getMe":
+            return 200, {"ok": True, "result": self.me}
+        if method == "sendMessage":
+            return 200, {"ok": True, "result": self._message(params, next(self._ids))}
+        if method == "editMessageText":
+            return 200, {"ok": True, "result": self._message(params, int(params["message_id"]))}
+        return 200, {"ok": True, "result": True}
+
+    def methods(self) -> list[str]:
+        return [c.method for c in self.calls if c.method != "getMe"]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.fail.clear()

@@ -1,0 +1,212 @@
+"""Telegram end to end: the real web app under uvicorn, a real Redis, a local fake Bot API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+import flows
+import flows.keys
+from bot.settings import Settings
+from conftest import REPO, python_env
+from fakes import FakeServer, FakeTelegram
+from slackkit import running_app
+from tgkit import WEBHOOK_SECRET, TelegramAgent
+
+TOKEN = "12345:TEST-token"
+
+
+@pytest.fixture(scope="module")
+def fake_tg() -> FakeServer:
+    with FakeServer(FakeTelegram(), "/bot") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def tg_app(redis_url: str, fake_tg: FakeServer) -> AsyncIterator[str]:
+    settings = Settings(
+        REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        TELEGRAM_API_URL=f"{fake_tg.url}/bot", RUHEPULS_SECRET="tg-test-secret",
+    )  # fmt: skip
+    async with running_app(settings) as base:
+        yield base
+
+
+@pytest.fixture
+async def agent(tg_app: str, fake_tg: FakeServer, redis) -> AsyncIterator[TelegramAgent]:
+    fake_tg.fake.reset()
+    async with httpx.AsyncClient(timeout=15) as http:
+        yield TelegramAgent(http, tg_app, fake_tg.fake)
+
+
+async def stored_answers(redis, agent: TelegramAgent) -> str | None:
+    person = flows.pseudonym(b"tg-test-secret", "telegram", str(agent.user_id))
+    data = await redis.hget(flows.keys.session(flows.SOLO, person), "d")
+    return json.loads(data)["a"] if data else None
+
+
+@pytest.mark.parametrize(
+    ("lang", "start", "options", "done"),
+    [("de", "Starten", ["nie", "selten", "manchmal", "oft", "immer"], "Ihr Ergebnis"),
+     ("en", "Start", ["never", "rarely", "sometimes", "often", "always"], "Your result")],
+)
+async def test_whole_survey_by_pressing_buttons(agent: TelegramAgent, lang, start, options, done) -> None:
+    r = await agent.say("/start")
+    assert r.status_code == 200
+    assert "Ruhepuls" in agent.text()
+    if lang == "en":
+        await agent.click("English")
+    await agent.click(start)
+    q = agent.last_id
+    before = len(agent.fake.calls)
+    for label in [options[0], options[3], options[0], options[0]] * 3:
+        assert (await agent.click(label)).status_code == 200
+    methods = [c.method for c in agent.fake.calls[before:]]
+    assert methods == ["answerCallbackQuery", "editMessageText"] * 12  # answered first, edited in place
+    assert list(agent.screen) == [q] and done in agent.text()
+    for b in agent.buttons():
+        assert len(b["callback_data"].encode()) <= 64
+    await agent.click(agent.buttons()[0]["text"])  # remove the result
+    assert agent.fake.calls[-1].method == "deleteMessage" and agent.screen == {}
+
+
+async def test_commands_typed_answers_pause_language(agent: TelegramAgent, redis) -> None:
+    await agent.say("/start")
+    await agent.click("Starten")
+    await agent.say("oft")
+    assert "Frage 2 von 12" in agent.text()
+    await agent.say("/pause")
+    assert "Pausiert" in agent.text()
+    await agent.say("/help")
+    assert "So funktioniert" in agent.text()
+    await agent.say("/language")
+    assert agent.text() == "Language: English."  # paused: no question shown until resumed
+    await agent.say("/start")
+    assert "Question 2 of 12" in agent.text()
+    await agent.say("banana")
+    assert "didn't get that" in agent.text()
+    assert await stored_answers(redis, agent) == "3" + "-" * 11
+
+
+async def test_double_and_stale_clicks(agent: TelegramAgent, redis) -> None:
+    await agent.say("/start")
+    await agent.click("Starten")
+    q = agent.last_id
+    update = agent.click_update("immer", q)
+    await agent.send(update)
+    await agent.send(update)  # the same update delivered again
+    await agent.send(agent.click_update("immer", q, data="a:a1:4"))  # a second click, now stale
+    await agent.send(agent.click_update("x", q, data="a:zz:1"))  # not a question of ours
+    await agent.send(agent.click_update("x", q, data="garbage-data"))
+    assert "Frage 2 von 12" in agent.text(q)
+    assert await stored_answers(redis, agent) == "4" + "-" * 11
+
+
+async def test_wrong_secret_and_malformed_updates(agent: TelegramAgent) -> None:
+    r = await agent.send(agent.message_update("hallo"), secret="wrong")
+    assert r.status_code == 403
+    r = await agent.send(agent.message_update("hallo"), secret=None)
+    assert r.status_code == 403
+    for body in ("{not json", "[1, 2]", '"text"', ""):
+        r = await agent.http.post(f"{agent.base}/telegram/webhook", content=body,
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})  # fmt: skip
+        assert r.status_code == 400
+    assert agent.fake.methods() == []
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 1},
+        {"update_id": 2, "poll": {"id": "p", "question": "?", "options": [], "total_voter_count": 0,
+                                  "is_closed": False, "is_anonymous": True, "type": "regular",
+                                  "allows_multiple_answers": False}},
+        {"update_id": 3, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}}},
+        {"update_id": 4, "message": {"message_id": "x"}},
+        {"update_id": 5, "callback_query": {"id": "c", "from": {"id": 1, "is_bot": False, "first_name": "a"},
+                                            "chat_instance": "x", "data": "a:a1:3"}},
+    ],
+)
+async def test_unknown_or_odd_updates_are_ignored(agent: TelegramAgent, update: dict) -> None:
+    r = await agent.send(update)
+    assert r.status_code in (200, 400)
+    assert [m for m in agent.fake.methods() if m != "answerCallbackQuery"] == []
+
+
+async def test_edited_messages_and_groups(agent: TelegramAgent) -> None:
+    r = await agent.send(agent.message_update("3", key="edited_message"))
+    assert r.status_code == 200 and agent.fake.methods() == []
+    group = {"id": -100, "type": "group", "title": "Team"}
+    await agent.send(agent.message_update("hallo zusammen", chat=group))
+    assert agent.fake.methods() == []  # ordinary group chatter is not ours to answer
+    await agent.send(agent.message_update("/start", chat=group))
+    call = agent.fake.calls[-1]
+    assert call.method == "sendMessage" and "privaten Chat" in call.params["text"]
+
+
+async def test_bot_api_errors_lose_no_answer(agent: TelegramAgent, redis, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    await agent.say("/start")
+    await agent.click("Starten")
+    q = agent.last_id
+    agent.fake.fail["editMessageText"] = (429, 1)
+    r = await agent.click("oft", q)  # waits out retry_after, then edits
+    assert r.status_code == 200
+    assert [c.method for c in agent.fake.calls[-3:]] == ["answerCallbackQuery", "editMessageText", "editMessageText"]
+    assert "Frage 2 von 12" in agent.text(q)
+    agent.fake.fail["editMessageText"] = (403, 0)
+    r = await agent.click("selten", q)
+    assert r.status_code == 200 and "bot is blocked" in caplog.text
+    assert await stored_answers(redis, agent) == "31" + "-" * 10
+    assert TOKEN not in caplog.text and "4242" not in caplog.text
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=60)  # fmt: skip
+
+
+def test_set_webhook_and_polling(redis_url: str, tmp_path) -> None:
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                         TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="poll-secret",
+                         RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+        out = _cli("telegram", "set-webhook", "https://bot.example.org/telegram/webhook", env=env)
+        assert out.returncode == 0, out.stderr
+        hook = next(c for c in fake.calls if c.method == "setWebhook")
+        assert hook.params["url"] == "https://bot.example.org/telegram/webhook"
+        assert hook.params["secret_token"] == WEBHOOK_SECRET
+        fake.calls.clear()
+        fake.updates = [{"update_id": 77, "message": {
+            "message_id": 1, "date": 1_700_000_000, "chat": {"id": 55, "type": "private"},
+            "from": {"id": 55, "is_bot": False, "first_name": "P"}, "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}]  # fmt: skip
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "telegram", "poll"], env=env, cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            for _ in range(200):
+                if any(c.method == "sendMessage" for c in fake.calls):
+                    break
+                threading_sleep(0.05)
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=20)
+        assert "deleteWebhook" in fake.methods()
+        sent = next(c for c in fake.calls if c.method == "sendMessage")
+        assert sent.params["chat_id"] in ("55", 55) and "Ruhepuls" in sent.params["text"]
+        assert proc.returncode in (0, -15), err
+        assert TOKEN not in err
+
+
+def threading_sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
