@@ -92,11 +92,11 @@ class TerminalView:
 async def run_chat(rt: Runtime, lang: flows.events.Lang, stdin: TextIO = sys.stdin,
                    stdout: TextIO = sys.stdout) -> None:
     view = TerminalView(stdout)
-    ref = rt.ref("local", getpass.getuser())
+    person = rt.person("local", getpass.getuser())
 
     async def send(event: flows.events.Event) -> bool:
         try:
-            handled = await rt.conversations.handle(ref, event, lang=lang)
+            handled = await rt.conversations.handle(person, event, lang=lang)
         except flows.FlowError:
             view._p(UNAVAILABLE[lang])
             return False
@@ -110,17 +110,18 @@ async def run_chat(rt: Runtime, lang: flows.events.Lang, stdin: TextIO = sys.std
         line = await asyncio.to_thread(stdin.readline)
         if not line:  # end of input
             print(file=stdout)
-            await _pause_if_open(rt, ref, send)
+            await _pause_if_open(rt, person, send)
             return
         line = line.strip()
         if line.lower() in QUIT:
-            await _pause_if_open(rt, ref, send)
+            await _pause_if_open(rt, person, send)
             return
         if line:
             await send(view.event_for(line))
 
 
-async def _pause_if_open(rt: Runtime, ref: flows.Ref, send: object) -> None:
-    session, _ = await rt.conversations.store.load(ref)
+async def _pause_if_open(rt: Runtime, person: str, send: object) -> None:
+    scope = (await rt.conversations.context(person)).scope
+    session, _ = await rt.conversations.store.load(flows.Ref(scope, person))
     if session is not None and session.state is flows.State.ASKING:
         await send(ev.Pause())  # type: ignore[operator]

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 import classifier
 import flows
 from flows import texts
+from flows.teams import TeamStore
 
 from .embedded_redis import EmbeddedRedis
 from .settings import Settings
@@ -24,9 +25,11 @@ class Runtime:
     conversations: flows.Conversations
     secret: bytes
 
-    def ref(self, platform: str, user_id: str, scope: str = flows.SOLO) -> flows.Ref:
-        """Where a platform user's survey lives; the user id itself is never stored."""
-        return flows.Ref(scope, flows.pseudonym(self.secret, platform, user_id))
+    teams: TeamStore
+
+    def person(self, platform: str, user_id: str) -> str:
+        """A platform user's pseudonym; the user id itself is never stored with a survey."""
+        return flows.pseudonym(self.secret, platform, user_id)
 
 
 def flow_config(settings: Settings) -> flows.Config:
@@ -51,7 +54,9 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
         store = flows.RedisStore(
             redis, items=len(cfg.questionnaire.items), ttl_seconds=settings.session_ttl_seconds
         )
-        yield Runtime(settings, redis, flows.Conversations(store, cfg), settings.secret_bytes())
+        teams = TeamStore(redis)
+        conversations = flows.Conversations(store, cfg, teams=teams)
+        yield Runtime(settings, redis, conversations, settings.secret_bytes(), teams)
     finally:
         await redis.aclose()
         if embedded is not None:

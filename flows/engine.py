@@ -61,6 +61,8 @@ class _Ctx:
     cfg: Config
     lang: Lang
     now: datetime
+    round_id: str | None = None
+    already_done: bool = False
 
     def t(self, name: str, lang: Lang | None = None, **fmt: object) -> str:
         text: classifier.Text = getattr(self.cfg.texts, name)
@@ -124,6 +126,15 @@ def _intro(ctx: _Ctx, lang: Lang, round_id: str | None = None) -> msg.Menu:
     )
 
 
+def invitation(cfg: Config, lang: Lang, *, reminder: bool = False, now: datetime) -> msg.Menu:
+    """The message that invites a team member to a round (or reminds them of it)."""
+    ctx = _Ctx(cfg, lang, now)
+    menu = _intro(ctx, lang)
+    if reminder:
+        return msg.Menu(ctx.t("reminder", lang), menu.choices)
+    return menu
+
+
 # --- actions ----------------------------------------------------------------------------------
 def offer_intro(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     lang = e.lang if isinstance(e, ev.Language) else ctx.lang
@@ -132,7 +143,10 @@ def offer_intro(ctx: _Ctx, s: Session | None, e: Event) -> Step:
 
 def begin(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     assert isinstance(e, ev.Start)
-    new = Session.new(e.lang or ctx.lang, len(ctx.cfg.questionnaire.items), e.round_id)
+    lang = e.lang or ctx.lang
+    if ctx.round_id and ctx.already_done:
+        return Step(None, (msg.Notice(ctx.t("already_done", lang)),))
+    new = Session.new(lang, len(ctx.cfg.questionnaire.items), ctx.round_id)
     return Step(new, (_question(ctx, new),))
 
 
@@ -227,7 +241,7 @@ def finish(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     r = classifier.personal_result(q, answers, lang)
     completion = None
     notes = [ctx.t("privacy", lang)]
-    if s.round_id:
+    if s.round_id and s.round_id == ctx.round_id:  # a closed round counts nothing more
         year, week, _ = ctx.now.isocalendar()
         counters = classifier.contribution(q, answers)
         completion = Completion(s.round_id, f"{year}-W{week:02d}", counters)
@@ -355,8 +369,20 @@ def _dispatch(ctx: _Ctx, s: Session | None, e: Event) -> Step:
 
 
 def step(
-    cfg: Config, session: Session | None, event: Event, *, lang: Lang = "de", now: datetime
+    cfg: Config,
+    session: Session | None,
+    event: Event,
+    *,
+    lang: Lang = "de",
+    now: datetime,
+    round_id: str | None = None,
+    already_done: bool = False,
 ) -> Step:
-    """Apply one event. `lang` is the language for a person with no session (their platform's
-    locale or the deployment default); `now` dates a completion to its reporting week."""
-    return _dispatch(_Ctx(cfg, lang, now), session, event)
+    """Apply one event.
+
+    `lang` is the language for a person with no session (their platform's locale or the
+    deployment default); `now` dates a completion to its reporting week; `round_id` is the open
+    round of the person's team (a survey begun now counts there), and `already_done` says
+    that they finished that round already (they may not answer it twice).
+    """
+    return _dispatch(_Ctx(cfg, lang, now, round_id, already_done), session, event)

@@ -47,3 +47,53 @@ def counters(scope: str, round_id: str, window: str) -> str:
 
 def counters_pattern(scope: str) -> str:
     return f"{_tag(scope)}:agg:*"
+
+
+# --- teams and rounds (operational data; never joined with answers) ---------------------------
+TEAMS = f"{PREFIX}:teams"
+"""Set of team ids."""
+AUDIT = f"{PREFIX}:audit"
+"""Stream of admin actions: who, what, when; never an answer."""
+
+
+def team(team_id: str) -> str:
+    """The team's definition (JSON)."""
+    return f"{_tag(team_id)}:team"
+
+
+def round_(team_id: str) -> str:
+    """Hash of the team's current (or last) round."""
+    return f"{_tag(team_id)}:round"
+
+
+def round_key(team_id: str, round_id: str) -> str:
+    """The random key of one round's done tokens; deleted when the round closes."""
+    return f"{_tag(team_id)}:rkey:{round_id}"
+
+
+def done(team_id: str, round_id: str) -> str:
+    """Set of keyed hashes of people who finished this round (stops double answers)."""
+    return f"{_tag(team_id)}:done:{round_id}"
+
+
+def sent(team_id: str, round_id: str, kind: str) -> str:
+    """Set of pseudonyms an invitation (`kind` "inv") or reminder ("rem1", "rem2") went to."""
+    return f"{_tag(team_id)}:{kind}:{round_id}"
+
+
+def send_lock(team_id: str) -> str:
+    return f"{_tag(team_id)}:sending"
+
+
+def members(team_id: str) -> str:
+    """Set of platform user ids who joined with the team's join code (Telegram)."""
+    return f"{_tag(team_id)}:members"
+
+
+def who(person: str) -> str:
+    """The team a pseudonymous person belongs to."""
+    return f"{PREFIX}:who:{person}"
+
+
+def join_code(code: str) -> str:
+    return f"{PREFIX}:join:{code}"

@@ -15,7 +15,9 @@ from . import engine
 from .events import Event, Lang
 from .errors import StoreBusy
 from .messages import Message
+from .keys import SOLO
 from .store import RedisStore, Ref
+from .teams import RoundContext, TeamStore
 
 MAX_ATTEMPTS = 8
 
@@ -38,25 +40,37 @@ class Conversations:
         store: RedisStore,
         config: engine.Config,
         clock: Callable[[], datetime] = _utcnow,
+        teams: TeamStore | None = None,
     ) -> None:
         self.store = store
         self.config = config
+        self.teams = teams
         self._clock = clock
 
+    async def context(self, person: str) -> RoundContext:
+        if self.teams is None:
+            return RoundContext(SOLO, None, None, False)
+        return await self.teams.context(person)
+
     async def handle(
-        self, ref: Ref, event: Event, *, event_id: str | None = None, lang: Lang = "de"
+        self, person: str, event: Event, *, event_id: str | None = None, lang: Lang = "de"
     ) -> Handled:
-        """Apply one inbound event for the person at `ref` and return what to say."""
+        """Apply one inbound event for a (pseudonymous) person and return what to say."""
+        rc = await self.context(person)
+        ref = Ref(rc.scope, person)
         for _ in range(MAX_ATTEMPTS):
             session, version = await self.store.load(ref)
-            result = engine.step(self.config, session, event, lang=lang, now=self._clock())
-            status = await self.store.commit(ref, version, session, event_id, result)
+            result = engine.step(
+                self.config, session, event, lang=lang, now=self._clock(),
+                round_id=rc.round_id, already_done=rc.already_done,
+            )  # fmt: skip
+            status = await self.store.commit(ref, version, session, event_id, result, rc.done_token)
             if status == "ok":
                 return Handled(result.messages, finished=result.finished)
             if status == "seen":
                 return Handled((), duplicate=True)
         raise StoreBusy("session changed concurrently too often")
 
-    async def current_language(self, ref: Ref, default: Lang) -> Lang:
-        session, _ = await self.store.load(ref)
+    async def current_language(self, person: str, default: Lang) -> Lang:
+        session, _ = await self.store.load(Ref((await self.context(person)).scope, person))
         return session.lang if session else default

@@ -60,16 +60,24 @@ class RedisStore:
             return None, v  # overwritten by the next commit
 
     async def commit(
-        self, ref: Ref, version: int, before: Session | None, event_id: str | None, step: Step
+        self,
+        ref: Ref,
+        version: int,
+        before: Session | None,
+        event_id: str | None,
+        step: Step,
+        done_token: str | None = None,
     ) -> Status:
-        """Apply `step` to the session `before`, loaded at `version`, atomically."""
+        """Apply `step` to the session `before`, loaded at `version`, atomically. A completion
+        counts only if `done_token` (the person's keyed hash for the round) is new."""
         scope, person = ref.scope, ref.person
-        counter_key = keys.session(scope, person)  # a same-slot placeholder when unused
+        counter_key = done_key = keys.session(scope, person)  # same-slot placeholders
         args: list[str | int] = [event_id or "", version]
         if step.completion is not None:
             c = step.completion
             counter_key = keys.counters(scope, c.round_id, c.window)
-            args += ["c", "", self._ttl, self._seen_ttl]
+            done_key = keys.done(scope, c.round_id)
+            args += ["c", done_token or "", self._ttl, self._seen_ttl]
             for name, inc in c.counters.items():
                 args += [name, inc]
         elif step.session == before:
@@ -82,7 +90,7 @@ class RedisStore:
             args += ["n", "", self._ttl, self._seen_ttl]
         try:
             status, _ = await self._script(
-                keys=[keys.session(scope, person), keys.seen(scope, person), counter_key],
+                keys=[keys.session(scope, person), keys.seen(scope, person), counter_key, done_key],
                 args=args,
             )
         except _REDIS_DOWN as exc:

@@ -28,6 +28,7 @@ class Words(BaseModel):
 class Texts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     intro: Text
+    reminder: Text
     start: Text
     later: Text
     other_language: Text
@@ -41,6 +42,7 @@ class Texts(BaseModel):
     paused: Text
     unfinished: Text
     cancelled: Text
+    already_done: Text
     nothing_saved: Text
     no_survey: Text
     hint: Text

@@ -1,9 +1,11 @@
 -- One transition of one person's survey, atomically.
 -- KEYS[1] session hash (fields v = version, d = data), KEYS[2] seen-event set,
--- KEYS[3] team counters (only read when op = c; same hash tag).
+-- KEYS[3] team counters, KEYS[4] the round's done tokens (both only used when op = c; all four
+-- keys share one hash tag).
 -- ARGV[1] event id ('' for none), ARGV[2] expected version, ARGV[3] op:
 --   w write ARGV[4] as the session, d delete the session data, c delete it and add the
---   counters ARGV[7..] (name, increment pairs), n nothing to change.
+--   counters ARGV[7..] (name, increment pairs) unless the done token ARGV[4] was already in
+--   KEYS[4] (a second completion in the same round never counts), n nothing to change.
 -- ARGV[5] session TTL in seconds, ARGV[6] seen-set TTL in seconds.
 -- Returns {status, version}: status 'ok', 'seen' (event already applied) or 'conflict'.
 local eid = ARGV[1]
@@ -22,7 +24,7 @@ if op ~= 'n' then
     redis.call('HSET', KEYS[1], 'd', ARGV[4])
   else
     redis.call('HDEL', KEYS[1], 'd')
-    if op == 'c' then
+    if op == 'c' and (ARGV[4] == '' or redis.call('SADD', KEYS[4], ARGV[4]) == 1) then
       for i = 7, #ARGV, 2 do
         redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
       end

@@ -9,13 +9,14 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 import flows
+from flows.teams import Team, TeamStore
 from bot.embedded_redis import redis_binary
 
 # The Teams SDK and pydantic-settings read these; a developer's shell must not leak into tests.
@@ -76,8 +77,21 @@ def store(redis: Redis, config: flows.Config) -> flows.RedisStore:
 
 
 @pytest.fixture
-def conversations(store: flows.RedisStore, config: flows.Config) -> flows.Conversations:
-    return flows.Conversations(store, config, clock=lambda: NOW)
+def teams(redis: Redis) -> TeamStore:
+    return TeamStore(redis)
+
+
+@pytest.fixture
+def conversations(store: flows.RedisStore, config: flows.Config, teams: TeamStore) -> flows.Conversations:
+    return flows.Conversations(store, config, clock=lambda: NOW, teams=teams)
+
+
+async def team_with_round(teams: TeamStore, team_id: str, people: list[str]) -> str:
+    """A Slack team whose (pseudonymous) people are placed in it, with an open round."""
+    await teams.save_team(Team(id=team_id, name=team_id, platform="slack", channel="C1"))
+    await teams.place(people, team_id)
+    r = await teams.open_round(team_id, NOW - timedelta(days=1), NOW + timedelta(days=13))
+    return r.id
 
 
 def python_env(**extra: str) -> dict[str, str]:

@@ -105,6 +105,13 @@ def test_cancel_deletes_and_no_session_events() -> None:
     ]) is None
 
 
+def test_start_in_a_round() -> None:
+    step = engine.step(CFG, None, ev.Start("de"), now=NOW, round_id="r9")
+    assert step.session is not None and step.session.round_id == "r9"
+    done = engine.step(CFG, None, ev.Start("de"), now=NOW, round_id="r9", already_done=True)
+    assert done.session is None and CFG.texts.already_done.de == done.messages[0].text
+
+
 def test_start_while_running_continues_where_they_stopped() -> None:
     s = run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Start("de"), "Q2"), (ev.Text("start"), "Q2")])
     assert s is not None and s.index == 1
@@ -115,12 +122,14 @@ def _nearly_done(round_id: str | None) -> Session:
 
 
 def test_completion_in_a_round_counts_and_outside_does_not() -> None:
-    last = engine.step(CFG, _nearly_done("r1"), ev.Answer(ITEMS[-1], 2), now=NOW)
+    last = engine.step(CFG, _nearly_done("r1"), ev.Answer(ITEMS[-1], 2), now=NOW, round_id="r1")
     assert last.session is None and last.finished
     assert last.completion is not None and last.completion.window == "2026-W48"
     assert last.completion.round_id == "r1" and last.completion.counters["n"] == 1
-    solo = engine.step(CFG, _nearly_done(None), ev.Answer(ITEMS[-1], 2), now=NOW)
+    solo = engine.step(CFG, _nearly_done(None), ev.Answer(ITEMS[-1], 2), now=NOW, round_id="r1")
     assert solo.finished and solo.completion is None
+    closed = engine.step(CFG, _nearly_done("r1"), ev.Answer(ITEMS[-1], 2), now=NOW, round_id="r2")
+    assert closed.finished and closed.completion is None  # its round closed meanwhile
     result = solo.messages[0]
     assert isinstance(result, msg.Result) and CFG.texts.not_counted.de in result.notes
 

@@ -12,7 +12,7 @@ from flows import events as ev
 from flows import keys
 from flows import messages as msg
 
-from conftest import free_port
+from conftest import free_port, team_with_round
 
 SECRET = b"test-secret"
 ITEMS = [i.id for i in flows.Config().questionnaire.items]
@@ -22,14 +22,14 @@ def ref(user: str = "U1", scope: str = flows.SOLO) -> flows.Ref:
     return flows.Ref(scope, flows.pseudonym(SECRET, "slack", user))
 
 
-async def started(conv: flows.Conversations, r: flows.Ref, round_id: str | None = None) -> None:
-    await conv.handle(r, ev.Start("de", round_id))
+async def started(conv: flows.Conversations, r: flows.Ref) -> None:
+    await conv.handle(r.person, ev.Start("de"))
 
 
 async def test_answers_are_saved_and_survive_a_new_service(conversations, store, config) -> None:
     r = ref()
     await started(conversations, r)
-    await conversations.handle(r, ev.Answer("a1", 3), event_id="e1")
+    await conversations.handle(r.person, ev.Answer("a1", 3), event_id="e1")
     again = flows.Conversations(store, config)
     session, version = await again.store.load(r)
     assert session is not None and session.index == 1 and session.answers[0] == "3"
@@ -39,8 +39,8 @@ async def test_answers_are_saved_and_survive_a_new_service(conversations, store,
 async def test_redelivered_event_is_dropped(conversations, store) -> None:
     r = ref()
     await started(conversations, r)
-    first = await conversations.handle(r, ev.Answer("a1", 3), event_id="evt-1")
-    second = await conversations.handle(r, ev.Answer("a1", 3), event_id="evt-1")
+    first = await conversations.handle(r.person, ev.Answer("a1", 3), event_id="evt-1")
+    second = await conversations.handle(r.person, ev.Answer("a1", 3), event_id="evt-1")
     assert first.messages and not first.duplicate
     assert second.duplicate and second.messages == ()
     session, _ = await store.load(r)
@@ -51,7 +51,7 @@ async def test_concurrent_double_clicks_advance_once(conversations, store) -> No
     r = ref()
     await started(conversations, r)
     results = await asyncio.gather(
-        *(conversations.handle(r, ev.Answer("a1", v % 5), event_id=f"click-{v}") for v in range(10))
+        *(conversations.handle(r.person, ev.Answer("a1", v % 5), event_id=f"click-{v}") for v in range(10))
     )
     session, _ = await store.load(r)
     assert session is not None and session.index == 1
@@ -66,69 +66,88 @@ async def test_ttl_is_set_and_refreshed(conversations, redis) -> None:
     ttl = await redis.ttl(key)
     assert 7 * 86_400 - 5 <= ttl <= 7 * 86_400
     await redis.expire(key, 100)
-    await conversations.handle(r, ev.Answer("a1", 1))
+    await conversations.handle(r.person, ev.Answer("a1", 1))
     assert await redis.ttl(key) > 100
 
 
 async def test_expired_session_starts_fresh(conversations, redis) -> None:
     r = ref()
     await started(conversations, r)
-    await conversations.handle(r, ev.Answer("a1", 1))
+    await conversations.handle(r.person, ev.Answer("a1", 1))
     await redis.delete(keys.session(r.scope, r.person))  # what expiry does
-    out = await conversations.handle(r, ev.Answer("b1", 1))
+    out = await conversations.handle(r.person, ev.Answer("b1", 1))
     assert isinstance(out.messages[0], msg.Notice)  # "this survey is no longer running"
 
 
-async def test_completion_keeps_only_counters(conversations, redis) -> None:
+async def test_completion_keeps_only_counters(conversations, teams, redis) -> None:
     team = "team-7"
     people = [ref(f"U{n}", team) for n in range(3)]
+    round_id = await team_with_round(teams, team, [p.person for p in people])
     for p in people:
-        await started(conversations, p, round_id="r1")
+        await started(conversations, p)
         for item in ITEMS:
-            await conversations.handle(p, ev.Answer(item, 2 if item != "b2" else None))
-    counters_key = keys.counters(team, "r1", "2026-W48")
+            await conversations.handle(p.person, ev.Answer(item, 2 if item != "b2" else None))
+    counters_key = keys.counters(team, round_id, "2026-W48")
     counters = {k.decode(): int(v) for k, v in (await redis.hgetall(counters_key)).items()}
     assert counters["n"] == 3 and counters["i:a1:2"] == 3 and counters["i:b2:s"] == 3
-    # every key: no user id, no answer outside the counters
+    # a second survey in the same round is refused, and counts nothing
+    again = await conversations.handle(people[0].person, ev.Start("de"))
+    assert "schon teilgenommen" in again.messages[0].text
+    await teams.close_round(team)
+    # every key: no user id, no answer outside the counters, no done token left after close
     for key in await redis.keys("*"):
         k = key.decode()
-        assert "U0" not in k and "U1" not in k
+        assert "U0" not in k and "U1" not in k and ":done:" not in k
         kind = await redis.type(key)
-        if k == counters_key:
+        if k == counters_key or k.startswith(("rp:teams", "rp:who:", f"rp:{{{team}}}:team", f"rp:{{{team}}}:round")):
             continue
         if kind == b"hash":
             assert set(await redis.hkeys(key)) == {b"v"}, f"{k} still holds session data"
         else:
-            assert kind == b"set" and ":e:" in k
+            assert kind == b"set" and ":e:" in k, k
+    assert b"key" not in await redis.hkeys(keys.round_(team))
 
 
-async def test_final_answer_counted_once_under_concurrency(conversations, redis) -> None:
+async def test_final_answer_counted_once_under_concurrency(conversations, teams, redis) -> None:
     r = ref("U9", "team-x")
-    await started(conversations, r, round_id="r2")
+    round_id = await team_with_round(teams, "team-x", [r.person])
+    await started(conversations, r)
     for item in ITEMS[:-1]:
-        await conversations.handle(r, ev.Answer(item, 1))
+        await conversations.handle(r.person, ev.Answer(item, 1))
     results = await asyncio.gather(
-        *(conversations.handle(r, ev.Answer(ITEMS[-1], 1), event_id=f"last-{n}") for n in range(8))
+        *(conversations.handle(r.person, ev.Answer(ITEMS[-1], 1), event_id=f"last-{n}") for n in range(8))
     )
     assert sum(h.finished for h in results) == 1
-    assert int(await redis.hget(keys.counters("team-x", "r2", "2026-W48"), "n")) == 1
+    assert int(await redis.hget(keys.counters("team-x", round_id, "2026-W48"), "n")) == 1
+
+
+async def test_a_survey_outlasting_its_round_counts_nothing(conversations, teams, redis) -> None:
+    r = ref("U5", "team-y")
+    await team_with_round(teams, "team-y", [r.person])
+    await started(conversations, r)
+    for item in ITEMS[:-1]:
+        await conversations.handle(r.person, ev.Answer(item, 3))
+    await teams.close_round("team-y")
+    out = await conversations.handle(r.person, ev.Answer(ITEMS[-1], 3))
+    assert out.finished
+    assert await redis.keys("rp:{team-y}:agg:*") == [] and await redis.keys("rp:{team-y}:done:*") == []
 
 
 async def test_unreadable_session_is_replaced(conversations, redis) -> None:
     r = ref()
     await redis.hset(keys.session(r.scope, r.person), mapping={"v": 4, "d": "{garbage"})
-    out = await conversations.handle(r, ev.Start("de"))
+    out = await conversations.handle(r.person, ev.Start("de"))
     assert isinstance(out.messages[0], msg.Question) and out.messages[0].number == 1
 
 
 async def test_redis_down_raises_and_loses_nothing(conversations, config, redis_url) -> None:
     r = ref()
     await started(conversations, r)
-    await conversations.handle(r, ev.Answer("a1", 4))
+    await conversations.handle(r.person, ev.Answer("a1", 4))
     dead = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
     broken = flows.Conversations(flows.RedisStore(dead, items=12, ttl_seconds=60), config)
     with pytest.raises(flows.StoreUnavailable):
-        await broken.handle(r, ev.Answer("b1", 4))
+        await broken.handle(r.person, ev.Answer("b1", 4))
     await dead.aclose()
     session, _ = await conversations.store.load(r)
     assert session is not None and session.answers[:2] == "4-"

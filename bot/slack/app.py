@@ -74,9 +74,9 @@ class SlackConversation:
         clicked_ts: str | None = None,
     ) -> None:
         lang = self.rt.settings.language
-        ref = self.rt.ref("slack", f"{team}:{user}")
+        person = self.rt.person("slack", f"{team}:{user}")
         try:
-            handled = await self.rt.conversations.handle(ref, event, event_id=event_id, lang=lang)
+            handled = await self.rt.conversations.handle(person, event, event_id=event_id, lang=lang)
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             await self._call(client, "chat_postMessage", channel=channel, text=UNAVAILABLE[lang])

@@ -74,8 +74,8 @@ class TelegramConversation:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def ref(self, user_id: int) -> flows.Ref:
-        return self.rt.ref("telegram", str(user_id))
+    def person(self, user_id: int) -> str:
+        return self.rt.person("telegram", str(user_id))
 
     async def handle(
         self, app: Application, user_id: int, chat_id: int, event: ev.Event,
@@ -83,7 +83,7 @@ class TelegramConversation:
     ) -> None:  # fmt: skip
         lang = self.rt.settings.language
         try:
-            handled = await self.rt.conversations.handle(self.ref(user_id), event, event_id=event_id, lang=lang)
+            handled = await self.rt.conversations.handle(self.person(user_id), event, event_id=event_id, lang=lang)
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             await _call(lambda: app.bot.send_message(chat_id, UNAVAILABLE[lang]), "sendMessage")
@@ -162,7 +162,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
             return
         wanted = (context.args or [""])[0].lower()
         if wanted not in ("de", "en"):
-            current = await convo.rt.conversations.current_language(convo.ref(ids[0]), s.language)
+            current = await convo.rt.conversations.current_language(convo.person(ids[0]), s.language)
             wanted = "en" if current == "de" else "de"
         await convo.handle(app, ids[0], ids[1], ev.Language(wanted), f"u{update.update_id}")  # type: ignore[arg-type]
 
