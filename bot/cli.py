@@ -6,6 +6,7 @@
     ruhepuls worker     scheduled and queued work
     ruhepuls check      validate the questionnaire and the settings
     ruhepuls telegram set-webhook URL | poll
+    ruhepuls team add|list|remove, ruhepuls round open|close|status, ruhepuls audit
 """
 
 from __future__ import annotations
@@ -68,10 +69,14 @@ def main(argv: list[str] | None = None) -> None:
     hook = tg_sub.add_parser("set-webhook", help="register URL (ending in /telegram/webhook) once at deploy time")
     hook.add_argument("url")
     tg_sub.add_parser("poll", help="run the bot by long polling (no public URL needed)")
+    from .cli_admin import add_parsers
+
+    add_parsers(sub)
     args = parser.parse_args(argv)
 
     settings = _settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         classifier.default()
     except classifier.QuestionnaireError as exc:
@@ -95,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
             set_webhook(settings, args.url)
         else:
             poll(settings)
+    elif command in ("team", "round", "audit"):
+        from .cli_admin import run
+
+        run(settings, args)
     elif command == "worker":
         from .worker import run_worker
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from saq.queue.redis import RedisQueue
 
 import classifier
 import flows
@@ -18,6 +19,9 @@ from .embedded_redis import EmbeddedRedis
 from .settings import Settings
 
 
+QUEUE = "ruhepuls"
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -26,6 +30,11 @@ class Runtime:
     secret: bytes
 
     teams: TeamStore
+    queue: RedisQueue
+
+    async def enqueue_invitations(self, team_id: str) -> None:
+        """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
+        await self.queue.enqueue("invite", team_id=team_id, key=f"invite:{team_id}", timeout=900, retries=3)
 
     def person(self, platform: str, user_id: str) -> str:
         """A platform user's pseudonym; the user id itself is never stored with a survey."""
@@ -56,7 +65,8 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
         )
         teams = TeamStore(redis)
         conversations = flows.Conversations(store, cfg, teams=teams)
-        yield Runtime(settings, redis, conversations, settings.secret_bytes(), teams)
+        queue = RedisQueue(redis, name=QUEUE)
+        yield Runtime(settings, redis, conversations, settings.secret_bytes(), teams, queue)
     finally:
         await redis.aclose()
         if embedded is not None:

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flows.schedule import SendingHours
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -28,6 +30,12 @@ class Settings(BaseSettings):
     timezone: str = Field("Europe/Berlin", validation_alias="RUHEPULS_TIMEZONE")
     min_group_size: int = Field(5, ge=5, validation_alias="RUHEPULS_MIN_GROUP_SIZE")
     log_level: str = Field("INFO", validation_alias="RUHEPULS_LOG_LEVEL")
+    admins_raw: str = Field("", validation_alias="RUHEPULS_ADMINS")
+    round_days: int = Field(14, ge=1, le=90, validation_alias="RUHEPULS_ROUND_DAYS")
+    quiet_hours: str = Field("18-8", validation_alias="RUHEPULS_QUIET_HOURS")
+    workdays: str = Field("mon-fri", validation_alias="RUHEPULS_WORKDAYS")
+    tick_cron: str = Field("* * * * *", validation_alias="RUHEPULS_TICK_CRON")
+    send_lock_seconds: int = Field(30, ge=1, le=600, validation_alias="RUHEPULS_SEND_LOCK_SECONDS")
 
     host: str = Field("127.0.0.1", validation_alias="HOST")
     port: int = Field(8000, ge=0, le=65535, validation_alias="PORT")
@@ -51,6 +59,27 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        SendingHours.parse(value, "mon-fri")
+        return value
+
+    @field_validator("workdays")
+    @classmethod
+    def _workdays(cls, value: str) -> str:
+        SendingHours.parse("18-8", value)
+        return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """Platform-qualified admin ids, e.g. {"slack:U123", "telegram:42"}."""
+        return frozenset(a.strip() for a in self.admins_raw.split(",") if a.strip())
+
+    @property
+    def sending_hours(self) -> SendingHours:
+        return SendingHours.parse(self.quiet_hours, self.workdays)
 
     @property
     def slack_enabled(self) -> bool:

@@ -207,9 +207,9 @@ class TeamStore:
             pipe.hset(keys.round_(team_id), "status", "closed")
             pipe.hdel(keys.round_(team_id), "key")
             pipe.delete(
-                keys.done(team_id, rid), keys.sent(team_id, rid, "inv"),
-                keys.sent(team_id, rid, "rem1"), keys.sent(team_id, rid, "rem2"),
-            )  # fmt: skip
+                keys.done(team_id, rid),
+                *(keys.sent(team_id, rid, k + c) for k in ("inv", "rem1", "rem2") for c in ("", "-claimed")),
+            )
             await pipe.execute()
         return await self.current_round(team_id)
 
@@ -251,6 +251,14 @@ class TeamStore:
 
     async def mark_sent(self, team_id: str, round_id: str, kind: str, person: str) -> None:
         await self.redis.sadd(keys.sent(team_id, round_id, kind), person)
+
+    async def claim(self, team_id: str, round_id: str, kind: str, person: str) -> None:
+        """Note that a message is about to go out (so a crash right after can be checked)."""
+        await self.redis.sadd(keys.sent(team_id, round_id, f"{kind}-claimed"), person)
+
+    async def claimed(self, team_id: str, round_id: str, kind: str) -> set[str]:
+        raw = await self.redis.smembers(keys.sent(team_id, round_id, f"{kind}-claimed"))
+        return {m.decode() for m in raw}
 
     async def lock(self, team_id: str, token: str, seconds: int) -> bool:
         return bool(await self.redis.set(keys.send_lock(team_id), token, nx=True, ex=seconds))

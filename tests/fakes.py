@@ -27,6 +27,9 @@ class FakeSlack:
 
     bot_user: str = "UBOT"
     socket_url: str = ""
+    channel_members: dict[str, list[str]] = field(default_factory=dict)
+    delay: float = 0.0
+    """Seconds each chat.postMessage takes (to kill a worker half-way through)."""
     """What `apps.connections.open` answers: the Socket Mode WebSocket URL."""
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)
@@ -35,11 +38,13 @@ class FakeSlack:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.delay and method == "chat.postMessage":
+            threading.Event().wait(self.delay)  # the way there; delivered once recorded below
         with self._lock:
             call = Call(method, params)
             self.calls.append(call)
             status, call.result = self._answer(method, params)
-            return status, call.result
+        return status, call.result
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.rate_limit.get(method, 0) > 0:
@@ -50,6 +55,18 @@ class FakeSlack:
         if method == "auth.test":
             return 200, {"ok": True, "user_id": self.bot_user, "bot_id": "BBOT", "team_id": "T1",
                          "team": "Test", "user": "ruhepuls", "url": "https://test.slack.com/"}
+        if method == "conversations.history":
+            channel = params.get("channel")
+            posted = [c for c in self.calls if c.method == "chat.postMessage" and c.params.get("channel") == channel]
+            messages = [{"type": "message", "bot_id": "BBOT", "ts": c.result.get("ts"), "text": c.params.get("text"),
+                         "metadata": _json(c.params.get("metadata"))} for c in reversed(posted)]
+            return 200, {"ok": True, "messages": messages[: int(params.get("limit") or 100)], "has_more": False}
+        if method == "conversations.members":
+            everyone = self.channel_members.get(str(params.get("channel")), [])
+            start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+            nxt = str(start + limit) if start + limit < len(everyone) else ""
+            return 200, {"ok": True, "members": everyone[start:start + limit],
+                         "response_metadata": {"next_cursor": nxt}}
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": self.socket_url}
         if method == "conversations.open":
@@ -70,6 +87,15 @@ class FakeSlack:
             self.calls.clear()
             self.fail.clear()
             self.rate_limit.clear()
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _params(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import flows
 from flows import events as ev
 from flows import messages as msg
 
+from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
 from .render import ACTION_PREFIX, blocks, to_dicts
 
@@ -187,12 +188,18 @@ def build_slack_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncA
             event_id=f"a{action_ts}" if isinstance(action_ts, str) else None,
         )  # fmt: skip
 
+    admin = Admin(rt)
+
     @app.command("/ruhepuls")
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         lang = s.language
         user, team, origin = command.get("user_id"), command.get("team_id"), command.get("channel_id")
         if not (isinstance(user, str) and isinstance(team, str)):
             await ack()
+            return
+        text = (command.get("text") or "").strip()
+        if is_admin_command(text):  # answered only to the admin who asked (ephemeral)
+            await ack(text=await admin.run(f"slack:{user}", text, lang))
             return
         opened = await convo._call(client, "conversations_open", users=user)
         channel = ((opened or {}).get("channel") or {}).get("id")
@@ -203,7 +210,6 @@ def build_slack_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncA
             await ack(text=DM_SENT[lang])
         else:
             await ack()
-        text = (command.get("text") or "").strip()
         await convo.handle(client, team=team, user=user, channel=channel, event=ev.Text(text or "start"))
 
     return app

@@ -29,6 +29,7 @@ import flows
 from flows import events as ev
 from flows import messages as msg
 
+from ..admin import Admin
 from ..runtime import Runtime
 from .render import render
 
@@ -38,6 +39,14 @@ MAX_RETRY_AFTER = 5.0  # seconds we wait in-request for a 429 before giving up
 PRIVATE_ONLY = {
     "de": "Die Umfrage läuft nur im privaten Chat mit mir: Schreiben Sie mir direkt.",
     "en": "The survey runs only in a private chat with me: please write to me directly.",
+}
+JOINED = {
+    "de": "Willkommen: Sie gehören jetzt zum Team „{team}“. Ihre Antworten bleiben anonym.",
+    "en": "Welcome: you now belong to the team “{team}”. Your answers stay anonymous.",
+}
+BAD_CODE = {
+    "de": "Dieser Einladungslink ist nicht (mehr) gültig. Sie können die Umfrage trotzdem für sich machen.",
+    "en": "This invitation link is not (or no longer) valid. You can still take the survey for yourself.",
 }
 UNAVAILABLE = {
     "de": "Ruhepuls ist gerade kurz nicht erreichbar. Ihre bisherigen Antworten sind sicher; "
@@ -128,6 +137,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
         builder = builder.updater(None)
     app = builder.build()
     convo = TelegramConversation(rt)
+    admin = Admin(rt)
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
     def _ids(update: Update) -> tuple[int, int] | None:
@@ -144,7 +154,22 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
         await convo.handle(app, ids[0], ids[1], event, f"u{update.update_id}")
 
     async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ids = _ids(update)
+        if ids and context.args:  # a deep link t.me/<bot>?start=<join code>
+            person = convo.person(ids[0])
+            team = await rt.teams.join(context.args[0], str(ids[0]), person)
+            note = (JOINED if team else BAD_CODE)[s.language].format(team=team.name if team else "")
+            await _call(lambda: app.bot.send_message(ids[1], note), "sendMessage")
         await on_text(update, context, text="start")
+
+    async def on_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ids, message = _ids(update), update.message
+        if ids is None or message is None or not message.text:
+            return
+        first, _, rest = message.text.lstrip("/").partition(" ")
+        text = f"{first.split('@', 1)[0]} {rest}".strip()  # "/round@bot open x" -> "round open x"
+        reply = await admin.run(f"telegram:{ids[0]}", text, s.language)
+        await _call(lambda: app.bot.send_message(ids[1], reply), "sendMessage")
 
     async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = _ids(update)
@@ -189,6 +214,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
     app.add_handler(CommandHandler("start", on_start, filters=private))
     app.add_handler(CommandHandler(["help", "hilfe"], on_help, filters=private))
     app.add_handler(CommandHandler("pause", on_pause, filters=private))
+    app.add_handler(CommandHandler(["round", "team"], on_admin, filters=private))
     app.add_handler(CommandHandler(["language", "sprache"], on_language, filters=private))
     app.add_handler(MessageHandler(private & filters.TEXT, on_text))
     app.add_handler(CallbackQueryHandler(on_click))

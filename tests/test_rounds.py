@@ -1,0 +1,246 @@
+"""Teams, rounds, invitations and reminders: admin commands, the worker's tick with the time
+passed in, a real Redis and the local fake Slack / Telegram APIs."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+import flows
+from bot.admin import Admin
+from bot.outreach import SlackOutreach, TelegramOutreach, tick
+from bot.runtime import Runtime, runtime
+from bot.settings import Settings
+from bot.slack.app import web_client
+from conftest import REPO, python_env
+from fakes import FakeServer, FakeSlack, FakeTelegram
+from flows import events as ev
+from flows.schedule import SendingHours, allowed, next_allowed, reminder_times
+from flows.teams import Team
+from slackkit import SIGNING_SECRET, SlackAgent, running_app
+
+MONDAY_10 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+MEMBERS = [f"U{n:03d}" for n in range(12)]
+
+
+@pytest.fixture
+def fake_slack() -> FakeServer:
+    fake = FakeSlack(channel_members={"CTEAM": ["UBOT", *MEMBERS]})
+    with FakeServer(fake, "/api") as server:
+        yield server
+
+
+def settings_for(redis_url: str, api: FakeServer, **extra: str) -> Settings:
+    return Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                    SLACK_API_URL=f"{api.url}/api/", RUHEPULS_SECRET="rounds-secret",
+                    RUHEPULS_ADMINS="slack:UADMIN,telegram:7", **extra)  # fmt: skip
+
+
+@pytest.fixture
+async def rt(redis_url: str, fake_slack: FakeServer, redis) -> AsyncIterator[Runtime]:
+    async with runtime(settings_for(redis_url, fake_slack)) as r:
+        await r.teams.save_team(Team(id="support", name="Support", platform="slack", channel="CTEAM", lead_channel="CLEAD"))
+        yield r
+
+
+def invitations(fake: FakeSlack) -> collections.Counter[str]:
+    return collections.Counter(c.params["channel"] for c in fake.calls if c.method == "chat.postMessage")
+
+
+# --- pure schedule ------------------------------------------------------------------------------
+def test_sending_hours_in_the_team_time_zone() -> None:
+    hours = SendingHours.parse("18-8", "mon-fri")
+    assert allowed(MONDAY_10, "Europe/Berlin", hours)
+    assert not allowed(MONDAY_10.replace(hour=18), "Europe/Berlin", hours)  # 19:00 Berlin
+    assert not allowed(datetime(2026, 11, 22, 10, tzinfo=UTC), "Europe/Berlin", hours)  # Sunday
+    friday_night = datetime(2026, 11, 27, 20, tzinfo=UTC)
+    assert next_allowed(friday_night, "Europe/Berlin", hours) == datetime(2026, 11, 30, 7, tzinfo=UTC)
+    assert next_allowed(MONDAY_10, "Europe/Berlin", hours) == MONDAY_10
+    assert allowed(datetime(2026, 11, 22, 3, tzinfo=UTC), "UTC", SendingHours.parse("24-0", "mon-sun"))
+    with pytest.raises(ValueError):
+        SendingHours.parse("8-18", "mon-fri")
+    r1, r2 = reminder_times(MONDAY_10, MONDAY_10 + timedelta(days=10))
+    assert r1 == MONDAY_10 + timedelta(days=4) and r2 == MONDAY_10 + timedelta(days=7.5)
+
+
+# --- admin commands -----------------------------------------------------------------------------
+async def test_admins_open_close_and_check_rounds_and_everything_is_audited(rt: Runtime) -> None:
+    admin = Admin(rt, clock=lambda: MONDAY_10)
+    assert "Admins" in await admin.run("slack:UNOBODY", "round open support", "de")
+    assert "admins" in await admin.run("telegram:8", "round open support", "en")
+    opened = await admin.run("slack:UADMIN", "round open support 10", "de")
+    assert "ist offen bis 03.12.2026 10:00" in opened
+    assert "already has an open round" in await admin.run("slack:UADMIN", "round open support", "en")
+    status = await admin.run("telegram:7", "round status support", "en")
+    assert "open until" in status and "not enough responses" in status
+    assert "no team" in (await admin.run("slack:UADMIN", "round open nope", "en")).lower()
+    assert "Admin commands" in await admin.run("slack:UADMIN", "round dance", "en")
+    assert "is closed" in await admin.run("slack:UADMIN", "round close support", "en")
+    log = await rt.teams.audit_log()
+    assert [(e["who"], e["what"]) for e in log] == [
+        ("slack:UADMIN", "round open"), ("telegram:7", "round status"), ("slack:UADMIN", "round close")]
+    assert all("U0" not in str(e) for e in log)
+
+
+async def test_round_status_leaks_no_count(rt: Runtime, redis) -> None:
+    admin = Admin(rt, clock=lambda: MONDAY_10)
+    await admin.run("cli:x", "round open support", "en")
+    rnd = await rt.teams.current_round("support")
+    texts = []
+    for n in (1, 3, 4):
+        await redis.hset(flows.keys.counters("support", rnd.id, "2026-W48"), "n", n)
+        texts.append(await admin.run("cli:x", "round status support", "en"))
+    assert texts[0] == texts[1] == texts[2] and "not enough" in texts[0]
+    await redis.hset(flows.keys.counters("support", rnd.id, "2026-W49"), "n", 1)
+    assert "enough responses for a summary (at least 5)" in await admin.run("cli:x", "round status support", "en")
+
+
+async def test_slash_command_for_admins_only(redis_url: str, fake_slack: FakeServer, redis) -> None:
+    async with running_app(settings_for(redis_url, fake_slack)) as base, httpx.AsyncClient() as http:
+        async with runtime(settings_for(redis_url, fake_slack)) as rt:
+            await rt.teams.save_team(Team(id="support", name="Support", platform="slack", channel="CTEAM"))
+        nobody = SlackAgent(http, base, fake_slack.fake, user="U001")
+        r = await nobody.command("round open support")
+        assert "Only Ruhepuls admins" in r.text or "Das dürfen nur Admins" in r.text
+        boss = SlackAgent(http, base, fake_slack.fake, user="UADMIN")
+        r = await boss.command("round open support 7")
+        assert "ist offen" in r.text
+        r = await boss.command("round status support")
+        assert "noch nicht genug" in r.text
+
+
+# --- invitations and reminders ------------------------------------------------------------------
+async def test_invitations_reach_every_member_exactly_once(rt: Runtime, fake_slack: FakeServer) -> None:
+    fake = fake_slack.fake
+    outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+    await Admin(rt, clock=lambda: MONDAY_10 - timedelta(hours=12)).run("cli:x", "round open support", "de")
+    await tick(rt, outreach, MONDAY_10 - timedelta(hours=12))  # 22:00 Sunday in Berlin: quiet
+    assert invitations(fake) == {}
+    await tick(rt, outreach, MONDAY_10)
+    await tick(rt, outreach, MONDAY_10 + timedelta(minutes=1))
+    assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS}  # not the bot itself
+    post = next(c for c in fake.calls if c.method == "chat.postMessage")
+    values = [e["value"] for b in post.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert any(v.startswith("start:") for v in values)
+
+
+async def test_reminders_only_to_those_who_have_not_finished(rt: Runtime, fake_slack: FakeServer) -> None:
+    fake = fake_slack.fake
+    outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+    opened = MONDAY_10
+    await Admin(rt, clock=lambda: opened).run("cli:x", "round open support 10", "de")
+    await tick(rt, outreach, opened)
+    finishers = MEMBERS[:4]
+    for uid in finishers:  # they take the survey (as a click on the invitation would start it)
+        person = rt.person("slack", f"T1:{uid}")
+        await rt.conversations.handle(person, ev.Start("de"))
+        for item in rt.conversations.config.questionnaire.items:
+            await rt.conversations.handle(person, ev.Answer(item.id, 1))
+    fake.calls.clear()
+    await tick(rt, outreach, opened + timedelta(days=1))  # nothing due yet
+    assert invitations(fake) == {}
+    first = opened + timedelta(days=4, hours=1)  # Friday 11:00 Berlin
+    await tick(rt, outreach, first)
+    await tick(rt, outreach, first + timedelta(minutes=5))
+    assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS[4:]}
+    fake.calls.clear()
+    second = opened + timedelta(days=7, hours=12)  # Monday 22:00 Berlin: quiet, then Tuesday
+    await tick(rt, outreach, second)
+    assert invitations(fake) == {}
+    await tick(rt, outreach, second + timedelta(hours=11))
+    await tick(rt, outreach, second + timedelta(days=1))
+    assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS[4:]}
+    fake.calls.clear()
+    await tick(rt, outreach, opened + timedelta(days=9))
+    assert invitations(fake) == {}  # never a third reminder
+    await tick(rt, outreach, opened + timedelta(days=10, minutes=1))
+    assert (await rt.teams.current_round("support")).status == "closed"
+    assert ("system", "round close (due)") in [(e["who"], e["what"]) for e in await rt.teams.audit_log()]
+
+
+async def test_a_finished_member_cannot_answer_twice(rt: Runtime, redis) -> None:
+    await Admin(rt, clock=lambda: MONDAY_10).run("cli:x", "round open support", "de")
+    rnd = await rt.teams.current_round("support")
+    person = rt.person("slack", "T1:U001")
+    await rt.teams.place([person], "support")
+    for _ in range(2):
+        await rt.conversations.handle(person, ev.Start("de"))
+        for item in rt.conversations.config.questionnaire.items:
+            await rt.conversations.handle(person, ev.Answer(item.id, 2))
+    counters = [await redis.hget(k, "n") for k in await redis.keys(f"rp:{{support}}:agg:{rnd.id}:*")]
+    assert sum(int(c) for c in counters) == 1
+
+
+async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, redis) -> None:
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_WEBHOOK_SECRET="s3cret",
+                            TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-rounds")  # fmt: skip
+        async with runtime(settings) as rt, running_app(settings) as base, httpx.AsyncClient() as http:
+            team = await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"))
+            for uid in (11, 12, 13):
+                update = {"update_id": uid, "message": {
+                    "message_id": uid, "date": 1, "chat": {"id": uid, "type": "private"},
+                    "from": {"id": uid, "is_bot": False, "first_name": "A"}, "text": f"/start {team.join_code}",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
+                r = await http.post(f"{base}/telegram/webhook", json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})  # fmt: skip
+                assert r.status_code == 200
+            assert "Hotline" in next(c for c in fake.calls if c.method == "sendMessage").params["text"]
+            assert await rt.teams.joined_members("hotline") == ["11", "12", "13"]
+            from telegram import Bot
+
+            async with Bot("1:T", base_url=f"{api.url}/bot") as bot:
+                await Admin(rt, clock=lambda: MONDAY_10).run("cli:x", "round open hotline", "de")
+                fake.calls.clear()
+                await tick(rt, {"telegram": TelegramOutreach(rt, bot)}, MONDAY_10)
+            sent = collections.Counter(c.params["chat_id"] for c in fake.calls if c.method == "sendMessage")
+            assert sent == {"11": 1, "12": 1, "13": 1}
+
+
+# --- the real worker, killed half-way -----------------------------------------------------------
+def test_worker_killed_half_way_sends_no_invitation_twice_and_loses_none(redis_url: str, tmp_path) -> None:
+    members = [f"W{n:03d}" for n in range(40)]
+    fake = FakeSlack(channel_members={"CBIG": members}, delay=0.05)
+    with FakeServer(fake, "/api") as api:
+        env = python_env(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-w", SLACK_SIGNING_SECRET="x",
+                         SLACK_API_URL=f"{api.url}/api/", RUHEPULS_SECRET="worker-secret",
+                         RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun",
+                         RUHEPULS_TICK_CRON="* * * * * *", RUHEPULS_SEND_LOCK_SECONDS="2",
+                         RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+        cli = [sys.executable, "-m", "bot"]
+        subprocess.run([*cli, "team", "add", "big", "--name", "Big", "--platform", "slack", "--channel", "CBIG"],
+                       env=env, cwd=REPO, check=True, capture_output=True)  # fmt: skip
+        subprocess.run([*cli, "round", "open", "--team", "big"], env=env, cwd=REPO, check=True, capture_output=True)
+        worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait(lambda: sum(invitations(fake).values()) >= 10, 30)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+            half = sum(invitations(fake).values())
+            assert half < len(members), "the worker should have been killed half-way"
+            worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+            _wait(lambda: sum(invitations(fake).values()) >= len(members), 60)
+            time.sleep(1.5)  # a few more ticks: nothing more may go out
+        finally:
+            worker.terminate()
+            _, err = worker.communicate(timeout=20)
+        assert invitations(fake) == {f"D{u}": 1 for u in members}
+        assert "xoxb-w" not in err and "W0" not in err
+
+
+def _wait(predicate, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
