@@ -40,13 +40,32 @@ def seen(scope: str, person: str) -> str:
     return f"{_tag(scope)}:e:{person}"
 
 
-def counters(scope: str, round_id: str, window: str) -> str:
-    """Hash of aggregate counters of one round's reporting window (see classifier.aggregate)."""
-    return f"{_tag(scope)}:agg:{round_id}:{window}"
+def counters(scope: str) -> str:
+    """Hash of a team's aggregate counters not yet published: field `<round>:<week>|<name>`
+    per cell and counter (see classifier.aggregate), and `<round>|n` per round."""
+    return f"{_tag(scope)}:agg"
 
 
-def counters_pattern(scope: str) -> str:
-    return f"{_tag(scope)}:agg:*"
+def cell_field(round_id: str, window: str, name: str) -> str:
+    return f"{round_id}:{window}|{name}"
+
+
+def round_total_field(round_id: str) -> str:
+    return f"{round_id}|n"
+
+
+def history(scope: str) -> str:
+    """List of the team's published summaries (bands in words per week), for trend and chart."""
+    return f"{_tag(scope)}:history"
+
+
+def publication(scope: str, week: str) -> str:
+    """Hash of one weekly post: status and the rendered payload."""
+    return f"{_tag(scope)}:pub:{week}"
+
+
+def report_run(scope: str, week: str) -> str:
+    return f"{_tag(scope)}:run:{week}"
 
 
 # --- teams and rounds (operational data; never joined with answers) ---------------------------

@@ -75,11 +75,12 @@ class RedisStore:
         args: list[str | int] = [event_id or "", version]
         if step.completion is not None:
             c = step.completion
-            counter_key = keys.counters(scope, c.round_id, c.window)
+            counter_key = keys.counters(scope)
             done_key = keys.done(scope, c.round_id)
             args += ["c", done_token or "", self._ttl, self._seen_ttl]
             for name, inc in c.counters.items():
-                args += [name, inc]
+                args += [keys.cell_field(c.round_id, c.window, name), inc]
+            args += [keys.round_total_field(c.round_id), 1]
         elif step.session == before:
             args += ["n", "", self._ttl, self._seen_ttl]
         elif step.session is not None:

@@ -237,10 +237,7 @@ class TeamStore:
 
     async def respondents(self, team_id: str, round_id: str) -> int:
         """Completed surveys in a round (internal: never shown; compared with k only)."""
-        total = 0
-        async for key in self.redis.scan_iter(match=f"{keys.counters_pattern(team_id)[:-1]}{round_id}:*"):
-            total += int(await self.redis.hget(key, "n") or 0)
-        return total
+        return int(await self.redis.hget(keys.counters(team_id), keys.round_total_field(round_id)) or 0)
 
     # --- sending bookkeeping ----------------------------------------------------------------
     async def unsent(self, team_id: str, round_id: str, kind: str, people: list[str]) -> list[bool]:
