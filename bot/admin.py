@@ -4,6 +4,7 @@
     round open <team> [days]
     round close <team>
     round status <team>
+    summary <team>          (also for the team's leads) the next weekly summary, as it would be posted
 
 Only the ids in RUHEPULS_ADMINS (and the command line, which has the server's keys anyway) may
 run them; each run is written to the audit log. No reply ever holds a count or a name.
@@ -22,10 +23,10 @@ from .runtime import Runtime
 
 log = logging.getLogger("ruhepuls.admin")
 
-ADMIN_WORDS = {"team", "teams", "round", "runde"}
+ADMIN_WORDS = {"team", "teams", "round", "runde", "summary", "bericht"}
 USAGE = {
-    "de": "Admin-Befehle: team list · round open <team> [tage] · round close <team> · round status <team>",
-    "en": "Admin commands: team list · round open <team> [days] · round close <team> · round status <team>",
+    "de": "Admin-Befehle: team list · round open <team> [tage] · round close <team> · round status <team> · summary <team>",
+    "en": "Admin commands: team list · round open <team> [days] · round close <team> · round status <team> · summary <team>",
 }
 REFUSED = {
     "de": "Das dürfen nur Admins von Ruhepuls. Wenn Sie eine Runde brauchen, wenden Sie sich an sie.",
@@ -53,10 +54,12 @@ class Admin:
     async def run(self, actor: str, text: str, lang: str = "de") -> str:
         """Run one admin command for `actor` ("slack:U1", "telegram:42", "cli:root")."""
         lang = "en" if lang == "en" else "de"
+        words = text.split()
+        if len(words) == 2 and words[0].lower() in ("summary", "bericht"):
+            return await self.summary(actor, words[1], lang)
         if not self.allowed(actor):
             log.info("admin command refused")
             return REFUSED[lang]
-        words = text.split()
         verb = " ".join(w.lower() for w in words[:2])
         args = words[2:]
         try:
@@ -74,6 +77,18 @@ class Admin:
         except TeamError as exc:
             return str(exc)
         return USAGE[lang]
+
+    async def summary(self, actor: str, team_id: str, lang: str) -> str:
+        from .reports import preview
+
+        team = await self.rt.teams.team(team_id)
+        if not self.allowed(actor) and (team is None or actor not in team.leads):
+            log.info("summary preview refused")
+            return REFUSED[lang]
+        if team is None:
+            return f"Team {team_id!r} gibt es nicht." if lang == "de" else f"There is no team {team_id!r}."
+        await self.rt.teams.audit(actor, "summary preview", team_id, self.clock())
+        return await preview(self.rt, team_id, self.clock()) or ""
 
     async def _team_list(self, lang: str) -> str:
         teams = await self.rt.teams.teams()

@@ -7,6 +7,7 @@
     ruhepuls check      validate the questionnaire and the settings
     ruhepuls telegram set-webhook URL | poll
     ruhepuls team add|list|remove, ruhepuls round open|close|status, ruhepuls audit
+    ruhepuls summary preview --team T, ruhepuls privacy
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     from .cli_admin import add_parsers
 
     add_parsers(sub)
+    privacy = sub.add_parser("privacy", help="the data sheet: what is stored, where, how long, who sees what")
+    privacy.add_argument("--lang", choices=["de", "en"], default=None, help="one language only (default: both)")
     args = parser.parse_args(argv)
 
     settings = _settings()
@@ -100,7 +103,11 @@ def main(argv: list[str] | None = None) -> None:
             set_webhook(settings, args.url)
         else:
             poll(settings)
-    elif command in ("team", "round", "audit"):
+    elif command == "privacy":
+        from .privacy import data_sheet
+
+        print(data_sheet(settings, getattr(args, "lang", None)))
+    elif command in ("team", "round", "audit", "summary"):
         from .cli_admin import run
 
         run(settings, args)

@@ -29,7 +29,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--lead-channel", help="where weekly summaries go (Slack channel id / Telegram chat id)")
     add.add_argument("--lang", choices=["de", "en"], default="de")
     add.add_argument("--tz", default="Europe/Berlin")
-    add.add_argument("--parent", help="the group this team belongs to (for small teams)")
+    add.add_argument("--parent", help="the team this one reports into when it is too small on its own")
+    add.add_argument("--lead", action="append", default=[], help="a lead who may preview summaries, e.g. slack:U123 (repeatable)")
     tsub.add_parser("list", help="list teams")
     rm = tsub.add_parser("remove", help="remove a team")
     rm.add_argument("id")
@@ -41,6 +42,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         p.add_argument("--team", required=True)
         if name == "open":
             p.add_argument("--days", type=int, default=None)
+
+    summary = sub.add_parser("summary", help="weekly team summaries")
+    ssub = summary.add_subparsers(dest="summary_command", required=True)
+    prev = ssub.add_parser("preview", help="show exactly what the team's next weekly post would say")
+    prev.add_argument("--team", required=True)
 
     audit = sub.add_parser("audit", help="show the audit log of admin actions")
     audit.add_argument("--count", type=int, default=50)
@@ -55,6 +61,8 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
             if args.command == "audit":
                 rows = await rt.teams.audit_log(args.count)
                 return "\n".join(f"{r['at']}  {r['who']}  {r['what']}  {r['team']}  {r.get('detail', '')}" for r in rows)
+            if args.command == "summary":
+                return await admin.run(actor, f"summary {args.team}", settings.language)
             if args.command == "round":
                 days = getattr(args, "days", None) or settings.round_days
                 text = {"open": f"round open {args.team} {days}", "close": f"round close {args.team}",
@@ -69,7 +77,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
             try:
                 team = Team(id=args.id, name=args.name, platform=args.platform, channel=args.channel,
                             lead_channel=args.lead_channel, language=args.lang, timezone=args.tz,
-                            parent=args.parent)  # fmt: skip
+                            parent=args.parent, leads=tuple(args.lead))  # fmt: skip
             except ValidationError as exc:
                 sys.exit("ruhepuls: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
             saved = await rt.teams.save_team(team)

@@ -47,6 +47,11 @@ class Outreach(Protocol):
     async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery: ...
     async def delivered(self, member: Member, tag: str) -> bool:
         """Did a message tagged `tag` reach the member? (False when the platform can't tell.)"""
+        ...
+
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        """Post a weekly summary (and its chart) to the team's lead channel."""
+        ...
 
 
 class SlackOutreach:
@@ -118,6 +123,22 @@ class SlackOutreach:
         return False
 
 
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        assert team.lead_channel
+        try:
+            await self.client.chat_postMessage(channel=team.lead_channel, text=text)
+            if chart:
+                await self.client.files_upload_v2(
+                    channel=team.lead_channel, content=chart, filename="ruhepuls.png", title="Ruhepuls"
+                )
+            return True
+        except SlackApiError as exc:
+            log.warning("slack summary failed: %s", exc.response.get("error", "unknown"))
+        except Exception as exc:
+            log.warning("slack summary failed: %s", type(exc).__name__)
+        return False
+
+
 class TelegramOutreach:
     def __init__(self, rt: Runtime, bot: object) -> None:
         self.rt, self.bot = rt, bot
@@ -144,6 +165,19 @@ class TelegramOutreach:
         except TelegramError as exc:
             log.warning("telegram invitation failed: %s", type(exc).__name__)
             return "retry"
+
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        from telegram.error import TelegramError
+
+        assert team.lead_channel
+        try:
+            await self.bot.send_message(int(team.lead_channel), text)  # type: ignore[attr-defined]
+            if chart:
+                await self.bot.send_photo(int(team.lead_channel), photo=chart)  # type: ignore[attr-defined]
+            return True
+        except (TelegramError, ValueError) as exc:
+            log.warning("telegram summary failed: %s", type(exc).__name__)
+            return False
 
 
 async def pump(rt: Runtime, outreach: Outreach, team: Team, rnd: Round, kind: str, now: datetime) -> bool:
@@ -206,8 +240,23 @@ async def tick_team(rt: Runtime, outreach: dict[str, Outreach], team: Team, now:
 
 
 async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
+    """Everything due at `now`: rounds (close, invite, remind) and weekly summaries."""
+    from .reports import due, run_unit, units
+
     for team in await rt.teams.teams():
         try:
             await tick_team(rt, outreach, team, now)
         except Exception as exc:  # one team's trouble must not stop the others
             log.error("tick failed for a team: %s", type(exc).__name__)
+    s = rt.settings
+
+    async def poster(team: Team, text: str, chart: bytes | None) -> bool:
+        sender = outreach.get(team.platform)
+        return bool(sender) and await sender.post_summary(team, text, chart)  # type: ignore[union-attr]
+
+    for unit in (await units(rt)).values():
+        if due(unit[0], now, s.summary_day, s.summary_hour):
+            try:
+                await run_unit(rt, unit, now, poster)
+            except Exception as exc:
+                log.error("weekly summary failed for a team: %s", type(exc).__name__)

@@ -4,7 +4,8 @@ the conversation service; closed again in reverse order."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -51,7 +52,8 @@ def flow_config(settings: Settings) -> flows.Config:
 
 
 @contextlib.asynccontextmanager
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def runtime(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[Runtime]:
+    """Connect (starting the embedded Redis if REDIS_URL is unset); `clock` is for tests."""
     embedded: EmbeddedRedis | None = None
     url = settings.redis_url
     if not url:
@@ -64,7 +66,7 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
             redis, items=len(cfg.questionnaire.items), ttl_seconds=settings.session_ttl_seconds
         )
         teams = TeamStore(redis)
-        conversations = flows.Conversations(store, cfg, teams=teams)
+        conversations = flows.Conversations(store, cfg, teams=teams, **({"clock": clock} if clock else {}))
         queue = RedisQueue(redis, name=QUEUE)
         yield Runtime(settings, redis, conversations, settings.secret_bytes(), teams, queue)
     finally:

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     quiet_hours: str = Field("18-8", validation_alias="RUHEPULS_QUIET_HOURS")
     workdays: str = Field("mon-fri", validation_alias="RUHEPULS_WORKDAYS")
     tick_cron: str = Field("* * * * *", validation_alias="RUHEPULS_TICK_CRON")
+    summary_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        "mon", validation_alias="RUHEPULS_SUMMARY_DAY"
+    )
+    summary_hour: int = Field(9, ge=0, le=23, validation_alias="RUHEPULS_SUMMARY_HOUR")
     send_lock_seconds: int = Field(30, ge=1, le=600, validation_alias="RUHEPULS_SEND_LOCK_SECONDS")
 
     host: str = Field("127.0.0.1", validation_alias="HOST")

@@ -24,6 +24,7 @@ from .session import Session, SessionDataError
 
 Status = Literal["ok", "seen", "conflict"]
 _LUA = resources.files(__package__).joinpath("transition.lua").read_text("utf-8")
+SEEN_TTL_SECONDS = 86_400
 _REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
@@ -37,7 +38,7 @@ class Ref:
 
 class RedisStore:
     def __init__(
-        self, redis: Redis, *, items: int, ttl_seconds: int, seen_ttl_seconds: int = 86_400
+        self, redis: Redis, *, items: int, ttl_seconds: int, seen_ttl_seconds: int = SEEN_TTL_SECONDS
     ) -> None:
         self.redis = redis
         self._items = items

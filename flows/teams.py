@@ -36,6 +36,9 @@ class Team(BaseModel):
     language: Literal["de", "en"] = "de"
     timezone: str = "Europe/Berlin"
     parent: str | None = None
+    """A team this one reports into when it is too small on its own."""
+    leads: tuple[str, ...] = ()
+    """Platform-qualified ids ("slack:U1") who may preview the team's summary."""
     join_code: str | None = None
     """Telegram: the code in the deep link t.me/<bot>?start=<code>."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ class FakeSlack:
     channel_members: dict[str, list[str]] = field(default_factory=dict)
     delay: float = 0.0
     """Seconds each chat.postMessage takes (to kill a worker half-way through)."""
+    base_url: str = ""
+    uploads: dict[str, int] = field(default_factory=dict)
+    """File id -> bytes received by the upload URL."""
     """What `apps.connections.open` answers: the Socket Mode WebSocket URL."""
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)
@@ -55,6 +59,14 @@ class FakeSlack:
         if method == "auth.test":
             return 200, {"ok": True, "user_id": self.bot_user, "bot_id": "BBOT", "team_id": "T1",
                          "team": "Test", "user": "ruhepuls", "url": "https://test.slack.com/"}
+        if method == "files.getUploadURLExternal":
+            fid = f"F{next(self._ts)}"
+            return 200, {"ok": True, "upload_url": f"{self.base_url}/upload/{fid}", "file_id": fid}
+        if method == "upload":
+            self.uploads[params["file_id"]] = params["size"]
+            return 200, {"ok": True}
+        if method == "files.completeUploadExternal":
+            return 200, {"ok": True, "files": [{"id": f["id"]} for f in _json(params.get("files")) or []]}
         if method == "conversations.history":
             channel = params.get("channel")
             posted = [c for c in self.calls if c.method == "chat.postMessage" and c.params.get("channel") == channel]
@@ -101,7 +113,11 @@ def _json(value: Any) -> Any:
 def _params(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:
     params: dict[str, Any] = dict(parse_qsl(urlparse(handler.path).query))
     ctype = handler.headers.get("Content-Type", "")
-    if body and "json" in ctype:
+    if body and "multipart" in ctype:  # Telegram uploads: keep the plain fields, note the size
+        params["size"] = len(body)
+        for name, value in re.findall(rb'name="([^"]+)"\r\n(?:Content-Type: text/plain[^\r]*\r\n)?\r\n([^\r]{0,4096})\r\n', body):
+            params[name.decode()] = value.decode(errors="replace")
+    elif body and "json" in ctype:
         params.update(json.loads(body))
     elif body:
         params.update(dict(parse_qsl(body.decode())))
@@ -124,8 +140,13 @@ class FakeServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                method = urlparse(self.path).path.removeprefix(prefix).rstrip("/").rsplit("/", 1)[-1]
-                status, payload = outer.fake.answer(method, _params(self, body))
+                path = urlparse(self.path).path
+                if path.startswith("/upload/"):
+                    method, params = "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(body)}
+                else:
+                    method = path.removeprefix(prefix).rstrip("/").rsplit("/", 1)[-1]
+                    params = _params(self, body)
+                status, payload = outer.fake.answer(method, params)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -148,6 +169,8 @@ class FakeServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> FakeServer:
+        if hasattr(self.fake, "base_url"):
+            self.fake.base_url = self.url
         self.thread.start()
         return self
 
@@ -186,6 +209,9 @@ class FakeTelegram:
             status, call.result = self._answer(method, params)
             return status, call.result
 
+    def photos(self) -> list[Call]:
+        return [c for c in self.calls if c.method == "sendPhoto"]
+
     def _message(self, params: dict[str, Any], message_id: int) -> dict[str, Any]:
         chat_id = int(params.get("chat_id", 0))
         out = {"message_id": message_id, "date": 1_700_000_000, "from": self.me,
@@ -205,6 +231,10 @@ class FakeTelegram:
             return 200, {"ok": True, "result": self.me}
         if method == "sendMessage":
             return 200, {"ok": True, "result": self._message(params, next(self._ids))}
+        if method == "sendPhoto":
+            msg = self._message(params, next(self._ids))
+            msg["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 700, "height": 320}]
+            return 200, {"ok": True, "result": msg}
         if method == "editMessageText":
             return 200, {"ok": True, "result": self._message(params, int(params["message_id"]))}
         return 200, {"ok": True, "result": True}

@@ -1,0 +1,204 @@
+"""Weekly team summaries end to end: real Redis, the worker's tick with the time passed in,
+the local fake Slack / Telegram APIs as the lead channel."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.outreach import SlackOutreach, TelegramOutreach, tick
+from bot.reports import preview, run_unit, units
+from bot.runtime import Runtime, runtime
+from bot.settings import Settings
+from bot.slack.app import web_client
+from conftest import REPO, python_env
+from fakes import FakeServer, FakeSlack, FakeTelegram
+from flows import events as ev
+from flows.teams import Team
+
+OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday, 10:00 in Berlin (week 48)
+REPORT = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)  # next Monday, 09:30 in Berlin
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def fake_slack() -> FakeServer:
+    with FakeServer(FakeSlack(channel_members={"CTEAM": []}), "/api") as server:
+        yield server
+
+
+@pytest.fixture
+async def rt(redis_url: str, fake_slack: FakeServer, redis) -> AsyncIterator[Runtime]:
+    settings = Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET="s",
+                        SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="summary-secret",
+                        RUHEPULS_ADMINS="slack:UADMIN")  # fmt: skip
+    async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as r:
+        yield r
+
+
+async def take_surveys(rt: Runtime, team_id: str, people: int, value: int = 3, tag: str = "") -> None:
+    """`people` members of the team finish the survey in the open round."""
+    for n in range(people):
+        person = rt.person("slack", f"T1:U{tag}{team_id}{n}")
+        await rt.teams.place([person], team_id)
+        await rt.conversations.handle(person, ev.Start("de"))
+        for item in rt.conversations.config.questionnaire.items:
+            await rt.conversations.handle(person, ev.Answer(item.id, value))
+
+
+async def open_team(rt: Runtime, team_id: str = "support", **extra) -> Team:
+    team = await rt.teams.save_team(Team(id=team_id, name=team_id.title(), platform="slack",
+                                         channel="CTEAM", lead_channel=f"L{team_id}", **extra))  # fmt: skip
+    await rt.teams.open_round(team_id, OPENED, OPENED + timedelta(days=14))
+    return team
+
+
+def lead_posts(fake: FakeSlack, channel: str) -> list[str]:
+    return [c.params["text"] for c in fake.calls if c.method == "chat.postMessage" and c.params["channel"] == channel]
+
+
+async def test_below_k_posts_not_enough_yet_and_nothing_else(rt: Runtime, fake_slack: FakeServer) -> None:
+    fake = fake_slack.fake
+    await open_team(rt)
+    await take_surveys(rt, "support", 4)
+    outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+    await tick(rt, outreach, REPORT)
+    posts = lead_posts(fake, "Lsupport")
+    assert len(posts) == 1 and "noch nicht genug Antworten" in posts[0]
+    for word in ("Konflikt", "deutlich", "teilweise", "kaum"):
+        assert word not in posts[0]
+    assert "files.getUploadURLExternal" not in fake.methods() and fake.uploads == {}
+
+
+async def test_k_or_more_posts_summary_and_chart_once(rt: Runtime, fake_slack: FakeServer) -> None:
+    fake = fake_slack.fake
+    await open_team(rt)
+    await take_surveys(rt, "support", 5)
+    outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+    await tick(rt, outreach, REPORT - timedelta(hours=2))  # 07:30 in Berlin: not yet
+    assert lead_posts(fake, "Lsupport") == []
+    expected = await preview(rt, "support", REPORT)
+    await asyncio.gather(*(tick(rt, outreach, REPORT + timedelta(minutes=m)) for m in range(3)))
+    await tick(rt, outreach, REPORT + timedelta(hours=3))
+    posts = lead_posts(fake, "Lsupport")
+    assert posts == [expected], "one post per team per week, exactly as previewed"
+    text = posts[0]
+    assert "genug Antworten" in text and "Konflikt ohne Rückendeckung: deutlich ausgeprägt" in text
+    assert "Strukturelle Spannungsfelder" in text and "bei vielen" not in text  # spread only from 10
+    words_only = text.replace("(2026-W49)", "").replace("mindestens 5 Personen", "")
+    assert not re.search(r"\d", words_only), "no number other than the week and k"
+    assert len(fake.uploads) == 1 and next(iter(fake.uploads.values())) > 1000  # the PNG chart
+    complete = next(c for c in fake.calls if c.method == "files.completeUploadExternal")
+    assert complete.params.get("channel_id") == "Lsupport"
+    # next week: nothing new, so nothing is shown (the published responses are never reused)
+    await tick(rt, outreach, REPORT + timedelta(days=7))
+    assert "noch nicht genug" in lead_posts(fake, "Lsupport")[-1]
+
+
+async def test_from_ten_spread_and_trend(rt: Runtime, fake_slack: FakeServer) -> None:
+    fake = fake_slack.fake
+    await open_team(rt)
+    await take_surveys(rt, "support", 6, value=1)
+    outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+    await tick(rt, outreach, REPORT)
+    rt.conversations._clock = Clock(REPORT + timedelta(hours=2))
+    await take_surveys(rt, "support", 7, value=4, tag="b")
+    await take_surveys(rt, "support", 4, value=0, tag="c")
+    await tick(rt, outreach, REPORT + timedelta(days=7))
+    text = lead_posts(fake, "Lsupport")[-1]
+    assert "bei vielen" in text and "stärker als im letzten Bericht" in text
+    for word in ("alle", "niemand", "Prozent", "%"):
+        assert word not in text
+
+
+async def test_small_team_folded_into_parent(rt: Runtime, fake_slack: FakeServer) -> None:
+    fake = fake_slack.fake
+    await rt.teams.save_team(Team(id="dept", name="Dept", platform="slack", lead_channel="Ldept"))
+    for team_id, n in (("small", 2), ("mid", 6), ("big", 9)):
+        await open_team(rt, team_id, parent="dept")
+        await take_surveys(rt, team_id, n)
+    assert [t.id for t in (await units(rt))["dept"]] == ["dept", "big", "mid", "small"]
+    await tick(rt, {"slack": SlackOutreach(rt, web_client(rt))}, REPORT)
+    assert "Gemeinsame Auswertung" in lead_posts(fake, "Ldept")[0]
+    assert "Muster im Team" in lead_posts(fake, "Lbig")[0]
+    for hidden in ("Lsmall", "Lmid"):  # the small team, and one more sibling so it can't be subtracted
+        assert "gemeinsamen Auswertung für Dept" in lead_posts(fake, hidden)[0]
+
+
+async def test_no_user_id_and_no_personal_answer_anywhere_in_redis(rt: Runtime, redis) -> None:
+    await open_team(rt)
+    await take_surveys(rt, "support", 6)
+    await rt.teams.close_round("support")
+    await run_unit(rt, (await units(rt))["support"], REPORT, lambda *a: asyncio.sleep(0, True))
+    everything = []
+    for key in await redis.keys("*"):
+        kind = (await redis.type(key)).decode()
+        value = {"string": redis.get, "hash": redis.hgetall, "set": redis.smembers, "list": lambda k: redis.lrange(k, 0, -1),
+                 "stream": lambda k: redis.xrange(k)}[kind]  # fmt: skip
+        everything.append(f"{key!r} {await value(key)!r}")
+        if kind == "hash" and b":s:" in key:
+            assert set(await redis.hkeys(key)) == {b"v"}
+    dump = "\n".join(everything)
+    for n in range(6):
+        assert f"Usupport{n}" not in dump
+    assert "|i:a1:3" not in dump, "published counters are deleted"
+    assert all(b":" not in f.split(b"|")[0] for f in await redis.hkeys("rp:{support}:agg"))
+
+
+async def test_preview_for_admins_and_leads_only(rt: Runtime) -> None:
+    from bot.admin import Admin
+
+    await open_team(rt, leads=("slack:ULEAD",))
+    admin = Admin(rt, clock=lambda: REPORT)
+    assert "Ruhepuls-Wochenbericht" in await admin.run("slack:ULEAD", "summary support", "de")
+    assert "Ruhepuls-Wochenbericht" in await admin.run("slack:UADMIN", "summary support", "de")
+    assert "Admins" in await admin.run("slack:USOMEONE", "summary support", "de")
+
+
+def test_summary_preview_and_privacy_commands(redis_url: str, tmp_path) -> None:
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="cli", RUHEPULS_DATA_DIR=str(tmp_path))
+    cli = [sys.executable, "-m", "bot"]
+    subprocess.run([*cli, "team", "add", "ops", "--name", "Ops", "--platform", "slack", "--channel", "C1"],
+                   env=env, cwd=REPO, check=True, capture_output=True)  # fmt: skip
+    out = subprocess.run([*cli, "summary", "preview", "--team", "ops"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0 and "Ruhepuls-Wochenbericht für Ops" in out.stdout and "noch nicht genug" in out.stdout
+    sheet = subprocess.run([*cli, "privacy"], env=env, cwd=REPO, capture_output=True, text=True).stdout
+    assert "DATENBLATT" in sheet and "DATA SHEET" in sheet
+    assert "spätestens 7 Tage" in sheet and "at the latest 7 days" in sheet and "only from 5 people" in sheet
+    env["RUHEPULS_SESSION_TTL_DAYS"], env["RUHEPULS_MIN_GROUP_SIZE"] = "3", "8"
+    sheet = subprocess.run([*cli, "privacy", "--lang", "en"], env=env, cwd=REPO, capture_output=True, text=True).stdout
+    assert "at the latest 3 days" in sheet and "only from 8 people" in sheet and "DATENBLATT" not in sheet
+    env["RUHEPULS_MIN_GROUP_SIZE"] = "4"
+    bad = subprocess.run([*cli, "privacy"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode != 0 and "min_group_size" in bad.stderr.lower() or "RUHEPULS_MIN_GROUP_SIZE" in bad.stderr
+
+
+async def test_telegram_lead_chat_gets_text_and_photo(redis_url: str, redis) -> None:
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_API_URL=f"{api.url}/bot",
+                            RUHEPULS_SECRET="tg-sum")  # fmt: skip
+        async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as rt:
+            await rt.teams.save_team(Team(id="hot", name="Hot", platform="telegram", lead_channel="-1001"))
+            await rt.teams.open_round("hot", OPENED, OPENED + timedelta(days=14))
+            await take_surveys(rt, "hot", 5)
+            from telegram import Bot
+
+            async with Bot("1:T", base_url=f"{api.url}/bot") as bot:
+                await tick(rt, {"telegram": TelegramOutreach(rt, bot)}, REPORT)
+    texts = [c.params["text"] for c in fake.calls if c.method == "sendMessage"]
+    assert len(texts) == 1 and "Wochenbericht für Hot" in texts[0]
+    assert len(fake.photos()) == 1 and fake.photos()[0].params["chat_id"] == "-1001"
