@@ -164,6 +164,8 @@ async def run_unit(rt: Runtime, unit: list[Team], now: datetime, poster: Poster)
             await rt.redis.ltrim(keys.history(team.id), -HISTORY_WEEKS, -1)
             await rt.redis.hset(keys.publication(team.id, week), "history", "1")
         chart = base64.b64decode(rec["chart"]) or None
+        if team.lead_channel and await rt.teams.current_round(team.id) is None and not bands:
+            continue  # a team that never ran a round gets no weekly "not enough yet"
         if team.lead_channel and await poster(team, rec["text"], chart):
             await rt.redis.hset(keys.publication(team.id, week), "status", "posted")
         elif team.lead_channel:

@@ -53,7 +53,8 @@ async def rt(redis_url: str, fake_slack: FakeServer, redis) -> AsyncIterator[Run
 
 
 def invitations(fake: FakeSlack) -> collections.Counter[str]:
-    return collections.Counter(c.params["channel"] for c in fake.calls if c.method == "chat.postMessage")
+    return collections.Counter(c.params["channel"] for c in fake.calls
+                               if c.method == "chat.postMessage" and c.params["channel"].startswith("D"))
 
 
 # --- pure schedule ------------------------------------------------------------------------------
