@@ -79,7 +79,7 @@ def test_manifests_match_what_the_app_handles() -> None:
         assert set(s["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
         assert s["interactivity"]["is_enabled"] is True
         assert m["features"]["slash_commands"][0]["command"] == "/ruhepuls"
-        assert set(m["oauth_config"]["scopes"]["bot"]) >= {"chat:write", "im:history", "im:write", "commands"}
+        assert set(m["oauth_config"]["scopes"]["bot"]) >= {"chat:write", "im:history", "im:write", "commands", "channels:read", "groups:read", "files:write"}
         urls = [s["event_subscriptions"].get("request_url"), s["interactivity"].get("request_url"),
                 m["features"]["slash_commands"][0].get("url")]
         assert all(u is None for u in urls) if socket else all(u.endswith("/slack/events") for u in urls)
