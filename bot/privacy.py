@@ -7,10 +7,8 @@ from urllib.parse import urlparse
 
 import classifier
 from classifier.disclosure import WIDESPREAD_FROM
-from flows.store import SEEN_TTL_SECONDS
 from .settings import Settings
 
-SEEN_DAYS = SEEN_TTL_SECONDS // 86_400
 PUBLICATION_DAYS = 60
 AUDIT_ENTRIES = 100_000
 
@@ -43,7 +41,8 @@ Gespeichert wird, {where['de']}:
    Uhrzeit. Ohne Teamrunde wird nichts aufbewahrt. Nach der Veröffentlichung im Wochenbericht
    werden die Zählwerte gelöscht; es bleiben die veröffentlichten Bänder in Worten.
 3. Das persönliche Ergebnis wird nirgends gespeichert; die Person kann es aus dem Chat löschen.
-4. Für {SEEN_DAYS} Tag: Kennungen bereits verarbeiteter Plattform-Ereignisse (gegen doppelte Zählung).
+4. Solange eine Umfrage läuft (höchstens {ttl} Tage): Kennungen bereits verarbeiteter
+   Plattform-Ereignisse (gegen doppelte Zählung); danach nur noch eine Versionsnummer.
 5. Solange eine Runde offen ist: verschlüsselte Hashes derer, die teilgenommen haben (gegen doppelte
    Teilnahme; der Schlüssel wird beim Schließen der Runde gelöscht), und wer eingeladen oder
    erinnert wurde (als Pseudonym).
@@ -80,7 +79,8 @@ Stored {where['en']}:
    Outside a round nothing is kept. Once published in a weekly summary, the counters are deleted;
    what remains are the published bands in words.
 3. The personal result is stored nowhere; the person can remove it from the chat.
-4. For {SEEN_DAYS} day: ids of platform events already handled (so nothing counts twice).
+4. While a survey is in progress (at most {ttl} days): ids of platform events already handled
+   (so nothing counts twice); afterwards only a version number.
 5. While a round is open: keyed hashes of who took part (against answering twice; the key is
    deleted when the round closes), and who was invited or reminded (as pseudonyms).
 6. Operational data, never linked to answers: teams, team membership (as pseudonyms; for Telegram,

@@ -1,7 +1,7 @@
 """Every Redis key name Ruhepuls uses, in one place.
 
 All keys of one scope share a hash tag `{scope}`, so that a transition script touching a
-session, its seen-event set and its team's counters runs on Redis Cluster too. A scope is a
+session, its team's counters and its round's done tokens runs on Redis Cluster too. A scope is a
 team id, or `solo` for people outside any team. No key carries a plain platform user id: people
 appear only as a keyed hash (HMAC-SHA256 with the server secret), which cannot be reversed
 without the secret.
@@ -31,13 +31,9 @@ def _tag(scope: str) -> str:
 
 
 def session(scope: str, person: str) -> str:
-    """Hash with `v` (version) and, while a survey is in progress, `d` (the session)."""
+    """Hash with `v` (version), while a survey is in progress `d` (the session), and `e:<id>`
+    for each platform event already applied (dedup of re-deliveries)."""
     return f"{_tag(scope)}:s:{person}"
-
-
-def seen(scope: str, person: str) -> str:
-    """Set of event ids already applied for this person (dedup of re-deliveries)."""
-    return f"{_tag(scope)}:e:{person}"
 
 
 def counters(scope: str) -> str:

@@ -219,6 +219,16 @@ class TeamStore:
     async def mark_round(self, team_id: str, **fields: str) -> None:
         await self.redis.hset(keys.round_(team_id), mapping=fields)
 
+    async def open_round_key(self, team_id: str) -> tuple[str, str] | None:
+        """The open round's id and key, or None."""
+        status, round_id, key = await self.redis.hmget(keys.round_(team_id), "status", "id", "key")
+        if status != b"open" or round_id is None or key is None:
+            return None
+        return round_id.decode(), key.decode()
+
+    async def has_finished(self, team_id: str, round_id: str, token: str) -> bool:
+        return bool(await self.redis.sismember(keys.done(team_id, round_id), token))
+
     async def context(self, person: str) -> RoundContext:
         """The scope of a person's survey and their team's open round, if any."""
         team_id = await self.team_of(person)

@@ -163,3 +163,31 @@ def test_keys_never_hold_a_plain_user_id() -> None:
     assert keys.session("t1", p).startswith("rp:{t1}:") and keys.counters("t1").startswith("rp:{t1}:")
     with pytest.raises(ValueError):
         keys.session("bad scope}", p)
+
+
+async def _calls(redis) -> dict[str, int]:
+    stats = await redis.info("commandstats")
+    return {k: v["calls"] for k, v in stats.items() if k != "cmdstat_info"}
+
+
+async def test_an_answer_costs_one_round_trip(conversations, teams, redis) -> None:
+    r = ref("U77", "team-rt")
+    await team_with_round(teams, "team-rt", [r.person])
+    await started(conversations, r)
+    await conversations.handle(r.person, ev.Answer("a1", 2))
+    before = await _calls(redis)
+    await conversations.handle(r.person, ev.Answer("b1", 2), event_id="rt-1")
+    after = await _calls(redis)
+    delta = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    assert delta == {"cmdstat_evalsha": 1}
+
+
+async def test_another_process_moving_the_session_is_noticed(conversations, store, config, teams) -> None:
+    r = ref("U78")
+    await started(conversations, r)
+    other = flows.Conversations(store, config, teams=teams)  # a second web process
+    await other.handle(r.person, ev.Answer("a1", 1))
+    out = await conversations.handle(r.person, ev.Answer("a1", 4))  # stale in this process's cache
+    assert out.messages[0].item_id == "b1"
+    session, _ = await store.load(r)
+    assert session.answers[:2] == "1-"
