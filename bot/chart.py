@@ -1,5 +1,9 @@
 """The chart in a weekly summary: the team's band per load type over the published weeks.
-Bands only (kaum / teilweise / deutlich), never counts or percentages."""
+Bands only (kaum / teilweise / deutlich), never counts or percentages.
+
+Drawing a figure from scratch costs tens of milliseconds; the summaries of thousands of teams
+reuse one figure per language and only swap the data.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from classifier import Band, LoadType, Questionnaire  # noqa: E402
 
@@ -18,25 +23,39 @@ LABELS = {"de": ("kaum", "teilweise", "deutlich"), "en": ("hardly", "partly", "c
 TITLE = {"de": "Muster im Team über die Wochen", "en": "Team patterns over the weeks"}
 
 
+_CANVASES: dict[tuple[int, str], tuple[Figure, list[Line2D]]] = {}
+
+
+def _canvas(q: Questionnaire, lang: str) -> tuple[Figure, list[Line2D]]:
+    key = (id(q), lang)
+    if key not in _CANVASES:
+        _CANVASES[key] = _draw(q, lang)
+    return _CANVASES[key]
+
+
+def _draw(q: Questionnaire, lang: str) -> tuple[Figure, list[Line2D]]:
+    fig = Figure(figsize=(7, 3.2), dpi=80)
+    ax = fig.add_axes((0.14, 0.14, 0.52, 0.76))
+    lines = [ax.plot([], [], marker="o", label=q.types[t].name(lang))[0] for t in LoadType]
+    ax.set_yticks([0, 1, 2], LABELS[lang])
+    ax.set_ylim(-0.3, 2.3)
+    ax.set_title(TITLE[lang], fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig, lines
+
+
 def band_chart(q: Questionnaire, history: Sequence[tuple[str, Mapping[str, str]]], lang: str) -> bytes:
     """PNG of bands per type over weeks; `history` is (week, {type: band}) oldest first."""
     lang = "en" if lang == "en" else "de"
-    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
+    fig, lines = _canvas(q, lang)
+    ax = fig.axes[0]
     weeks = [w for w, _ in history]
-    for n, t in enumerate(LoadType):
+    for n, (t, line) in enumerate(zip(LoadType, lines, strict=True)):
         offset = (n - 1.5) * 0.06  # keep equal bands of different types apart
-        ys = [LEVEL[Band(b[t])] + offset if t in b else None for _, b in history]
-        points = [(x, y) for x, y in enumerate(ys) if y is not None]
-        if points:
-            xs, vs = zip(*points, strict=True)
-            ax.plot(xs, vs, marker="o", label=q.types[t].name(lang))
-    ax.set_yticks([0, 1, 2], LABELS[lang])
-    ax.set_ylim(-0.3, 2.3)
+        points = [(x, LEVEL[Band(b[t])] + offset) for x, (_, b) in enumerate(history) if t in b]
+        line.set_data([p[0] for p in points], [p[1] for p in points])
+    ax.set_xlim(-0.5, max(0.5, len(weeks) - 0.5))
     ax.set_xticks(range(len(weeks)), weeks, fontsize=8)
-    ax.set_title(TITLE[lang], fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()

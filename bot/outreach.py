@@ -90,13 +90,13 @@ class SlackOutreach:
                 return found
 
     async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
-        from .slack.render import blocks, to_dicts
+        from .slack.render import payload
 
         try:
             channel = await self._channel(member.address)
-            block_list, fallback = blocks(menu)
+            block_json, fallback = payload(menu)
             await self.client.chat_postMessage(
-                channel=channel, blocks=to_dicts(block_list), text=fallback,
+                channel=channel, blocks=block_json, text=fallback,
                 metadata={"event_type": self.EVENT_TYPE, "event_payload": {"tag": tag}},
             )  # fmt: skip
             return "sent"

@@ -121,7 +121,11 @@ async def _start_slack(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitSta
     from .slack import build_slack_app
     from .slack.app import signing_secret
 
-    app = build_slack_app(rt)
+    import aiohttp
+
+    session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
+    stack.push_async_callback(session.close)
+    app = build_slack_app(rt, session)
     api.state.slack = AsyncSlackRequestHandler(app)
     api.state.slack_verifier = SignatureVerifier(signing_secret(rt))
     if rt.settings.slack_app_token:

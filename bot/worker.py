@@ -36,9 +36,12 @@ async def outreach_for(rt: Runtime) -> AsyncIterator[dict[str, Outreach]]:
     s = rt.settings
     async with contextlib.AsyncExitStack() as stack:
         if s.slack_bot_token:
+            import aiohttp
+
             from .slack.app import web_client
 
-            senders["slack"] = SlackOutreach(rt, web_client(rt))
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            senders["slack"] = SlackOutreach(rt, web_client(rt, session))
         if s.telegram_bot_token:
             from telegram import Bot
 

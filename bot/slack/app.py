@@ -13,6 +13,8 @@ import re
 import secrets
 from typing import Any
 
+import aiohttp
+
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -28,7 +30,7 @@ from flows import messages as msg
 
 from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
-from .render import ACTION_PREFIX, blocks, to_dicts
+from .render import ACTION_PREFIX, payload
 
 log = logging.getLogger("ruhepuls.slack")
 
@@ -44,12 +46,14 @@ DM_SENT = {
 }
 
 
-def web_client(rt: Runtime) -> AsyncWebClient:
+def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client; pass a long-lived `session` to reuse connections."""
     s = rt.settings
     token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=s.slack_api_url,
+        session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
@@ -97,13 +101,13 @@ class SlackConversation:
                     await self._call(client, "chat_delete", channel=channel, ts=clicked_ts)
                 clicked_ts = None
                 continue
-            block_list, fallback = blocks(m)
-            payload = {"channel": channel, "blocks": to_dicts(block_list), "text": fallback}
+            block_json, fallback = payload(m)
+            fields = {"channel": channel, "blocks": block_json, "text": fallback}
             if clicked_ts:  # the first message replaces the one that was clicked
-                await self._call(client, "chat_update", ts=clicked_ts, **payload)
+                await self._call(client, "chat_update", ts=clicked_ts, **fields)
                 clicked_ts = None
             else:
-                await self._call(client, "chat_postMessage", **payload)
+                await self._call(client, "chat_postMessage", **fields)
 
     async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, Any] | None:
         try:
@@ -122,14 +126,14 @@ def signing_secret(rt: Runtime) -> str:
     return s.get_secret_value() if s else secrets.token_hex(16)
 
 
-def build_slack_app(rt: Runtime, client: AsyncWebClient | None = None) -> AsyncApp:
+def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncApp:
     """The bolt app with Ruhepuls's listeners registered."""
     s = rt.settings
     for noisy in ("slack_bolt", "slack_sdk"):  # their DEBUG logs carry message payloads
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
     signing = signing_secret(rt)
     app = AsyncApp(
-        client=client or web_client(rt),
+        client=web_client(rt, session),
         signing_secret=signing,
         # bot.web verifies every HTTP request before bolt parses it (bolt would parse first, and
         # a malformed body would become a 500); Socket Mode needs no signature.

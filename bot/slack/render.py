@@ -3,6 +3,7 @@ Block Kit limits are checked. Every button carries its encoded event as its valu
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -76,3 +77,16 @@ def blocks(m: msg.Message) -> tuple[list[Block], str]:
 
 def to_dicts(block_list: list[Block]) -> list[dict[str, Any]]:
     return [b.to_dict() for b in block_list]
+
+
+@lru_cache(maxsize=4096)
+def _rendered(m: msg.Message) -> tuple[tuple[dict[str, Any], ...], str]:
+    block_list, fallback = blocks(m)
+    return tuple(to_dicts(block_list)), fallback
+
+
+def payload(m: msg.Message) -> tuple[list[dict[str, Any]], str]:
+    """Blocks as plain dicts and the fallback text. Messages are immutable, so each distinct one
+    is built and validated once (slack_sdk's checks are slow); callers must not mutate them."""
+    block_dicts, fallback = _rendered(m)
+    return list(block_dicts), fallback

@@ -1,0 +1,362 @@
+"""Run the Ruhepuls benchmark: `python -m bench [--quick]` from the repository root.
+
+Starts a redis-server, the fake Slack Web API (own process), `ruhepuls serve` and the floor app
+(own processes), drives them with the load generator (own process), measures the weekly work
+in this process, prints a table and writes bench/results/bench-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-signing-secret"
+PSEUDONYM_SECRET = "bench-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Stack:
+    """redis-server, fake Slack, Ruhepuls and the floor, each its own process."""
+
+    def __init__(self) -> None:
+        from bot.embedded_redis import redis_binary
+
+        self.tmp = tempfile.TemporaryDirectory()
+        self.redis_port, self.fake_port = free_port(), free_port()
+        self.app_port, self.floor_port = free_port(), free_port()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._spawn([redis_binary(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+                     "--appendonly", "no", "--dir", self.tmp.name])  # fmt: skip
+        wait_port(self.redis_port)
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        self.fake_url = f"http://127.0.0.1:{self.fake_port}"
+        self._spawn([sys.executable, "-m", "bench.fake_slack", "--port", str(self.fake_port)])
+        wait_port(self.fake_port)
+        self.env = {**os.environ, "REDIS_URL": self.redis_url, "SLACK_BOT_TOKEN": "xoxb-bench",
+                    "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{self.fake_url}/api/",
+                    "RUHEPULS_SECRET": PSEUDONYM_SECRET, "RUHEPULS_LOG_LEVEL": "WARNING",
+                    "HOST": "127.0.0.1"}  # fmt: skip
+        for k in ("SLACK_APP_TOKEN", "TELEGRAM_BOT_TOKEN"):
+            self.env.pop(k, None)
+        self.app = self._spawn([sys.executable, "-m", "bot", "serve"], PORT=str(self.app_port))
+        self.floor = self._spawn([sys.executable, "-m", "bench.floor", "--port", str(self.floor_port)])
+        wait_port(self.app_port)
+        wait_port(self.floor_port)
+
+    def _spawn(self, cmd: list[str], **env: str) -> subprocess.Popen[bytes]:
+        p = subprocess.Popen(cmd, cwd=ROOT, env={**getattr(self, "env", os.environ), **env},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.procs.append(p)
+        return p
+
+    def url(self, which: str) -> str:
+        port = self.app_port if which == "ruhepuls" else self.floor_port
+        return f"http://127.0.0.1:{port}/slack/events"
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.tmp.cleanup()
+
+
+class Loader:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.next_agent = 0
+
+    def run(self, which: str, *, closed: int = 0, rate: float = 0, seconds: float = 8, answers: int = 12,
+            agents: int = 0, sample_pid: int | None = None) -> dict[str, Any]:  # fmt: skip
+        cmd = [sys.executable, "-m", "bench.load", "--url", self.stack.url(which), "--secret", SECRET,
+               "--first", str(self.next_agent), "--seconds", str(seconds), "--answers", str(answers),
+               "--agents", str(agents)]  # fmt: skip
+        cmd += ["--closed", str(closed)] if closed else ["--rate", str(rate)]
+        peak = [0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set() and sample_pid:
+                peak[0] = max(peak[0], rss_kib(sample_pid))
+                time.sleep(0.2)
+
+        t = threading.Thread(target=sample, daemon=True)
+        t.start()
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        stop.set()
+        t.join()
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        self.next_agent = result["next_agent"] + 1
+        if sample_pid:
+            result["peak_rss_kib"] = peak[0]
+        return result
+
+
+async def prepare_team(stack: Stack, agents: int) -> None:
+    """One team with an open round; every simulated agent belongs to it (as a pseudonym)."""
+    from flows import keys, pseudonym
+    from flows.teams import Team, TeamStore
+
+    redis = Redis.from_url(stack.redis_url)
+    teams = TeamStore(redis)
+    await teams.save_team(Team(id="bench", name="Bench", platform="slack", channel="CB"))
+    now = datetime.now(UTC)
+    await teams.open_round("bench", now - timedelta(hours=1), now + timedelta(days=14))
+    for start in range(0, agents, 5000):
+        async with redis.pipeline(transaction=False) as pipe:
+            for n in range(start, min(agents, start + 5000)):
+                pipe.set(keys.who(pseudonym(PSEUDONYM_SECRET.encode(), "slack", f"T1:U{n:07d}")), "bench")
+            await pipe.execute()
+    await redis.aclose()
+
+
+def monitor_round_trips(stack: Stack, loader: Loader, agents: int) -> dict[str, Any]:
+    """Count the commands Ruhepuls sends (MONITOR; commands inside our script are marked lua)."""
+    lines: list[str] = []
+    sock = socket.create_connection(("127.0.0.1", stack.redis_port))
+    sock.sendall(b"MONITOR\r\n")
+    sock.settimeout(0.5)
+    buf = b""
+    stop = threading.Event()
+
+    def read() -> None:
+        nonlocal buf
+        while not stop.is_set():
+            try:
+                buf += sock.recv(65536)
+            except TimeoutError:
+                continue
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    time.sleep(0.3)
+    result = loader.run("ruhepuls", closed=4, seconds=30, agents=agents)
+    time.sleep(0.5)
+    stop.set()
+    t.join()
+    sock.close()
+    lines = buf.decode(errors="replace").splitlines()
+    outside = [ln for ln in lines if ln.startswith("+") and "lua]" not in ln and '"MONITOR"' not in ln]
+    commands: dict[str, int] = {}
+    for ln in outside:
+        cmd = ln.split('"')[1].upper() if '"' in ln else "?"
+        commands[cmd] = commands.get(cmd, 0) + 1
+    answers = result["clicks"] - result["finished"]  # the start click of each agent is not an answer
+    starts = result["finished"]
+    return {"clicks": result["clicks"], "answers": answers, "commands": commands,
+            "round_trips_per_click": round(len(outside) / max(1, result["clicks"]), 3),
+            "round_trips_per_answer": round(sum(v for k, v in commands.items() if k == "EVALSHA") / max(1, result["clicks"]), 3),
+            "starts": starts}  # fmt: skip
+
+
+async def session_memory(stack: Stack) -> dict[str, Any]:
+    redis = Redis.from_url(stack.redis_url)
+    sizes = []
+    async for key in redis.scan_iter(match="rp:{*}:s:*", count=1000):
+        if await redis.hexists(key, "d"):
+            sizes.append(await redis.memory_usage(key, samples=0))
+    await redis.aclose()
+    return {"sessions": len(sizes), "mean_bytes": round(statistics.mean(sizes), 1) if sizes else None,
+            "max_bytes": max(sizes) if sizes else None}  # fmt: skip
+
+
+async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
+    """Time and peak memory to compute and post the weekly summaries of N teams."""
+    import classifier
+    from bot.outreach import SlackOutreach
+    from bot.reports import run_unit, units
+    from bot.runtime import runtime
+    from bot.settings import Settings
+    from bot.slack.app import web_client
+    from flows import keys
+    from flows.teams import Team
+
+    q = classifier.default()
+    answers = [{i.id: (n + k) % 5 for k, i in enumerate(q.items)} for n in range(6)]
+    cell = classifier.disclosure.pool(classifier.contribution(q, a) for a in answers)
+    settings = Settings(REDIS_URL=stack.redis_url, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
+                        SLACK_API_URL=f"{stack.fake_url}/api/", RUHEPULS_SECRET=PSEUDONYM_SECRET)  # fmt: skip
+    report_at = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+    out = []
+    async with runtime(settings) as rt:
+        slack = SlackOutreach(rt, web_client(rt))
+
+        async def poster(team: Team, text: str, chart: bytes | None) -> bool:
+            return await slack.post_summary(team, text, chart)
+
+        for n in counts:
+            await rt.redis.flushdb()
+            for start in range(0, n, 1000):
+                async with rt.redis.pipeline(transaction=False) as pipe:
+                    for t in range(start, min(n, start + 1000)):
+                        tid = f"t{t:05d}"
+                        team = Team(id=tid, name=f"Team {t}", platform="slack", channel="C", lead_channel=f"L{t}")
+                        pipe.set(keys.team(tid), team.model_dump_json())
+                        pipe.sadd(keys.TEAMS, tid)
+                        pipe.hset(keys.round_(tid), mapping={"id": "r1", "status": "closed", "opened": report_at.isoformat(),
+                                                             "ends": report_at.isoformat()})  # fmt: skip
+                        pipe.hset(keys.counters(tid), mapping={keys.cell_field("r1", "2026-W48", k): v for k, v in cell.items()})
+                    await pipe.execute()
+            tracemalloc.start()
+            began = time.perf_counter()
+            all_units = await units(rt)
+            for unit in all_units.values():
+                await run_unit(rt, unit, report_at, poster)
+            elapsed = time.perf_counter() - began
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            out.append({"teams": n, "seconds": round(elapsed, 2), "ms_per_team": round(1000 * elapsed / n, 2),
+                        "peak_python_mib": round(peak / 2**20, 1)})  # fmt: skip
+        await rt.redis.flushdb()
+    return out
+
+
+async def invitations(stack: Stack, members: int) -> dict[str, Any]:
+    from bot.outreach import SlackOutreach, pump
+    from bot.runtime import runtime
+    from bot.settings import Settings
+    from bot.slack.app import web_client
+    from flows.teams import Team
+
+    body = json.dumps({"channel": "CINV", "members": [f"M{n:06d}" for n in range(members)]}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{stack.fake_url}/_members", data=body, method="POST"))
+    urllib.request.urlopen(urllib.request.Request(f"{stack.fake_url}/_reset", data=b"", method="POST"))
+    settings = Settings(REDIS_URL=stack.redis_url, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
+                        SLACK_API_URL=f"{stack.fake_url}/api/", RUHEPULS_SECRET=PSEUDONYM_SECRET)  # fmt: skip
+    async with runtime(settings) as rt:
+        team = await rt.teams.save_team(Team(id="inv", name="Inv", platform="slack", channel="CINV"))
+        now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+        rnd = await rt.teams.open_round("inv", now, now + timedelta(days=14))
+        began = time.perf_counter()
+        complete = await pump(rt, SlackOutreach(rt, web_client(rt)), team, rnd, "inv", now)
+        elapsed = time.perf_counter() - began
+    sent = json.loads(urllib.request.urlopen(f"{stack.fake_url}/_stats").read()).get("chat.postMessage", 0)
+    return {"members": members, "seconds": round(elapsed, 2), "per_s": round(sent / elapsed, 1),
+            "sent": sent, "complete": complete}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench")
+    ap.add_argument("--quick", action="store_true", help="short runs (for a smoke test), not for figures")
+    args = ap.parse_args()
+    secs = 3.0 if args.quick else 8.0
+    team_counts = [100, 1000] if args.quick else [100, 1000, 10000]
+    invite_members = 1000 if args.quick else 10000
+    results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count()}
+    stack = Stack()
+    try:
+        asyncio.run(prepare_team(stack, 200_000 if not args.quick else 40_000))
+        loader = Loader(stack)
+        results["rss_idle_kib"] = rss_kib(stack.app.pid)
+        for which in ("floor", "ruhepuls"):  # warm-up
+            loader.run(which, closed=8, seconds=2)
+        sat: dict[str, list[dict[str, Any]]] = {"floor": [], "ruhepuls": []}
+        for _ in range(2):  # alternated A/B
+            for which in ("floor", "ruhepuls"):
+                pid = stack.app.pid if which == "ruhepuls" else stack.floor.pid
+                sat[which].append(loader.run(which, closed=48, seconds=secs, sample_pid=pid))
+        results["saturation"] = sat
+        best = {w: max(r["clicks_per_s"] for r in runs) for w, runs in sat.items()}
+        results["rss_under_load_kib"] = max(r["peak_rss_kib"] for r in sat["ruhepuls"])
+        light: dict[str, dict[str, Any]] = {}
+        busy: dict[str, dict[str, Any]] = {}
+        for which in ("floor", "ruhepuls"):
+            light[which] = loader.run(which, rate=200, seconds=secs)
+        for which in ("floor", "ruhepuls"):
+            busy[which] = loader.run(which, rate=round(0.8 * best[which]), seconds=secs)
+        results["light_200_per_s"] = light
+        results["at_80_percent"] = busy
+        results["ratio_ruhepuls_to_floor"] = round(best["ruhepuls"] / best["floor"], 3)
+        results["redis_round_trips"] = monitor_round_trips(stack, loader, agents=20)
+        loader.run("ruhepuls", closed=20, seconds=30, answers=6, agents=200)
+        results["session_memory"] = asyncio.run(session_memory(stack))
+        results["weekly_summaries"] = asyncio.run(weekly_scale(stack, team_counts))
+        results["invitations"] = asyncio.run(invitations(stack, invite_members))
+    finally:
+        stack.close()
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print_table(results)
+    print(f"\nwritten: {path.relative_to(ROOT)}")
+
+
+def print_table(r: dict[str, Any]) -> None:
+    def row(name: str, value: Any, target: str = "") -> None:
+        print(f"  {name:<52} {value!s:>18}   {target}")
+
+    sat = {w: max(x["clicks_per_s"] for x in runs) for w, runs in r["saturation"].items()}
+    print("\nRuhepuls benchmark (" + r["when"] + f", {r['cpus']} cores)\n")
+    print("  answer path (clicks/s; 12 of 13 clicks are answers)")
+    row("saturation, floor (bare bolt + one EVALSHA)", sat["floor"])
+    row("saturation, Ruhepuls", sat["ruhepuls"])
+    row("ratio Ruhepuls / floor", r["ratio_ruhepuls_to_floor"], "target >= 0.8")
+    for label, key in (("200/s", "light_200_per_s"), ("80 % of saturation", "at_80_percent")):
+        for w in ("floor", "ruhepuls"):
+            x = r[key][w]
+            row(f"{label}, {w}: p50 / p99 ms (client-observed)", f"{x['p50_ms']} / {x['p99_ms']}",
+                "p50 < 5 at light load" if key == "light_200_per_s" and w == "ruhepuls" else
+                "p99 < 100" if w == "ruhepuls" else "")  # fmt: skip
+    rt = r["redis_round_trips"]
+    row("Redis commands per click (outside our script)", rt["round_trips_per_click"], "target 1")
+    row("  of which EVALSHA per click", rt["round_trips_per_answer"])
+    row("  all commands seen", json.dumps(rt["commands"]))
+    sm = r["session_memory"]
+    row("Redis memory per in-progress session (bytes)", f"{sm['mean_bytes']} (max {sm['max_bytes']})", "target < 1024")
+    row("web process RSS idle / under load (MiB)",
+        f"{r['rss_idle_kib'] // 1024} / {r['rss_under_load_kib'] // 1024}")  # fmt: skip
+    print("\n  weekly summaries (plan, words, chart, post to the fake API)")
+    for w in r["weekly_summaries"]:
+        row(f"{w['teams']} teams: seconds (ms/team), peak Python MiB",
+            f"{w['seconds']} ({w['ms_per_team']}), {w['peak_python_mib']}",
+            "target < 10 s for 10,000" if w["teams"] == 10000 else "")  # fmt: skip
+    inv = r["invitations"]
+    row(f"{inv['members']} invitations: seconds (per s)", f"{inv['seconds']} ({inv['per_s']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""A fast stand-in for the Slack Web API, run in its own process by the benchmark so that its
+cost is not counted in the bot's process. Answers like Slack; counts what it was sent."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from collections import Counter
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+calls: Counter[str] = Counter()
+members: dict[str, list[str]] = {}
+ts = itertools.count(1)
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    params: dict[str, Any] = dict(request.query_params)
+    ctype = request.headers.get("content-type", "")
+    if body and "json" in ctype:
+        params.update(json.loads(body))
+    elif body:
+        params.update(dict(parse_qsl(body.decode(errors="replace"))))
+    return params
+
+
+async def api(request: Request) -> Response:
+    method = request.path_params["method"]
+    params = await _params(request)
+    calls[method] += 1
+    if method == "auth.test":
+        return JSONResponse({"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "bot",
+                             "team": "Bench", "url": "https://bench.invalid/"})  # fmt: skip
+    if method == "conversations.open":
+        return JSONResponse({"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))}})
+    if method == "conversations.members":
+        everyone = members.get(str(params.get("channel")), [])
+        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+        nxt = str(start + limit) if start + limit < len(everyone) else ""
+        return JSONResponse({"ok": True, "members": everyone[start:start + limit],
+                             "response_metadata": {"next_cursor": nxt}})  # fmt: skip
+    if method == "conversations.history":
+        return JSONResponse({"ok": True, "messages": []})
+    if method == "chat.postMessage":
+        return JSONResponse({"ok": True, "channel": params.get("channel"), "ts": f"1.{next(ts)}"})
+    if method == "files.getUploadURLExternal":
+        fid = f"F{next(ts)}"
+        return JSONResponse({"ok": True, "upload_url": f"{request.base_url}upload/{fid}", "file_id": fid})
+    if method == "files.completeUploadExternal":
+        files = params.get("files")
+        files = json.loads(files) if isinstance(files, str) else files or []
+        return JSONResponse({"ok": True, "files": [{"id": f.get("id")} for f in files]})
+    return JSONResponse({"ok": True, "channel": params.get("channel"), "ts": params.get("ts")})
+
+
+async def upload(request: Request) -> Response:
+    await request.body()
+    calls["upload"] += 1
+    return Response("OK")
+
+
+async def stats(request: Request) -> Response:
+    return JSONResponse(dict(calls))
+
+
+async def set_members(request: Request) -> Response:
+    data = await request.json()
+    members[data["channel"]] = data["members"]
+    return JSONResponse({"ok": True})
+
+
+async def reset(request: Request) -> Response:
+    calls.clear()
+    return JSONResponse({"ok": True})
+
+
+app = Starlette(routes=[
+    Route("/api/{method}", api, methods=["POST", "GET"]),
+    Route("/upload/{fid}", upload, methods=["POST"]),
+    Route("/_stats", stats), Route("/_reset", reset, methods=["POST"]),
+    Route("/_members", set_members, methods=["POST"]),
+])  # fmt: skip
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    uvicorn.run(app, host="127.0.0.1", port=ap.parse_args().port, log_level="warning", access_log=False)
