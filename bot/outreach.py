@@ -241,22 +241,16 @@ async def tick_team(rt: Runtime, outreach: dict[str, Outreach], team: Team, now:
 
 async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
     """Everything due at `now`: rounds (close, invite, remind) and weekly summaries."""
-    from .reports import due, run_unit, units
+    from .reports import run_due
 
     for team in await rt.teams.teams():
         try:
             await tick_team(rt, outreach, team, now)
         except Exception as exc:  # one team's trouble must not stop the others
             log.error("tick failed for a team: %s", type(exc).__name__)
-    s = rt.settings
 
     async def poster(team: Team, text: str, chart: bytes | None) -> bool:
         sender = outreach.get(team.platform)
-        return bool(sender) and await sender.post_summary(team, text, chart)  # type: ignore[union-attr]
+        return sender is not None and await sender.post_summary(team, text, chart)
 
-    for unit in (await units(rt)).values():
-        if due(unit[0], now, s.summary_day, s.summary_hour):
-            try:
-                await run_unit(rt, unit, now, poster)
-            except Exception as exc:
-                log.error("weekly summary failed for a team: %s", type(exc).__name__)
+    await run_due(rt, now, poster)

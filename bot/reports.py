@@ -15,6 +15,7 @@ no cell is ever counted into two publications.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -84,7 +85,9 @@ async def _history(rt: Runtime, team_id: str) -> list[tuple[str, dict[str, str]]
     return [(d["week"], d["bands"]) for d in (json.loads(r) for r in rows)]
 
 
-async def compose(rt: Runtime, unit: list[Team], now: datetime) -> tuple[dict[str, Post], Plan]:
+async def compose(
+    rt: Runtime, unit: list[Team], now: datetime, *, charts: bool = True
+) -> tuple[dict[str, Post], Plan]:
     """What this week's run would post for each team of the unit. Reads only."""
     q = rt.conversations.config.questionnaire
     k = rt.settings.min_group_size
@@ -101,7 +104,7 @@ async def compose(rt: Runtime, unit: list[Team], now: datetime) -> tuple[dict[st
         previous = {LoadType(t): Band(b) for t, b in history[-1][1].items()} if history else None
         summary = summarize(q, k, pub.counters, previous)
         bands = {t.value: b.value for t, b in summary.bands.items()} if summary else None
-        chart = band_chart(q, [*history, (week, bands)], team.language) if bands else None
+        chart = band_chart(q, [*history, (week, bands)], team.language) if charts and bands else None
         text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=summary,
                               combined=bool(pub.folded))  # fmt: skip
         consumed = tuple(f for c in sorted(pub.cells) for f in fields[c])
@@ -124,6 +127,22 @@ async def preview(rt: Runtime, team_id: str, now: datetime) -> str | None:
             posts, _ = await compose(rt, unit, now)
             return posts[team_id].text
     return None
+
+
+async def run_due(rt: Runtime, now: datetime, poster: Poster, concurrency: int = 16) -> None:
+    """Run every unit whose weekly summary is due at `now`, several at a time."""
+    s = rt.settings
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(unit: list[Team]) -> None:
+        async with gate:
+            try:
+                await run_unit(rt, unit, now, poster)
+            except Exception as exc:  # one unit's trouble must not stop the others
+                log.error("weekly summary failed for a team: %s", type(exc).__name__)
+
+    due_units = [u for u in (await units(rt)).values() if due(u[0], now, s.summary_day, s.summary_hour)]
+    await asyncio.gather(*(one(u) for u in due_units))
 
 
 def due(team: Team, now: datetime, weekday: str, hour: int) -> bool:
