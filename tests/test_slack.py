@@ -134,7 +134,7 @@ async def test_double_and_stale_clicks(agent: SlackAgent, redis) -> None:
 
 async def _session_answers(redis, agent: SlackAgent) -> str:
     person = flows.pseudonym(b"slack-test-secret", "slack", f"{agent.team}:{agent.user}")
-    return json.loads(await redis.hget(flows.keys.session(flows.SOLO, person), "d"))["a"]
+    return flows.Session.loads(await redis.hget(flows.keys.session(flows.SOLO, person), "d"), 12).answers
 
 
 def _with_value(agent: SlackAgent, ts: str, value: str) -> str:

@@ -49,7 +49,7 @@ async def agent(tg_app: str, fake_tg: FakeServer, redis) -> AsyncIterator[Telegr
 async def stored_answers(redis, agent: TelegramAgent) -> str | None:
     person = flows.pseudonym(b"tg-test-secret", "telegram", str(agent.user_id))
     data = await redis.hget(flows.keys.session(flows.SOLO, person), "d")
-    return json.loads(data)["a"] if data else None
+    return flows.Session.loads(data, 12).answers if data else None
 
 
 @pytest.mark.parametrize(
