@@ -65,18 +65,31 @@ async def units(rt: Runtime) -> dict[str, list[Team]]:
 
 
 async def pending_cells(rt: Runtime, team_ids: list[str]) -> tuple[dict[Cell, dict[str, int]], dict[Cell, list[str]]]:
+    """The unpublished counters of some teams, per cell, and the hash fields they came from."""
     cells: dict[Cell, dict[str, int]] = {}
     fields: dict[Cell, list[str]] = {}
-    for team_id in team_ids:
-        raw = await rt.redis.hgetall(keys.counters(team_id))
+    async with rt.redis.pipeline(transaction=False) as pipe:
+        for team_id in team_ids:
+            pipe.hgetall(keys.counters(team_id))
+        replies = await pipe.execute()
+    for team_id, raw in zip(team_ids, replies, strict=True):
+        by_window: dict[str, dict[str, int]] = {}
+        names: dict[str, list[str]] = {}
         for f, v in raw.items():
             name = f.decode()
             window, sep, counter = name.partition("|")
             if not sep or ":" not in window:
                 continue  # a per-round total, not a cell
+            got = by_window.get(window)
+            if got is None:
+                got = by_window[window] = {}
+                names[window] = []
+            got[counter] = int(v)
+            names[window].append(name)
+        for window, counters in by_window.items():
             cell = Cell(team_id, window)
-            cells.setdefault(cell, {})[counter] = int(v)
-            fields.setdefault(cell, []).append(name)
+            cells[cell] = counters
+            fields[cell] = names[window]
     return cells, fields
 
 
