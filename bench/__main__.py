@@ -233,13 +233,26 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
                 async with rt.redis.pipeline(transaction=False) as pipe:
                     for t in range(start, min(n, start + 1000)):
                         tid = f"t{t:05d}"
-                        team = Team(id=tid, name=f"Team {t}", platform="slack", channel="C", lead_channel=f"L{t}")
+                        team = Team(
+                            id=tid, name=f"Team {t}", platform="slack", channel="C", lead_channel=f"L{t}"
+                        )
                         pipe.set(keys.team(tid), team.model_dump_json())
                         pipe.sadd(keys.TEAMS, tid)
                         pipe.hset(keys.round_(tid), mapping={"id": "r1", "status": "closed", "opened": report_at.isoformat(),
                                                              "ends": report_at.isoformat()})  # fmt: skip
-                        pipe.hset(keys.counters(tid), mapping={keys.cell_field("r1", "2026-W48", k): v for k, v in cell.items()})
-                        pipe.rpush(keys.history(tid), json.dumps({"week": "2026-W47", "bands": {"A": "teilweise", "B": "kaum", "C": "deutlich", "D": "kaum"}}))
+                        pipe.hset(
+                            keys.counters(tid),
+                            mapping={keys.cell_field("r1", "2026-W48", k): v for k, v in cell.items()},
+                        )
+                        pipe.rpush(
+                            keys.history(tid),
+                            json.dumps(
+                                {
+                                    "week": "2026-W47",
+                                    "bands": {"A": "teilweise", "B": "kaum", "C": "deutlich", "D": "kaum"},
+                                }
+                            ),
+                        )
                     await pipe.execute()
             tracemalloc.start()
             began = time.perf_counter()
@@ -291,7 +304,10 @@ def main() -> None:
     secs = 3.0 if args.quick else 8.0
     team_counts = [100, 1000] if args.quick else [100, 1000, 10000]
     invite_members = 1000 if args.quick else 10000
-    results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count()}
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+    }
     stack = Stack()
     try:
         asyncio.run(prepare_team(stack, 200_000 if not args.quick else 40_000))
@@ -352,7 +368,11 @@ def print_table(r: dict[str, Any]) -> None:
     row("  of which EVALSHA per click", rt["round_trips_per_answer"])
     row("  all commands seen", json.dumps(rt["commands"]))
     sm = r["session_memory"]
-    row("Redis memory per in-progress session (bytes)", f"{sm['mean_bytes']} (max {sm['max_bytes']})", "target < 1024")
+    row(
+        "Redis memory per in-progress session (bytes)",
+        f"{sm['mean_bytes']} (max {sm['max_bytes']})",
+        "target < 1024",
+    )
     row("web process RSS idle / under load (MiB)",
         f"{r['rss_idle_kib'] // 1024} / {r['rss_under_load_kib'] // 1024}")  # fmt: skip
     print("\n  weekly summaries")

@@ -4,8 +4,8 @@ Redis EVALSHA, mounted the same way (FastAPI, bolt's async handler, uvicorn)."""
 from __future__ import annotations
 
 import argparse
-import re
 import os
+import re
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -21,7 +21,9 @@ def build() -> FastAPI:
     redis = Redis.from_url(os.environ["REDIS_URL"])
     script = redis.register_script(LUA)
     client = AsyncWebClient(token="xoxb-bench", base_url=os.environ["SLACK_API_URL"])
-    bolt = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"], process_before_response=True)
+    bolt = AsyncApp(
+        client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"], process_before_response=True
+    )
 
     @bolt.action(re.compile(".*"))
     async def on_click(ack, body) -> None:  # type: ignore[no-untyped-def]

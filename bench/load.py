@@ -91,6 +91,7 @@ async def main() -> None:
         began = time.perf_counter()
         deadline = began + args.seconds
         if args.closed:
+
             async def worker() -> None:
                 agent = new_agent()
                 while time.perf_counter() < deadline and not (args.agents and finished >= args.agents):
@@ -126,7 +127,9 @@ async def main() -> None:
     latencies.sort()
 
     def pct(p: float) -> float:
-        return round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 2) if latencies else 0.0
+        return (
+            round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 2) if latencies else 0.0
+        )
 
     print(json.dumps({"clicks": len(latencies), "seconds": round(elapsed, 3),
                       "clicks_per_s": round(len(latencies) / elapsed, 1), "p50_ms": pct(0.5), "p99_ms": pct(0.99),

@@ -99,7 +99,9 @@ class Admin:
     async def _team(self, team_id: str, lang: str) -> str:
         team = await self.rt.teams.team(team_id)
         if team is None:
-            raise TeamError(f"Team {team_id!r} gibt es nicht." if lang == "de" else f"There is no team {team_id!r}.")
+            raise TeamError(
+                f"Team {team_id!r} gibt es nicht." if lang == "de" else f"There is no team {team_id!r}."
+            )
         return team.timezone
 
     async def open_round(self, actor: str, team_id: str, days: int, lang: str) -> str:
@@ -113,7 +115,9 @@ class Admin:
         ends = r.ends.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
         if lang == "de":
             return f"Runde {r.id} für {team_id} ist offen bis {ends}. Die Einladungen gehen zur nächsten erlaubten Zeit hinaus."
-        return f"Round {r.id} for {team_id} is open until {ends}. Invitations go out at the next allowed time."
+        return (
+            f"Round {r.id} for {team_id} is open until {ends}. Invitations go out at the next allowed time."
+        )
 
     async def close_round(self, actor: str, team_id: str, lang: str) -> str:
         await self._team(team_id, lang)
@@ -128,14 +132,26 @@ class Admin:
         await self.rt.teams.audit(actor, "round status", team_id, self.clock())
         r = await self.rt.teams.current_round(team_id)
         if r is None:
-            return "Für dieses Team gab es noch keine Runde." if lang == "de" else "This team has had no round yet."
+            return (
+                "Für dieses Team gab es noch keine Runde."
+                if lang == "de"
+                else "This team has had no round yet."
+            )
         k = self.rt.settings.min_group_size
         enough = await self.rt.teams.respondents(team_id, r.id) >= k
         ends = r.ends.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
         if lang == "de":
             state = f"offen bis {ends}" if r.is_open else f"geschlossen (Ende {ends})"
-            part = f"genug Antworten für eine Auswertung (mindestens {k})" if enough else "noch nicht genug Antworten für eine Auswertung"
+            part = (
+                f"genug Antworten für eine Auswertung (mindestens {k})"
+                if enough
+                else "noch nicht genug Antworten für eine Auswertung"
+            )
             return f"Runde {r.id} für {team_id}: {state}. Teilnahme: {part}."
         state = f"open until {ends}" if r.is_open else f"closed (ended {ends})"
-        part = f"enough responses for a summary (at least {k})" if enough else "not enough responses for a summary yet"
+        part = (
+            f"enough responses for a summary (at least {k})"
+            if enough
+            else "not enough responses for a summary yet"
+        )
         return f"Round {r.id} for {team_id}: {state}. Participation: {part}."

@@ -23,8 +23,7 @@ QUIT = {"quit", "exit", "q", "beenden", "ende", ":q"}
 UNAVAILABLE = {
     "de": "Ruhepuls ist gerade kurz nicht erreichbar. Ihre bisherigen Antworten sind sicher; "
     "versuchen Sie es gleich noch einmal.",
-    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again "
-    "in a moment.",
+    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again in a moment.",
 }
 
 
@@ -89,8 +88,9 @@ class TerminalView:
         return ev.Text(line)
 
 
-async def run_chat(rt: Runtime, lang: flows.events.Lang, stdin: TextIO = sys.stdin,
-                   stdout: TextIO = sys.stdout) -> None:
+async def run_chat(
+    rt: Runtime, lang: flows.events.Lang, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> None:
     view = TerminalView(stdout)
     person = rt.person("local", getpass.getuser())
 

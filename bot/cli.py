@@ -1,13 +1,13 @@
 """The `ruhepuls` command.
 
-    ruhepuls            serve the platforms that are configured; with none, the local chat
-    ruhepuls chat       take the survey in this terminal
-    ruhepuls serve      the web app for Slack, Telegram and Teams (uvicorn)
-    ruhepuls worker     scheduled and queued work
-    ruhepuls check      validate the questionnaire and the settings
-    ruhepuls telegram set-webhook URL | poll
-    ruhepuls team add|list|remove, ruhepuls round open|close|status, ruhepuls audit
-    ruhepuls summary preview --team T, ruhepuls privacy
+ruhepuls            serve the platforms that are configured; with none, the local chat
+ruhepuls chat       take the survey in this terminal
+ruhepuls serve      the web app for Slack, Telegram and Teams (uvicorn)
+ruhepuls worker     scheduled and queued work
+ruhepuls check      validate the questionnaire and the settings
+ruhepuls telegram set-webhook URL | poll
+ruhepuls team add|list|remove, ruhepuls round open|close|status, ruhepuls audit
+ruhepuls summary preview --team T, ruhepuls privacy
 """
 
 from __future__ import annotations
@@ -30,9 +30,7 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         sys.exit(f"ruhepuls: invalid settings: {problems}")
 
 
@@ -53,8 +51,10 @@ def _chat(settings: Settings, lang: str | None) -> None:
 def _check(settings: Settings) -> None:
     q = classifier.load()
     print(f"questionnaire {q.version}: {len(q.items)} items, languages {', '.join(q.languages)}")
-    print(f"slack: {'on' if settings.slack_enabled else 'off'}; "
-          f"telegram: {'on' if settings.telegram_enabled else 'off'}")
+    print(
+        f"slack: {'on' if settings.slack_enabled else 'off'}; "
+        f"telegram: {'on' if settings.telegram_enabled else 'off'}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,18 +67,24 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("check", help="validate the questionnaire and settings")
     tg = sub.add_parser("telegram", help="Telegram: register the webhook, or run by long polling")
     tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
-    hook = tg_sub.add_parser("set-webhook", help="register URL (ending in /telegram/webhook) once at deploy time")
+    hook = tg_sub.add_parser(
+        "set-webhook", help="register URL (ending in /telegram/webhook) once at deploy time"
+    )
     hook.add_argument("url")
     tg_sub.add_parser("poll", help="run the bot by long polling (no public URL needed)")
     from .cli_admin import add_parsers
 
     add_parsers(sub)
     privacy = sub.add_parser("privacy", help="the data sheet: what is stored, where, how long, who sees what")
-    privacy.add_argument("--lang", choices=["de", "en"], default=None, help="one language only (default: both)")
+    privacy.add_argument(
+        "--lang", choices=["de", "en"], default=None, help="one language only (default: both)"
+    )
     args = parser.parse_args(argv)
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         classifier.default()

@@ -30,7 +30,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--lang", choices=["de", "en"], default="de")
     add.add_argument("--tz", default="Europe/Berlin")
     add.add_argument("--parent", help="the team this one reports into when it is too small on its own")
-    add.add_argument("--lead", action="append", default=[], help="a lead who may preview summaries, e.g. slack:U123 (repeatable)")
+    add.add_argument(
+        "--lead",
+        action="append",
+        default=[],
+        help="a lead who may preview summaries, e.g. slack:U123 (repeatable)",
+    )
     tsub.add_parser("list", help="list teams")
     rm = tsub.add_parser("remove", help="remove a team")
     rm.add_argument("id")
@@ -60,7 +65,9 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
             admin = Admin(rt)
             if args.command == "audit":
                 rows = await rt.teams.audit_log(args.count)
-                return "\n".join(f"{r['at']}  {r['who']}  {r['what']}  {r['team']}  {r.get('detail', '')}" for r in rows)
+                return "\n".join(
+                    f"{r['at']}  {r['who']}  {r['what']}  {r['team']}  {r.get('detail', '')}" for r in rows
+                )
             if args.command == "summary":
                 return await admin.run(actor, f"summary {args.team}", settings.language)
             if args.command == "round":

@@ -111,9 +111,7 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise EmbeddedRedisError(
-                    f"redis-server exited at start; see {self.data_dir / 'redis.log'}"
-                )
+                raise EmbeddedRedisError(f"redis-server exited at start; see {self.data_dir / 'redis.log'}")
             if _ping(self.socket):
                 return self.url
             time.sleep(0.05)

@@ -108,20 +108,23 @@ class SlackOutreach:
             log.warning("slack invitation failed: %s", type(exc).__name__)
             return "retry"
 
-
     async def delivered(self, member: Member, tag: str) -> bool:
         try:
             channel = await self._channel(member.address)
-            history = await self.client.conversations_history(channel=channel, limit=20, include_all_metadata=True)
+            history = await self.client.conversations_history(
+                channel=channel, limit=20, include_all_metadata=True
+            )
         except Exception as exc:
             log.warning("slack history failed: %s", type(exc).__name__)
             return False
         for m in history.get("messages", []):
             meta = m.get("metadata") or {}
-            if meta.get("event_type") == self.EVENT_TYPE and (meta.get("event_payload") or {}).get("tag") == tag:
+            if (
+                meta.get("event_type") == self.EVENT_TYPE
+                and (meta.get("event_payload") or {}).get("tag") == tag
+            ):
                 return True
         return False
-
 
     async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
         assert team.lead_channel
@@ -158,7 +161,9 @@ class TelegramOutreach:
 
         text, keyboard = render(menu)
         try:
-            await self.bot.send_message(int(member.address), text, reply_markup=keyboard, parse_mode=ParseMode.HTML)  # type: ignore[attr-defined]
+            await self.bot.send_message(
+                int(member.address), text, reply_markup=keyboard, parse_mode=ParseMode.HTML
+            )  # type: ignore[attr-defined]
             return "sent"
         except Forbidden:
             return "gone"
@@ -192,7 +197,9 @@ async def pump(rt: Runtime, outreach: Outreach, team: Team, rnd: Round, kind: st
         people = [m.person for m in members]
         await rt.teams.place(people, team.id)
         todo = await rt.teams.unsent(team.id, rnd.id, kind, people)
-        finished = await rt.teams.finished(team.id, rnd.id, people) if kind != "inv" else [False] * len(people)
+        finished = (
+            await rt.teams.finished(team.id, rnd.id, people) if kind != "inv" else [False] * len(people)
+        )
         menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
         claimed = await rt.teams.claimed(team.id, rnd.id, kind)
         tag = f"{rnd.id}:{kind}"

@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 import classifier
 from classifier.disclosure import WIDESPREAD_FROM
+
 from .settings import Settings
 
 PUBLICATION_DAYS = 60
@@ -19,7 +20,10 @@ def _where(s: Settings) -> dict[str, str]:
         return {"de": f"in einer privaten Redis-Instanz auf diesem Server (Verzeichnis {path}, nur über einen Unix-Socket erreichbar)",
                 "en": f"in a private Redis instance on this server (directory {path}, reachable only through a unix socket)"}  # fmt: skip
     host = urlparse(s.redis_url).hostname or "unix socket"
-    return {"de": f"in der Redis-Datenbank unter {host} (REDIS_URL)", "en": f"in the Redis database at {host} (REDIS_URL)"}
+    return {
+        "de": f"in der Redis-Datenbank unter {host} (REDIS_URL)",
+        "en": f"in the Redis database at {host} (REDIS_URL)",
+    }
 
 
 def data_sheet(s: Settings, lang: str | None = None) -> str:
@@ -32,7 +36,7 @@ Was Ruhepuls ist: eine Orientierung in zwölf Fragen zur Belastung im Kundenserv
 vollständige Gefährdungsbeurteilung nach § 5 ArbSchG. Nur Selbstauskunft; keine Auswertung von
 Stimme, Bild oder anderen biometrischen Daten.
 
-Gespeichert wird, {where['de']}:
+Gespeichert wird, {where["de"]}:
 1. Während eine Umfrage läuft: die bisherigen Antworten einer Person, unter einem Schlüssel aus
    einem verschlüsselten Hash (HMAC-SHA256) ihrer Plattform-Kennung, nie der Kennung selbst.
    Gelöscht sofort beim Abschluss oder Abbruch, spätestens {ttl} Tage nach der letzten Antwort.
@@ -70,7 +74,7 @@ What Ruhepuls is: a twelve-question orientation on work load in customer service
 risk assessment under § 5 ArbSchG. Self-report only; no analysis of voice, image or any other
 biometric data.
 
-Stored {where['en']}:
+Stored {where["en"]}:
 1. While a survey is in progress: a person's answers so far, under a key made from a keyed hash
    (HMAC-SHA256) of their platform id, never the id itself. Deleted at once on completion or
    cancel, at the latest {ttl} days after the last answer.

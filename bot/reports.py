@@ -64,7 +64,9 @@ async def units(rt: Runtime) -> dict[str, list[Team]]:
     return out
 
 
-async def pending_cells(rt: Runtime, team_ids: list[str]) -> tuple[dict[Cell, dict[str, int]], dict[Cell, list[str]]]:
+async def pending_cells(
+    rt: Runtime, team_ids: list[str]
+) -> tuple[dict[Cell, dict[str, int]], dict[Cell, list[str]]]:
     """The unpublished counters of some teams, per cell, and the hash fields they came from."""
     cells: dict[Cell, dict[str, int]] = {}
     fields: dict[Cell, list[str]] = {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 
 from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
@@ -18,7 +18,6 @@ from flows.teams import TeamStore
 
 from .embedded_redis import EmbeddedRedis
 from .settings import Settings
-
 
 QUEUE = "ruhepuls"
 

@@ -1,8 +1,8 @@
 """The web app: one FastAPI app under uvicorn for every platform.
 
-    POST /slack/events        Slack events, interactivity and slash commands (bolt)
-    POST /telegram/webhook    Telegram updates (python-telegram-bot), secret-token header checked
-    GET  /healthz             liveness and Redis reachability
+POST /slack/events        Slack events, interactivity and slash commands (bolt)
+POST /telegram/webhook    Telegram updates (python-telegram-bot), secret-token header checked
+GET  /healthz             liveness and Redis reachability
 """
 
 from __future__ import annotations
@@ -74,9 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"error": "telegram is not configured"}, status_code=404)
         expected = settings.telegram_webhook_secret
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
-        if expected is None or not hmac.compare_digest(
-            given.encode(), expected.get_secret_value().encode()
-        ):
+        if expected is None or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             return JSONResponse({"error": "wrong secret token"}, status_code=403)
         from telegram import Update
 
@@ -114,14 +112,12 @@ def _slack_signed(request: Request, body: bytes) -> bool:
 
 
 async def _start_slack(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitStack) -> None:
+    import aiohttp
     from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-
     from slack_sdk.signature import SignatureVerifier
 
     from .slack import build_slack_app
     from .slack.app import signing_secret
-
-    import aiohttp
 
     session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
     stack.push_async_callback(session.close)

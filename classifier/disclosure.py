@@ -214,7 +214,12 @@ def summarize(
             bands[t] = band(q, mean)
         systemic = _item_mean(counters, q.systemic_item(t).id)
         room = _item_mean(counters, next(i.id for i in q.items_of(t) if i.facet is Facet.INFLUENCE))
-        if systemic is not None and room is not None and systemic >= TENSION_SYSTEMIC and room >= TENSION_LITTLE_ROOM:
+        if (
+            systemic is not None
+            and room is not None
+            and systemic >= TENSION_SYSTEMIC
+            and room >= TENSION_LITTLE_ROOM
+        ):
             tension.append(t)
     large = n >= WIDESPREAD_FROM
     spread = None

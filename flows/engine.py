@@ -95,10 +95,10 @@ def _question(ctx: _Ctx, s: Session) -> msg.Question:
     q = ctx.cfg.questionnaire
     item = q.items[s.index]
     lang = s.lang
-    options = tuple(
-        msg.Choice(p.label(lang), encode(ev.Answer(item.id, p.value))) for p in q.scale
-    ) + (msg.Choice(q.skip_label(lang), encode(ev.Answer(item.id, None))),)
-    controls = ()
+    options = tuple(msg.Choice(p.label(lang), encode(ev.Answer(item.id, p.value))) for p in q.scale) + (
+        msg.Choice(q.skip_label(lang), encode(ev.Answer(item.id, None))),
+    )
+    controls: tuple[msg.Choice, ...] = ()
     if s.index > 0:
         controls += (msg.Choice(ctx.t("back", lang), encode(ev.Back(item.id))),)
     controls += (msg.Choice(ctx.t("pause", lang), encode(ev.Pause())),)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import engine
-from .events import Event, Lang
 from .errors import StoreBusy
-from .messages import Message
+from .events import Event, Lang, Start, Text
 from .keys import SOLO
+from .messages import Message
+from .session import Session
 from .store import RedisStore, Ref
-from .events import Start, Text
 from .teams import RoundContext, TeamStore, done_token
 
 MAX_ATTEMPTS = 8

@@ -32,6 +32,8 @@ class Outcome:
     """The version now stored (after the write when ok; the competing one on conflict)."""
     current: Session | None = None
     """On conflict: the session as it is now."""
+
+
 _LUA = resources.files(__package__).joinpath("transition.lua").read_text("utf-8")
 _REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 

@@ -281,8 +281,14 @@ class TeamStore:
 
     # --- audit ------------------------------------------------------------------------------
     async def audit(self, actor: str, action: str, team_id: str, at: datetime, detail: str = "") -> None:
-        entry = {"at": at.isoformat(timespec="seconds"), "who": actor, "what": action, "team": team_id, "detail": detail}
-        await self.redis.xadd(keys.AUDIT, entry, maxlen=100_000, approximate=True)  # type: ignore[arg-type]
+        entry = {
+            "at": at.isoformat(timespec="seconds"),
+            "who": actor,
+            "what": action,
+            "team": team_id,
+            "detail": detail,
+        }
+        await self.redis.xadd(keys.AUDIT, entry, maxlen=100_000, approximate=True)
 
     async def audit_log(self, count: int = 100) -> list[dict[str, str]]:
         rows = await self.redis.xrevrange(keys.AUDIT, count=count)

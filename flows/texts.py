@@ -9,7 +9,7 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from classifier import Text, QuestionnaireError
+from classifier import QuestionnaireError, Text
 
 
 class Words(BaseModel):

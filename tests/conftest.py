@@ -16,8 +16,8 @@ import pytest
 from redis.asyncio import Redis
 
 import flows
-from flows.teams import Team, TeamStore
 from bot.embedded_redis import redis_binary
+from flows.teams import Team, TeamStore
 
 # The Teams SDK and pydantic-settings read these; a developer's shell must not leak into tests.
 for _name in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "SERVICE_URL"):

@@ -57,8 +57,15 @@ class FakeSlack:
         if method in self.fail:
             return 200, {"ok": False, "error": self.fail.pop(method)}
         if method == "auth.test":
-            return 200, {"ok": True, "user_id": self.bot_user, "bot_id": "BBOT", "team_id": "T1",
-                         "team": "Test", "user": "ruhepuls", "url": "https://test.slack.com/"}
+            return 200, {
+                "ok": True,
+                "user_id": self.bot_user,
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "team": "Test",
+                "user": "ruhepuls",
+                "url": "https://test.slack.com/",
+            }
         if method == "files.getUploadURLExternal":
             fid = f"F{next(self._ts)}"
             return 200, {"ok": True, "upload_url": f"{self.base_url}/upload/{fid}", "file_id": fid}
@@ -69,24 +76,45 @@ class FakeSlack:
             return 200, {"ok": True, "files": [{"id": f["id"]} for f in _json(params.get("files")) or []]}
         if method == "conversations.history":
             channel = params.get("channel")
-            posted = [c for c in self.calls if c.method == "chat.postMessage" and c.params.get("channel") == channel]
-            messages = [{"type": "message", "bot_id": "BBOT", "ts": c.result.get("ts"), "text": c.params.get("text"),
-                         "metadata": _json(c.params.get("metadata"))} for c in reversed(posted)]
-            return 200, {"ok": True, "messages": messages[: int(params.get("limit") or 100)], "has_more": False}
+            posted = [
+                c for c in self.calls if c.method == "chat.postMessage" and c.params.get("channel") == channel
+            ]
+            messages = [
+                {
+                    "type": "message",
+                    "bot_id": "BBOT",
+                    "ts": c.result.get("ts"),
+                    "text": c.params.get("text"),
+                    "metadata": _json(c.params.get("metadata")),
+                }
+                for c in reversed(posted)
+            ]
+            return 200, {
+                "ok": True,
+                "messages": messages[: int(params.get("limit") or 100)],
+                "has_more": False,
+            }
         if method == "conversations.members":
             everyone = self.channel_members.get(str(params.get("channel")), [])
             start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
             nxt = str(start + limit) if start + limit < len(everyone) else ""
-            return 200, {"ok": True, "members": everyone[start:start + limit],
-                         "response_metadata": {"next_cursor": nxt}}
+            return 200, {
+                "ok": True,
+                "members": everyone[start : start + limit],
+                "response_metadata": {"next_cursor": nxt},
+            }
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": self.socket_url}
         if method == "conversations.open":
             return 200, {"ok": True, "channel": {"id": f"D{params.get('users', 'X')}"}}
         if method == "chat.postMessage":
             ts = f"1700000000.{next(self._ts):06d}"
-            return 200, {"ok": True, "channel": params.get("channel"), "ts": ts,
-                         "message": {"ts": ts, "text": params.get("text")}}
+            return 200, {
+                "ok": True,
+                "channel": params.get("channel"),
+                "ts": ts,
+                "message": {"ts": ts, "text": params.get("text")},
+            }
         if method in ("chat.update", "chat.delete"):
             return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         return 200, {"ok": True}
@@ -115,7 +143,9 @@ def _params(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:
     ctype = handler.headers.get("Content-Type", "")
     if body and "multipart" in ctype:  # Telegram uploads: keep the plain fields, note the size
         params["size"] = len(body)
-        for name, value in re.findall(rb'name="([^"]+)"\r\n(?:Content-Type: text/plain[^\r]*\r\n)?\r\n([^\r]{0,4096})\r\n', body):
+        for name, value in re.findall(
+            rb'name="([^"]+)"\r\n(?:Content-Type: text/plain[^\r]*\r\n)?\r\n([^\r]{0,4096})\r\n', body
+        ):
             params[name.decode()] = value.decode(errors="replace")
     elif body and "json" in ctype:
         params.update(json.loads(body))
@@ -223,7 +253,13 @@ class FakeTelegram:
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method in self.fail:
             code, retry_after = self.fail.pop(method)
-            body: dict[str, Any] = {"ok": False, "error_code": code, "description": "Forbidden: bot was blocked by the user" if code == 403 else "Too Many Requests"}
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": code,
+                "description": "Forbidden: bot was blocked by the user"
+                if code == 403
+                else "Too Many Requests",
+            }
             if retry_after:
                 body["parameters"] = {"retry_after": retry_after}
             return code, body

@@ -13,12 +13,12 @@ from urllib.parse import urlencode
 
 import httpx
 import uvicorn
+from conftest import free_port
+from fakes import FakeSlack
 from slack_sdk.signature import SignatureVerifier
 
 from bot.settings import Settings
 from bot.web import create_app
-from conftest import free_port
-from fakes import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -41,8 +41,13 @@ async def running_app(settings: Settings) -> AsyncIterator[str]:
         await task
 
 
-def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
-                   content_type: str = "application/json") -> dict[str, str]:
+def signed_headers(
+    body: str,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/json",
+) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     sig = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig, "Content-Type": content_type}
@@ -51,8 +56,9 @@ def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | 
 class SlackAgent:
     """One agent in a Slack workspace, talking to the bot in their DM."""
 
-    def __init__(self, http: httpx.AsyncClient, base: str, fake: FakeSlack, user: str = "U100",
-                 team: str = "T1") -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, base: str, fake: FakeSlack, user: str = "U100", team: str = "T1"
+    ) -> None:
         self.http, self.base, self.fake = http, base, fake
         self.user, self.team, self.channel = user, team, f"D{user}"
         self._seen_calls = 0
@@ -62,7 +68,7 @@ class SlackAgent:
     # --- what the agent sees --------------------------------------------------------------
     def sync(self) -> list[str]:
         """Apply the bot's new Web API calls to the screen; return their method names."""
-        new = self.fake.calls[self._seen_calls:]
+        new = self.fake.calls[self._seen_calls :]
         self._seen_calls = len(self.fake.calls)
         for call in new:
             p = call.params

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +9,15 @@ from hypothesis import strategies as st
 import classifier
 from classifier import LoadType, contribution
 from classifier.disclosure import (
-    Cell, DisclosureError, Spread, Trend, minimum_group_size, n_of, plan, pool, summarize,
+    Cell,
+    DisclosureError,
+    Spread,
+    Trend,
+    minimum_group_size,
+    n_of,
+    plan,
+    pool,
+    summarize,
 )  # fmt: skip
 
 Q = classifier.default()
@@ -23,13 +29,15 @@ def counters_for(n: int, value: int = 2) -> dict[str, int]:
     return pool([contribution(Q, answers)] * n)
 
 
-trees = st.sampled_from([
-    {"a": None, "b": None},
-    {"dept": None, "a": "dept", "b": "dept", "c": "dept"},
-    {"a": "dept", "b": "dept"},                      # parent group that is not a team itself
-    {"dept": None, "a": "dept", "b": "dept", "solo": None},
-    {"x": "g1", "y": "g1", "z": "g2", "w": "g2", "v": "g2"},
-])
+trees = st.sampled_from(
+    [
+        {"a": None, "b": None},
+        {"dept": None, "a": "dept", "b": "dept", "c": "dept"},
+        {"a": "dept", "b": "dept"},  # parent group that is not a team itself
+        {"dept": None, "a": "dept", "b": "dept", "solo": None},
+        {"x": "g1", "y": "g1", "z": "g2", "w": "g2", "v": "g2"},
+    ]
+)
 
 
 @st.composite
@@ -74,7 +82,7 @@ def test_no_published_group_below_k_and_no_cell_twice(history) -> None:
             assert all(c.team != team for p in result.publications for c in p.cells)
     # pairwise disjoint, hence any set difference of published unions is a union of whole groups
     for i, a in enumerate(published):
-        for b in published[i + 1:]:
+        for b in published[i + 1 :]:
             assert not (a & b)
 
 

@@ -4,10 +4,10 @@ languages, and properties over random event sequences."""
 from __future__ import annotations
 
 import pytest
+from conftest import NOW
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import NOW
 from flows import Config, Session, State, engine
 from flows import events as ev
 from flows import messages as msg
@@ -51,8 +51,44 @@ def test_whole_survey_by_clicks(lang: str) -> None:
 @pytest.mark.parametrize(
     ("lang", "words"),
     [
-        ("de", ["oft", "3", "Nie", "immer", "s", "zurück", "manchmal", "1", "2", "4", "0", "selten", "oft", "möchte ich nicht beantworten"]),
-        ("en", ["often", "3", "never", "always", "skip", "back", "sometimes", "1", "2", "4", "0", "rarely", "often", "I'd rather not answer"]),
+        (
+            "de",
+            [
+                "oft",
+                "3",
+                "Nie",
+                "immer",
+                "s",
+                "zurück",
+                "manchmal",
+                "1",
+                "2",
+                "4",
+                "0",
+                "selten",
+                "oft",
+                "möchte ich nicht beantworten",
+            ],
+        ),
+        (
+            "en",
+            [
+                "often",
+                "3",
+                "never",
+                "always",
+                "skip",
+                "back",
+                "sometimes",
+                "1",
+                "2",
+                "4",
+                "0",
+                "rarely",
+                "often",
+                "I'd rather not answer",
+            ],
+        ),
     ],
 )
 def test_whole_survey_typed(lang: str, words: list[str]) -> None:
@@ -62,19 +98,21 @@ def test_whole_survey_typed(lang: str, words: list[str]) -> None:
 
 
 def test_pause_resume_back_skip_language() -> None:
-    s = run([
-        (ev.Start("de"), "Q1"),
-        (ev.Answer("a1", 2), "Q2"),
-        (ev.Pause(), "N"),
-        (ev.Text("was?"), "M"),          # paused: offer to continue or delete
-        (ev.Resume(), "Q2"),
-        (ev.Back("b1"), "Q1"),
-        (ev.Back("a1"), "Q1"),           # no going back before the first question
-        (ev.Answer("a1", None), "Q2"),   # skip by button
-        (ev.Language("en"), "N Q2"),
-        (ev.Text("banana"), "N"),        # a friendly hint, no error
-        (ev.Help(), "N Q2"),
-    ])
+    s = run(
+        [
+            (ev.Start("de"), "Q1"),
+            (ev.Answer("a1", 2), "Q2"),
+            (ev.Pause(), "N"),
+            (ev.Text("was?"), "M"),  # paused: offer to continue or delete
+            (ev.Resume(), "Q2"),
+            (ev.Back("b1"), "Q1"),
+            (ev.Back("a1"), "Q1"),  # no going back before the first question
+            (ev.Answer("a1", None), "Q2"),  # skip by button
+            (ev.Language("en"), "N Q2"),
+            (ev.Text("banana"), "N"),  # a friendly hint, no error
+            (ev.Help(), "N Q2"),
+        ]
+    )
     assert s is not None and s.lang == "en" and s.index == 1 and s.answers[0] == "s"
     assert s.state is State.ASKING
 
@@ -82,7 +120,13 @@ def test_pause_resume_back_skip_language() -> None:
 def test_stale_and_repeated_clicks_change_nothing() -> None:
     s = run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 4), "Q2"), (ev.Answer("b1", 1), "Q3")])
     assert s is not None
-    for stale in (ev.Answer("a1", 0), ev.Answer("b1", 4), ev.Answer("d3", 2), ev.Back("a1"), ev.Answer("zz", 1)):
+    for stale in (
+        ev.Answer("a1", 0),
+        ev.Answer("b1", 4),
+        ev.Answer("d3", 2),
+        ev.Back("a1"),
+        ev.Answer("zz", 1),
+    ):
         step = engine.step(CFG, s, stale, now=NOW)
         assert step.session == s
         assert [_kind(m) for m in step.messages] == ["Q3"]
@@ -95,14 +139,19 @@ def test_clicking_a_question_while_paused_answers_it() -> None:
 
 def test_cancel_deletes_and_no_session_events() -> None:
     assert run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Cancel(), "N")]) is None
-    assert run([
-        (ev.Cancel(), "N"),
-        (ev.Answer("a1", 3), "N M"),   # a click on a question of a finished survey
-        (ev.Later(), "N"),
-        (ev.Pause(), "M"),
-        (ev.Dismiss(), "D"),
-        (ev.Help(), "N"),
-    ]) is None
+    assert (
+        run(
+            [
+                (ev.Cancel(), "N"),
+                (ev.Answer("a1", 3), "N M"),  # a click on a question of a finished survey
+                (ev.Later(), "N"),
+                (ev.Pause(), "M"),
+                (ev.Dismiss(), "D"),
+                (ev.Help(), "N"),
+            ]
+        )
+        is None
+    )
 
 
 def test_start_in_a_round() -> None:
@@ -113,7 +162,9 @@ def test_start_in_a_round() -> None:
 
 
 def test_start_while_running_continues_where_they_stopped() -> None:
-    s = run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Start("de"), "Q2"), (ev.Text("start"), "Q2")])
+    s = run(
+        [(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Start("de"), "Q2"), (ev.Text("start"), "Q2")]
+    )
     assert s is not None and s.index == 1
 
 
@@ -146,10 +197,17 @@ events = st.one_of(
     st.builds(ev.Answer, st.sampled_from(ITEMS + ["x"]), st.one_of(st.none(), st.integers(0, 4))),
     st.builds(ev.Back, st.one_of(st.none(), st.sampled_from(ITEMS))),
     st.builds(ev.Start, st.sampled_from([None, "de", "en"])),
-    st.just(ev.Pause()), st.just(ev.Resume()), st.just(ev.Cancel()), st.just(ev.Help()),
-    st.just(ev.Later()), st.just(ev.Dismiss()),
+    st.just(ev.Pause()),
+    st.just(ev.Resume()),
+    st.just(ev.Cancel()),
+    st.just(ev.Help()),
+    st.just(ev.Later()),
+    st.just(ev.Dismiss()),
     st.builds(ev.Language, st.sampled_from(["de", "en"])),
-    st.builds(ev.Text, st.one_of(st.text(max_size=20), st.sampled_from(["3", "oft", "zurück", "s", "weiter", "pause"]))),
+    st.builds(
+        ev.Text,
+        st.one_of(st.text(max_size=20), st.sampled_from(["3", "oft", "zurück", "s", "weiter", "pause"])),
+    ),
 )
 
 
@@ -174,9 +232,21 @@ def test_every_rule_is_reachable_in_the_table() -> None:
 
 
 def test_action_codec() -> None:
-    samples = [ev.Answer("a1", 3), ev.Answer("d3", None), ev.Back("c2"), ev.Back(None), ev.Start("en", "r7"),
-               ev.Start(None, None), ev.Language("de"), ev.Pause(), ev.Resume(), ev.Cancel(), ev.Later(),
-               ev.Help(), ev.Dismiss()]
+    samples = [
+        ev.Answer("a1", 3),
+        ev.Answer("d3", None),
+        ev.Back("c2"),
+        ev.Back(None),
+        ev.Start("en", "r7"),
+        ev.Start(None, None),
+        ev.Language("de"),
+        ev.Pause(),
+        ev.Resume(),
+        ev.Cancel(),
+        ev.Later(),
+        ev.Help(),
+        ev.Dismiss(),
+    ]
     for e in samples:
         action = ev.encode(e)
         assert len(action.encode()) <= 64

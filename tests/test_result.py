@@ -36,7 +36,9 @@ def test_influence_text_follows_the_influence_answer() -> None:
     assert some.influence == Q.types["A"].influence.some.de
 
 
-@pytest.mark.parametrize(("changes", "shown"), [({"d3": 3}, True), ({"a1": 4}, True), ({"a1": 3, "d3": 2}, False)])
+@pytest.mark.parametrize(
+    ("changes", "shown"), [({"d3": 3}, True), ({"a1": 4}, True), ({"a1": 3, "d3": 2}, False)]
+)
 def test_signpost_text(changes, shown) -> None:
     answers = {i.id: 1 for i in Q.items} | changes
     r = personal_result(Q, answers, "en")

@@ -4,7 +4,6 @@ passed in, a real Redis and the local fake Slack / Telegram APIs."""
 from __future__ import annotations
 
 import collections
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from conftest import REPO, python_env
+from fakes import FakeServer, FakeSlack, FakeTelegram
+from slackkit import SIGNING_SECRET, SlackAgent, running_app
 
 import flows
 from bot.admin import Admin
@@ -21,12 +23,9 @@ from bot.outreach import SlackOutreach, TelegramOutreach, tick
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
-from conftest import REPO, python_env
-from fakes import FakeServer, FakeSlack, FakeTelegram
 from flows import events as ev
 from flows.schedule import SendingHours, allowed, next_allowed, reminder_times
 from flows.teams import Team
-from slackkit import SIGNING_SECRET, SlackAgent, running_app
 
 MONDAY_10 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 MEMBERS = [f"U{n:03d}" for n in range(12)]
@@ -48,13 +47,18 @@ def settings_for(redis_url: str, api: FakeServer, **extra: str) -> Settings:
 @pytest.fixture
 async def rt(redis_url: str, fake_slack: FakeServer, redis) -> AsyncIterator[Runtime]:
     async with runtime(settings_for(redis_url, fake_slack)) as r:
-        await r.teams.save_team(Team(id="support", name="Support", platform="slack", channel="CTEAM", lead_channel="CLEAD"))
+        await r.teams.save_team(
+            Team(id="support", name="Support", platform="slack", channel="CTEAM", lead_channel="CLEAD")
+        )
         yield r
 
 
 def invitations(fake: FakeSlack) -> collections.Counter[str]:
-    return collections.Counter(c.params["channel"] for c in fake.calls
-                               if c.method == "chat.postMessage" and c.params["channel"].startswith("D"))
+    return collections.Counter(
+        c.params["channel"]
+        for c in fake.calls
+        if c.method == "chat.postMessage" and c.params["channel"].startswith("D")
+    )
 
 
 # --- pure schedule ------------------------------------------------------------------------------
@@ -88,7 +92,10 @@ async def test_admins_open_close_and_check_rounds_and_everything_is_audited(rt: 
     assert "is closed" in await admin.run("slack:UADMIN", "round close support", "en")
     log = await rt.teams.audit_log()
     assert [(e["who"], e["what"]) for e in log] == [
-        ("slack:UADMIN", "round open"), ("telegram:7", "round status"), ("slack:UADMIN", "round close")]
+        ("slack:UADMIN", "round open"),
+        ("telegram:7", "round status"),
+        ("slack:UADMIN", "round close"),
+    ]
     assert all("U0" not in str(e) for e in log)
 
 
@@ -102,7 +109,9 @@ async def test_round_status_leaks_no_count(rt: Runtime, redis) -> None:
         texts.append(await admin.run("cli:x", "round status support", "en"))
     assert texts[0] == texts[1] == texts[2] and "not enough" in texts[0]
     await redis.hset(flows.keys.counters("support"), flows.keys.round_total_field(rnd.id), 5)
-    assert "enough responses for a summary (at least 5)" in await admin.run("cli:x", "round status support", "en")
+    assert "enough responses for a summary (at least 5)" in await admin.run(
+        "cli:x", "round status support", "en"
+    )
 
 
 async def test_slash_command_for_admins_only(redis_url: str, fake_slack: FakeServer, redis) -> None:
@@ -220,7 +229,9 @@ def test_worker_killed_half_way_sends_no_invitation_twice_and_loses_none(redis_u
         cli = [sys.executable, "-m", "bot"]
         subprocess.run([*cli, "team", "add", "big", "--name", "Big", "--platform", "slack", "--channel", "CBIG"],
                        env=env, cwd=REPO, check=True, capture_output=True)  # fmt: skip
-        subprocess.run([*cli, "round", "open", "--team", "big"], env=env, cwd=REPO, check=True, capture_output=True)
+        subprocess.run(
+            [*cli, "round", "open", "--team", "big"], env=env, cwd=REPO, check=True, capture_output=True
+        )
         worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
         try:
             _wait(lambda: sum(invitations(fake).values()) >= 10, 30)

@@ -40,7 +40,11 @@ def by_type(**per_type: tuple) -> dict[str, int | None]:
         (by_type(A=(1, 1, 1), B=(1, 0, 1), C=(0, 0, 0), D=(1, 1, 1)), Outcome.LOW, ()),
         (by_type(A=(2, 2, 2), B=(1, 0, 1), C=(0, 0, 0), D=(1, 1, 1)), Outcome.MODERATE, ()),
         # two types computable only: no result
-        (by_type(A=(4, 4, None), B=(4, None, None), C=(None, None, None), D=(1, 1, 1)), Outcome.NO_RESULT, ()),
+        (
+            by_type(A=(4, 4, None), B=(4, None, None), C=(None, None, None), D=(1, 1, 1)),
+            Outcome.NO_RESULT,
+            (),
+        ),
         ({}, Outcome.NO_RESULT, ()),
         # three types computable is enough; the missing type is simply not named
         (by_type(A=(4, 4, None), B=(0, None, None), C=(0, 0, 0), D=(1, 1, 1)), Outcome.DOMINANT, ("A",)),
@@ -54,8 +58,14 @@ def test_examples(answers, outcome, types) -> None:
 
 @pytest.mark.parametrize(
     ("mean", "expected"),
-    [(Fraction(4, 3), Band.KAUM), (Fraction(3, 2), Band.TEILWEISE), (Fraction(7, 3), Band.TEILWEISE),
-     (Fraction(5, 2), Band.DEUTLICH), (Fraction(4), Band.DEUTLICH), (Fraction(0), Band.KAUM)],
+    [
+        (Fraction(4, 3), Band.KAUM),
+        (Fraction(3, 2), Band.TEILWEISE),
+        (Fraction(7, 3), Band.TEILWEISE),
+        (Fraction(5, 2), Band.DEUTLICH),
+        (Fraction(4), Band.DEUTLICH),
+        (Fraction(0), Band.KAUM),
+    ],
 )
 def test_band_edges(mean, expected) -> None:
     assert band(Q, mean) is expected

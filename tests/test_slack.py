@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fakes import FakeServer, FakeSlack
+from slackkit import SIGNING_SECRET, SlackAgent, running_app, signed_headers
 
 import flows
 import flows.keys
-
 from bot.settings import Settings
-from fakes import FakeServer, FakeSlack
-from slackkit import SIGNING_SECRET, SlackAgent, running_app, signed_headers
 
 DE_OPTIONS = ["nie", "selten", "manchmal", "oft", "immer"]
 EN_OPTIONS = ["never", "rarely", "sometimes", "often", "always"]
@@ -77,9 +76,13 @@ async def test_whole_survey_by_clicking(agent: SlackAgent, lang: str, options: l
     assert ("Konflikt ohne Rückendeckung" if lang == "de" else "Customer conflict without backing") in text
     assert ("nirgends gespeichert" if lang == "de" else "stored nowhere") in text
     for call in agent.fake.calls:  # no notification text carries an answer or the result
-        assert "Konflikt" not in str(call.params.get("text")) and "conflict" not in str(call.params.get("text"))
+        assert "Konflikt" not in str(call.params.get("text")) and "conflict" not in str(
+            call.params.get("text")
+        )
     # the result can be removed from the chat
-    await agent.click("Ergebnis aus dem Chat entfernen" if lang == "de" else "Remove the result from the chat")
+    await agent.click(
+        "Ergebnis aus dem Chat entfernen" if lang == "de" else "Remove the result from the chat"
+    )
     assert agent.fake.calls[-1].method == "chat.delete" and agent.messages == {}
 
 
@@ -148,21 +151,31 @@ def _with_value(agent: SlackAgent, ts: str, value: str) -> str:
 async def test_retry_is_answered_with_no_retry_and_dropped(agent: SlackAgent) -> None:
     await agent.say("hallo", event_id="Ev-same")
     posts = agent.fake.methods().count("chat.postMessage")
-    r = await agent.say("hallo", event_id="Ev-same", **{"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"})
+    r = await agent.say(
+        "hallo", event_id="Ev-same", **{"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"}
+    )
     assert r.status_code == 200 and r.headers.get("x-slack-no-retry") == "1"
     assert agent.fake.methods().count("chat.postMessage") == posts
 
 
 async def test_forged_and_stale_signatures_are_refused(agent: SlackAgent) -> None:
-    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "Ev1",
-                       "event": {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": "hi"}})
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event_id": "Ev1",
+            "event": {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": "hi"},
+        }
+    )
     forged = signed_headers(body, secret="not-the-secret")
     r = await agent.http.post(f"{agent.base}/slack/events", content=body, headers=forged)
     assert r.status_code == 401
     stale = signed_headers(body, timestamp=int(time.time()) - 600)
     r = await agent.http.post(f"{agent.base}/slack/events", content=body, headers=stale)
     assert r.status_code == 401
-    r = await agent.http.post(f"{agent.base}/slack/events", content=body, headers={"Content-Type": "application/json"})
+    r = await agent.http.post(
+        f"{agent.base}/slack/events", content=body, headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 401
     assert agent.fake.methods() == []
 
@@ -172,12 +185,32 @@ async def test_forged_and_stale_signatures_are_refused(agent: SlackAgent) -> Non
     [
         ("{not json", "application/json"),
         ("payload=%7Bbroken", "application/x-www-form-urlencoded"),
-        ("payload=" + json.dumps({"type": "block_actions", "actions": [{"action_id": "rp:0", "value": "a:zz:9"}]}),
-         "application/x-www-form-urlencoded"),
-        ("payload=" + json.dumps({"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "rp:0", "value": "a:a1:3"}]}),
-         "application/x-www-form-urlencoded"),
-        (json.dumps({"type": "event_callback", "event": {"type": "message", "channel_type": "im", "user": 5}}), "application/json"),
-        (json.dumps({"type": "event_callback", "team_id": "T1", "event": {"type": "reaction_added"}}), "application/json"),
+        (
+            "payload="
+            + json.dumps({"type": "block_actions", "actions": [{"action_id": "rp:0", "value": "a:zz:9"}]}),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            "payload="
+            + json.dumps(
+                {
+                    "type": "block_actions",
+                    "user": {"id": "U1"},
+                    "actions": [{"action_id": "rp:0", "value": "a:a1:3"}],
+                }
+            ),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            json.dumps(
+                {"type": "event_callback", "event": {"type": "message", "channel_type": "im", "user": 5}}
+            ),
+            "application/json",
+        ),
+        (
+            json.dumps({"type": "event_callback", "team_id": "T1", "event": {"type": "reaction_added"}}),
+            "application/json",
+        ),
         (json.dumps([1, 2, 3]), "application/json"),
         ("", "application/json"),
     ],

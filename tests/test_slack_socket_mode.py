@@ -9,10 +9,10 @@ import json
 
 import httpx
 from aiohttp import web
-
-from bot.settings import Settings
 from fakes import FakeServer, FakeSlack
 from slackkit import running_app
+
+from bot.settings import Settings
 
 
 async def test_a_dm_over_socket_mode(redis_url: str, redis) -> None:
@@ -56,12 +56,19 @@ async def test_a_dm_over_socket_mode(redis_url: str, redis) -> None:
                 await asyncio.sleep(0.02)
             post = next(c for c in fake.calls if c.method == "chat.postMessage")
             assert post.params["channel"] == "DU7"
-            assert any(e.get("value", "").startswith("start:") for b in post.params["blocks"]
-                       if b["type"] == "actions" for e in b["elements"])
+            assert any(
+                e.get("value", "").startswith("start:")
+                for b in post.params["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+            )
             # without a signing secret, HTTP requests are refused
             async with httpx.AsyncClient() as http:
-                r = await http.post(f"{base}/slack/events", content=b"{}", headers={
-                    "X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=00"})
+                r = await http.post(
+                    f"{base}/slack/events",
+                    content=b"{}",
+                    headers={"X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=00"},
+                )
                 assert r.status_code == 401
     await runner.cleanup()
 
@@ -79,7 +86,18 @@ def test_manifests_match_what_the_app_handles() -> None:
         assert set(s["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
         assert s["interactivity"]["is_enabled"] is True
         assert m["features"]["slash_commands"][0]["command"] == "/ruhepuls"
-        assert set(m["oauth_config"]["scopes"]["bot"]) >= {"chat:write", "im:history", "im:write", "commands", "channels:read", "groups:read", "files:write"}
-        urls = [s["event_subscriptions"].get("request_url"), s["interactivity"].get("request_url"),
-                m["features"]["slash_commands"][0].get("url")]
+        assert set(m["oauth_config"]["scopes"]["bot"]) >= {
+            "chat:write",
+            "im:history",
+            "im:write",
+            "commands",
+            "channels:read",
+            "groups:read",
+            "files:write",
+        }
+        urls = [
+            s["event_subscriptions"].get("request_url"),
+            s["interactivity"].get("request_url"),
+            m["features"]["slash_commands"][0].get("url"),
+        ]
         assert all(u is None for u in urls) if socket else all(u.endswith("/slack/events") for u in urls)

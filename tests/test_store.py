@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from conftest import free_port, team_with_round
 from redis.asyncio import Redis
 
 import flows
-from flows.teams import TeamStore
 from flows import events as ev
 from flows import keys
 from flows import messages as msg
-
-from conftest import free_port, team_with_round
+from flows.teams import TeamStore
 
 SECRET = b"test-secret"
 ITEMS = [i.id for i in flows.Config().questionnaire.items]
@@ -103,7 +102,9 @@ async def test_completion_keeps_only_counters(conversations, teams, redis) -> No
         k = key.decode()
         assert "U0" not in k and "U1" not in k and ":done:" not in k
         kind = await redis.type(key)
-        if k == counters_key or k.startswith(("rp:teams", "rp:who:", f"rp:{{{team}}}:team", f"rp:{{{team}}}:round")):
+        if k == counters_key or k.startswith(
+            ("rp:teams", "rp:who:", f"rp:{{{team}}}:team", f"rp:{{{team}}}:round")
+        ):
             continue
         if kind == b"hash":
             assert set(await redis.hkeys(key)) == {b"v"}, f"{k} still holds session data"

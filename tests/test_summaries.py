@@ -11,14 +11,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import REPO, python_env
+from fakes import FakeServer, FakeSlack, FakeTelegram
 
 from bot.outreach import SlackOutreach, TelegramOutreach, tick
 from bot.reports import preview, run_unit, units
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
-from conftest import REPO, python_env
-from fakes import FakeServer, FakeSlack, FakeTelegram
 from flows import events as ev
 from flows.teams import Team
 
@@ -67,7 +67,11 @@ async def open_team(rt: Runtime, team_id: str = "support", **extra) -> Team:
 
 
 def lead_posts(fake: FakeSlack, channel: str) -> list[str]:
-    return [c.params["text"] for c in fake.calls if c.method == "chat.postMessage" and c.params["channel"] == channel]
+    return [
+        c.params["text"]
+        for c in fake.calls
+        if c.method == "chat.postMessage" and c.params["channel"] == channel
+    ]
 
 
 async def test_below_k_posts_not_enough_yet_and_nothing_else(rt: Runtime, fake_slack: FakeServer) -> None:
@@ -173,17 +177,29 @@ def test_summary_preview_and_privacy_commands(redis_url: str, tmp_path) -> None:
     cli = [sys.executable, "-m", "bot"]
     subprocess.run([*cli, "team", "add", "ops", "--name", "Ops", "--platform", "slack", "--channel", "C1"],
                    env=env, cwd=REPO, check=True, capture_output=True)  # fmt: skip
-    out = subprocess.run([*cli, "summary", "preview", "--team", "ops"], env=env, cwd=REPO, capture_output=True, text=True)
-    assert out.returncode == 0 and "Ruhepuls-Wochenbericht für Ops" in out.stdout and "noch nicht genug" in out.stdout
+    out = subprocess.run(
+        [*cli, "summary", "preview", "--team", "ops"], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert (
+        out.returncode == 0
+        and "Ruhepuls-Wochenbericht für Ops" in out.stdout
+        and "noch nicht genug" in out.stdout
+    )
     sheet = subprocess.run([*cli, "privacy"], env=env, cwd=REPO, capture_output=True, text=True).stdout
     assert "DATENBLATT" in sheet and "DATA SHEET" in sheet
     assert "spätestens 7 Tage" in sheet and "at the latest 7 days" in sheet and "only from 5 people" in sheet
     env["RUHEPULS_SESSION_TTL_DAYS"], env["RUHEPULS_MIN_GROUP_SIZE"] = "3", "8"
-    sheet = subprocess.run([*cli, "privacy", "--lang", "en"], env=env, cwd=REPO, capture_output=True, text=True).stdout
+    sheet = subprocess.run(
+        [*cli, "privacy", "--lang", "en"], env=env, cwd=REPO, capture_output=True, text=True
+    ).stdout
     assert "at the latest 3 days" in sheet and "only from 8 people" in sheet and "DATENBLATT" not in sheet
     env["RUHEPULS_MIN_GROUP_SIZE"] = "4"
     bad = subprocess.run([*cli, "privacy"], env=env, cwd=REPO, capture_output=True, text=True)
-    assert bad.returncode != 0 and "min_group_size" in bad.stderr.lower() or "RUHEPULS_MIN_GROUP_SIZE" in bad.stderr
+    assert (
+        bad.returncode != 0
+        and "min_group_size" in bad.stderr.lower()
+        or "RUHEPULS_MIN_GROUP_SIZE" in bad.stderr
+    )
 
 
 async def test_telegram_lead_chat_gets_text_and_photo(redis_url: str, redis) -> None:

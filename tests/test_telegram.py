@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-
-import flows
-import flows.keys
-from bot.settings import Settings
 from conftest import REPO, python_env
 from fakes import FakeServer, FakeTelegram
 from slackkit import running_app
 from tgkit import WEBHOOK_SECRET, TelegramAgent
+
+import flows
+import flows.keys
+from bot.settings import Settings
 
 TOKEN = "12345:TEST-token"
 
@@ -54,8 +52,10 @@ async def stored_answers(redis, agent: TelegramAgent) -> str | None:
 
 @pytest.mark.parametrize(
     ("lang", "start", "options", "done"),
-    [("de", "Starten", ["nie", "selten", "manchmal", "oft", "immer"], "Ihr Ergebnis"),
-     ("en", "Start", ["never", "rarely", "sometimes", "often", "always"], "Your result")],
+    [
+        ("de", "Starten", ["nie", "selten", "manchmal", "oft", "immer"], "Ihr Ergebnis"),
+        ("en", "Start", ["never", "rarely", "sometimes", "often", "always"], "Your result"),
+    ],
 )
 async def test_whole_survey_by_pressing_buttons(agent: TelegramAgent, lang, start, options, done) -> None:
     r = await agent.say("/start")
@@ -125,13 +125,30 @@ async def test_wrong_secret_and_malformed_updates(agent: TelegramAgent) -> None:
     "update",
     [
         {"update_id": 1},
-        {"update_id": 2, "poll": {"id": "p", "question": "?", "options": [], "total_voter_count": 0,
-                                  "is_closed": False, "is_anonymous": True, "type": "regular",
-                                  "allows_multiple_answers": False}},
+        {
+            "update_id": 2,
+            "poll": {
+                "id": "p",
+                "question": "?",
+                "options": [],
+                "total_voter_count": 0,
+                "is_closed": False,
+                "is_anonymous": True,
+                "type": "regular",
+                "allows_multiple_answers": False,
+            },
+        },
         {"update_id": 3, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}}},
         {"update_id": 4, "message": {"message_id": "x"}},
-        {"update_id": 5, "callback_query": {"id": "c", "from": {"id": 1, "is_bot": False, "first_name": "a"},
-                                            "chat_instance": "x", "data": "a:a1:3"}},
+        {
+            "update_id": 5,
+            "callback_query": {
+                "id": "c",
+                "from": {"id": 1, "is_bot": False, "first_name": "a"},
+                "chat_instance": "x",
+                "data": "a:a1:3",
+            },
+        },
     ],
 )
 async def test_unknown_or_odd_updates_are_ignored(agent: TelegramAgent, update: dict) -> None:
@@ -159,7 +176,11 @@ async def test_bot_api_errors_lose_no_answer(agent: TelegramAgent, redis, caplog
     agent.fake.fail["editMessageText"] = (429, 1)
     r = await agent.click("oft", q)  # waits out retry_after, then edits
     assert r.status_code == 200
-    assert [c.method for c in agent.fake.calls[-3:]] == ["answerCallbackQuery", "editMessageText", "editMessageText"]
+    assert [c.method for c in agent.fake.calls[-3:]] == [
+        "answerCallbackQuery",
+        "editMessageText",
+        "editMessageText",
+    ]
     assert "Frage 2 von 12" in agent.text(q)
     agent.fake.fail["editMessageText"] = (403, 0)
     r = await agent.click("selten", q)

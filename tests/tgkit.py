@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import httpx
-
 from fakes import FakeTelegram
 
 WEBHOOK_SECRET = "tg-secret_1"
@@ -30,14 +29,17 @@ class TelegramAgent:
         return {"id": self.user_id, "is_bot": False, "first_name": "Kim", "language_code": "de"}
 
     def sync(self) -> list[str]:
-        new = self.fake.calls[self._seen:]
+        new = self.fake.calls[self._seen :]
         self._seen = len(self.fake.calls)
         for call in new:
             p, r = call.params, call.result
             if str(p.get("chat_id")) != str(self.user_id) or not r.get("ok"):
                 continue
             if call.method in ("sendMessage", "editMessageText"):
-                self.screen[r["result"]["message_id"]] = {"text": p.get("text", ""), "reply_markup": p.get("reply_markup")}
+                self.screen[r["result"]["message_id"]] = {
+                    "text": p.get("text", ""),
+                    "reply_markup": p.get("reply_markup"),
+                }
             elif call.method == "deleteMessage":
                 self.screen.pop(int(p["message_id"]), None)
         return [c.method for c in new if c.method != "getMe"]
@@ -61,7 +63,9 @@ class TelegramAgent:
         self.sync()
         return r
 
-    def message_update(self, text: str, chat: dict[str, Any] | None = None, key: str = "message") -> dict[str, Any]:
+    def message_update(
+        self, text: str, chat: dict[str, Any] | None = None, key: str = "message"
+    ) -> dict[str, Any]:
         msg: dict[str, Any] = {"message_id": next(_update_ids) + 10_000, "date": 1_700_000_000,
                                "chat": chat or self.chat, "from": self.user, "text": text}  # fmt: skip
         if text.startswith("/"):
@@ -71,7 +75,9 @@ class TelegramAgent:
     async def say(self, text: str) -> httpx.Response:
         return await self.send(self.message_update(text))
 
-    def click_update(self, label: str, message_id: int | None = None, data: str | None = None) -> dict[str, Any]:
+    def click_update(
+        self, label: str, message_id: int | None = None, data: str | None = None
+    ) -> dict[str, Any]:
         mid = message_id or self.last_id
         if data is None:
             data = next(b["callback_data"] for b in self.buttons(mid) if b["text"] == label)

@@ -14,7 +14,6 @@ import secrets
 from typing import Any
 
 import aiohttp
-
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -37,8 +36,7 @@ log = logging.getLogger("ruhepuls.slack")
 UNAVAILABLE = {
     "de": "Ruhepuls ist gerade kurz nicht erreichbar. Ihre bisherigen Antworten sind sicher; "
     "bitte versuchen Sie es gleich noch einmal.",
-    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again in "
-    "a moment.",
+    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again in a moment.",
 }
 DM_SENT = {
     "de": "Ich habe Ihnen eine Direktnachricht geschickt: Die Umfrage läuft nur dort.",
@@ -175,7 +173,9 @@ def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -
         await ack()
 
     @app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))
-    async def on_click(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_click(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         event = ev.decode(action.get("value"))
         container = body.get("container") or {}

@@ -66,7 +66,9 @@ def blocks(m: msg.Message) -> tuple[list[Block], str]:
             out += [_section(part) for part in (m.meaning, m.systemic, m.influence) if part]
             if m.paths:
                 bullets = "\n".join(f"• {_escape(p)}" for p in m.paths)
-                out.append(SectionBlock(text=MarkdownTextObject(text=f"*{_escape(m.paths_heading)}*\n{bullets}")))
+                out.append(
+                    SectionBlock(text=MarkdownTextObject(text=f"*{_escape(m.paths_heading)}*\n{bullets}"))
+                )
             if m.signpost:
                 out += [DividerBlock(), _section(m.signpost)]
             out.append(ContextBlock(elements=[MarkdownTextObject(text=_escape(n)) for n in m.notes]))

@@ -11,8 +11,12 @@ import asyncio
 import logging
 import warnings
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
+import flows
+from flows import events as ev
+from flows import messages as msg
 from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
@@ -24,10 +28,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-
-import flows
-from flows import events as ev
-from flows import messages as msg
 
 from ..admin import Admin
 from ..runtime import Runtime
@@ -51,8 +51,7 @@ BAD_CODE = {
 UNAVAILABLE = {
     "de": "Ruhepuls ist gerade kurz nicht erreichbar. Ihre bisherigen Antworten sind sicher; "
     "bitte versuchen Sie es gleich noch einmal.",
-    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again in "
-    "a moment.",
+    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again in a moment.",
 }
 
 
@@ -92,7 +91,9 @@ class TelegramConversation:
     ) -> None:  # fmt: skip
         lang = self.rt.settings.language
         try:
-            handled = await self.rt.conversations.handle(self.person(user_id), event, event_id=event_id, lang=lang)
+            handled = await self.rt.conversations.handle(
+                self.person(user_id), event, event_id=event_id, lang=lang
+            )
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             await _call(lambda: app.bot.send_message(chat_id, UNAVAILABLE[lang]), "sendMessage")
@@ -100,39 +101,41 @@ class TelegramConversation:
         await self.deliver(app, chat_id, handled.messages, clicked)
 
     async def deliver(
-        self, app: Application, chat_id: int, messages: tuple[msg.Message, ...], clicked: Message | None = None
+        self,
+        app: Application,
+        chat_id: int,
+        messages: tuple[msg.Message, ...],
+        clicked: Message | None = None,
     ) -> None:
         bot = app.bot
         for m in messages:
             if isinstance(m, msg.Delete):
                 if clicked is not None:
-                    target = clicked
-                    await _call(lambda: bot.delete_message(chat_id, target.message_id), "deleteMessage")
+                    await _call(partial(bot.delete_message, chat_id, clicked.message_id), "deleteMessage")
                 clicked = None
                 continue
             text, keyboard = render(m)
             if clicked is not None:
-                target = clicked
-                await _call(
-                    lambda: bot.edit_message_text(
-                        text, chat_id=chat_id, message_id=target.message_id,
-                        reply_markup=keyboard, parse_mode=ParseMode.HTML,
-                    ),
-                    "editMessageText",
+                edit = partial(
+                    bot.edit_message_text, text, chat_id=chat_id, message_id=clicked.message_id,
+                    reply_markup=keyboard, parse_mode=ParseMode.HTML,
                 )  # fmt: skip
+                await _call(edit, "editMessageText")
                 clicked = None
             else:
-                await _call(
-                    lambda: bot.send_message(chat_id, text, reply_markup=keyboard, parse_mode=ParseMode.HTML),
-                    "sendMessage",
+                send = partial(
+                    bot.send_message, chat_id, text, reply_markup=keyboard, parse_mode=ParseMode.HTML
                 )
+                await _call(send, "sendMessage")
 
 
 def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
     s = rt.settings
     assert s.telegram_bot_token is not None
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token
-    builder = Application.builder().token(s.telegram_bot_token.get_secret_value()).base_url(s.telegram_api_url)
+    builder = (
+        Application.builder().token(s.telegram_bot_token.get_secret_value()).base_url(s.telegram_api_url)
+    )
     if not polling:
         builder = builder.updater(None)
     app = builder.build()
@@ -198,7 +201,12 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
         await _call(query.answer, "answerCallbackQuery")  # first, so the spinner stops at once
         event = ev.decode(query.data)
         message = query.message if isinstance(query.message, Message) else None
-        if event is None or message is None or message.chat.type != ChatType.PRIVATE or query.from_user.is_bot:
+        if (
+            event is None
+            or message is None
+            or message.chat.type != ChatType.PRIVATE
+            or query.from_user.is_bot
+        ):
             return
         await convo.handle(app, query.from_user.id, message.chat.id, event, f"c{query.id}", clicked=message)
 
@@ -218,6 +226,8 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
     app.add_handler(CommandHandler(["language", "sprache"], on_language, filters=private))
     app.add_handler(MessageHandler(private & filters.TEXT, on_text))
     app.add_handler(CallbackQueryHandler(on_click))
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, in_group))
+    app.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, in_group)
+    )
     app.add_error_handler(on_error)
     return app

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from html import escape as _html_escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from flows import messages as msg
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 
 def escape(text: str) -> str:
@@ -35,7 +34,9 @@ def render(m: msg.Message) -> tuple[str, InlineKeyboardMarkup | None]:
             parts = [f"<b>{escape(m.heading)}</b>", f"<b>{escape(m.title)}</b>"]
             parts += [escape(p) for p in (m.meaning, m.systemic, m.influence) if p]
             if m.paths:
-                parts.append(f"<b>{escape(m.paths_heading)}</b>\n" + "\n".join(f"• {escape(p)}" for p in m.paths))
+                parts.append(
+                    f"<b>{escape(m.paths_heading)}</b>\n" + "\n".join(f"• {escape(p)}" for p in m.paths)
+                )
             if m.signpost:
                 parts.append(escape(m.signpost))
             parts += [f"<i>{escape(n)}</i>" for n in m.notes]
