@@ -63,7 +63,7 @@ class Stack:
 
         self.tmp = tempfile.TemporaryDirectory()
         self.redis_port, self.fake_port = free_port(), free_port()
-        self.app_port, self.floor_port = free_port(), free_port()
+        self.app_port, self.floor_port, self.floor_update_port = free_port(), free_port(), free_port()
         self.procs: list[subprocess.Popen[bytes]] = []
         self._spawn([redis_binary(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
                      "--appendonly", "no", "--dir", self.tmp.name])  # fmt: skip
@@ -78,10 +78,13 @@ class Stack:
                     "HOST": "127.0.0.1"}  # fmt: skip
         for k in ("SLACK_APP_TOKEN", "TELEGRAM_BOT_TOKEN"):
             self.env.pop(k, None)
-        self.app = self._spawn([sys.executable, "-m", "bot", "serve"], PORT=str(self.app_port))
+        self.app = self._spawn([sys.executable, "-m", "bench.serve_ruhepuls"], PORT=str(self.app_port))
         self.floor = self._spawn([sys.executable, "-m", "bench.floor", "--port", str(self.floor_port)])
-        wait_port(self.app_port)
-        wait_port(self.floor_port)
+        self.floor_update = self._spawn(
+            [sys.executable, "-m", "bench.floor", "--update", "--port", str(self.floor_update_port)]
+        )
+        for port in (self.app_port, self.floor_port, self.floor_update_port):
+            wait_port(port)
 
     def _spawn(self, cmd: list[str], **env: str) -> subprocess.Popen[bytes]:
         p = subprocess.Popen(cmd, cwd=ROOT, env={**getattr(self, "env", os.environ), **env},
@@ -90,18 +93,34 @@ class Stack:
         return p
 
     def url(self, which: str) -> str:
-        port = self.app_port if which == "ruhepuls" else self.floor_port
+        port = {"ruhepuls": self.app_port, "floor": self.floor_port, "floor+update": self.floor_update_port}[which]
         return f"http://127.0.0.1:{port}/slack/events"
 
+    def server_latency(self, which: str) -> dict[str, float]:
+        """p50/p99 of the requests the app served since the last call, timed inside it."""
+        url = self.url(which).replace("/slack/events", "/_timings")
+        samples = sorted(json.loads(urllib.request.urlopen(url).read()))
+        if not samples:
+            return {}
+
+        def pct(p: float) -> float:
+            return round(1000 * samples[min(len(samples) - 1, int(p * len(samples)))], 2)
+
+        return {"server_p50_ms": pct(0.5), "server_p99_ms": pct(0.99)}
+
+    def pid(self, which: str) -> int:
+        return {"ruhepuls": self.app, "floor": self.floor, "floor+update": self.floor_update}[which].pid
+
     def close(self) -> None:
-        for p in reversed(self.procs):
+        for p in reversed(getattr(self, "procs", [])):
             p.terminate()
         for p in self.procs:
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        self.tmp.cleanup()
+        if hasattr(self, "tmp"):
+            self.tmp.cleanup()
 
 
 class Loader:
@@ -125,10 +144,12 @@ class Loader:
 
         t = threading.Thread(target=sample, daemon=True)
         t.start()
+        self.stack.server_latency(which)  # forget what came before
         out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
         stop.set()
         t.join()
         result = json.loads(out.stdout.strip().splitlines()[-1])
+        result.update(self.stack.server_latency(which))
         self.next_agent = result["next_agent"] + 1
         if sample_pid:
             result["peak_rss_kib"] = peak[0]
@@ -254,21 +275,24 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
                             ),
                         )
                     await pipe.execute()
-            tracemalloc.start()
+            all_units = list((await units(rt)).values())
             began = time.perf_counter()
-            for unit in (await units(rt)).values():  # plan, disclosure and words only
+            for unit in all_units:  # plan, disclosure and words only
                 await compose(rt, unit, report_at, charts=False)
             computed = time.perf_counter() - began
+            tracemalloc.start()  # memory in a second pass: tracing slows Python down
+            for unit in all_units:
+                await compose(rt, unit, report_at, charts=False)
             _, peak_compute = tracemalloc.get_traced_memory()
-            tracemalloc.reset_peak()
+            tracemalloc.stop()
+            before_rss = rss_kib(os.getpid())
             began = time.perf_counter()
             await run_due(rt, report_at, poster)  # everything: store, chart, post to the fake API
             elapsed = time.perf_counter() - began
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+            peak = (rss_kib(os.getpid()) - before_rss) * 1024
             out.append({"teams": n, "compute_seconds": round(computed, 2), "seconds": round(elapsed, 2),
                         "ms_per_team": round(1000 * elapsed / n, 2), "peak_compute_mib": round(peak_compute / 2**20, 1),
-                        "peak_python_mib": round(peak / 2**20, 1)})  # fmt: skip
+                        "rss_growth_mib": round(peak / 2**20, 1)})  # fmt: skip
         await rt.redis.flushdb()
     return out
 
@@ -308,30 +332,33 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
     }
-    stack = Stack()
+    stack = Stack.__new__(Stack)
+    stack.procs = []
     try:
+        stack.__init__()
         asyncio.run(prepare_team(stack, 200_000 if not args.quick else 40_000))
         loader = Loader(stack)
         results["rss_idle_kib"] = rss_kib(stack.app.pid)
-        for which in ("floor", "ruhepuls"):  # warm-up
+        apps = ("floor", "floor+update", "ruhepuls")
+        for which in apps:  # warm-up
             loader.run(which, closed=8, seconds=2)
-        sat: dict[str, list[dict[str, Any]]] = {"floor": [], "ruhepuls": []}
-        for _ in range(2):  # alternated A/B
-            for which in ("floor", "ruhepuls"):
-                pid = stack.app.pid if which == "ruhepuls" else stack.floor.pid
-                sat[which].append(loader.run(which, closed=48, seconds=secs, sample_pid=pid))
+        sat: dict[str, list[dict[str, Any]]] = {w: [] for w in apps}
+        for _ in range(2):  # alternated A/B/C
+            for which in apps:
+                sat[which].append(loader.run(which, closed=48, seconds=secs, sample_pid=stack.pid(which)))
         results["saturation"] = sat
         best = {w: max(r["clicks_per_s"] for r in runs) for w, runs in sat.items()}
         results["rss_under_load_kib"] = max(r["peak_rss_kib"] for r in sat["ruhepuls"])
         light: dict[str, dict[str, Any]] = {}
         busy: dict[str, dict[str, Any]] = {}
-        for which in ("floor", "ruhepuls"):
+        for which in apps:
             light[which] = loader.run(which, rate=200, seconds=secs)
-        for which in ("floor", "ruhepuls"):
+        for which in apps:
             busy[which] = loader.run(which, rate=round(0.8 * best[which]), seconds=secs)
         results["light_200_per_s"] = light
         results["at_80_percent"] = busy
         results["ratio_ruhepuls_to_floor"] = round(best["ruhepuls"] / best["floor"], 3)
+        results["ratio_ruhepuls_to_floor_with_update"] = round(best["ruhepuls"] / best["floor+update"], 3)
         results["redis_round_trips"] = monitor_round_trips(stack, loader, agents=20)
         loader.run("ruhepuls", closed=20, seconds=30, answers=6, agents=200)
         results["session_memory"] = asyncio.run(session_memory(stack))
@@ -355,12 +382,15 @@ def print_table(r: dict[str, Any]) -> None:
     print("\nRuhepuls benchmark (" + r["when"] + f", {r['cpus']} cores)\n")
     print("  answer path (clicks/s; 12 of 13 clicks are answers)")
     row("saturation, floor (bare bolt + one EVALSHA)", sat["floor"])
+    row("saturation, floor + the chat.update a click needs", sat["floor+update"])
     row("saturation, Ruhepuls", sat["ruhepuls"])
     row("ratio Ruhepuls / floor", r["ratio_ruhepuls_to_floor"], "target >= 0.8")
+    row("ratio Ruhepuls / (floor + chat.update)", r["ratio_ruhepuls_to_floor_with_update"])
     for label, key in (("200/s", "light_200_per_s"), ("80 % of saturation", "at_80_percent")):
-        for w in ("floor", "ruhepuls"):
+        for w in ("floor", "floor+update", "ruhepuls"):
             x = r[key][w]
-            row(f"{label}, {w}: p50 / p99 ms (client-observed)", f"{x['p50_ms']} / {x['p99_ms']}",
+            row(f"{label}, {w}: p50 / p99 ms, server (client)",
+                f"{x.get('server_p50_ms')} / {x.get('server_p99_ms')} ({x['p50_ms']} / {x['p99_ms']})",
                 "p50 < 5 at light load" if key == "light_200_per_s" and w == "ruhepuls" else
                 "p99 < 100" if w == "ruhepuls" else "")  # fmt: skip
     rt = r["redis_round_trips"]
@@ -380,8 +410,8 @@ def print_table(r: dict[str, Any]) -> None:
         row(f"{w['teams']} teams: compute (plan, disclosure, words) s, peak MiB",
             f"{w['compute_seconds']}, {w['peak_compute_mib']}",
             "target < 10 s for 10,000" if w["teams"] == 10000 else "")  # fmt: skip
-        row(f"{w['teams']} teams: + store, chart, post: s (ms/team), peak MiB",
-            f"{w['seconds']} ({w['ms_per_team']}), {w['peak_python_mib']}")  # fmt: skip
+        row(f"{w['teams']} teams: + store, chart, post: s (ms/team), RSS growth MiB",
+            f"{w['seconds']} ({w['ms_per_team']}), {w['rss_growth_mib']}")  # fmt: skip
     inv = r["invitations"]
     row(f"{inv['members']} invitations: seconds (per s)", f"{inv['seconds']} ({inv['per_s']})")
 
