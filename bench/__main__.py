@@ -93,7 +93,9 @@ class Stack:
         return p
 
     def url(self, which: str) -> str:
-        port = {"ruhepuls": self.app_port, "floor": self.floor_port, "floor+update": self.floor_update_port}[which]
+        port = {"ruhepuls": self.app_port, "floor": self.floor_port, "floor+update": self.floor_update_port}[
+            which
+        ]
         return f"http://127.0.0.1:{port}/slack/events"
 
     def server_latency(self, which: str) -> dict[str, float]:

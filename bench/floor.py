@@ -54,7 +54,10 @@ def build(update: bool) -> FastAPI:
             client.session = sessions[0]
             container = body["container"]
             await client.chat_update(
-                channel=container["channel_id"], ts=container["message_ts"], blocks=BLOCKS, text="Frage 3 von 12"
+                channel=container["channel_id"],
+                ts=container["message_ts"],
+                blocks=BLOCKS,
+                text="Frage 3 von 12",
             )
 
     handler = AsyncSlackRequestHandler(bolt)
@@ -71,4 +74,6 @@ if __name__ == "__main__":
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--update", action="store_true")
     args = ap.parse_args()
-    uvicorn.run(Timed(build(args.update)), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        Timed(build(args.update)), host="127.0.0.1", port=args.port, log_level="warning", access_log=False
+    )

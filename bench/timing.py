@@ -18,7 +18,13 @@ class Timed:
         if scope["type"] == "http" and scope["path"] == "/_timings":
             body = json.dumps(self.samples).encode()
             self.samples = []
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         if scope["type"] != "http" or scope["method"] != "POST":

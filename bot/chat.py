@@ -20,11 +20,6 @@ from flows import messages as msg
 from .runtime import Runtime
 
 QUIT = {"quit", "exit", "q", "beenden", "ende", ":q"}
-UNAVAILABLE = {
-    "de": "Ruhepuls ist gerade kurz nicht erreichbar. Ihre bisherigen Antworten sind sicher; "
-    "versuchen Sie es gleich noch einmal.",
-    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again in a moment.",
-}
 
 
 class TerminalView:
@@ -98,7 +93,7 @@ async def run_chat(
         try:
             handled = await rt.conversations.handle(person, event, lang=lang)
         except flows.FlowError:
-            view._p(UNAVAILABLE[lang])
+            view._p(rt.conversations.config.texts.unavailable(lang))
             return False
         for m in handled.messages:
             view.show(m)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import engine
-from .errors import StoreBusy
+from .errors import StoreBusy, StoreUnavailable
 from .events import Event, Lang, Start, Text
 from .keys import SOLO
 from .messages import Message
 from .session import Session
-from .store import RedisStore, Ref
+from .store import REDIS_DOWN, RedisStore, Ref
 from .teams import RoundContext, TeamStore, done_token
 
 MAX_ATTEMPTS = 8
@@ -106,7 +106,14 @@ class Conversations:
     async def handle(
         self, person: str, event: Event, *, event_id: str | None = None, lang: Lang = "de"
     ) -> Handled:
-        """Apply one inbound event for a (pseudonymous) person and return what to say."""
+        """Apply one inbound event for a (pseudonymous) person and return what to say.
+        Raises StoreUnavailable (nothing changed) when Redis can't be reached."""
+        try:
+            return await self._handle(person, event, event_id, lang)
+        except REDIS_DOWN as exc:
+            raise StoreUnavailable("redis unreachable") from exc
+
+    async def _handle(self, person: str, event: Event, event_id: str | None, lang: Lang) -> Handled:
         scope, rnd = await self._scope(person)
         ref = Ref(scope, person)
         cached = self._sessions.pop(ref, None)  # re-inserted only after a successful commit

@@ -35,7 +35,7 @@ class Outcome:
 
 
 _LUA = resources.files(__package__).joinpath("transition.lua").read_text("utf-8")
-_REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ class RedisStore:
         """The session in progress (None if none, or if unreadable) and its version."""
         try:
             version, data = await self.redis.hmget(keys.session(ref.scope, ref.person), "v", "d")
-        except _REDIS_DOWN as exc:
+        except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
         v = int(version or 0)
         if data is None:
@@ -99,7 +99,7 @@ class RedisStore:
             args += ["d", "", self._ttl]
         try:
             reply = await self._script(keys=[session_key, counter_key, done_key, round_key], args=args)
-        except _REDIS_DOWN as exc:
+        except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
         status = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
         current = None

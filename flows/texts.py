@@ -45,6 +45,7 @@ class Texts(BaseModel):
     already_done: Text
     nothing_saved: Text
     no_survey: Text
+    unavailable: Text
     hint: Text
     help: Text
     language_set: Text

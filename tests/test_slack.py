@@ -243,3 +243,21 @@ async def test_no_personal_data_in_logs(agent: SlackAgent, caplog: pytest.LogCap
     assert "Ihr Ergebnis" in agent.text()
     for needle in ("USECRET42", "Ihr Ergebnis", "mehrere Belastungen", "xoxb-test", SIGNING_SECRET, "a:a1:4"):
         assert needle not in caplog.text
+
+
+async def test_redis_down_gets_a_clear_answer_not_a_500(fake_slack: FakeServer) -> None:
+    from conftest import free_port
+
+    fake_slack.fake.reset()
+    settings = Settings(
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="x",
+    )  # fmt: skip
+    async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:
+        agent = SlackAgent(http, base, fake_slack.fake)
+        r = await agent.say("hallo")
+        assert r.status_code == 200
+        post = next(c for c in fake_slack.fake.calls if c.method == "chat.postMessage")
+        assert "kurz nicht erreichbar" in post.params["text"]
+        health = await http.get(f"{base}/healthz")
+        assert health.status_code == 503

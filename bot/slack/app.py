@@ -33,11 +33,6 @@ from .render import ACTION_PREFIX, payload
 
 log = logging.getLogger("ruhepuls.slack")
 
-UNAVAILABLE = {
-    "de": "Ruhepuls ist gerade kurz nicht erreichbar. Ihre bisherigen Antworten sind sicher; "
-    "bitte versuchen Sie es gleich noch einmal.",
-    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again in a moment.",
-}
 DM_SENT = {
     "de": "Ich habe Ihnen eine Direktnachricht geschickt: Die Umfrage läuft nur dort.",
     "en": "I've sent you a direct message: the survey runs there only.",
@@ -82,7 +77,8 @@ class SlackConversation:
             handled = await self.rt.conversations.handle(person, event, event_id=event_id, lang=lang)
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
-            await self._call(client, "chat_postMessage", channel=channel, text=UNAVAILABLE[lang])
+            text = self.rt.conversations.config.texts.unavailable(lang)
+            await self._call(client, "chat_postMessage", channel=channel, text=text)
             return
         await self.deliver(client, channel, handled.messages, clicked_ts)
 
@@ -208,7 +204,7 @@ def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -
         opened = await convo._call(client, "conversations_open", users=user)
         channel = ((opened or {}).get("channel") or {}).get("id")
         if not isinstance(channel, str):
-            await ack(text=UNAVAILABLE[lang])
+            await ack(text=rt.conversations.config.texts.unavailable(lang))
             return
         if channel != origin:
             await ack(text=DM_SENT[lang])

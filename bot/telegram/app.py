@@ -48,11 +48,6 @@ BAD_CODE = {
     "de": "Dieser Einladungslink ist nicht (mehr) gültig. Sie können die Umfrage trotzdem für sich machen.",
     "en": "This invitation link is not (or no longer) valid. You can still take the survey for yourself.",
 }
-UNAVAILABLE = {
-    "de": "Ruhepuls ist gerade kurz nicht erreichbar. Ihre bisherigen Antworten sind sicher; "
-    "bitte versuchen Sie es gleich noch einmal.",
-    "en": "Ruhepuls is briefly unavailable. Your answers so far are safe; please try again in a moment.",
-}
 
 
 async def _call(coro_factory: Any, what: str) -> Any:
@@ -96,7 +91,8 @@ class TelegramConversation:
             )
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
-            await _call(lambda: app.bot.send_message(chat_id, UNAVAILABLE[lang]), "sendMessage")
+            text = self.rt.conversations.config.texts.unavailable(lang)
+            await _call(partial(app.bot.send_message, chat_id, text), "sendMessage")
             return
         await self.deliver(app, chat_id, handled.messages, clicked)
 
