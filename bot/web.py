@@ -95,6 +95,11 @@ def create_app(settings: Settings) -> FastAPI:
 async def _start_telegram(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitStack) -> None:
     from .telegram import build_telegram_app
 
+    if rt.settings.telegram_webhook_secret is None:  # no webhook without its secret: poll instead
+        from .telegram.run import polling
+
+        await stack.enter_async_context(polling(rt))
+        return
     app = build_telegram_app(rt)
     await app.initialize()  # getMe
     stack.push_async_callback(app.shutdown)

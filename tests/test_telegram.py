@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import REPO, python_env
+from conftest import REPO, free_port, python_env
 from fakes import FakeServer, FakeTelegram
 from slackkit import running_app
 from tgkit import WEBHOOK_SECRET, TelegramAgent
@@ -194,7 +194,9 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           env=env, cwd=REPO, timeout=60)  # fmt: skip
 
 
-def test_set_webhook_and_polling(redis_url: str, tmp_path) -> None:
+@pytest.mark.parametrize("command", [["telegram", "poll"], ["serve"]])
+def test_set_webhook_and_polling(redis_url: str, redis, tmp_path, command: list[str]) -> None:
+    """`telegram poll` polls; so does `serve` when no webhook secret is set."""
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
         env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
@@ -210,7 +212,10 @@ def test_set_webhook_and_polling(redis_url: str, tmp_path) -> None:
             "message_id": 1, "date": 1_700_000_000, "chat": {"id": 55, "type": "private"},
             "from": {"id": 55, "is_bot": False, "first_name": "P"}, "text": "/start",
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}]  # fmt: skip
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "telegram", "poll"], env=env, cwd=REPO,
+        if command == ["serve"]:
+            del env["TELEGRAM_WEBHOOK_SECRET"]
+            env["PORT"] = str(free_port())
+        proc = subprocess.Popen([sys.executable, "-m", "bot", *command], env=env, cwd=REPO,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
         try:
             for _ in range(200):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 import signal
 import sys
 
 from telegram import Update
 
-from ..runtime import runtime
+from ..runtime import Runtime, runtime
 from ..settings import Settings
 from .app import build_telegram_app
 
@@ -35,6 +37,23 @@ def set_webhook(settings: Settings, url: str) -> None:
     asyncio.run(main())
 
 
+@contextlib.asynccontextmanager
+async def polling(rt: Runtime) -> AsyncIterator[None]:
+    """Run Telegram by long polling while the context is open (removes any webhook first)."""
+    app = build_telegram_app(rt, polling=True)
+    async with app:
+        await app.bot.delete_webhook()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+        await app.start()
+        log.info("telegram polling")
+        try:
+            yield
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
 def poll(settings: Settings) -> None:
     """Run by long polling, for machines without a public URL (removes any webhook first)."""
 
@@ -43,16 +62,7 @@ def poll(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with runtime(settings) as rt:
-            app = build_telegram_app(rt, polling=True)
-            async with app:
-                await app.bot.delete_webhook()
-                assert app.updater is not None
-                await app.updater.start_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
-                await app.start()
-                log.info("telegram polling")
-                await stop.wait()
-                await app.updater.stop()
-                await app.stop()
+        async with runtime(settings) as rt, polling(rt):
+            await stop.wait()
 
     asyncio.run(main())
