@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 import signal
 import sys
+from collections.abc import AsyncIterator
 
 from telegram import Update
 
