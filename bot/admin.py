@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flows.schedule import next_allowed
 from flows.teams import TeamError
 
 from .runtime import Runtime
@@ -113,11 +114,11 @@ class Admin:
         await self.rt.teams.audit(actor, "round open", team_id, now, f"{r.id} {days}d")
         await self.rt.enqueue_invitations(team_id)
         ends = r.ends.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
+        start = next_allowed(now, tz, self.rt.settings.sending_hours).astimezone(ZoneInfo(tz))
+        when = start.strftime("%d.%m.%Y %H:%M")
         if lang == "de":
-            return f"Runde {r.id} für {team_id} ist offen bis {ends}. Die Einladungen gehen zur nächsten erlaubten Zeit hinaus."
-        return (
-            f"Round {r.id} for {team_id} is open until {ends}. Invitations go out at the next allowed time."
-        )
+            return f"Runde {r.id} für {team_id} ist offen bis {ends}. Die Einladungen gehen ab {when} hinaus."
+        return f"Round {r.id} for {team_id} is open until {ends}. Invitations go out from {when}."
 
     async def close_round(self, actor: str, team_id: str, lang: str) -> str:
         await self._team(team_id, lang)

@@ -94,14 +94,9 @@ class Conversations:
             return RoundContext(SOLO, None, None, False)
         return await self.teams.context(person)
 
-    def forget(self, person: str | None = None) -> None:
-        """Drop cached knowledge (of one person, or all): after a membership change."""
-        if person is None:
-            self._who.clear()
-            self._rounds.clear()
-            self._sessions.clear()
-        else:
-            self._who.pop(person, None)
+    def forget(self, person: str) -> None:
+        """Drop what is cached about a person's team: after they joined one in this process."""
+        self._who.pop(person, None)
 
     async def handle(
         self, person: str, event: Event, *, event_id: str | None = None, lang: Lang = "de"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -293,7 +292,3 @@ class TeamStore:
     async def audit_log(self, count: int = 100) -> list[dict[str, str]]:
         rows = await self.redis.xrevrange(keys.AUDIT, count=count)
         return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in reversed(rows)]
-
-
-def dumps_team(team: Team) -> str:
-    return json.dumps(team.model_dump(), ensure_ascii=False)

@@ -83,7 +83,11 @@ async def test_admins_open_close_and_check_rounds_and_everything_is_audited(rt: 
     assert "Admins" in await admin.run("slack:UNOBODY", "round open support", "de")
     assert "admins" in await admin.run("telegram:8", "round open support", "en")
     opened = await admin.run("slack:UADMIN", "round open support 10", "de")
-    assert "ist offen bis 03.12.2026 10:00" in opened
+    assert "ist offen bis 03.12.2026 10:00" in opened and "ab 23.11.2026 10:00" in opened
+    night = await Admin(rt, clock=lambda: MONDAY_10 + timedelta(hours=12)).run(
+        "cli:x", "round open other", "en"
+    )
+    assert "no team" in night.lower()
     assert "already has an open round" in await admin.run("slack:UADMIN", "round open support", "en")
     status = await admin.run("telegram:7", "round status support", "en")
     assert "open until" in status and "not enough responses" in status
@@ -132,7 +136,10 @@ async def test_slash_command_for_admins_only(redis_url: str, fake_slack: FakeSer
 async def test_invitations_reach_every_member_exactly_once(rt: Runtime, fake_slack: FakeServer) -> None:
     fake = fake_slack.fake
     outreach = {"slack": SlackOutreach(rt, web_client(rt))}
-    await Admin(rt, clock=lambda: MONDAY_10 - timedelta(hours=12)).run("cli:x", "round open support", "de")
+    reply = await Admin(rt, clock=lambda: MONDAY_10 - timedelta(hours=12)).run(
+        "cli:x", "round open support", "de"
+    )
+    assert "Die Einladungen gehen ab 23.11.2026 08:00 hinaus" in reply  # Sunday night: Monday 08:00
     await tick(rt, outreach, MONDAY_10 - timedelta(hours=12))  # 22:00 Sunday in Berlin: quiet
     assert invitations(fake) == {}
     await tick(rt, outreach, MONDAY_10)

@@ -157,6 +157,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
         if ids and context.args:  # a deep link t.me/<bot>?start=<join code>
             person = convo.person(ids[0])
             team = await rt.teams.join(context.args[0], str(ids[0]), person)
+            rt.conversations.forget(person)
             note = (JOINED if team else BAD_CODE)[s.language].format(team=team.name if team else "")
             await _call(lambda: app.bot.send_message(ids[1], note), "sendMessage")
         await on_text(update, context, text="start")
