@@ -130,6 +130,10 @@ async def test_slash_command_for_admins_only(redis_url: str, fake_slack: FakeSer
         assert "ist offen" in r.text
         r = await boss.command("round status support")
         assert "noch nicht genug" in r.text
+        r = await boss.command("summary support")
+        assert "Ruhepuls-Wochenbericht für Support" in r.text
+        r = await nobody.command("summary support")
+        assert "Wochenbericht" not in r.text
 
 
 # --- invitations and reminders ------------------------------------------------------------------
@@ -262,3 +266,29 @@ def _wait(predicate, seconds: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.02)
+
+
+async def test_telegram_admin_commands(redis_url: str, redis) -> None:
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_WEBHOOK_SECRET="s3cret",
+                            TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-admin",
+                            RUHEPULS_ADMINS="telegram:7")  # fmt: skip
+        async with runtime(settings) as rt, running_app(settings) as base, httpx.AsyncClient() as http:
+            await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"))
+
+            async def command(uid: int, text: str) -> str:
+                update = {"update_id": uid * 1000 + len(fake.calls), "message": {
+                    "message_id": 1, "date": 1, "chat": {"id": uid, "type": "private"},
+                    "from": {"id": uid, "is_bot": False, "first_name": "A"}, "text": text,
+                    "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}}  # fmt: skip
+                r = await http.post(f"{base}/telegram/webhook", json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})  # fmt: skip
+                assert r.status_code == 200
+                return next(c for c in reversed(fake.calls) if c.method == "sendMessage").params["text"]
+
+            assert "Admins" in await command(8, "/round open hotline")
+            assert "ist offen bis" in await command(7, "/round open hotline 5")
+            assert "noch nicht genug" in await command(7, "/round@ruhepuls_bot status hotline")
+            assert "hotline: Hotline (telegram)" in await command(7, "/team list")
+            assert [e["who"] for e in await rt.teams.audit_log()] == ["telegram:7", "telegram:7"]
