@@ -181,7 +181,8 @@ async def test_an_answer_costs_one_round_trip(redis_url, config, redis) -> None:
     client = CountingRedis.from_url(redis_url)
     client.sent = []
     teams = TeamStore(client)
-    conv = flows.Conversations(flows.RedisStore(client, items=12, ttl_seconds=600), config, teams=teams)
+    store = flows.RedisStore(client, items=12, ttl_seconds=600)
+    conv = flows.Conversations(store, config, teams=teams, round_ttl=60)  # no cache expiry mid-test
     r = ref("U77", "team-rt")
     await team_with_round(teams, "team-rt", [r.person])
     await started(conv, r)
