@@ -27,8 +27,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--platform", choices=["slack", "telegram"], required=True)
     add.add_argument("--channel", help="Slack: the channel whose members form the team")
     add.add_argument("--lead-channel", help="where weekly summaries go (Slack channel id / Telegram chat id)")
-    add.add_argument("--lang", choices=["de", "en"], default="de")
-    add.add_argument("--tz", default="Europe/Berlin")
+    add.add_argument("--lang", choices=["de", "en"], default=None, help="default: RUHEPULS_LANGUAGE")
+    add.add_argument("--tz", default=None, help="the team's time zone (default: RUHEPULS_TIMEZONE)")
     add.add_argument("--parent", help="the team this one reports into when it is too small on its own")
     add.add_argument(
         "--lead",
@@ -82,9 +82,11 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 await rt.teams.audit(actor, "team remove", args.id, admin.clock())
                 return "removed" if ok else f"no team {args.id}"
             try:
-                team = Team(id=args.id, name=args.name, platform=args.platform, channel=args.channel,
-                            lead_channel=args.lead_channel, language=args.lang, timezone=args.tz,
-                            parent=args.parent, leads=tuple(args.lead))  # fmt: skip
+                team = Team(
+                    id=args.id, name=args.name, platform=args.platform, channel=args.channel,
+                    lead_channel=args.lead_channel, language=args.lang or settings.language,
+                    timezone=args.tz or settings.timezone, parent=args.parent, leads=tuple(args.lead),
+                )  # fmt: skip
             except ValidationError as exc:
                 sys.exit("ruhepuls: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
             saved = await rt.teams.save_team(team)
