@@ -24,7 +24,7 @@ ITEMS = ["a1", "b1", "c1", "d1", "a2", "b2", "c2", "d2", "a3", "b3", "c3", "d3"]
 class Agent:
     def __init__(self, n: int, answers: int) -> None:
         self.user = f"U{n:07d}"
-        self.clicks = ["start:de:"] + [f"a:{item}:{(n + k) % 5}" for k, item in enumerate(ITEMS[:answers])]
+        self.clicks = ["start:de"] + [f"a:{item}:{(n + k) % 5}" for k, item in enumerate(ITEMS[:answers])]
         self.step = 0
 
     @property

@@ -116,7 +116,6 @@ async def run_chat(
 
 
 async def _pause_if_open(rt: Runtime, person: str, send: object) -> None:
-    scope = (await rt.conversations.context(person)).scope
-    session, _ = await rt.conversations.store.load(flows.Ref(scope, person))
+    session = await rt.conversations.session_of(person)
     if session is not None and session.state is flows.State.ASKING:
         await send(ev.Pause())  # type: ignore[operator]

@@ -115,11 +115,11 @@ def _question(ctx: _Ctx, s: Session) -> msg.Question:
     )
 
 
-def _intro(ctx: _Ctx, lang: Lang, round_id: str | None = None) -> msg.Menu:
+def _intro(ctx: _Ctx, lang: Lang) -> msg.Menu:
     return msg.Menu(
         ctx.t("intro", lang, k=ctx.cfg.min_group_size),
         (
-            msg.Choice(ctx.t("start", lang), encode(ev.Start(lang, round_id))),
+            msg.Choice(ctx.t("start", lang), encode(ev.Start(lang))),
             msg.Choice(ctx.t("later", lang), encode(ev.Later())),
             msg.Choice(ctx.t("other_language", lang), encode(ev.Language("en" if lang == "de" else "de"))),
         ),

@@ -14,9 +14,10 @@ Lang = Literal["de", "en"]
 
 @dataclass(frozen=True, slots=True)
 class Start:
+    """Begin (or continue) a survey. Which round it counts for is the server's knowledge (the
+    team's open round), never something a button could claim."""
+
     lang: Lang | None = None
-    round_id: str | None = None
-    """The round an invitation belongs to; None for a survey outside any round."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +93,8 @@ def encode(event: Event) -> str:
             return f"a:{item_id}:{'s' if value is None else value}"
         case Back(item_id):
             return f"b:{item_id or ''}"
-        case Start(lang, round_id):
-            return f"start:{lang or ''}:{round_id or ''}"
+        case Start(lang):
+            return f"start:{lang or ''}"
         case Language(lang):
             return f"lang:{lang}"
     for name, simple in _SIMPLE.items():
@@ -121,10 +122,9 @@ def decode(action: object) -> Event | None:
     if head == "b":
         return Back(rest or None)
     if head == "start":
-        lang, _, round_id = rest.partition(":")
-        if lang not in ("", "de", "en"):
+        if rest not in ("", "de", "en"):
             return None
-        return Start(lang or None, round_id or None)  # type: ignore[arg-type]
+        return Start(rest or None)  # type: ignore[arg-type]
     if head == "lang" and rest in ("de", "en"):
         return Language(rest)  # type: ignore[arg-type]
     return None

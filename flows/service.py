@@ -20,7 +20,7 @@ from .keys import SOLO
 from .messages import Message
 from .session import Session
 from .store import REDIS_DOWN, RedisStore, Ref
-from .teams import RoundContext, TeamStore, done_token
+from .teams import TeamStore, done_token
 
 MAX_ATTEMPTS = 8
 
@@ -88,12 +88,6 @@ class Conversations:
             self._rounds[team] = rnd
         return team, rnd[1]
 
-    async def context(self, person: str) -> RoundContext:
-        """Scope and round of a person, uncached (for callers outside the answer path)."""
-        if self.teams is None:
-            return RoundContext(SOLO, None, None, False)
-        return await self.teams.context(person)
-
     def forget(self, person: str) -> None:
         """Drop what is cached about a person's team: after they joined one in this process."""
         self._who.pop(person, None)
@@ -139,6 +133,12 @@ class Conversations:
         if len(self._sessions) > self._cache_size:
             self._sessions.popitem(last=False)
 
+    async def session_of(self, person: str) -> Session | None:
+        """The person's survey in progress, if any (read from Redis)."""
+        scope, _ = await self._scope(person)
+        session, _ = await self.store.load(Ref(scope, person))
+        return session
+
     async def current_language(self, person: str, default: Lang) -> Lang:
-        session, _ = await self.store.load(Ref((await self.context(person)).scope, person))
+        session = await self.session_of(person)
         return session.lang if session else default

@@ -65,16 +65,6 @@ class Round:
         return self.status == "open"
 
 
-@dataclass(frozen=True, slots=True)
-class RoundContext:
-    """What the conversation needs to know about a person's team round."""
-
-    scope: str
-    round_id: str | None
-    done_token: str | None
-    already_done: bool
-
-
 class TeamError(Exception):
     """A team or round operation that cannot be done; the message is safe to show an admin."""
 
@@ -227,18 +217,6 @@ class TeamStore:
 
     async def has_finished(self, team_id: str, round_id: str, token: str) -> bool:
         return bool(await self.redis.sismember(keys.done(team_id, round_id), token))
-
-    async def context(self, person: str) -> RoundContext:
-        """The scope of a person's survey and their team's open round, if any."""
-        team_id = await self.team_of(person)
-        if team_id is None:
-            return RoundContext(keys.SOLO, None, None, False)
-        status, round_id, key = await self.redis.hmget(keys.round_(team_id), "status", "id", "key")
-        if status != b"open" or round_id is None or key is None:
-            return RoundContext(team_id, None, None, False)
-        token = done_token(key.decode(), person)
-        already = bool(await self.redis.sismember(keys.done(team_id, round_id.decode()), token))
-        return RoundContext(team_id, round_id.decode(), token, already)
 
     async def finished(self, team_id: str, round_id: str, people: list[str]) -> list[bool]:
         key = await self.redis.hget(keys.round_(team_id), "key")
