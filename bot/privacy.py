@@ -46,7 +46,8 @@ Gespeichert wird, {where["de"]}:
    werden die Zählwerte gelöscht; es bleiben die veröffentlichten Bänder in Worten.
 3. Das persönliche Ergebnis wird nirgends gespeichert; die Person kann es aus dem Chat löschen.
 4. Solange eine Umfrage läuft (höchstens {ttl} Tage): Kennungen bereits verarbeiteter
-   Plattform-Ereignisse (gegen doppelte Zählung); danach nur noch eine Versionsnummer.
+   Plattform-Ereignisse (gegen doppelte Zählung); danach nur eine Versionsnummer und die
+   Kennung des letzten Ereignisses.
 5. Solange eine Runde offen ist: verschlüsselte Hashes derer, die teilgenommen haben (gegen doppelte
    Teilnahme; der Schlüssel wird beim Schließen der Runde gelöscht), und wer eingeladen oder
    erinnert wurde (als Pseudonym).
@@ -84,7 +85,7 @@ Stored {where["en"]}:
    what remains are the published bands in words.
 3. The personal result is stored nowhere; the person can remove it from the chat.
 4. While a survey is in progress (at most {ttl} days): ids of platform events already handled
-   (so nothing counts twice); afterwards only a version number.
+   (so nothing counts twice); afterwards only a version number and the last event's id.
 5. While a round is open: keyed hashes of who took part (against answering twice; the key is
    deleted when the round closes), and who was invited or reminded (as pseudonyms).
 6. Operational data, never linked to answers: teams, team membership (as pseudonyms; for Telegram,
