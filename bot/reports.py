@@ -139,7 +139,7 @@ async def preview(rt: Runtime, team_id: str, now: datetime) -> str | None:
     """Exactly the text the team's next weekly post would have, were it due now."""
     for unit in (await units(rt)).values():
         if any(t.id == team_id for t in unit):
-            posts, _ = await compose(rt, unit, now)
+            posts, _ = await compose(rt, unit, now, charts=False)  # the text is the same
             return posts[team_id].text
     return None
 

@@ -124,8 +124,13 @@ class TeamStore:
 
     async def teams(self) -> list[Team]:
         ids = sorted(m.decode() for m in await self.redis.smembers(keys.TEAMS))
-        found = [await self.team(i) for i in ids]
-        return [t for t in found if t is not None]
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip (keys differ in slot)
+            for i in ids:
+                pipe.get(keys.team(i))
+            raw = await pipe.execute()
+        return [Team.model_validate_json(r) for r in raw if r]
 
     async def remove_team(self, team_id: str) -> bool:
         team = await self.team(team_id)
