@@ -20,44 +20,43 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from classifier import Band, LoadType, Questionnaire  # noqa: E402
+from classifier import Band, Lang, LoadType, Questionnaire  # noqa: E402
+from classifier.summary_text import summary_texts  # noqa: E402
 
 LEVEL = {Band.KAUM: 0, Band.TEILWEISE: 1, Band.DEUTLICH: 2}
-LABELS = {"de": ("kaum", "teilweise", "deutlich"), "en": ("hardly", "partly", "clearly")}
-TITLE = {"de": "Muster im Team über die Wochen", "en": "Team patterns over the weeks"}
 
 
-_CANVASES: dict[tuple[int, str], tuple[Figure, list[Line2D], Any]] = {}
+_Canvas = tuple[Figure, FigureCanvasAgg, list[Line2D], Any]
+_CANVASES: dict[tuple[int, str], _Canvas] = {}
 
 
-def _canvas(q: Questionnaire, lang: str) -> tuple[Figure, list[Line2D], Any]:
+def _canvas(q: Questionnaire, lang: Lang) -> _Canvas:
     key = (id(q), lang)
     if key not in _CANVASES:
         _CANVASES[key] = _draw(q, lang)
     return _CANVASES[key]
 
 
-def _draw(q: Questionnaire, lang: str) -> tuple[Figure, list[Line2D], Any]:
+def _draw(q: Questionnaire, lang: Lang) -> _Canvas:
     fig = Figure(figsize=(7, 3.2), dpi=80)
-    FigureCanvasAgg(fig)
+    canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0.14, 0.14, 0.52, 0.76))
     lines = [ax.plot([], [], marker="o", label=q.types[t].name(lang), animated=True)[0] for t in LoadType]
-    ax.set_yticks([0, 1, 2], LABELS[lang])
+    t = summary_texts()
+    ax.set_yticks([0, 1, 2], [t(f"chart_{b}", lang) for b in LEVEL])
     ax.set_ylim(-0.3, 2.3)
-    ax.set_title(TITLE[lang], fontsize=10)
+    ax.set_title(t("chart_title", lang), fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.xaxis.set_animated(True)
-    fig.canvas.draw()
-    return fig, lines, fig.canvas.copy_from_bbox(fig.bbox)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    return fig, canvas, lines, canvas.copy_from_bbox(fig.bbox)  # type: ignore[no-untyped-call]
 
 
-def band_chart(q: Questionnaire, history: Sequence[tuple[str, Mapping[str, str]]], lang: str) -> bytes:
+def band_chart(q: Questionnaire, history: Sequence[tuple[str, Mapping[str, str]]], lang: Lang) -> bytes:
     """PNG of bands per type over weeks; `history` is (week, {type: band}) oldest first."""
-    lang = "en" if lang == "en" else "de"
-    fig, lines, background = _canvas(q, lang)
+    fig, canvas, lines, background = _canvas(q, lang)
     ax = fig.axes[0]
-    canvas = fig.canvas
-    canvas.restore_region(background)
+    canvas.restore_region(background)  # type: ignore[no-untyped-call]
     weeks = [w for w, _ in history]
     for n, (t, line) in enumerate(zip(LoadType, lines, strict=True)):
         offset = (n - 1.5) * 0.06  # keep equal bands of different types apart
@@ -68,7 +67,8 @@ def band_chart(q: Questionnaire, history: Sequence[tuple[str, Mapping[str, str]]
     for artist in (*lines, ax.xaxis):
         ax.draw_artist(artist)
     width, height = canvas.get_width_height()
-    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    pixels = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
+    image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="PNG", compress_level=3)
     return buf.getvalue()

@@ -15,7 +15,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +26,9 @@ from flows.schedule import allowed
 from flows.teams import Round, Team
 
 from .runtime import Runtime
+
+if TYPE_CHECKING:
+    from telegram import Bot
 
 log = logging.getLogger("ruhepuls.outreach")
 
@@ -82,8 +85,9 @@ class SlackOutreach:
         cursor = None
         while True:
             page = await self.client.conversations_members(channel=team.channel, limit=500, cursor=cursor)
+            uid: object
             for uid in page.get("members", []):
-                if uid != bot_user:
+                if isinstance(uid, str) and uid != bot_user:
                     found.append(Member(uid, self.rt.person("slack", f"{workspace}:{uid}")))
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -117,8 +121,9 @@ class SlackOutreach:
         except Exception as exc:
             log.warning("slack history failed: %s", type(exc).__name__)
             return False
+        m: object
         for m in history.get("messages", []):
-            meta = m.get("metadata") or {}
+            meta: dict[str, Any] = (m.get("metadata") if isinstance(m, dict) else None) or {}
             if (
                 meta.get("event_type") == self.EVENT_TYPE
                 and (meta.get("event_payload") or {}).get("tag") == tag
@@ -143,7 +148,7 @@ class SlackOutreach:
 
 
 class TelegramOutreach:
-    def __init__(self, rt: Runtime, bot: object) -> None:
+    def __init__(self, rt: Runtime, bot: Bot) -> None:
         self.rt, self.bot = rt, bot
 
     async def members(self, team: Team) -> list[Member]:
@@ -163,7 +168,7 @@ class TelegramOutreach:
         try:
             await self.bot.send_message(
                 int(member.address), text, reply_markup=keyboard, parse_mode=ParseMode.HTML
-            )  # type: ignore[attr-defined]
+            )
             return "sent"
         except Forbidden:
             return "gone"
@@ -176,9 +181,9 @@ class TelegramOutreach:
 
         assert team.lead_channel
         try:
-            await self.bot.send_message(int(team.lead_channel), text)  # type: ignore[attr-defined]
+            await self.bot.send_message(int(team.lead_channel), text)
             if chart:
-                await self.bot.send_photo(int(team.lead_channel), photo=chart)  # type: ignore[attr-defined]
+                await self.bot.send_photo(int(team.lead_channel), photo=chart)
             return True
         except (TelegramError, ValueError) as exc:
             log.warning("telegram summary failed: %s", type(exc).__name__)

@@ -180,12 +180,12 @@ async def run_unit(rt: Runtime, unit: list[Team], now: datetime, poster: Poster)
             p = posts[t.id]
             record = {"status": "pending", "text": p.text, "consumed": json.dumps(p.consumed),
                       "bands": json.dumps(p.bands), "chart": base64.b64encode(p.chart or b"").decode()}  # fmt: skip
-            await rt.redis.hset(keys.publication(t.id, week), mapping=record)
+            await rt.redis.hset(keys.publication(t.id, week), mapping=record)  # type: ignore[arg-type]
             await rt.redis.expire(keys.publication(t.id, week), 60 * 86_400)
         stored = [await rt.redis.hgetall(keys.publication(t.id, week)) for t in unit]
     complete = True
     for team, raw in zip(unit, stored, strict=True):
-        rec = {k.decode(): v.decode() for k, v in raw.items()}
+        rec = {k.decode(): v.decode() for k, v in raw.items()}  # type: ignore[union-attr]
         consumed = json.loads(rec["consumed"])
         if consumed:  # idempotent: re-applied if a run died after storing
             await rt.redis.hdel(keys.counters(team.id), *consumed)

@@ -65,7 +65,11 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
             redis, items=len(cfg.questionnaire.items), ttl_seconds=settings.session_ttl_seconds
         )
         teams = TeamStore(redis)
-        conversations = flows.Conversations(store, cfg, teams=teams, **({"clock": clock} if clock else {}))
+        conversations = (
+            flows.Conversations(store, cfg, clock, teams=teams)
+            if clock
+            else flows.Conversations(store, cfg, teams=teams)
+        )
         queue = RedisQueue(redis, name=QUEUE)
         yield Runtime(settings, redis, conversations, settings.secret_bytes(), teams, queue)
     finally:

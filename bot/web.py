@@ -133,7 +133,7 @@ async def _start_slack(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitSta
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         socket = AsyncSocketModeHandler(app, rt.settings.slack_app_token.get_secret_value())
-        await socket.connect_async()
+        await socket.connect_async()  # type: ignore[no-untyped-call]
         stack.push_async_callback(socket.close_async)
         log.info("slack socket mode connected")
 

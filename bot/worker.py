@@ -15,9 +15,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 from saq import CronJob, Worker
+from saq.types import Context
 
 from .outreach import Outreach, SlackOutreach, TelegramOutreach, tick, tick_team
 from .runtime import Runtime, runtime
@@ -51,19 +51,24 @@ async def outreach_for(rt: Runtime) -> AsyncIterator[dict[str, Outreach]]:
         yield senders
 
 
-async def tick_job(ctx: dict[str, Any]) -> None:
+class WorkerContext(Context, total=False):
+    rt: Runtime
+    outreach: dict[str, Outreach]
+
+
+async def tick_job(ctx: WorkerContext) -> None:
     await tick(ctx["rt"], ctx["outreach"], _now())
 
 
-async def invite(ctx: dict[str, Any], *, team_id: str) -> None:
+async def invite(ctx: WorkerContext, *, team_id: str) -> None:
     rt: Runtime = ctx["rt"]
     team = await rt.teams.team(team_id)
     if team is not None:
         await tick_team(rt, ctx["outreach"], team, _now())
 
 
-def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker:
-    async def startup(ctx: dict[str, Any]) -> None:
+def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker[WorkerContext]:
+    async def startup(ctx: WorkerContext) -> None:
         ctx["rt"], ctx["outreach"] = rt, outreach
 
     return Worker(

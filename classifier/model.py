@@ -12,7 +12,7 @@ from fractions import Fraction
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -217,6 +217,22 @@ def load(path: Path | str | None = None) -> Questionnaire:
     except yaml.YAMLError as exc:
         raise QuestionnaireError(f"questionnaire is not valid YAML: {exc}") from exc
     return parse(raw)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_texts(package: str, name: str, model: type[M]) -> M:
+    """Load and validate a shipped text file (`name` in `package`) into `model`; a missing file,
+    a missing text or a missing language raises QuestionnaireError naming it."""
+    try:
+        text = resources.files(package).joinpath(name).read_text("utf-8")
+    except (FileNotFoundError, ModuleNotFoundError) as exc:
+        raise QuestionnaireError(f"{package}/{name} is missing from the installation") from exc
+    try:
+        return model.model_validate(yaml.safe_load(text))
+    except Exception as exc:  # YAML errors and pydantic.ValidationError
+        raise QuestionnaireError(f"{package}/{name} invalid: {_describe(exc)}") from exc
 
 
 @cache

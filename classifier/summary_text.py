@@ -7,47 +7,55 @@ support paths, and the participation state. Never a number of people, never a na
 
 from __future__ import annotations
 
-from .disclosure import Spread, TeamSummary, Trend
-from .model import Lang, LoadType, Questionnaire
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict
+
+from .disclosure import TeamSummary
+from .model import Lang, LoadType, Questionnaire, Text, load_texts
 from .scoring import Band
 
-T: dict[str, dict[str, str]] = {
-    "title": {"de": "Ruhepuls-Wochenbericht für {team} ({week})",
-              "en": "Ruhepuls weekly summary for {team} ({week})"},
-    "enough": {"de": "Teilnahme: genug Antworten für eine Auswertung.",
-               "en": "Participation: enough responses for a summary."},
-    "not_enough": {"de": "Teilnahme: noch nicht genug Antworten. Ein Bild entsteht erst, wenn mindestens {k} Personen "
-                         "teilgenommen haben; bis dahin wird nichts gezeigt und die Antworten fließen in den nächsten Bericht ein.",
-                   "en": "Participation: not enough responses yet. A picture appears only once at least {k} people have "
-                         "taken part; until then nothing is shown and the responses roll into the next summary."},
-    "folded": {"de": "Die Antworten Ihres Teams sind diesmal in der gemeinsamen Auswertung für {parent} enthalten, "
-                     "damit niemand einzeln erkennbar wird.",
-               "en": "This time your team's responses are part of the combined summary for {parent}, so that nobody "
-                     "can be singled out."},
-    "combined": {"de": "Gemeinsame Auswertung mehrerer Teams, die für sich allein zu klein für eine Auswertung sind.",
-                 "en": "A combined summary of several teams that are each too small to be shown on their own."},
-    "patterns": {"de": "Muster im Team:", "en": "Patterns in the team:"},
-    "tension": {"de": "Strukturelle Spannungsfelder (systemische Ursache, wenig Handlungsspielraum): {names}.",
-                "en": "Structural tension fields (systemic cause, little room to act): {names}."},
-    "systemic": {"de": "Was systemisch ist:", "en": "What is systemic:"},
-    "paths": {"de": "Ansatzpunkte für Organisation und Team:", "en": "Where organisation and team can start:"},
-    "footer": {"de": "Nur zusammengefasste Muster von mindestens {k} Personen; keine Einzelergebnisse, keine Rangfolgen, "
-                     "kein Leistungsinstrument. Eine Orientierung, keine vollständige Gefährdungsbeurteilung.",
-               "en": "Only combined patterns of at least {k} people; no individual results, no rankings, not a "
-                     "performance tool. An orientation, not a full risk assessment."},
-    Band.KAUM: {"de": "kaum ausgeprägt", "en": "hardly present"},
-    Band.TEILWEISE: {"de": "teilweise ausgeprägt", "en": "partly present"},
-    Band.DEUTLICH: {"de": "deutlich ausgeprägt", "en": "clearly present"},
-    Spread.SOME: {"de": "bei einigen", "en": "for some"},
-    Spread.MANY: {"de": "bei vielen", "en": "for many"},
-    Trend.UP: {"de": "stärker als im letzten Bericht", "en": "stronger than in the last summary"},
-    Trend.DOWN: {"de": "schwächer als im letzten Bericht", "en": "weaker than in the last summary"},
-    Trend.SAME: {"de": "wie im letzten Bericht", "en": "as in the last summary"},
-}  # fmt: skip
+
+class SummaryTexts(BaseModel):
+    """The summary's texts (classifier/summary.yaml), every one in every language."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    title: Text
+    enough: Text
+    not_enough: Text
+    folded: Text
+    combined: Text
+    patterns: Text
+    tension: Text
+    systemic: Text
+    paths: Text
+    footer: Text
+    band_kaum: Text
+    band_teilweise: Text
+    band_deutlich: Text
+    spread_einige: Text
+    spread_viele: Text
+    trend_up: Text
+    trend_same: Text
+    trend_down: Text
+    chart_title: Text
+    chart_kaum: Text
+    chart_teilweise: Text
+    chart_deutlich: Text
+
+    def __call__(self, name: str, lang: Lang, **fmt: object) -> str:
+        text: Text = getattr(self, name)
+        return text(lang).format(**fmt) if fmt else text(lang)
+
+
+@cache
+def summary_texts() -> SummaryTexts:
+    """The shipped summary texts, loaded and validated once."""
+    return load_texts(__package__ or "classifier", "summary.yaml", SummaryTexts)
 
 
 def _t(key: str, lang: Lang, **fmt: object) -> str:
-    return T[key][lang].format(**fmt)
+    return summary_texts()(key, lang, **fmt)
 
 
 def focus_types(summary: TeamSummary) -> list[LoadType]:
@@ -80,11 +88,11 @@ def render_summary(
         b = summary.bands.get(t)
         if b is None:
             continue
-        row = f"• {q.types[t].name(lang)}: {_t(b, lang)}"
+        row = f"• {q.types[t].name(lang)}: {_t(f'band_{b}', lang)}"
         if summary.spread and t in summary.spread:
-            row += f", {_t(summary.spread[t], lang)}"
+            row += f", {_t(f'spread_{summary.spread[t]}', lang)}"
         if summary.trend and t in summary.trend:
-            row += f" ({_t(summary.trend[t], lang)})"
+            row += f" ({_t(f'trend_{summary.trend[t]}', lang)})"
         rows.append(row)
     lines.append(_t("patterns", lang) + "\n" + "\n".join(rows))
     if summary.tension:

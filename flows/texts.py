@@ -4,12 +4,11 @@ questionnaire: every text in every language, every command word known."""
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from classifier import QuestionnaireError, Text
+from classifier import Text
+from classifier.model import load_texts
 
 
 class Words(BaseModel):
@@ -61,8 +60,4 @@ class Texts(BaseModel):
 @cache
 def texts() -> Texts:
     """The shipped conversation texts, loaded and validated once."""
-    raw = yaml.safe_load(resources.files(__package__).joinpath("texts.yaml").read_text("utf-8"))
-    try:
-        return Texts.model_validate(raw)
-    except Exception as exc:
-        raise QuestionnaireError(f"flows/texts.yaml invalid: {exc}") from exc
+    return load_texts(__package__, "texts.yaml", Texts)

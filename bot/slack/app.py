@@ -179,7 +179,13 @@ def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -
         team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         ts = container.get("message_ts")
-        if event is None or not all(isinstance(x, str) for x in (user, team, channel, ts)):
+        if (
+            event is None
+            or not isinstance(user, str)
+            or not isinstance(team, str)
+            or not isinstance(channel, str)
+            or not isinstance(ts, str)
+        ):
             log.info("ignored a click that does not decode")
             return
         action_ts = action.get("action_ts")

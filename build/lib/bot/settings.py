@@ -1,0 +1,111 @@
+"""Settings, all from the environment (and an optional `.env` file in the working directory).
+
+Platform variables keep the names their platforms document (`SLACK_BOT_TOKEN`, ...); our own
+carry the `RUHEPULS_` prefix. README lists every one with its default.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flows.schedule import SendingHours
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, case_sensitive=False
+    )
+
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    data_dir: Path = Field(Path(".ruhepuls"), validation_alias="RUHEPULS_DATA_DIR")
+    secret: SecretStr | None = Field(None, validation_alias="RUHEPULS_SECRET")
+    session_ttl_days: int = Field(7, ge=1, le=90, validation_alias="RUHEPULS_SESSION_TTL_DAYS")
+    language: Literal["de", "en"] = Field("de", validation_alias="RUHEPULS_LANGUAGE")
+    timezone: str = Field("Europe/Berlin", validation_alias="RUHEPULS_TIMEZONE")
+    min_group_size: int = Field(5, ge=5, validation_alias="RUHEPULS_MIN_GROUP_SIZE")
+    log_level: str = Field("INFO", validation_alias="RUHEPULS_LOG_LEVEL")
+    admins_raw: str = Field("", validation_alias="RUHEPULS_ADMINS")
+    round_days: int = Field(14, ge=1, le=90, validation_alias="RUHEPULS_ROUND_DAYS")
+    quiet_hours: str = Field("18-8", validation_alias="RUHEPULS_QUIET_HOURS")
+    workdays: str = Field("mon-fri", validation_alias="RUHEPULS_WORKDAYS")
+    tick_cron: str = Field("* * * * *", validation_alias="RUHEPULS_TICK_CRON")
+    summary_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        "mon", validation_alias="RUHEPULS_SUMMARY_DAY"
+    )
+    summary_hour: int = Field(9, ge=0, le=23, validation_alias="RUHEPULS_SUMMARY_HOUR")
+    send_lock_seconds: int = Field(30, ge=1, le=600, validation_alias="RUHEPULS_SEND_LOCK_SECONDS")
+
+    host: str = Field("127.0.0.1", validation_alias="HOST")
+    port: int = Field(8000, ge=0, le=65535, validation_alias="PORT")
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    telegram_api_url: str = Field("https://api.telegram.org/bot", validation_alias="TELEGRAM_API_URL")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        SendingHours.parse(value, "mon-fri")
+        return value
+
+    @field_validator("workdays")
+    @classmethod
+    def _workdays(cls, value: str) -> str:
+        SendingHours.parse("18-8", value)
+        return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """Platform-qualified admin ids, e.g. {"slack:U123", "telegram:42"}."""
+        return frozenset(a.strip() for a in self.admins_raw.split(",") if a.strip())
+
+    @property
+    def sending_hours(self) -> SendingHours:
+        return SendingHours.parse(self.quiet_hours, self.workdays)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def any_platform(self) -> bool:
+        return self.slack_enabled or self.telegram_enabled
+
+    @property
+    def session_ttl_seconds(self) -> int:
+        return self.session_ttl_days * 86_400
+
+    def secret_bytes(self) -> bytes:
+        """The key for pseudonyms: RUHEPULS_SECRET, or one generated once into the data dir."""
+        if self.secret is not None:
+            return self.secret.get_secret_value().encode()
+        path = self.data_dir / "secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(32))
+        return path.read_text().strip().encode()

@@ -1,0 +1,215 @@
+"""Slack adapter: Slack payloads in, survey events to `flows`, Block Kit out.
+
+Clicks update the clicked message in place (`chat.update`), so an answer is never echoed as a
+message of its own; everything else is posted to the person's direct-message channel.
+Requests are verified by bolt (signature and timestamp); a re-delivered event is dropped by
+the store's seen-event check, keyed on Slack's `event_id`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any
+
+import aiohttp
+from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+import flows
+from flows import events as ev
+from flows import messages as msg
+
+from ..admin import Admin, is_admin_command
+from ..runtime import Runtime
+from .render import ACTION_PREFIX, payload
+
+log = logging.getLogger("ruhepuls.slack")
+
+DM_SENT = {
+    "de": "Ich habe Ihnen eine Direktnachricht geschickt: Die Umfrage läuft nur dort.",
+    "en": "I've sent you a direct message: the survey runs there only.",
+}
+
+
+def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client; pass a long-lived `session` to reuse connections."""
+    s = rt.settings
+    token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=s.slack_api_url,
+        session=session,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class SlackConversation:
+    """Runs one inbound event through `flows` and delivers the answer to Slack."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def handle(
+        self,
+        client: AsyncWebClient,
+        *,
+        team: str,
+        user: str,
+        channel: str,
+        event: ev.Event,
+        event_id: str | None = None,
+        clicked_ts: str | None = None,
+    ) -> None:
+        lang = self.rt.settings.language
+        person = self.rt.person("slack", f"{team}:{user}")
+        try:
+            handled = await self.rt.conversations.handle(person, event, event_id=event_id, lang=lang)
+        except flows.FlowError as exc:
+            log.warning("survey store unavailable: %s", type(exc).__name__)
+            text = self.rt.conversations.config.texts.unavailable(lang)
+            await self._call(client, "chat_postMessage", channel=channel, text=text)
+            return
+        await self.deliver(client, channel, handled.messages, clicked_ts)
+
+    async def deliver(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        messages: tuple[msg.Message, ...],
+        clicked_ts: str | None = None,
+    ) -> None:
+        for m in messages:
+            if isinstance(m, msg.Delete):
+                if clicked_ts:
+                    await self._call(client, "chat_delete", channel=channel, ts=clicked_ts)
+                clicked_ts = None
+                continue
+            block_json, fallback = payload(m)
+            fields = {"channel": channel, "blocks": block_json, "text": fallback}
+            if clicked_ts:  # the first message replaces the one that was clicked
+                await self._call(client, "chat_update", ts=clicked_ts, **fields)
+                clicked_ts = None
+            else:
+                await self._call(client, "chat_postMessage", **fields)
+
+    async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, Any] | None:
+        try:
+            response = await getattr(client, method)(**kwargs)
+            return dict(response.data) if isinstance(response.data, dict) else None
+        except SlackApiError as exc:  # logged by method and error code only, never the content
+            log.warning("slack %s failed: %s", method, exc.response.get("error", "unknown"))
+        except Exception as exc:  # network trouble after the retry handlers gave up
+            log.warning("slack %s failed: %s", method, type(exc).__name__)
+        return None
+
+
+def signing_secret(rt: Runtime) -> str:
+    """The signing secret; without one (Socket Mode only) a random one refuses all HTTP."""
+    s = rt.settings.slack_signing_secret
+    return s.get_secret_value() if s else secrets.token_hex(16)
+
+
+def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncApp:
+    """The bolt app with Ruhepuls's listeners registered."""
+    s = rt.settings
+    for noisy in ("slack_bolt", "slack_sdk"):  # their DEBUG logs carry message payloads
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
+    signing = signing_secret(rt)
+    app = AsyncApp(
+        client=web_client(rt, session),
+        signing_secret=signing,
+        # bot.web verifies every HTTP request before bolt parses it (bolt would parse first, and
+        # a malformed body would become a 500); Socket Mode needs no signature.
+        request_verification_enabled=False,
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    convo = SlackConversation(rt)
+
+    @app.error
+    async def on_error(error: Exception) -> BoltResponse:
+        # A bug must not become a 500 (Slack would retry, the person sees an error): log where
+        # it happened, without the exception text, which could quote a payload.
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+        log.error("slack listener failed: %s at %s", type(error).__name__, where)
+        return BoltResponse(status=200, body="")
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        user, channel = event.get("user"), event.get("channel")
+        team = body.get("team_id") or event.get("team")
+        if not (isinstance(user, str) and isinstance(channel, str) and isinstance(team, str)):
+            return
+        text = event.get("text")
+        await convo.handle(
+            client, team=team, user=user, channel=channel,
+            event=ev.Text(text if isinstance(text, str) else ""),
+            event_id=body.get("event_id") if isinstance(body.get("event_id"), str) else None,
+        )  # fmt: skip
+
+    @app.event("app_home_opened")
+    async def on_home(ack: AsyncAck) -> None:
+        await ack()
+
+    @app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))
+    async def on_click(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        event = ev.decode(action.get("value"))
+        container = body.get("container") or {}
+        user = (body.get("user") or {}).get("id")
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        ts = container.get("message_ts")
+        if event is None or not all(isinstance(x, str) for x in (user, team, channel, ts)):
+            log.info("ignored a click that does not decode")
+            return
+        action_ts = action.get("action_ts")
+        await convo.handle(
+            client, team=team, user=user, channel=channel, event=event, clicked_ts=ts,
+            event_id=f"a{action_ts}" if isinstance(action_ts, str) else None,
+        )  # fmt: skip
+
+    admin = Admin(rt)
+
+    @app.command("/ruhepuls")
+    async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        lang = s.language
+        user, team, origin = command.get("user_id"), command.get("team_id"), command.get("channel_id")
+        if not (isinstance(user, str) and isinstance(team, str)):
+            await ack()
+            return
+        text = (command.get("text") or "").strip()
+        if is_admin_command(text):  # answered only to the admin who asked (ephemeral)
+            await ack(text=await admin.run(f"slack:{user}", text, lang))
+            return
+        opened = await convo._call(client, "conversations_open", users=user)
+        channel = ((opened or {}).get("channel") or {}).get("id")
+        if not isinstance(channel, str):
+            await ack(text=rt.conversations.config.texts.unavailable(lang))
+            return
+        if channel != origin:
+            await ack(text=DM_SENT[lang])
+        else:
+            await ack()
+        await convo.handle(client, team=team, user=user, channel=channel, event=ev.Text(text or "start"))
+
+    return app

@@ -1,0 +1,94 @@
+"""Outbound: platform-neutral messages as Block Kit, built with slack_sdk.models so that the
+Block Kit limits are checked. Every button carries its encoded event as its value."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from flows import messages as msg
+
+ACTION_PREFIX = "rp:"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _buttons(choices: tuple[msg.Choice, ...], block_id: str, start: int = 0) -> ActionsBlock:
+    return ActionsBlock(
+        block_id=block_id,
+        elements=[
+            ButtonElement(text=c.label, action_id=f"{ACTION_PREFIX}{n}", value=c.action)
+            for n, c in enumerate(choices, start)
+        ],
+    )
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=_escape(text)))
+
+
+def blocks(m: msg.Message) -> tuple[list[Block], str]:
+    """Blocks and the notification fallback text (which never holds an answer or a result)."""
+    match m:
+        case msg.Notice(text):
+            return [_section(text)], text
+        case msg.Menu(text, choices):
+            return [_section(text), _buttons(choices, "menu")], text
+        case msg.Question():
+            return [
+                ContextBlock(elements=[PlainTextObject(text=m.progress)]),
+                SectionBlock(
+                    block_id=f"q-{m.item_id}",
+                    text=MarkdownTextObject(text=f"{_escape(m.stem)}\n*{_escape(m.text)}*"),
+                ),
+                _buttons(m.options, f"opts-{m.item_id}"),
+                _buttons(m.controls, f"ctl-{m.item_id}", start=len(m.options)),
+            ], m.progress
+        case msg.Result():
+            out: list[Block] = [
+                HeaderBlock(text=m.heading),
+                SectionBlock(text=MarkdownTextObject(text=f"*{_escape(m.title)}*")),
+            ]
+            out += [_section(part) for part in (m.meaning, m.systemic, m.influence) if part]
+            if m.paths:
+                bullets = "\n".join(f"• {_escape(p)}" for p in m.paths)
+                out.append(
+                    SectionBlock(text=MarkdownTextObject(text=f"*{_escape(m.paths_heading)}*\n{bullets}"))
+                )
+            if m.signpost:
+                out += [DividerBlock(), _section(m.signpost)]
+            out.append(ContextBlock(elements=[MarkdownTextObject(text=_escape(n)) for n in m.notes]))
+            out.append(_buttons((m.dismiss,), "result"))
+            return out, m.heading
+    raise TypeError(f"cannot render {type(m).__name__}")
+
+
+def to_dicts(block_list: list[Block]) -> list[dict[str, Any]]:
+    return [b.to_dict() for b in block_list]
+
+
+@lru_cache(maxsize=4096)
+def _rendered(m: msg.Message) -> tuple[tuple[dict[str, Any], ...], str]:
+    block_list, fallback = blocks(m)
+    return tuple(to_dicts(block_list)), fallback
+
+
+def payload(m: msg.Message) -> tuple[list[dict[str, Any]], str]:
+    """Blocks as plain dicts and the fallback text. Messages are immutable, so each distinct one
+    is built and validated once (slack_sdk's checks are slow); callers must not mutate them."""
+    block_dicts, fallback = _rendered(m)
+    return list(block_dicts), fallback

@@ -1,0 +1,230 @@
+"""Telegram adapter: updates in (webhook or polling), survey events to `flows`, messages out.
+
+python-telegram-bot parses updates and calls the Bot API; the conversation state lives in Redis
+(no ConversationHandler, no PTB persistence). A click answers its callback query first, then
+edits the same message in place. The survey runs in private chats only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import flows
+from flows import events as ev
+from flows import messages as msg
+from telegram import Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from ..admin import Admin
+from ..runtime import Runtime
+from .render import render
+
+log = logging.getLogger("ruhepuls.telegram")
+
+MAX_RETRY_AFTER = 5.0  # seconds we wait in-request for a 429 before giving up
+PRIVATE_ONLY = {
+    "de": "Die Umfrage läuft nur im privaten Chat mit mir: Schreiben Sie mir direkt.",
+    "en": "The survey runs only in a private chat with me: please write to me directly.",
+}
+JOINED = {
+    "de": "Willkommen: Sie gehören jetzt zum Team „{team}“. Ihre Antworten bleiben anonym.",
+    "en": "Welcome: you now belong to the team “{team}”. Your answers stay anonymous.",
+}
+BAD_CODE = {
+    "de": "Dieser Einladungslink ist nicht (mehr) gültig. Sie können die Umfrage trotzdem für sich machen.",
+    "en": "This invitation link is not (or no longer) valid. You can still take the survey for yourself.",
+}
+
+
+async def _call(coro_factory: Any, what: str) -> Any:
+    """One Bot API call: wait out a short 429 once, log other failures without content."""
+    for attempt in range(2):
+        try:
+            return await coro_factory()
+        except RetryAfter as exc:
+            with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
+                warnings.simplefilter("ignore")
+                raw = exc.retry_after
+            delay = raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
+            if attempt or delay > MAX_RETRY_AFTER:
+                log.warning("telegram %s rate limited", what)
+                return None
+            await asyncio.sleep(delay)
+        except Forbidden:
+            log.info("telegram %s refused: the bot is blocked", what)
+            return None
+        except TelegramError as exc:
+            log.warning("telegram %s failed: %s", what, type(exc).__name__)
+            return None
+    return None
+
+
+class TelegramConversation:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def person(self, user_id: int) -> str:
+        return self.rt.person("telegram", str(user_id))
+
+    async def handle(
+        self, app: Application, user_id: int, chat_id: int, event: ev.Event,
+        event_id: str | None, clicked: Message | None = None,
+    ) -> None:  # fmt: skip
+        lang = self.rt.settings.language
+        try:
+            handled = await self.rt.conversations.handle(
+                self.person(user_id), event, event_id=event_id, lang=lang
+            )
+        except flows.FlowError as exc:
+            log.warning("survey store unavailable: %s", type(exc).__name__)
+            text = self.rt.conversations.config.texts.unavailable(lang)
+            await _call(partial(app.bot.send_message, chat_id, text), "sendMessage")
+            return
+        await self.deliver(app, chat_id, handled.messages, clicked)
+
+    async def deliver(
+        self,
+        app: Application,
+        chat_id: int,
+        messages: tuple[msg.Message, ...],
+        clicked: Message | None = None,
+    ) -> None:
+        bot = app.bot
+        for m in messages:
+            if isinstance(m, msg.Delete):
+                if clicked is not None:
+                    await _call(partial(bot.delete_message, chat_id, clicked.message_id), "deleteMessage")
+                clicked = None
+                continue
+            text, keyboard = render(m)
+            if clicked is not None:
+                edit = partial(
+                    bot.edit_message_text, text, chat_id=chat_id, message_id=clicked.message_id,
+                    reply_markup=keyboard, parse_mode=ParseMode.HTML,
+                )  # fmt: skip
+                await _call(edit, "editMessageText")
+                clicked = None
+            else:
+                send = partial(
+                    bot.send_message, chat_id, text, reply_markup=keyboard, parse_mode=ParseMode.HTML
+                )
+                await _call(send, "sendMessage")
+
+
+def build_telegram_app(rt: Runtime, *, polling: bool = False) -> Application:
+    s = rt.settings
+    assert s.telegram_bot_token is not None
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token
+    builder = (
+        Application.builder().token(s.telegram_bot_token.get_secret_value()).base_url(s.telegram_api_url)
+    )
+    if not polling:
+        builder = builder.updater(None)
+    app = builder.build()
+    convo = TelegramConversation(rt)
+    admin = Admin(rt)
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+    def _ids(update: Update) -> tuple[int, int] | None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or user.is_bot:
+            return None
+        return user.id, chat.id
+
+    async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, *, text: str | None = None) -> None:
+        ids = _ids(update)
+        if ids is None or update.message is None:
+            return
+        event: ev.Event = ev.Text(text if text is not None else (update.message.text or ""))
+        await convo.handle(app, ids[0], ids[1], event, f"u{update.update_id}")
+
+    async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ids = _ids(update)
+        if ids and context.args:  # a deep link t.me/<bot>?start=<join code>
+            person = convo.person(ids[0])
+            team = await rt.teams.join(context.args[0], str(ids[0]), person)
+            rt.conversations.forget(person)
+            note = (JOINED if team else BAD_CODE)[s.language].format(team=team.name if team else "")
+            await _call(lambda: app.bot.send_message(ids[1], note), "sendMessage")
+        await on_text(update, context, text="start")
+
+    async def on_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ids, message = _ids(update), update.message
+        if ids is None or message is None or not message.text:
+            return
+        first, _, rest = message.text.lstrip("/").partition(" ")
+        text = f"{first.split('@', 1)[0]} {rest}".strip()  # "/round@bot open x" -> "round open x"
+        reply = await admin.run(f"telegram:{ids[0]}", text, s.language)
+        await _call(lambda: app.bot.send_message(ids[1], reply), "sendMessage")
+
+    async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ids = _ids(update)
+        if ids:
+            await convo.handle(app, ids[0], ids[1], ev.Help(), f"u{update.update_id}")
+
+    async def on_pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ids = _ids(update)
+        if ids:
+            await convo.handle(app, ids[0], ids[1], ev.Pause(), f"u{update.update_id}")
+
+    async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        ids = _ids(update)
+        if ids is None:
+            return
+        wanted = (context.args or [""])[0].lower()
+        if wanted not in ("de", "en"):
+            current = await convo.rt.conversations.current_language(convo.person(ids[0]), s.language)
+            wanted = "en" if current == "de" else "de"
+        await convo.handle(app, ids[0], ids[1], ev.Language(wanted), f"u{update.update_id}")  # type: ignore[arg-type]
+
+    async def on_click(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await _call(query.answer, "answerCallbackQuery")  # first, so the spinner stops at once
+        event = ev.decode(query.data)
+        message = query.message if isinstance(query.message, Message) else None
+        if (
+            event is None
+            or message is None
+            or message.chat.type != ChatType.PRIVATE
+            or query.from_user.is_bot
+        ):
+            return
+        await convo.handle(app, query.from_user.id, message.chat.id, event, f"c{query.id}", clicked=message)
+
+    async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is not None and update.message is not None and update.message.text:
+            await _call(lambda: app.bot.send_message(chat.id, PRIVATE_ONLY[s.language]), "sendMessage")
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error("telegram handler failed: %s", type(error).__name__)
+
+    app.add_handler(CommandHandler("start", on_start, filters=private))
+    app.add_handler(CommandHandler(["help", "hilfe"], on_help, filters=private))
+    app.add_handler(CommandHandler("pause", on_pause, filters=private))
+    app.add_handler(CommandHandler(["round", "team"], on_admin, filters=private))
+    app.add_handler(CommandHandler(["language", "sprache"], on_language, filters=private))
+    app.add_handler(MessageHandler(private & filters.TEXT, on_text))
+    app.add_handler(CallbackQueryHandler(on_click))
+    app.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, in_group)
+    )
+    app.add_error_handler(on_error)
+    return app

@@ -1,0 +1,68 @@
+"""`ruhepuls telegram set-webhook URL` and `ruhepuls telegram poll`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+from telegram import Update
+
+from ..runtime import Runtime, runtime
+from ..settings import Settings
+from .app import build_telegram_app
+
+log = logging.getLogger("ruhepuls.telegram")
+
+
+def set_webhook(settings: Settings, url: str) -> None:
+    """Register the webhook with the secret token, once at deploy time."""
+    if settings.telegram_webhook_secret is None:
+        sys.exit("ruhepuls: set TELEGRAM_WEBHOOK_SECRET first (letters, digits, _ and -)")
+
+    async def main() -> None:
+        async with runtime(settings) as rt:
+            app = build_telegram_app(rt)
+            async with app:
+                await app.bot.set_webhook(
+                    url,
+                    secret_token=settings.telegram_webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+                    allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+                )
+        print(f"webhook set: {url}")
+
+    asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def polling(rt: Runtime) -> AsyncIterator[None]:
+    """Run Telegram by long polling while the context is open (removes any webhook first)."""
+    app = build_telegram_app(rt, polling=True)
+    async with app:
+        await app.bot.delete_webhook()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])
+        await app.start()
+        log.info("telegram polling")
+        try:
+            yield
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+def poll(settings: Settings) -> None:
+    """Run by long polling, for machines without a public URL (removes any webhook first)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with runtime(settings) as rt, polling(rt):
+            await stop.wait()
+
+    asyncio.run(main())

@@ -1,0 +1,86 @@
+"""The worker: scheduled and queued work on saq (asyncio jobs on Redis).
+
+- `tick` (a cron job, unique per queue, every minute by default): closes due rounds, sends
+  invitations and the two reminders when the team's sending hours allow;
+- `invite` (enqueued when an admin opens a round, one per team by its job key): runs the same
+  for one team at once.
+Both are idempotent (see bot.outreach), so a worker killed half-way and started again sends no
+invitation twice and loses none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from saq import CronJob, Worker
+
+from .outreach import Outreach, SlackOutreach, TelegramOutreach, tick, tick_team
+from .runtime import Runtime, runtime
+from .settings import Settings
+
+log = logging.getLogger("ruhepuls.worker")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextlib.asynccontextmanager
+async def outreach_for(rt: Runtime) -> AsyncIterator[dict[str, Outreach]]:
+    senders: dict[str, Outreach] = {}
+    s = rt.settings
+    async with contextlib.AsyncExitStack() as stack:
+        if s.slack_bot_token:
+            import aiohttp
+
+            from .slack.app import web_client
+
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            senders["slack"] = SlackOutreach(rt, web_client(rt, session))
+        if s.telegram_bot_token:
+            from telegram import Bot
+
+            bot = Bot(s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_url)
+            await stack.enter_async_context(bot)
+            senders["telegram"] = TelegramOutreach(rt, bot)
+        yield senders
+
+
+async def tick_job(ctx: dict[str, Any]) -> None:
+    await tick(ctx["rt"], ctx["outreach"], _now())
+
+
+async def invite(ctx: dict[str, Any], *, team_id: str) -> None:
+    rt: Runtime = ctx["rt"]
+    team = await rt.teams.team(team_id)
+    if team is not None:
+        await tick_team(rt, ctx["outreach"], team, _now())
+
+
+def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker:
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["rt"], ctx["outreach"] = rt, outreach
+
+    return Worker(
+        rt.queue,
+        functions=[("invite", invite)],
+        cron_jobs=[CronJob(tick_job, cron=rt.settings.tick_cron, timeout=600)],
+        startup=startup,
+        concurrency=4,
+    )
+
+
+def run_worker(settings: Settings) -> None:
+    logging.getLogger("saq").setLevel(logging.WARNING)
+
+    async def main() -> None:
+        async with runtime(settings) as rt, outreach_for(rt) as outreach:
+            log.info("worker running (%s)", ", ".join(sorted(outreach)) or "no platform configured")
+            await build_worker(rt, outreach).start()  # returns on SIGINT or SIGTERM
+
+    asyncio.run(main())

@@ -1,0 +1,43 @@
+"""The questionnaire, the classification rule, support paths and team aggregation.
+
+Pure functions over validated data; no I/O beyond reading the shipped questionnaire file.
+"""
+
+from .aggregate import contribution
+from .model import (
+    LANGS,
+    Facet,
+    Item,
+    Lang,
+    LoadType,
+    Questionnaire,
+    QuestionnaireError,
+    Text,
+    default,
+    load,
+    parse,
+)
+from .result import PersonalResult, personal_result, support_paths
+from .scoring import Band, Classification, Outcome, classify
+
+__all__ = [
+    "LANGS",
+    "Band",
+    "Classification",
+    "Facet",
+    "Item",
+    "Lang",
+    "LoadType",
+    "Outcome",
+    "PersonalResult",
+    "Questionnaire",
+    "QuestionnaireError",
+    "Text",
+    "classify",
+    "contribution",
+    "default",
+    "load",
+    "parse",
+    "personal_result",
+    "support_paths",
+]

@@ -1,0 +1,225 @@
+"""The questionnaire as validated data.
+
+Rules kept here: every text exists in every language the file declares; there are exactly three
+items per load type; item ids are unique; thresholds are exact fractions so that a tie is a tie.
+A broken file fails at load time with a message that names the field.
+"""
+
+from __future__ import annotations
+
+import enum
+from fractions import Fraction
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+Lang = Literal["de", "en"]
+LANGS: tuple[Lang, ...] = ("de", "en")
+
+
+class LoadType(enum.StrEnum):
+    """The four load patterns of the work (never traits of a person)."""
+
+    A = "A"  # customer conflict without backing
+    B = "B"  # quality-versus-pace conflict
+    C = "C"  # pressure without latitude
+    D = "D"  # constant emotional self-control
+
+
+class Facet(enum.StrEnum):
+    EXPOSURE = "exposure"
+    SYSTEMIC = "systemic"
+    INFLUENCE = "influence"
+
+
+class QuestionnaireError(ValueError):
+    """The questionnaire file is broken; the message names the field."""
+
+
+def _fraction(value: Any) -> Fraction:
+    try:
+        return Fraction(str(value))
+    except (ValueError, ZeroDivisionError) as exc:
+        raise ValueError(f"not a number or fraction: {value!r}") from exc
+
+
+Ratio = Annotated[Fraction, BeforeValidator(_fraction)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class Text(_Frozen):
+    """One text in every language."""
+
+    de: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def __call__(self, lang: Lang) -> str:
+        return self.de if lang == "de" else self.en
+
+
+class ScalePoint(_Frozen):
+    value: int = Field(ge=0, le=4)
+    label: Text
+
+
+class Thresholds(_Frozen):
+    min_answered_per_type: int = Field(ge=1, le=3)
+    min_types: int = Field(ge=1, le=4)
+    partly: Ratio
+    clear: Ratio
+    dominance_margin: Ratio
+    little_influence_from: int = Field(ge=0, le=4)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if not (0 < self.partly < self.clear <= 4):
+            raise ValueError("thresholds must satisfy 0 < partly < clear <= 4")
+        if not (0 < self.dominance_margin <= 4):
+            raise ValueError("dominance_margin must lie in (0, 4]")
+        return self
+
+
+class Signpost(_Frozen):
+    exhaustion_item: str
+    exhaustion_from: int = Field(ge=0, le=4)
+    aggression_item: str
+    aggression_from: int = Field(ge=0, le=4)
+    text: Text
+
+
+class Influence(_Frozen):
+    little: Text
+    some: Text
+
+
+class TypeTexts(_Frozen):
+    name: Text
+    meaning: Text
+    systemic: Text
+    influence: Influence
+    paths: tuple[Text, ...] = Field(min_length=2, max_length=4)
+
+
+class Item(_Frozen):
+    id: str = Field(pattern=r"^[a-z][a-z0-9]{0,7}$")
+    type: LoadType
+    facet: Facet
+    text: Text
+    health_adjacent: bool = False
+
+
+class DominantTexts(_Frozen):
+    title: Text
+
+
+class OutcomeTexts(_Frozen):
+    title: Text
+    meaning: Text
+    systemic: Text
+    paths: tuple[Text, ...] = Field(min_length=1, max_length=4)
+
+
+class NoResultTexts(_Frozen):
+    title: Text
+    meaning: Text
+
+
+class Outcomes(_Frozen):
+    dominant: DominantTexts
+    multiple: OutcomeTexts
+    moderate: OutcomeTexts
+    low: OutcomeTexts
+    no_result: NoResultTexts
+
+
+class Questionnaire(_Frozen):
+    version: str = Field(min_length=1)
+    languages: tuple[Lang, ...]
+    stem: Text
+    scale: tuple[ScalePoint, ...]
+    skip_label: Text
+    thresholds: Thresholds
+    signpost: Signpost
+    types: dict[LoadType, TypeTexts]
+    items: tuple[Item, ...]
+    outcomes: Outcomes
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Questionnaire:
+        if tuple(p.value for p in self.scale) != (0, 1, 2, 3, 4):
+            raise ValueError("scale must list the values 0, 1, 2, 3, 4 in order")
+        if set(self.types) != set(LoadType):
+            raise ValueError("types must describe exactly A, B, C and D")
+        ids = [i.id for i in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("item ids must be unique")
+        for t in LoadType:
+            facets = sorted(i.facet for i in self.items if i.type is t)
+            if facets != sorted(Facet):
+                raise ValueError(f"type {t} needs exactly one exposure, one systemic and one influence item")
+        by_id = {i.id: i for i in self.items}
+        for name in ("exhaustion_item", "aggression_item"):
+            if getattr(self.signpost, name) not in by_id:
+                raise ValueError(f"signpost.{name} names no item")
+        return self
+
+    # --- lookups -------------------------------------------------------------------------
+    def item(self, item_id: str) -> Item:
+        for i in self.items:
+            if i.id == item_id:
+                return i
+        raise KeyError(item_id)
+
+    def items_of(self, load_type: LoadType) -> tuple[Item, ...]:
+        return tuple(i for i in self.items if i.type is load_type)
+
+    def influence_item(self, load_type: LoadType) -> Item:
+        return next(i for i in self.items_of(load_type) if i.facet is Facet.INFLUENCE)
+
+    def systemic_item(self, load_type: LoadType) -> Item:
+        return next(i for i in self.items_of(load_type) if i.facet is Facet.SYSTEMIC)
+
+
+def _describe(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = []
+        for err in errors():
+            where = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
+            parts.append(f"{where}: {err.get('msg')}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+def parse(raw: Any) -> Questionnaire:
+    """Validate an already parsed questionnaire mapping; raise QuestionnaireError naming the field."""
+    try:
+        return Questionnaire.model_validate(raw)
+    except Exception as exc:  # pydantic.ValidationError, and YAML shapes pydantic rejects
+        raise QuestionnaireError(f"questionnaire invalid: {_describe(exc)}") from exc
+
+
+def load(path: Path | str | None = None) -> Questionnaire:
+    """Load the questionnaire: the file at `path`, or the one shipped with the package."""
+    if path is None:
+        text = resources.files(__package__).joinpath("questionnaire.yaml").read_text("utf-8")
+    else:
+        text = Path(path).read_text("utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise QuestionnaireError(f"questionnaire is not valid YAML: {exc}") from exc
+    return parse(raw)
+
+
+@cache
+def default() -> Questionnaire:
+    """The shipped questionnaire, loaded once."""
+    return load()

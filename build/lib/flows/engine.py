@@ -1,0 +1,388 @@
+"""The conversation as a pure state machine.
+
+`step(config, session, event, lang=..., now=...)` takes the stored session (None when the person
+has no survey in progress) and one inbound event, and returns the new session (None: nothing to
+keep), the messages to send, and, when a survey inside a round completes, the anonymous
+contribution to count. No I/O, no clock: time comes in as an argument.
+
+The rules are the table `RULES` below: for the person's state and the event's type, the first
+row whose guard holds names the action. A reader can check it against the product line by line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import classifier
+from classifier import Questionnaire
+
+from . import events as ev
+from . import messages as msg
+from .events import Event, Lang, encode
+from .session import Session, State
+from .texts import Texts, texts
+
+NONE = "none"
+"""The pseudo-state of a person with no survey in progress."""
+OPEN = frozenset({State.ASKING, State.PAUSED})
+ANY = frozenset({NONE, State.ASKING, State.PAUSED})
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    questionnaire: Questionnaire = field(default_factory=classifier.default)
+    texts: Texts = field(default_factory=texts)
+    min_group_size: int = 5
+    session_ttl_days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What a finished survey inside a round adds: counters only, no person, no exact time."""
+
+    round_id: str
+    window: str
+    """The ISO week of completion, e.g. "2026-W47"."""
+    counters: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    session: Session | None
+    messages: tuple[msg.Message, ...]
+    completion: Completion | None = None
+    finished: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    cfg: Config
+    lang: Lang
+    now: datetime
+    round_id: str | None = None
+    already_done: bool = False
+
+    def t(self, name: str, lang: Lang | None = None, **fmt: object) -> str:
+        text: classifier.Text = getattr(self.cfg.texts, name)
+        out = text(lang or self.lang)
+        return out.format(**fmt) if fmt else out
+
+
+Action = Callable[[_Ctx, Session | None, Event], Step]
+Guard = Callable[[_Ctx, Session, Event], bool]
+
+
+# --- guards -----------------------------------------------------------------------------------
+def is_current(ctx: _Ctx, s: Session, e: Event) -> bool:
+    """Does the click answer the question now on screen (not an old or repeated one)?"""
+    item_id = e.item_id if isinstance(e, (ev.Answer, ev.Back)) else None
+    return item_id == ctx.cfg.questionnaire.items[s.index].id
+
+
+def is_current_and_last(ctx: _Ctx, s: Session, e: Event) -> bool:
+    return is_current(ctx, s, e) and s.index == len(ctx.cfg.questionnaire.items) - 1
+
+
+def can_go_back(ctx: _Ctx, s: Session, e: Event) -> bool:
+    typed = isinstance(e, ev.Back) and e.item_id is None
+    return s.index > 0 and (typed or is_current(ctx, s, e))
+
+
+# --- rendering --------------------------------------------------------------------------------
+def _question(ctx: _Ctx, s: Session) -> msg.Question:
+    q = ctx.cfg.questionnaire
+    item = q.items[s.index]
+    lang = s.lang
+    options = tuple(msg.Choice(p.label(lang), encode(ev.Answer(item.id, p.value))) for p in q.scale) + (
+        msg.Choice(q.skip_label(lang), encode(ev.Answer(item.id, None))),
+    )
+    controls: tuple[msg.Choice, ...] = ()
+    if s.index > 0:
+        controls += (msg.Choice(ctx.t("back", lang), encode(ev.Back(item.id))),)
+    controls += (msg.Choice(ctx.t("pause", lang), encode(ev.Pause())),)
+    total = len(q.items)
+    return msg.Question(
+        item.id,
+        s.index + 1,
+        total,
+        ctx.t("progress", lang, n=s.index + 1, total=total),
+        q.stem(lang),
+        item.text(lang),
+        options,
+        controls,
+    )
+
+
+def _intro(ctx: _Ctx, lang: Lang) -> msg.Menu:
+    return msg.Menu(
+        ctx.t("intro", lang, k=ctx.cfg.min_group_size),
+        (
+            msg.Choice(ctx.t("start", lang), encode(ev.Start(lang))),
+            msg.Choice(ctx.t("later", lang), encode(ev.Later())),
+            msg.Choice(ctx.t("other_language", lang), encode(ev.Language("en" if lang == "de" else "de"))),
+        ),
+    )
+
+
+def invitation(cfg: Config, lang: Lang, *, reminder: bool = False, now: datetime) -> msg.Menu:
+    """The message that invites a team member to a round (or reminds them of it)."""
+    ctx = _Ctx(cfg, lang, now)
+    menu = _intro(ctx, lang)
+    if reminder:
+        return msg.Menu(ctx.t("reminder", lang), menu.choices)
+    return menu
+
+
+# --- actions ----------------------------------------------------------------------------------
+def offer_intro(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    lang = e.lang if isinstance(e, ev.Language) else ctx.lang
+    return Step(None, (_intro(ctx, lang),))
+
+
+def begin(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert isinstance(e, ev.Start)
+    lang = e.lang or ctx.lang
+    if ctx.round_id and ctx.already_done:
+        return Step(None, (msg.Notice(ctx.t("already_done", lang)),))
+    new = Session.new(lang, len(ctx.cfg.questionnaire.items), ctx.round_id)
+    return Step(new, (_question(ctx, new),))
+
+
+def later(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    return Step(None, (msg.Notice(ctx.t("later_ok")),))
+
+
+def nothing_saved(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    return Step(None, (msg.Notice(ctx.t("nothing_saved")),))
+
+
+def survey_gone(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    return Step(None, (msg.Notice(ctx.t("no_survey")), _intro(ctx, ctx.lang)))
+
+
+def show_help(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    lang = s.lang if s else ctx.lang
+    out: tuple[msg.Message, ...] = (msg.Notice(ctx.t("help", lang)),)
+    if s is not None and s.state is State.ASKING:
+        out += (_question(ctx, s),)
+    return Step(s, out)
+
+
+def delete_message(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    return Step(s, (msg.Delete(),))
+
+
+def reshow(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    return Step(s, (_question(ctx, s),))
+
+
+def record(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None and isinstance(e, ev.Answer)
+    new = s.with_answer(e.value)
+    return Step(new, (_question(ctx, new),))
+
+
+def go_back(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    new = replace(s, index=s.index - 1, state=State.ASKING)
+    return Step(new, (_question(ctx, new),))
+
+
+def pause(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    new = replace(s, state=State.PAUSED)
+    return Step(new, (msg.Notice(ctx.t("paused", s.lang, days=ctx.cfg.session_ttl_days)),))
+
+
+def resume(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    new = replace(s, state=State.ASKING)
+    return Step(new, (_question(ctx, new),))
+
+
+def cancel(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    return Step(None, (msg.Notice(ctx.t("cancelled", s.lang)),))
+
+
+def switch_language(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None and isinstance(e, ev.Language)
+    new = replace(s, lang=e.lang)
+    out: tuple[msg.Message, ...] = (msg.Notice(ctx.t("language_set", e.lang)),)
+    if new.state is State.ASKING:
+        out += (_question(ctx, new),)
+    return Step(new, out)
+
+
+def unfinished(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    total = len(ctx.cfg.questionnaire.items)
+    text = ctx.t("unfinished", s.lang, n=s.index + 1, total=total)
+    choices = (
+        msg.Choice(ctx.t("resume", s.lang), encode(ev.Resume())),
+        msg.Choice(ctx.t("delete_answers", s.lang), encode(ev.Cancel())),
+    )
+    return Step(s, (msg.Menu(text, choices),))
+
+
+def hint(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    return Step(s, (msg.Notice(ctx.t("hint", s.lang if s else ctx.lang)),))
+
+
+def finish(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None and isinstance(e, ev.Answer)
+    done = s.with_answer(e.value)
+    q = ctx.cfg.questionnaire
+    answers = done.answer_map(tuple(i.id for i in q.items))
+    lang = s.lang
+    r = classifier.personal_result(q, answers, lang)
+    completion = None
+    notes = [ctx.t("privacy", lang)]
+    if s.round_id and s.round_id == ctx.round_id:  # a closed round counts nothing more
+        year, week, _ = ctx.now.isocalendar()
+        counters = classifier.contribution(q, answers)
+        completion = Completion(s.round_id, f"{year}-W{week:02d}", counters)
+        notes.append(ctx.t("counted", lang))
+    else:
+        notes.append(ctx.t("not_counted", lang))
+    result = msg.Result(
+        ctx.t("result_heading", lang),
+        r.title,
+        r.meaning,
+        r.systemic,
+        r.influence,
+        ctx.t("paths_heading", lang),
+        r.paths,
+        r.signpost,
+        tuple(notes),
+        msg.Choice(ctx.t("remove_result", lang), encode(ev.Dismiss())),
+    )
+    return Step(None, (result,), completion, finished=True)
+
+
+# --- typed text -------------------------------------------------------------------------------
+def _word(ctx: _Ctx, text: str) -> str | None:
+    words = ctx.cfg.texts.words
+    for name in ("start", "resume", "back", "skip", "pause", "cancel", "help", "de", "en"):
+        if text in getattr(words, name):
+            return name
+    return None
+
+
+def _scale_value(ctx: _Ctx, text: str) -> int | None:
+    if text in {"0", "1", "2", "3", "4"}:
+        return int(text)
+    for point in ctx.cfg.questionnaire.scale:
+        if text in (point.label.de.lower(), point.label.en.lower()):
+            return point.value
+    return None
+
+
+def interpret(ctx: _Ctx, s: Session | None, text: str) -> Event | None:
+    """What typed text means in the current state; None when it means nothing."""
+    t = " ".join(text.strip().lower().split()).rstrip(".!")
+    if s is not None:
+        current = ctx.cfg.questionnaire.items[s.index]
+        value = _scale_value(ctx, t)
+        if value is not None:
+            return ev.Answer(current.id, value)
+        if t in _skip_phrases(ctx):
+            return ev.Answer(current.id, None)
+    word = _word(ctx, t)
+    simple: dict[str | None, Event] = {
+        "resume": ev.Resume(),
+        "back": ev.Back(None),
+        "pause": ev.Pause(),
+        "cancel": ev.Cancel(),
+        "help": ev.Help(),
+        "de": ev.Language("de"),
+        "en": ev.Language("en"),
+    }
+    if word == "start":  # with no survey, a greeting gets the intro (see on_text)
+        return ev.Start(s.lang) if s else None
+    if word == "skip" and s is not None:
+        return ev.Answer(ctx.cfg.questionnaire.items[s.index].id, None)
+    return simple.get(word)
+
+
+def _skip_phrases(ctx: _Ctx) -> set[str]:
+    label = ctx.cfg.questionnaire.skip_label
+    return {label.de.lower(), label.en.lower()}
+
+
+def on_text(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert isinstance(e, ev.Text)
+    meant = interpret(ctx, s, e.text)
+    if meant is not None:
+        return _dispatch(ctx, s, meant)
+    if s is None:
+        return offer_intro(ctx, s, e)
+    if s.state is State.PAUSED:
+        return unfinished(ctx, s, e)
+    return hint(ctx, s, e)
+
+
+# --- the table --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Rule:
+    states: frozenset[str]
+    event: type | tuple[type, ...]
+    guard: Guard | None
+    action: Action
+
+
+NO = frozenset({NONE})
+
+RULES: tuple[Rule, ...] = (
+    # from     event                       guard                 action
+    Rule(ANY,  ev.Dismiss,                 None,                 delete_message),
+    Rule(ANY,  ev.Help,                    None,                 show_help),
+    Rule(ANY,  ev.Text,                    None,                 on_text),
+    Rule(NO,   ev.Start,                   None,                 begin),
+    Rule(NO,   ev.Later,                   None,                 later),
+    Rule(NO,   ev.Cancel,                  None,                 nothing_saved),
+    Rule(NO,   (ev.Answer, ev.Back),       None,                 survey_gone),
+    Rule(NO,   (ev.Pause, ev.Resume,
+                ev.Language),              None,                 offer_intro),
+    Rule(OPEN, ev.Answer,                  is_current_and_last,  finish),
+    Rule(OPEN, ev.Answer,                  is_current,           record),
+    Rule(OPEN, ev.Answer,                  None,                 reshow),   # stale or repeated click
+    Rule(OPEN, ev.Back,                    can_go_back,          go_back),
+    Rule(OPEN, ev.Back,                    None,                 reshow),
+    Rule(OPEN, (ev.Pause, ev.Later),       None,                 pause),
+    Rule(OPEN, (ev.Start, ev.Resume),      None,                 resume),   # continue where they stopped
+    Rule(OPEN, ev.Cancel,                  None,                 cancel),
+    Rule(OPEN, ev.Language,                None,                 switch_language),
+)  # fmt: skip
+
+
+def _dispatch(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    state = NONE if s is None else s.state
+    for rule in RULES:
+        if state in rule.states and isinstance(e, rule.event):
+            if rule.guard is None or (s is not None and rule.guard(ctx, s, e)):
+                return rule.action(ctx, s, e)
+    raise AssertionError(f"no rule for {state} / {type(e).__name__}")  # the table is total
+
+
+def step(
+    cfg: Config,
+    session: Session | None,
+    event: Event,
+    *,
+    lang: Lang = "de",
+    now: datetime,
+    round_id: str | None = None,
+    already_done: bool = False,
+) -> Step:
+    """Apply one event.
+
+    `lang` is the language for a person with no session (their platform's locale or the
+    deployment default); `now` dates a completion to its reporting week; `round_id` is the open
+    round of the person's team (a survey begun now counts there), and `already_done` says
+    that they finished that round already (they may not answer it twice).
+    """
+    return _dispatch(_Ctx(cfg, lang, now, round_id, already_done), session, event)

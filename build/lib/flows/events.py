@@ -1,0 +1,130 @@
+"""Inbound events: what a person did, in survey terms. Adapters build these from platform input.
+
+A button carries its event as a short action string (`encode` / `decode`), at most 64 bytes so
+that it fits Telegram's callback data; an action that does not decode is simply not an event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Lang = Literal["de", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Begin (or continue) a survey. Which round it counts for is the server's knowledge (the
+    team's open round), never something a button could claim."""
+
+    lang: Lang | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    item_id: str
+    value: int | None
+    """0-4, or None for "I'd rather not answer"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Back:
+    item_id: str | None = None
+    """The question the click was shown with; None for a typed "back"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    lang: Lang
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dismiss:
+    """Remove the result message from the chat."""
+
+
+Event = Start | Later | Answer | Back | Pause | Resume | Cancel | Help | Language | Text | Dismiss
+
+MAX_ACTION_BYTES = 64
+_SIMPLE: dict[str, Event] = {
+    "later": Later(),
+    "pause": Pause(),
+    "resume": Resume(),
+    "cancel": Cancel(),
+    "help": Help(),
+    "dismiss": Dismiss(),
+}
+
+
+def encode(event: Event) -> str:
+    """The action string a button carries for `event`."""
+    match event:
+        case Answer(item_id, value):
+            return f"a:{item_id}:{'s' if value is None else value}"
+        case Back(item_id):
+            return f"b:{item_id or ''}"
+        case Start(lang):
+            return f"start:{lang or ''}"
+        case Language(lang):
+            return f"lang:{lang}"
+    for name, simple in _SIMPLE.items():
+        if simple == event:
+            return name
+    raise ValueError(f"no action for {type(event).__name__}")
+
+
+def decode(action: object) -> Event | None:
+    """The event behind an action string, or None for anything malformed."""
+    if not isinstance(action, str) or len(action.encode()) > MAX_ACTION_BYTES:
+        return None
+    head, _, rest = action.partition(":")
+    if head in _SIMPLE and not rest:
+        return _SIMPLE[head]
+    if head == "a":
+        item_id, _, raw = rest.partition(":")
+        if not item_id or not raw:
+            return None
+        if raw == "s":
+            return Answer(item_id, None)
+        if raw in {"0", "1", "2", "3", "4"}:
+            return Answer(item_id, int(raw))
+        return None
+    if head == "b":
+        return Back(rest or None)
+    if head == "start":
+        if rest not in ("", "de", "en"):
+            return None
+        return Start(rest or None)  # type: ignore[arg-type]
+    if head == "lang" and rest in ("de", "en"):
+        return Language(rest)  # type: ignore[arg-type]
+    return None

@@ -1,0 +1,114 @@
+"""Every Redis key name Ruhepuls uses, in one place.
+
+All keys of one scope share a hash tag `{scope}`, so that a transition script touching a
+session, its team's counters and its round's done tokens runs on Redis Cluster too. A scope is a
+team id, or `solo` for people outside any team. No key carries a plain platform user id: people
+appear only as a keyed hash (HMAC-SHA256 with the server secret), which cannot be reversed
+without the secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+PREFIX = "rp"
+SOLO = "solo"
+_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def pseudonym(secret: bytes, platform: str, user_id: str) -> str:
+    """A stable keyed hash of a platform user; 32 hex characters."""
+    mac = hmac.new(secret, f"{platform}\x1f{user_id}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def _tag(scope: str) -> str:
+    if not _SAFE.match(scope):
+        raise ValueError("scope must be 1-64 characters of A-Z a-z 0-9 _ . -")
+    return f"{PREFIX}:{{{scope}}}"
+
+
+def session(scope: str, person: str) -> str:
+    """Hash with `v` (version), while a survey is in progress `d` (the session), and `e:<id>`
+    for each platform event already applied (dedup of re-deliveries)."""
+    return f"{_tag(scope)}:s:{person}"
+
+
+def counters(scope: str) -> str:
+    """Hash of a team's aggregate counters not yet published: field `<round>:<week>|<name>`
+    per cell and counter (see classifier.aggregate), and `<round>|n` per round."""
+    return f"{_tag(scope)}:agg"
+
+
+def cell_field(round_id: str, window: str, name: str) -> str:
+    return f"{round_id}:{window}|{name}"
+
+
+def round_total_field(round_id: str) -> str:
+    return f"{round_id}|n"
+
+
+def history(scope: str) -> str:
+    """List of the team's published summaries (bands in words per week), for trend and chart."""
+    return f"{_tag(scope)}:history"
+
+
+def publication(scope: str, week: str) -> str:
+    """Hash of one weekly post: status and the rendered payload."""
+    return f"{_tag(scope)}:pub:{week}"
+
+
+def report_run(scope: str, week: str) -> str:
+    return f"{_tag(scope)}:run:{week}"
+
+
+# --- teams and rounds (operational data; never joined with answers) ---------------------------
+TEAMS = f"{PREFIX}:teams"
+"""Set of team ids."""
+AUDIT = f"{PREFIX}:audit"
+"""Stream of admin actions: who, what, when; never an answer."""
+
+
+def team(team_id: str) -> str:
+    """The team's definition (JSON)."""
+    return f"{_tag(team_id)}:team"
+
+
+def round_(team_id: str) -> str:
+    """Hash of the team's current (or last) round."""
+    return f"{_tag(team_id)}:round"
+
+
+def round_key(team_id: str, round_id: str) -> str:
+    """The random key of one round's done tokens; deleted when the round closes."""
+    return f"{_tag(team_id)}:rkey:{round_id}"
+
+
+def done(team_id: str, round_id: str) -> str:
+    """Set of keyed hashes of people who finished this round (stops double answers)."""
+    return f"{_tag(team_id)}:done:{round_id}"
+
+
+def sent(team_id: str, round_id: str, kind: str) -> str:
+    """Set of pseudonyms an invitation (`kind` "inv") or reminder ("rem1", "rem2") went to."""
+    return f"{_tag(team_id)}:{kind}:{round_id}"
+
+
+def send_lock(team_id: str) -> str:
+    return f"{_tag(team_id)}:sending"
+
+
+def members(team_id: str) -> str:
+    """Set of platform user ids who joined with the team's join code (Telegram)."""
+    return f"{_tag(team_id)}:members"
+
+
+def who(person: str) -> str:
+    """The team a pseudonymous person belongs to."""
+    return f"{PREFIX}:who:{person}"
+
+
+def join_code(code: str) -> str:
+    return f"{PREFIX}:join:{code}"

@@ -1,0 +1,144 @@
+"""The conversation service: load, step, commit, retry on a concurrent change.
+
+This is what every adapter calls: `await conversations.handle(ref, event, event_id=...)`.
+A re-delivered event (same id) returns no messages; a concurrent change to the same session
+makes the loser reload and re-decide, so two deliveries of one click advance a survey once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from . import engine
+from .errors import StoreBusy, StoreUnavailable
+from .events import Event, Lang, Start, Text
+from .keys import SOLO
+from .messages import Message
+from .session import Session
+from .store import REDIS_DOWN, RedisStore, Ref
+from .teams import TeamStore, done_token
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    messages: tuple[Message, ...]
+    duplicate: bool = False
+    """True when the event had been applied before; nothing was done."""
+    finished: bool = False
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Conversations:
+    """Load, step, commit; one Redis round trip per answer in the steady state.
+
+    The last committed version of each recent session is kept in process (a bounded LRU), so an
+    answer needs no load: the transition script checks the version and, on a conflict (another
+    process moved the session on), returns the current session to retry with. Which team a
+    person belongs to and their team's open round are cached for a few seconds.
+    """
+
+    def __init__(
+        self,
+        store: RedisStore,
+        config: engine.Config,
+        clock: Callable[[], datetime] = _utcnow,
+        teams: TeamStore | None = None,
+        *,
+        cache_size: int = 20_000,
+        membership_ttl: float = 30.0,
+        round_ttl: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.teams = teams
+        self._clock = clock
+        self._sessions: OrderedDict[Ref, tuple[int, Session | None]] = OrderedDict()
+        self._cache_size = cache_size
+        self._who: dict[str, tuple[float, str | None]] = {}
+        self._rounds: dict[str, tuple[float, tuple[str, str] | None]] = {}
+        self._membership_ttl = membership_ttl
+        self._round_ttl = round_ttl
+
+    async def _scope(self, person: str) -> tuple[str, tuple[str, str] | None]:
+        """The person's scope (team or solo) and their team's open round (id, key)."""
+        if self.teams is None:
+            return SOLO, None
+        now = time.monotonic()
+        hit = self._who.get(person)
+        if hit is None or hit[0] < now:
+            if len(self._who) > self._cache_size:
+                self._who.clear()
+            hit = (now + self._membership_ttl, await self.teams.team_of(person))
+            self._who[person] = hit
+        team = hit[1]
+        if team is None:
+            return SOLO, None
+        rnd = self._rounds.get(team)
+        if rnd is None or rnd[0] < now:
+            rnd = (now + self._round_ttl, await self.teams.open_round_key(team))
+            self._rounds[team] = rnd
+        return team, rnd[1]
+
+    def forget(self, person: str) -> None:
+        """Drop what is cached about a person's team: after they joined one in this process."""
+        self._who.pop(person, None)
+
+    async def handle(
+        self, person: str, event: Event, *, event_id: str | None = None, lang: Lang = "de"
+    ) -> Handled:
+        """Apply one inbound event for a (pseudonymous) person and return what to say.
+        Raises StoreUnavailable (nothing changed) when Redis can't be reached."""
+        try:
+            return await self._handle(person, event, event_id, lang)
+        except REDIS_DOWN as exc:
+            raise StoreUnavailable("redis unreachable") from exc
+
+    async def _handle(self, person: str, event: Event, event_id: str | None, lang: Lang) -> Handled:
+        scope, rnd = await self._scope(person)
+        ref = Ref(scope, person)
+        cached = self._sessions.pop(ref, None)  # re-inserted only after a successful commit
+        if cached is None:
+            session, version = await self.store.load(ref)
+        else:
+            version, session = cached
+        round_id, token = (rnd[0], done_token(rnd[1], person)) if rnd else (None, None)
+        for _ in range(MAX_ATTEMPTS):
+            already = False
+            if round_id and token and session is None and isinstance(event, (Start, Text)):
+                already = await self.teams.has_finished(scope, round_id, token)  # type: ignore[union-attr]
+            result = engine.step(
+                self.config, session, event, lang=lang, now=self._clock(),
+                round_id=round_id, already_done=already,
+            )  # fmt: skip
+            out = await self.store.commit(ref, version, session, event_id, result, token)
+            if out.status == "ok":
+                self._remember(ref, out.version, result.session)
+                return Handled(result.messages, finished=result.finished)
+            if out.status == "seen":
+                return Handled((), duplicate=True)
+            session, version = out.current, out.version
+        raise StoreBusy("session changed concurrently too often")
+
+    def _remember(self, ref: Ref, version: int, session: Session | None) -> None:
+        self._sessions[ref] = (version, session)
+        if len(self._sessions) > self._cache_size:
+            self._sessions.popitem(last=False)
+
+    async def session_of(self, person: str) -> Session | None:
+        """The person's survey in progress, if any (read from Redis)."""
+        scope, _ = await self._scope(person)
+        session, _ = await self.store.load(Ref(scope, person))
+        return session
+
+    async def current_language(self, person: str, default: Lang) -> Lang:
+        session = await self.session_of(person)
+        return session.lang if session else default

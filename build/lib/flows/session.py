@@ -1,0 +1,74 @@
+"""The state of one person's survey in progress, and its compact serialised form.
+
+Answers are a string with one character per item in questionnaire order: `0`-`4` an answer,
+`s` skipped, `-` not yet answered. The serialised session, `<state><lang><index>|<answers>|
+<round>` like `ade03|4403--------|r1a2b3c4d`, stays under 64 bytes, so Redis keeps the
+person's hash in its compact encoding.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from .events import Lang
+
+UNANSWERED = "-"
+SKIPPED = "s"
+
+
+class State(enum.StrEnum):
+    ASKING = "asking"
+    PAUSED = "paused"
+
+
+class SessionDataError(ValueError):
+    """Stored session data could not be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    state: State
+    lang: Lang
+    index: int
+    answers: str
+    round_id: str | None = None
+
+    @classmethod
+    def new(cls, lang: Lang, total: int, round_id: str | None = None) -> Session:
+        return cls(State.ASKING, lang, 0, UNANSWERED * total, round_id)
+
+    def with_answer(self, value: int | None) -> Session:
+        ch = SKIPPED if value is None else str(value)
+        answers = self.answers[: self.index] + ch + self.answers[self.index + 1 :]
+        return replace(self, answers=answers, index=self.index + 1, state=State.ASKING)
+
+    def answer_map(self, item_ids: tuple[str, ...]) -> dict[str, int | None]:
+        out: dict[str, int | None] = {}
+        for item_id, ch in zip(item_ids, self.answers, strict=True):
+            if ch.isdigit():
+                out[item_id] = int(ch)
+            elif ch == SKIPPED:
+                out[item_id] = None
+        return out
+
+    def dumps(self) -> str:
+        return f"{self.state.value[0]}{self.lang}{self.index:02d}|{self.answers}|{self.round_id or ''}"
+
+    @classmethod
+    def loads(cls, raw: str | bytes, total: int) -> Session:
+        try:
+            text = raw.decode() if isinstance(raw, bytes) else raw
+            head, answers, round_id = text.split("|")
+            state = {"a": State.ASKING, "p": State.PAUSED}[head[0]]
+            session = cls(state, head[1:3], int(head[3:]), answers, round_id or None)  # type: ignore[arg-type]
+        except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
+            raise SessionDataError("unreadable session") from exc
+        if (
+            session.lang not in ("de", "en")
+            or len(session.answers) != total
+            or not 0 <= session.index < total
+            or any(ch not in "01234s-" for ch in session.answers)
+        ):
+            raise SessionDataError("inconsistent session")
+        return session

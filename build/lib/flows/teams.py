@@ -1,0 +1,277 @@
+"""Teams, rounds and membership in Redis: operational data, never joined with answers.
+
+A team's round hash holds the round's random key; a person's done token is a keyed hash of
+their pseudonym with that key, so when a round closes and its key is deleted, nobody can tell
+any more who finished it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from redis.asyncio import Redis
+
+from . import keys
+from .schedule import reminder_times
+
+
+class Team(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    name: str = Field(min_length=1, max_length=120)
+    platform: Literal["slack", "telegram"]
+    channel: str | None = None
+    """Slack: the channel whose members make up the team."""
+    lead_channel: str | None = None
+    """Where the weekly summary goes (Slack channel id, Telegram chat id)."""
+    language: Literal["de", "en"] = "de"
+    timezone: str = "Europe/Berlin"
+    parent: str | None = None
+    """A team this one reports into when it is too small on its own."""
+    leads: tuple[str, ...] = ()
+    """Platform-qualified ids ("slack:U1") who may preview the team's summary."""
+    join_code: str | None = None
+    """Telegram: the code in the deep link t.me/<bot>?start=<code>."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    id: str
+    status: Literal["open", "closed"]
+    opened: datetime
+    ends: datetime
+    reminders: tuple[datetime, ...]
+    reminded: int
+    invited: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+class TeamError(Exception):
+    """A team or round operation that cannot be done; the message is safe to show an admin."""
+
+
+_OPEN_ROUND = """
+if redis.call('HGET', KEYS[1], 'status') == 'open' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def done_token(round_key: str, person: str) -> str:
+    return hmac.new(round_key.encode(), person.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _round(raw: dict[bytes, bytes]) -> Round | None:
+    if not raw:
+        return None
+    d = {k.decode(): v.decode() for k, v in raw.items()}
+    reminders = tuple(datetime.fromisoformat(t) for t in d.get("reminders", "").split(",") if t)
+    return Round(
+        d["id"], "open" if d["status"] == "open" else "closed",
+        datetime.fromisoformat(d["opened"]), datetime.fromisoformat(d["ends"]),
+        reminders, int(d.get("reminded", 0)), d.get("invited") == "1",
+    )  # fmt: skip
+
+
+class TeamStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._open = redis.register_script(_OPEN_ROUND)
+        self._release = redis.register_script(_RELEASE)
+
+    # --- teams ------------------------------------------------------------------------------
+    async def save_team(self, team: Team) -> Team:
+        if team.platform == "telegram" and team.join_code is None:
+            team = team.model_copy(update={"join_code": secrets.token_urlsafe(9)})
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.team(team.id), team.model_dump_json())
+            pipe.sadd(keys.TEAMS, team.id)
+            if team.join_code:
+                pipe.set(keys.join_code(team.join_code), team.id)
+            await pipe.execute()
+        return team
+
+    async def team(self, team_id: str) -> Team | None:
+        try:
+            raw = await self.redis.get(keys.team(team_id))
+        except ValueError:  # a malformed id: no such team
+            return None
+        return Team.model_validate_json(raw) if raw else None
+
+    async def teams(self) -> list[Team]:
+        ids = sorted(m.decode() for m in await self.redis.smembers(keys.TEAMS))
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip (keys differ in slot)
+            for i in ids:
+                pipe.get(keys.team(i))
+            raw = await pipe.execute()
+        return [Team.model_validate_json(r) for r in raw if r]
+
+    async def remove_team(self, team_id: str) -> bool:
+        team = await self.team(team_id)
+        if team is None:
+            return False
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(keys.team(team_id), keys.members(team_id))
+            pipe.srem(keys.TEAMS, team_id)
+            if team.join_code:
+                pipe.delete(keys.join_code(team.join_code))
+            await pipe.execute()
+        return True
+
+    # --- membership -------------------------------------------------------------------------
+    async def join(self, code: str, user_id: str, person: str) -> Team | None:
+        """A Telegram user joins with a team's code; None if the code is unknown."""
+        if not code or len(code) > 64:
+            return None
+        team_id = await self.redis.get(keys.join_code(code))
+        team = await self.team(team_id.decode()) if team_id else None
+        if team is None:
+            return None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(keys.members(team.id), user_id)
+            pipe.set(keys.who(person), team.id)
+            await pipe.execute()
+        return team
+
+    async def place(self, people: Iterable[str], team_id: str) -> None:
+        """Record which team pseudonymous people belong to (so their survey counts there)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for person in people:
+                pipe.set(keys.who(person), team_id)
+            await pipe.execute()
+
+    async def joined_members(self, team_id: str) -> list[str]:
+        return sorted(m.decode() for m in await self.redis.smembers(keys.members(team_id)))
+
+    async def team_of(self, person: str) -> str | None:
+        raw = await self.redis.get(keys.who(person))
+        return raw.decode() if raw else None
+
+    # --- rounds -----------------------------------------------------------------------------
+    async def open_round(self, team_id: str, opened: datetime, ends: datetime) -> Round:
+        if ends <= opened:
+            raise TeamError("a round must last at least a day")
+        round_id = "r" + secrets.token_hex(4)
+        r1, r2 = reminder_times(opened, ends)
+        fields = {
+            "id": round_id, "status": "open", "opened": opened.isoformat(), "ends": ends.isoformat(),
+            "reminders": f"{r1.isoformat()},{r2.isoformat()}", "reminded": "0", "invited": "0",
+            "key": secrets.token_hex(32),
+        }  # fmt: skip
+        flat = [x for kv in fields.items() for x in kv]
+        if not await self._open(keys=[keys.round_(team_id)], args=flat):
+            raise TeamError(f"team {team_id} already has an open round")
+        current = await self.current_round(team_id)
+        assert current is not None
+        return current
+
+    async def current_round(self, team_id: str) -> Round | None:
+        return _round(await self.redis.hgetall(keys.round_(team_id)))
+
+    async def close_round(self, team_id: str) -> Round | None:
+        """Close the open round; delete its key and every per-person trace of it."""
+        current = await self.current_round(team_id)
+        if current is None or not current.is_open:
+            return None
+        rid = current.id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.round_(team_id), "status", "closed")
+            pipe.hdel(keys.round_(team_id), "key")
+            pipe.delete(
+                keys.done(team_id, rid),
+                *(keys.sent(team_id, rid, k + c) for k in ("inv", "rem1", "rem2") for c in ("", "-claimed")),
+            )
+            await pipe.execute()
+        return await self.current_round(team_id)
+
+    async def mark_round(self, team_id: str, **fields: str) -> None:
+        await self.redis.hset(keys.round_(team_id), mapping=fields)
+
+    async def open_round_key(self, team_id: str) -> tuple[str, str] | None:
+        """The open round's id and key, or None."""
+        status, round_id, key = await self.redis.hmget(keys.round_(team_id), "status", "id", "key")
+        if status != b"open" or round_id is None or key is None:
+            return None
+        return round_id.decode(), key.decode()
+
+    async def has_finished(self, team_id: str, round_id: str, token: str) -> bool:
+        return bool(await self.redis.sismember(keys.done(team_id, round_id), token))
+
+    async def finished(self, team_id: str, round_id: str, people: list[str]) -> list[bool]:
+        key = await self.redis.hget(keys.round_(team_id), "key")
+        if key is None or not people:
+            return [False] * len(people)
+        tokens = [done_token(key.decode(), p) for p in people]
+        return [bool(x) for x in await self.redis.smismember(keys.done(team_id, round_id), tokens)]
+
+    async def respondents(self, team_id: str, round_id: str) -> int:
+        """Completed surveys in a round (internal: never shown; compared with k only)."""
+        return int(await self.redis.hget(keys.counters(team_id), keys.round_total_field(round_id)) or 0)
+
+    # --- sending bookkeeping ----------------------------------------------------------------
+    async def unsent(self, team_id: str, round_id: str, kind: str, people: list[str]) -> list[bool]:
+        if not people:
+            return []
+        flags = await self.redis.smismember(keys.sent(team_id, round_id, kind), people)
+        return [not f for f in flags]
+
+    async def mark_sent(self, team_id: str, round_id: str, kind: str, person: str) -> None:
+        await self.redis.sadd(keys.sent(team_id, round_id, kind), person)
+
+    async def claim(self, team_id: str, round_id: str, kind: str, person: str) -> None:
+        """Note that a message is about to go out (so a crash right after can be checked)."""
+        await self.redis.sadd(keys.sent(team_id, round_id, f"{kind}-claimed"), person)
+
+    async def claimed(self, team_id: str, round_id: str, kind: str) -> set[str]:
+        raw = await self.redis.smembers(keys.sent(team_id, round_id, f"{kind}-claimed"))
+        return {m.decode() for m in raw}
+
+    async def lock(self, team_id: str, token: str, seconds: int) -> bool:
+        return bool(await self.redis.set(keys.send_lock(team_id), token, nx=True, ex=seconds))
+
+    async def refresh_lock(self, team_id: str, seconds: int) -> None:
+        await self.redis.expire(keys.send_lock(team_id), seconds)
+
+    async def unlock(self, team_id: str, token: str) -> None:
+        await self._release(keys=[keys.send_lock(team_id)], args=[token])
+
+    # --- audit ------------------------------------------------------------------------------
+    async def audit(self, actor: str, action: str, team_id: str, at: datetime, detail: str = "") -> None:
+        entry = {
+            "at": at.isoformat(timespec="seconds"),
+            "who": actor,
+            "what": action,
+            "team": team_id,
+            "detail": detail,
+        }
+        await self.redis.xadd(keys.AUDIT, entry, maxlen=100_000, approximate=True)
+
+    async def audit_log(self, count: int = 100) -> list[dict[str, str]]:
+        rows = await self.redis.xrevrange(keys.AUDIT, count=count)
+        return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in reversed(rows)]

@@ -1,0 +1,68 @@
+"""The conversation's own texts (everything around the questions), validated like the
+questionnaire: every text in every language, every command word known."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from classifier import QuestionnaireError, Text
+
+
+class Words(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    start: tuple[str, ...]
+    resume: tuple[str, ...]
+    back: tuple[str, ...]
+    skip: tuple[str, ...]
+    pause: tuple[str, ...]
+    cancel: tuple[str, ...]
+    help: tuple[str, ...]
+    de: tuple[str, ...]
+    en: tuple[str, ...]
+
+
+class Texts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    intro: Text
+    reminder: Text
+    start: Text
+    later: Text
+    other_language: Text
+    later_ok: Text
+    progress: Text
+    skip: Text
+    back: Text
+    pause: Text
+    resume: Text
+    delete_answers: Text
+    paused: Text
+    unfinished: Text
+    cancelled: Text
+    already_done: Text
+    nothing_saved: Text
+    no_survey: Text
+    unavailable: Text
+    hint: Text
+    help: Text
+    language_set: Text
+    result_heading: Text
+    paths_heading: Text
+    privacy: Text
+    counted: Text
+    not_counted: Text
+    remove_result: Text
+    words: Words = Field()
+
+
+@cache
+def texts() -> Texts:
+    """The shipped conversation texts, loaded and validated once."""
+    raw = yaml.safe_load(resources.files(__package__).joinpath("texts.yaml").read_text("utf-8"))
+    try:
+        return Texts.model_validate(raw)
+    except Exception as exc:
+        raise QuestionnaireError(f"flows/texts.yaml invalid: {exc}") from exc
