@@ -1,0 +1,50 @@
+"""What the edge says (admin replies, refusals, platform hints), validated like every other text
+file: each text in every language, a missing one fails `ruhepuls check`."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict
+
+from classifier import Lang, Text
+from classifier.model import load_texts
+
+
+class BotTexts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    usage: Text
+    refused: Text
+    no_team: Text
+    no_teams: Text
+    days_range: Text
+    round_too_short: Text
+    round_already_open: Text
+    round_opened: Text
+    no_round_open: Text
+    round_closed: Text
+    no_round_yet: Text
+    status: Text
+    state_open: Text
+    state_closed: Text
+    part_later: Text
+    part_enough: Text
+    part_not_enough: Text
+    dm_sent: Text
+    private_only: Text
+    joined: Text
+    bad_code: Text
+
+    def __call__(self, name: str, lang: Lang, **fmt: object) -> str:
+        text: Text = getattr(self, name)
+        return text(lang).format(**fmt) if fmt else text(lang)
+
+
+@cache
+def bot_texts() -> BotTexts:
+    """The shipped edge texts, loaded and validated once."""
+    return load_texts(__package__ or "bot", "texts.yaml", BotTexts)
+
+
+def say(name: str, lang: Lang, **fmt: object) -> str:
+    return bot_texts()(name, lang, **fmt)
