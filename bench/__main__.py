@@ -260,7 +260,7 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
                         )
                         pipe.set(keys.team(tid), team.model_dump_json())
                         pipe.sadd(keys.TEAMS, tid)
-                        pipe.hset(keys.round_(tid), mapping={"id": "r1", "status": "closed", "opened": report_at.isoformat(),
+                        pipe.hset(keys.round_hash(tid), mapping={"id": "r1", "status": "closed", "opened": report_at.isoformat(),
                                                              "ends": report_at.isoformat()})  # fmt: skip
                         pipe.hset(
                             keys.counters(tid),

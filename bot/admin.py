@@ -7,7 +7,8 @@
     summary <team>          (also for the team's leads) the next weekly summary, as it would be posted
 
 Only the ids in RUHEPULS_ADMINS (and the command line, which has the server's keys anyway) may
-run them; each run is written to the audit log. No reply ever holds a count or a name.
+run them; each run, and each refused try, is written to the audit log. No reply ever holds a
+count or a name.
 """
 
 from __future__ import annotations
@@ -17,22 +18,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from classifier import Lang
 from flows.schedule import next_allowed
-from flows.teams import TeamError
+from flows.teams import Team, TeamError
 
 from .runtime import Runtime
+from .texts import say
 
 log = logging.getLogger("ruhepuls.admin")
 
 ADMIN_WORDS = {"team", "teams", "round", "runde", "summary", "bericht"}
-USAGE = {
-    "de": "Admin-Befehle: team list · round open <team> [tage] · round close <team> · round status <team> · summary <team>",
-    "en": "Admin commands: team list · round open <team> [days] · round close <team> · round status <team> · summary <team>",
-}
-REFUSED = {
-    "de": "Das dürfen nur Admins von Ruhepuls. Wenn Sie eine Runde brauchen, wenden Sie sich an sie.",
-    "en": "Only Ruhepuls admins may do that. If you need a round, please ask one of them.",
-}
 
 
 def _utcnow() -> datetime:
@@ -44,6 +39,10 @@ def is_admin_command(text: str) -> bool:
     return bool(words) and words[0] in ADMIN_WORDS
 
 
+def _local(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
+
+
 class Admin:
     def __init__(self, rt: Runtime, clock: Callable[[], datetime] = _utcnow) -> None:
         self.rt = rt
@@ -52,107 +51,95 @@ class Admin:
     def allowed(self, actor: str) -> bool:
         return actor.startswith("cli:") or actor in self.rt.settings.admins
 
+    async def _refuse(self, actor: str, what: str, team_id: str, lang: Lang) -> str:
+        log.info("%s refused", what)
+        await self.rt.teams.audit(actor, f"{what} refused", team_id, self.clock())
+        return say("refused", lang)
+
     async def run(self, actor: str, text: str, lang: str = "de") -> str:
         """Run one admin command for `actor` ("slack:U1", "telegram:42", "cli:root")."""
-        lang = "en" if lang == "en" else "de"
+        lg: Lang = "en" if lang == "en" else "de"
         words = text.split()
         if len(words) == 2 and words[0].lower() in ("summary", "bericht"):
-            return await self.summary(actor, words[1], lang)
-        if not self.allowed(actor):
-            log.info("admin command refused")
-            return REFUSED[lang]
+            return await self.summary(actor, words[1], lg)
         verb = " ".join(w.lower() for w in words[:2])
         args = words[2:]
+        if not self.allowed(actor):
+            return await self._refuse(actor, verb or "admin command", args[0] if args else "-", lg)
         try:
             if verb in ("team list", "teams list") or verb in ("teams", "team"):
-                return await self._team_list(lang)
+                return await self._team_list(lg)
             if verb in ("round open", "runde öffnen") and args:
                 days = int(args[1]) if len(args) > 1 else self.rt.settings.round_days
-                return await self.open_round(actor, args[0], days, lang)
+                return await self.open_round(actor, args[0], days, lg)
             if verb in ("round close", "runde schließen") and args:
-                return await self.close_round(actor, args[0], lang)
+                return await self.close_round(actor, args[0], lg)
             if verb in ("round status", "runde status") and args:
-                return await self.status(actor, args[0], lang)
+                return await self.status(actor, args[0], lg)
         except ValueError:
             pass
         except TeamError as exc:
-            return str(exc)
-        return USAGE[lang]
+            return say(exc.key, lg, **exc.params)
+        return say("usage", lg)
 
-    async def summary(self, actor: str, team_id: str, lang: str) -> str:
+    async def summary(self, actor: str, team_id: str, lang: Lang) -> str:
         from .reports import preview
 
         team = await self.rt.teams.team(team_id)
         if not self.allowed(actor) and (team is None or actor not in team.leads):
-            log.info("summary preview refused")
-            return REFUSED[lang]
+            return await self._refuse(actor, "summary preview", team_id, lang)
         if team is None:
-            return f"Team {team_id!r} gibt es nicht." if lang == "de" else f"There is no team {team_id!r}."
+            return say("no_team", lang, team=team_id)
         await self.rt.teams.audit(actor, "summary preview", team_id, self.clock())
         return await preview(self.rt, team_id, self.clock()) or ""
 
-    async def _team_list(self, lang: str) -> str:
+    async def _team_list(self, lang: Lang) -> str:
         teams = await self.rt.teams.teams()
         if not teams:
-            return "Noch keine Teams." if lang == "de" else "No teams yet."
+            return say("no_teams", lang)
         return "\n".join(f"{t.id}: {t.name} ({t.platform})" for t in teams)
 
-    async def _team(self, team_id: str, lang: str) -> str:
+    async def _team(self, team_id: str) -> Team:
         team = await self.rt.teams.team(team_id)
         if team is None:
-            raise TeamError(
-                f"Team {team_id!r} gibt es nicht." if lang == "de" else f"There is no team {team_id!r}."
-            )
-        return team.timezone
+            raise TeamError("no_team", team=team_id)
+        return team
 
-    async def open_round(self, actor: str, team_id: str, days: int, lang: str) -> str:
-        tz = await self._team(team_id, lang)
+    async def open_round(self, actor: str, team_id: str, days: int, lang: Lang) -> str:
+        tz = (await self._team(team_id)).timezone
         if not 1 <= days <= 90:
-            raise TeamError("1–90 Tage." if lang == "de" else "1–90 days.")
+            raise TeamError("days_range")
         now = self.clock()
         r = await self.rt.teams.open_round(team_id, now, now + timedelta(days=days))
         await self.rt.teams.audit(actor, "round open", team_id, now, f"{r.id} {days}d")
         await self.rt.enqueue_invitations(team_id)
-        ends = r.ends.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
-        start = next_allowed(now, tz, self.rt.settings.sending_hours).astimezone(ZoneInfo(tz))
-        when = start.strftime("%d.%m.%Y %H:%M")
-        if lang == "de":
-            return f"Runde {r.id} für {team_id} ist offen bis {ends}. Die Einladungen gehen ab {when} hinaus."
-        return f"Round {r.id} for {team_id} is open until {ends}. Invitations go out from {when}."
+        start = next_allowed(now, tz, self.rt.settings.sending_hours)
+        return say(
+            "round_opened", lang, round=r.id, team=team_id, ends=_local(r.ends, tz), when=_local(start, tz)
+        )
 
-    async def close_round(self, actor: str, team_id: str, lang: str) -> str:
-        await self._team(team_id, lang)
+    async def close_round(self, actor: str, team_id: str, lang: Lang) -> str:
+        await self._team(team_id)
         closed = await self.rt.teams.close_round(team_id)
         await self.rt.teams.audit(actor, "round close", team_id, self.clock(), closed.id if closed else "-")
         if closed is None:
-            return "Es ist keine Runde offen." if lang == "de" else "No round is open."
-        return f"Runde {closed.id} ist geschlossen." if lang == "de" else f"Round {closed.id} is closed."
+            return say("no_round_open", lang)
+        return say("round_closed", lang, round=closed.id)
 
-    async def status(self, actor: str, team_id: str, lang: str) -> str:
-        tz = await self._team(team_id, lang)
+    async def status(self, actor: str, team_id: str, lang: Lang) -> str:
+        """Open or closed, and, only once closed, whether k people got a result: never a live
+        bit that flips at the moment one more person finishes."""
+        tz = (await self._team(team_id)).timezone
         await self.rt.teams.audit(actor, "round status", team_id, self.clock())
         r = await self.rt.teams.current_round(team_id)
         if r is None:
-            return (
-                "Für dieses Team gab es noch keine Runde."
-                if lang == "de"
-                else "This team has had no round yet."
-            )
-        k = self.rt.settings.min_group_size
-        enough = await self.rt.teams.respondents(team_id, r.id) >= k
-        ends = r.ends.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
-        if lang == "de":
-            state = f"offen bis {ends}" if r.is_open else f"geschlossen (Ende {ends})"
-            part = (
-                f"genug Antworten für eine Auswertung (mindestens {k})"
-                if enough
-                else "noch nicht genug Antworten für eine Auswertung"
-            )
-            return f"Runde {r.id} für {team_id}: {state}. Teilnahme: {part}."
-        state = f"open until {ends}" if r.is_open else f"closed (ended {ends})"
-        part = (
-            f"enough responses for a summary (at least {k})"
-            if enough
-            else "not enough responses for a summary yet"
-        )
-        return f"Round {r.id} for {team_id}: {state}. Participation: {part}."
+            return say("no_round_yet", lang)
+        ends = _local(r.ends, tz)
+        if r.is_open:
+            state, part = say("state_open", lang, ends=ends), say("part_later", lang)
+        else:
+            k = self.rt.settings.min_group_size
+            enough = await self.rt.teams.respondents(team_id, r.id) >= k
+            state = say("state_closed", lang, ends=ends)
+            part = say("part_enough", lang, k=k) if enough else say("part_not_enough", lang)
+        return say("status", lang, round=r.id, team=team_id, state=state, part=part)

@@ -14,6 +14,7 @@ import textwrap
 from typing import TextIO
 
 import flows
+from classifier import Lang
 from flows import events as ev
 from flows import messages as msg
 
@@ -83,9 +84,7 @@ class TerminalView:
         return ev.Text(line)
 
 
-async def run_chat(
-    rt: Runtime, lang: flows.events.Lang, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
-) -> None:
+async def run_chat(rt: Runtime, lang: Lang, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
     view = TerminalView(stdout)
     person = rt.person("local", getpass.getuser())
 

@@ -40,7 +40,7 @@ def _chat(settings: Settings, lang: str | None) -> None:
 
     async def main() -> None:
         async with runtime(settings) as rt:
-            await run_chat(rt, lang or settings.language)  # type: ignore[arg-type]
+            await run_chat(rt, "en" if (lang or settings.language) == "en" else "de")
 
     try:
         asyncio.run(main())
@@ -48,9 +48,9 @@ def _chat(settings: Settings, lang: str | None) -> None:
         print()
 
 
-def _check(settings: Settings) -> None:
-    q = classifier.load()
-    print(f"questionnaire {q.version}: {len(q.items)} items, languages {', '.join(q.languages)}")
+def _check(settings: Settings, loaded: list[str]) -> None:
+    for line in loaded:
+        print(line)
     print(
         f"slack: {'on' if settings.slack_enabled else 'off'}; "
         f"telegram: {'on' if settings.telegram_enabled else 'off'}"
@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
+    from .runtime import preflight
+
     try:
-        classifier.default()
+        loaded = preflight()
     except classifier.QuestionnaireError as exc:
         sys.exit(f"ruhepuls: {exc}")
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     if command == "chat":
         _chat(settings, getattr(args, "lang", None))
     elif command == "check":
-        _check(settings)
+        _check(settings, loaded)
     elif command == "serve":
         from .web import serve
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from flows import engine
+from flows import engine, keys
 from flows import messages as msg
 from flows.schedule import allowed
 from flows.teams import Round, Team
@@ -190,8 +190,10 @@ class TelegramOutreach:
             return False
 
 
-async def pump(rt: Runtime, outreach: Outreach, team: Team, rnd: Round, kind: str, now: datetime) -> bool:
-    """Send `kind` ("inv", "rem1", "rem2") to every member who has not had it; reminders skip
+async def pump(
+    rt: Runtime, outreach: Outreach, team: Team, rnd: Round, kind: keys.Kind, now: datetime
+) -> bool:
+    """Send `kind` to every member who has not had it; reminders skip
     those who finished. True when everybody is done, False if some must be tried again."""
     token = secrets.token_hex(8)
     seconds = rt.settings.send_lock_seconds
@@ -247,7 +249,7 @@ async def tick_team(rt: Runtime, outreach: dict[str, Outreach], team: Team, now:
     due = [k for k, t in enumerate(rnd.reminders, 1) if now >= t and k > rnd.reminded]
     if due:
         k = due[-1]  # a missed earlier reminder is not sent late on top of a later one
-        if await pump(rt, sender, team, rnd, f"rem{k}", now):
+        if await pump(rt, sender, team, rnd, "rem1" if k == 1 else "rem2", now):
             await rt.teams.mark_round(team.id, reminded=str(k))
 
 

@@ -41,6 +41,30 @@ class Runtime:
         return flows.pseudonym(self.secret, platform, user_id)
 
 
+def preflight() -> list[str]:
+    """Load every file a conversation, a summary or the data sheet reads at run time, so that
+    an installation missing one fails at start (and in `ruhepuls check`), not at the first
+    message. Raises classifier.QuestionnaireError naming the file."""
+    from classifier.summary_text import summary_texts
+
+    from .privacy import privacy_texts
+    from .texts import bot_texts
+
+    q = classifier.default()
+    loaded = [
+        texts.texts(),
+        summary_texts(),
+        bot_texts(),
+        privacy_texts(),
+    ]
+    scripts = flows.store.script_sources()
+    return [
+        f"questionnaire {q.version}: {len(q.items)} items, languages {', '.join(q.languages)}",
+        f"texts: {', '.join(type(t).__name__ for t in loaded)}",
+        f"redis scripts: {', '.join(sorted(scripts))}",
+    ]
+
+
 def flow_config(settings: Settings) -> flows.Config:
     return flows.Config(
         questionnaire=classifier.default(),

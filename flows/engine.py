@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import classifier
-from classifier import Questionnaire
+from classifier import Lang, Questionnaire
 
 from . import events as ev
 from . import messages as msg
-from .events import Event, Lang, encode
+from .events import Event, encode
 from .session import Session, State
-from .texts import Texts, texts
+from .texts import ConversationTexts, texts
 
 NONE = "none"
 """The pseudo-state of a person with no survey in progress."""
@@ -33,7 +33,7 @@ ANY = frozenset({NONE, State.ASKING, State.PAUSED})
 @dataclass(frozen=True, slots=True)
 class Config:
     questionnaire: Questionnaire = field(default_factory=classifier.default)
-    texts: Texts = field(default_factory=texts)
+    texts: ConversationTexts = field(default_factory=texts)
     min_group_size: int = 5
     session_ttl_days: int = 7
 
@@ -359,13 +359,18 @@ RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 
 
-def _dispatch(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+def rule_for(ctx: _Ctx, s: Session | None, e: Event) -> Rule:
+    """The first row of the table that applies to this state and event."""
     state = NONE if s is None else s.state
     for rule in RULES:
         if state in rule.states and isinstance(e, rule.event):
             if rule.guard is None or (s is not None and rule.guard(ctx, s, e)):
-                return rule.action(ctx, s, e)
+                return rule
     raise AssertionError(f"no rule for {state} / {type(e).__name__}")  # the table is total
+
+
+def _dispatch(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    return rule_for(ctx, s, e).action(ctx, s, e)
 
 
 def step(

@@ -7,9 +7,8 @@ that it fits Telegram's callback data; an action that does not decode is simply 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Lang = Literal["de", "en"]
+from classifier import Lang
 
 
 @dataclass(frozen=True, slots=True)

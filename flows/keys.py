@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from typing import Literal
 
 PREFIX = "rp"
 SOLO = "solo"
@@ -76,14 +77,9 @@ def team(team_id: str) -> str:
     return f"{_tag(team_id)}:team"
 
 
-def round_(team_id: str) -> str:
+def round_hash(team_id: str) -> str:
     """Hash of the team's current (or last) round."""
     return f"{_tag(team_id)}:round"
-
-
-def round_key(team_id: str, round_id: str) -> str:
-    """The random key of one round's done tokens; deleted when the round closes."""
-    return f"{_tag(team_id)}:rkey:{round_id}"
 
 
 def done(team_id: str, round_id: str) -> str:
@@ -91,9 +87,14 @@ def done(team_id: str, round_id: str) -> str:
     return f"{_tag(team_id)}:done:{round_id}"
 
 
-def sent(team_id: str, round_id: str, kind: str) -> str:
-    """Set of pseudonyms an invitation (`kind` "inv") or reminder ("rem1", "rem2") went to."""
-    return f"{_tag(team_id)}:{kind}:{round_id}"
+Kind = Literal["inv", "rem1", "rem2"]
+"""What went out: the invitation, or the first or second reminder."""
+KINDS: tuple[Kind, ...] = ("inv", "rem1", "rem2")
+
+
+def sent(team_id: str, round_id: str, kind: Kind, claimed: bool = False) -> str:
+    """Set of pseudonyms an invitation or reminder went to (`claimed`: was about to go to)."""
+    return f"{_tag(team_id)}:{kind}{'-claimed' if claimed else ''}:{round_id}"
 
 
 def send_lock(team_id: str) -> str:

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from classifier import Lang
+
 from . import engine
 from .errors import StoreBusy, StoreUnavailable
-from .events import Event, Lang, Start, Text
+from .events import Event, Start, Text
 from .keys import SOLO
 from .messages import Message
 from .session import Session

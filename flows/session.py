@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from .events import Lang
+from classifier import Lang
 
 UNANSWERED = "-"
 SKIPPED = "s"

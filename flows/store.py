@@ -17,6 +17,8 @@ from typing import Literal
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
+from classifier import QuestionnaireError
+
 from . import keys
 from .engine import Step
 from .errors import StoreUnavailable
@@ -26,7 +28,7 @@ Status = Literal["ok", "seen", "conflict"]
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Committed:
     status: Status
     version: int
     """The version now stored (after the write when ok; the competing one on conflict)."""
@@ -34,7 +36,19 @@ class Outcome:
     """On conflict: the session as it is now."""
 
 
-_LUA = resources.files(__package__).joinpath("transition.lua").read_text("utf-8")
+def _script(name: str) -> str:
+    try:
+        return resources.files(__package__).joinpath(name).read_text("utf-8")
+    except FileNotFoundError as exc:
+        raise QuestionnaireError(f"flows/{name} is missing from the installation") from exc
+
+
+def script_sources() -> dict[str, str]:
+    """Every Lua script the store runs, by file name (loaded at import; listed for checks)."""
+    return {"transition.lua": _LUA}
+
+
+_LUA = _script("transition.lua")
 REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
@@ -75,18 +89,18 @@ class RedisStore:
         event_id: str | None,
         step: Step,
         done_token: str | None = None,
-    ) -> Outcome:
+    ) -> Committed:
         """Apply `step` to the session `before`, loaded at `version`, atomically. A completion
         counts only if `done_token` (the person's keyed hash for the round) is new. On a
         conflict the outcome carries the current session, so the caller needs no reload."""
         scope, person = ref.scope, ref.person
         session_key = keys.session(scope, person)
-        counter_key = done_key = round_key = session_key  # same-slot placeholders when unused
+        counter_key = done_key = round_hash = session_key  # same-slot placeholders when unused
         args: list[str | int] = [event_id or "", version]
         if step.completion is not None:
             c = step.completion
             counter_key, done_key = keys.counters(scope), keys.done(scope, c.round_id)
-            round_key = keys.round_(scope)
+            round_hash = keys.round_hash(scope)
             args += ["c", done_token or "", self._ttl, c.round_id]
             for name, inc in c.counters.items():
                 args += [keys.cell_field(c.round_id, c.window, name), inc]
@@ -98,7 +112,7 @@ class RedisStore:
         else:
             args += ["d", "", self._ttl]
         try:
-            reply = await self._script(keys=[session_key, counter_key, done_key, round_key], args=args)
+            reply = await self._script(keys=[session_key, counter_key, done_key, round_hash], args=args)
         except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
         status = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
@@ -108,4 +122,4 @@ class RedisStore:
                 current = Session.loads(reply[2], self._items)
             except SessionDataError:
                 current = None
-        return Outcome(status, int(reply[1]), current)  # type: ignore[arg-type]
+        return Committed(status, int(reply[1]), current)  # type: ignore[arg-type]

@@ -66,7 +66,13 @@ class Round:
 
 
 class TeamError(Exception):
-    """A team or round operation that cannot be done; the message is safe to show an admin."""
+    """A team or round operation that cannot be done. `key` names the text an admin is shown
+    (bot/texts.yaml), `params` fill it; neither ever holds a person's data."""
+
+    def __init__(self, key: str, **params: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
 
 
 _OPEN_ROUND = """
@@ -176,7 +182,7 @@ class TeamStore:
     # --- rounds -----------------------------------------------------------------------------
     async def open_round(self, team_id: str, opened: datetime, ends: datetime) -> Round:
         if ends <= opened:
-            raise TeamError("a round must last at least a day")
+            raise TeamError("round_too_short")
         round_id = "r" + secrets.token_hex(4)
         r1, r2 = reminder_times(opened, ends)
         fields = {
@@ -185,14 +191,14 @@ class TeamStore:
             "key": secrets.token_hex(32),
         }  # fmt: skip
         flat = [x for kv in fields.items() for x in kv]
-        if not await self._open(keys=[keys.round_(team_id)], args=flat):
-            raise TeamError(f"team {team_id} already has an open round")
+        if not await self._open(keys=[keys.round_hash(team_id)], args=flat):
+            raise TeamError("round_already_open", team=team_id)
         current = await self.current_round(team_id)
         assert current is not None
         return current
 
     async def current_round(self, team_id: str) -> Round | None:
-        return _round(await self.redis.hgetall(keys.round_(team_id)))
+        return _round(await self.redis.hgetall(keys.round_hash(team_id)))
 
     async def close_round(self, team_id: str) -> Round | None:
         """Close the open round; delete its key and every per-person trace of it."""
@@ -201,21 +207,21 @@ class TeamStore:
             return None
         rid = current.id
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.round_(team_id), "status", "closed")
-            pipe.hdel(keys.round_(team_id), "key")
+            pipe.hset(keys.round_hash(team_id), "status", "closed")
+            pipe.hdel(keys.round_hash(team_id), "key")
             pipe.delete(
                 keys.done(team_id, rid),
-                *(keys.sent(team_id, rid, k + c) for k in ("inv", "rem1", "rem2") for c in ("", "-claimed")),
+                *(keys.sent(team_id, rid, k, c) for k in keys.KINDS for c in (False, True)),
             )
             await pipe.execute()
         return await self.current_round(team_id)
 
     async def mark_round(self, team_id: str, **fields: str) -> None:
-        await self.redis.hset(keys.round_(team_id), mapping=fields)
+        await self.redis.hset(keys.round_hash(team_id), mapping=fields)
 
     async def open_round_key(self, team_id: str) -> tuple[str, str] | None:
         """The open round's id and key, or None."""
-        status, round_id, key = await self.redis.hmget(keys.round_(team_id), "status", "id", "key")
+        status, round_id, key = await self.redis.hmget(keys.round_hash(team_id), "status", "id", "key")
         if status != b"open" or round_id is None or key is None:
             return None
         return round_id.decode(), key.decode()
@@ -224,7 +230,7 @@ class TeamStore:
         return bool(await self.redis.sismember(keys.done(team_id, round_id), token))
 
     async def finished(self, team_id: str, round_id: str, people: list[str]) -> list[bool]:
-        key = await self.redis.hget(keys.round_(team_id), "key")
+        key = await self.redis.hget(keys.round_hash(team_id), "key")
         if key is None or not people:
             return [False] * len(people)
         tokens = [done_token(key.decode(), p) for p in people]
@@ -235,21 +241,21 @@ class TeamStore:
         return int(await self.redis.hget(keys.counters(team_id), keys.round_total_field(round_id)) or 0)
 
     # --- sending bookkeeping ----------------------------------------------------------------
-    async def unsent(self, team_id: str, round_id: str, kind: str, people: list[str]) -> list[bool]:
+    async def unsent(self, team_id: str, round_id: str, kind: keys.Kind, people: list[str]) -> list[bool]:
         if not people:
             return []
         flags = await self.redis.smismember(keys.sent(team_id, round_id, kind), people)
         return [not f for f in flags]
 
-    async def mark_sent(self, team_id: str, round_id: str, kind: str, person: str) -> None:
+    async def mark_sent(self, team_id: str, round_id: str, kind: keys.Kind, person: str) -> None:
         await self.redis.sadd(keys.sent(team_id, round_id, kind), person)
 
-    async def claim(self, team_id: str, round_id: str, kind: str, person: str) -> None:
+    async def claim(self, team_id: str, round_id: str, kind: keys.Kind, person: str) -> None:
         """Note that a message is about to go out (so a crash right after can be checked)."""
-        await self.redis.sadd(keys.sent(team_id, round_id, f"{kind}-claimed"), person)
+        await self.redis.sadd(keys.sent(team_id, round_id, kind, claimed=True), person)
 
-    async def claimed(self, team_id: str, round_id: str, kind: str) -> set[str]:
-        raw = await self.redis.smembers(keys.sent(team_id, round_id, f"{kind}-claimed"))
+    async def claimed(self, team_id: str, round_id: str, kind: keys.Kind) -> set[str]:
+        raw = await self.redis.smembers(keys.sent(team_id, round_id, kind, claimed=True))
         return {m.decode() for m in raw}
 
     async def lock(self, team_id: str, token: str, seconds: int) -> bool:

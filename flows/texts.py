@@ -24,7 +24,7 @@ class Words(BaseModel):
     en: tuple[str, ...]
 
 
-class Texts(BaseModel):
+class ConversationTexts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     intro: Text
     reminder: Text
@@ -58,6 +58,6 @@ class Texts(BaseModel):
 
 
 @cache
-def texts() -> Texts:
+def texts() -> ConversationTexts:
     """The shipped conversation texts, loaded and validated once."""
-    return load_texts(__package__, "texts.yaml", Texts)
+    return load_texts(__package__, "texts.yaml", ConversationTexts)

@@ -90,12 +90,14 @@ async def test_admins_open_close_and_check_rounds_and_everything_is_audited(rt: 
     assert "no team" in night.lower()
     assert "already has an open round" in await admin.run("slack:UADMIN", "round open support", "en")
     status = await admin.run("telegram:7", "round status support", "en")
-    assert "open until" in status and "not enough responses" in status
+    assert "open until" in status and "shown only once the round has ended" in status
     assert "no team" in (await admin.run("slack:UADMIN", "round open nope", "en")).lower()
     assert "Admin commands" in await admin.run("slack:UADMIN", "round dance", "en")
     assert "is closed" in await admin.run("slack:UADMIN", "round close support", "en")
     log = await rt.teams.audit_log()
     assert [(e["who"], e["what"]) for e in log] == [
+        ("slack:UNOBODY", "round open refused"),
+        ("telegram:8", "round open refused"),
         ("slack:UADMIN", "round open"),
         ("telegram:7", "round status"),
         ("slack:UADMIN", "round close"),
@@ -103,17 +105,20 @@ async def test_admins_open_close_and_check_rounds_and_everything_is_audited(rt: 
     assert all("U0" not in str(e) for e in log)
 
 
-async def test_round_status_leaks_no_count(rt: Runtime, redis) -> None:
+async def test_round_status_leaks_no_count_and_no_live_bit(rt: Runtime, redis) -> None:
     admin = Admin(rt, clock=lambda: MONDAY_10)
     await admin.run("cli:x", "round open support", "en")
     rnd = await rt.teams.current_round("support")
     texts = []
-    for n in (1, 3, 4):
+    for n in (1, 4, 5, 9):  # while open, the status never changes with the number of results
         await redis.hset(flows.keys.counters("support"), flows.keys.round_total_field(rnd.id), n)
         texts.append(await admin.run("cli:x", "round status support", "en"))
-    assert texts[0] == texts[1] == texts[2] and "not enough" in texts[0]
+    assert len(set(texts)) == 1 and "enough" not in texts[0]
+    await redis.hset(flows.keys.counters("support"), flows.keys.round_total_field(rnd.id), 4)
+    await admin.run("cli:x", "round close support", "en")
+    assert "not enough responses" in await admin.run("cli:x", "round status support", "en")
     await redis.hset(flows.keys.counters("support"), flows.keys.round_total_field(rnd.id), 5)
-    assert "enough responses for a summary (at least 5)" in await admin.run(
+    assert "enough responses for a summary (at least 5 people with a result)" in await admin.run(
         "cli:x", "round status support", "en"
     )
 
@@ -129,7 +134,7 @@ async def test_slash_command_for_admins_only(redis_url: str, fake_slack: FakeSer
         r = await boss.command("round open support 7")
         assert "ist offen" in r.text
         r = await boss.command("round status support")
-        assert "noch nicht genug" in r.text
+        assert "erst nach dem Ende der Runde" in r.text
         r = await boss.command("summary support")
         assert "Ruhepuls-Wochenbericht für Support" in r.text
         r = await nobody.command("summary support")
@@ -289,6 +294,10 @@ async def test_telegram_admin_commands(redis_url: str, redis) -> None:
 
             assert "Admins" in await command(8, "/round open hotline")
             assert "ist offen bis" in await command(7, "/round open hotline 5")
-            assert "noch nicht genug" in await command(7, "/round@ruhepuls_bot status hotline")
+            assert "erst nach dem Ende der Runde" in await command(7, "/round@ruhepuls_bot status hotline")
             assert "hotline: Hotline (telegram)" in await command(7, "/team list")
-            assert [e["who"] for e in await rt.teams.audit_log()] == ["telegram:7", "telegram:7"]
+            assert [e["who"] for e in await rt.teams.audit_log()] == [
+                "telegram:8",
+                "telegram:7",
+                "telegram:7",
+            ]

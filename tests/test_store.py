@@ -110,7 +110,7 @@ async def test_completion_keeps_only_counters(conversations, teams, redis) -> No
             assert set(await redis.hkeys(key)) == {b"v"}, f"{k} still holds session data"
         else:
             assert kind == b"set" and ":e:" in k, k
-    assert b"key" not in await redis.hkeys(keys.round_(team))
+    assert b"key" not in await redis.hkeys(keys.round_hash(team))
 
 
 async def test_final_answer_counted_once_under_concurrency(conversations, teams, redis) -> None:

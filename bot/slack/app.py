@@ -29,14 +29,10 @@ from flows import messages as msg
 
 from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
+from ..texts import say
 from .render import ACTION_PREFIX, payload
 
 log = logging.getLogger("ruhepuls.slack")
-
-DM_SENT = {
-    "de": "Ich habe Ihnen eine Direktnachricht geschickt: Die Umfrage läuft nur dort.",
-    "en": "I've sent you a direct message: the survey runs there only.",
-}
 
 
 def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
@@ -213,7 +209,7 @@ def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -
             await ack(text=rt.conversations.config.texts.unavailable(lang))
             return
         if channel != origin:
-            await ack(text=DM_SENT[lang])
+            await ack(text=say("dm_sent", lang))
         else:
             await ack()
         await convo.handle(client, team=team, user=user, channel=channel, event=ev.Text(text or "start"))

@@ -14,9 +14,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-import flows
-from flows import events as ev
-from flows import messages as msg
 from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
@@ -29,8 +26,13 @@ from telegram.ext import (
     filters,
 )
 
+import flows
+from flows import events as ev
+from flows import messages as msg
+
 from ..admin import Admin
 from ..runtime import Runtime
+from ..texts import say
 from .render import render
 
 TgApp = Application[Any, Any, Any, Any, Any, Any]
@@ -38,18 +40,6 @@ TgApp = Application[Any, Any, Any, Any, Any, Any]
 log = logging.getLogger("ruhepuls.telegram")
 
 MAX_RETRY_AFTER = 5.0  # seconds we wait in-request for a 429 before giving up
-PRIVATE_ONLY = {
-    "de": "Die Umfrage läuft nur im privaten Chat mit mir: Schreiben Sie mir direkt.",
-    "en": "The survey runs only in a private chat with me: please write to me directly.",
-}
-JOINED = {
-    "de": "Willkommen: Sie gehören jetzt zum Team „{team}“. Ihre Antworten bleiben anonym.",
-    "en": "Welcome: you now belong to the team “{team}”. Your answers stay anonymous.",
-}
-BAD_CODE = {
-    "de": "Dieser Einladungslink ist nicht (mehr) gültig. Sie können die Umfrage trotzdem für sich machen.",
-    "en": "This invitation link is not (or no longer) valid. You can still take the survey for yourself.",
-}
 
 
 async def _call(coro_factory: Any, what: str) -> Any:
@@ -160,7 +150,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
             person = convo.person(ids[0])
             team = await rt.teams.join(context.args[0], str(ids[0]), person)
             rt.conversations.forget(person)
-            note = (JOINED if team else BAD_CODE)[s.language].format(team=team.name if team else "")
+            note = say("joined", s.language, team=team.name) if team else say("bad_code", s.language)
             await _call(lambda: app.bot.send_message(ids[1], note), "sendMessage")
         await on_text(update, context, text="start")
 
@@ -212,7 +202,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is not None and update.message is not None and update.message.text:
-            await _call(lambda: app.bot.send_message(chat.id, PRIVATE_ONLY[s.language]), "sendMessage")
+            await _call(lambda: app.bot.send_message(chat.id, say("private_only", s.language)), "sendMessage")
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from html import escape as _html_escape
 
-from flows import messages as msg
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from flows import messages as msg
 
 
 def escape(text: str) -> str:
