@@ -20,6 +20,8 @@ import threading
 import time
 import tracemalloc
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -372,7 +374,76 @@ def main() -> None:
     path = out_dir / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps(results, indent=2))
     print_table(results)
+    missed = check_targets(results)
     print(f"\nwritten: {path.relative_to(ROOT)}")
+    if missed and not args.quick:  # quick runs are too short for figures
+        sys.exit(f"bench: {len(missed)} target(s) missed: {'; '.join(missed)}")
+
+
+def _at(*path: str) -> Callable[[dict[str, Any]], Any]:
+    def get(r: dict[str, Any]) -> Any:
+        for part in path:
+            if not isinstance(r, dict) or part not in r:
+                return None
+            r = r[part]
+        return r
+
+    return get
+
+
+def _weekly_compute(teams: int) -> Callable[[dict[str, Any]], Any]:
+    def get(r: dict[str, Any]) -> Any:
+        return next(
+            (w["compute_seconds"] for w in r.get("weekly_summaries", []) if w["teams"] == teams), None
+        )
+
+    return get
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal: the figure `value` reads from the results must satisfy `op` against `limit`."""
+
+    name: str
+    value: Callable[[dict[str, Any]], Any]
+    op: str
+    limit: float
+
+    def met(self, r: dict[str, Any]) -> bool | None:
+        v = self.value(r)
+        if v is None:
+            return None  # not measured in this run
+        return {"<": v < self.limit, "<=": v <= self.limit, ">=": v >= self.limit}[self.op]
+
+
+TARGETS = (
+    Target("answer path: Ruhepuls / bare floor at saturation", _at("ratio_ruhepuls_to_floor"), ">=", 0.8),
+    Target(
+        "p50 ms at 200 clicks/s (server side)", _at("light_200_per_s", "ruhepuls", "server_p50_ms"), "<", 5
+    ),
+    Target(
+        "p99 ms at 80 % of saturation (server side)",
+        _at("at_80_percent", "ruhepuls", "server_p99_ms"),
+        "<",
+        100,
+    ),
+    Target("EVALSHA per answer click", _at("redis_round_trips", "evalsha_per_click"), "<=", 1),
+    Target("Redis bytes per in-progress session (mean)", _at("session_memory", "mean_bytes"), "<", 1024),
+    Target("weekly summaries of 10,000 teams: compute seconds", _weekly_compute(10_000), "<", 10),
+)
+
+
+def check_targets(r: dict[str, Any]) -> list[str]:
+    """Print every target with its figure; return the names of those missed."""
+    print("\n  targets")
+    missed = []
+    for t in TARGETS:
+        met = t.met(r)
+        verdict = "not measured" if met is None else "met" if met else "MISSED"
+        print(f"  {t.name:<58} {t.value(r)!s:>10} {t.op} {t.limit:<6} {verdict}")
+        if met is False:
+            missed.append(t.name)
+    return missed
 
 
 def print_table(r: dict[str, Any]) -> None:

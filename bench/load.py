@@ -18,7 +18,9 @@ from urllib.parse import urlencode
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
-ITEMS = ["a1", "b1", "c1", "d1", "a2", "b2", "c2", "d2", "a3", "b3", "c3", "d3"]
+import classifier
+
+ITEMS = [item.id for item in classifier.default().items]  # in the order the survey asks them
 
 
 class Agent:
