@@ -2,7 +2,7 @@
 
 Clicks update the clicked message in place (`chat.update`), so an answer is never echoed as a
 message of its own; everything else is posted to the person's direct-message channel.
-Requests are verified by bolt (signature and timestamp); a re-delivered event is dropped by
+Requests are verified by `bot.web` (signature and timestamp) before bolt sees them; a re-delivered event is dropped by
 the store's seen-event check, keyed on Slack's `event_id`.
 """
 
