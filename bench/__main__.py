@@ -227,6 +227,9 @@ async def session_memory(stack: Stack) -> dict[str, Any]:
             "max_bytes": max(sizes) if sizes else None}  # fmt: skip
 
 
+LAST_BANDS = {"A": "teilweise", "B": "kaum", "C": "deutlich", "D": "kaum"}
+
+
 async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
     """Time and peak memory to compute and post the weekly summaries of N teams."""
     import classifier
@@ -236,10 +239,11 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
     from bot.settings import Settings
     from bot.slack.app import web_client
     from flows import keys
+    from flows.reports import history_entry
     from flows.teams import Team
 
     q = classifier.default()
-    answers = [{i.id: (n + k) % 5 for k, i in enumerate(q.items)} for n in range(6)]
+    answers = [{i.id: (n + k) % 5 for k, i in enumerate(q.items)} for n in range(12)]
     cell = classifier.disclosure.pool(classifier.contribution(q, a) for a in answers)
     settings = Settings(REDIS_URL=stack.redis_url, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
                         SLACK_API_URL=f"{stack.fake_url}/api/", RUHEPULS_SECRET=PSEUDONYM_SECRET)  # fmt: skip
@@ -264,28 +268,17 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
                         pipe.sadd(keys.TEAMS, tid)
                         pipe.hset(keys.round_hash(tid), mapping={"id": "r1", "status": "closed", "opened": report_at.isoformat(),
                                                              "ends": report_at.isoformat()})  # fmt: skip
-                        pipe.hset(
-                            keys.counters(tid),
-                            mapping={keys.cell_field("r1", "2026-W48", k): v for k, v in cell.items()},
-                        )
-                        pipe.rpush(
-                            keys.history(tid),
-                            json.dumps(
-                                {
-                                    "week": "2026-W47",
-                                    "bands": {"A": "teilweise", "B": "kaum", "C": "deutlich", "D": "kaum"},
-                                }
-                            ),
-                        )
+                        pipe.hset(keys.counters(tid), mapping=keys.cell_fields("r1", "2026-W48", cell))
+                        pipe.rpush(keys.history(tid), history_entry("2026-W47", LAST_BANDS, LAST_BANDS))
                     await pipe.execute()
             all_units = list((await units(rt)).values())
             began = time.perf_counter()
             for unit in all_units:  # plan, disclosure and words only
-                await compose(rt, unit, report_at, charts=False)
+                await compose(rt, unit, "2026-W49", charts=False)
             computed = time.perf_counter() - began
             tracemalloc.start()  # memory in a second pass: tracing slows Python down
             for unit in all_units:
-                await compose(rt, unit, report_at, charts=False)
+                await compose(rt, unit, "2026-W49", charts=False)
             _, peak_compute = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             before_rss = rss_kib(os.getpid())

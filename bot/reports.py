@@ -1,33 +1,28 @@
-"""The weekly team summary: plan (classifier.disclosure), store, post. Idempotent per week.
+"""The weekly team summary: plan (classifier.disclosure), freeze (flows.reports), post.
 
 A report run covers one *unit*: a top-level team and the teams whose parent it is (small teams
-are folded into it). It runs once per ISO week at the configured weekday and hour in the
-unit's time zone:
+are folded into it). Its report week is the ISO week of the last scheduled report time (the
+configured weekday and hour in the unit's time zone) at or before now, so a run missed while
+no worker was up is caught up on the next tick, not skipped to the next week.
 
-1. claim the week (`SET NX`); a finished week is never run again;
-2. unless this week's posts are already stored (a run that died half-way), plan the
-   publications, store every team's post as pending together with the counter fields it
-   consumes, then delete those fields and append the published bands to the team's history;
-3. post each pending post to its team's lead channel and mark it posted.
-A worker killed at any point re-runs only what is missing: nothing is published twice, and
-no cell is ever counted into two publications.
+For each unit and week there is exactly one plan: the first run or preview after the report
+time computes it over the cells of weeks that have ended and stores every team's text; later
+runs and previews only read what was stored. A worker killed at any point re-runs only what
+is missing: nothing is published twice, and no cell is ever counted into two publications.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from classifier import Band, LoadType
-from classifier.disclosure import Cell, Plan, plan, summarize
+from classifier.disclosure import plan, summarize, thresholds
 from classifier.summary_text import render_summary
-from flows import keys
+from flows.reports import HistoryEntry, Publication
 from flows.schedule import DAYS, iso_week
 from flows.teams import Team
 
@@ -35,117 +30,121 @@ from .chart import band_chart
 from .runtime import Runtime
 
 log = logging.getLogger("ruhepuls.reports")
-RUN_SECONDS = 900
-HISTORY_WEEKS = 104
 Poster = Callable[[Team, str, bytes | None], Awaitable[bool]]
-
-
-@dataclass(frozen=True, slots=True)
-class Post:
-    team: str
-    text: str
-    chart: bytes | None
-    bands: dict[str, str] | None
-    """The published bands (for trend and chart), None when nothing was published."""
-    consumed: tuple[str, ...]
-    """Counter fields this post's publication used up (deleted once stored)."""
+PLAN_WAIT_SECONDS = 10.0
 
 
 async def units(rt: Runtime) -> dict[str, list[Team]]:
     """Top-level team id -> the teams it reports for (itself first, then its children)."""
     teams = {t.id: t for t in await rt.teams.teams()}
     out: dict[str, list[Team]] = {}
-    for t in teams.values():
-        root = t.parent if t.parent in teams else t.id
-        out.setdefault(root, [])
     for t in sorted(teams.values(), key=lambda t: (t.parent is not None, t.id)):
         root = t.parent if t.parent in teams else t.id
-        out[root].append(t)
+        out.setdefault(root, []).append(t)
     return out
 
 
-async def pending_cells(
-    rt: Runtime, team_ids: list[str]
-) -> tuple[dict[Cell, dict[str, int]], dict[Cell, list[str]]]:
-    """The unpublished counters of some teams, per cell, and the hash fields they came from."""
-    cells: dict[Cell, dict[str, int]] = {}
-    fields: dict[Cell, list[str]] = {}
-    async with rt.redis.pipeline(transaction=False) as pipe:
-        for team_id in team_ids:
-            pipe.hgetall(keys.counters(team_id))
-        replies = await pipe.execute()
-    for team_id, raw in zip(team_ids, replies, strict=True):
-        by_window: dict[str, dict[str, int]] = {}
-        names: dict[str, list[str]] = {}
-        for f, v in raw.items():
-            name = f.decode()
-            window, sep, counter = name.partition("|")
-            if not sep or ":" not in window:
-                continue  # a per-round total, not a cell
-            got = by_window.get(window)
-            if got is None:
-                got = by_window[window] = {}
-                names[window] = []
-            got[counter] = int(v)
-            names[window].append(name)
-        for window, counters in by_window.items():
-            cell = Cell(team_id, window)
-            cells[cell] = counters
-            fields[cell] = names[window]
-    return cells, fields
+def scheduled(team: Team, now: datetime, weekday: str, hour: int) -> datetime:
+    """The last scheduled report time at or before `now`, in the team's time zone."""
+    local = now.astimezone(ZoneInfo(team.timezone))
+    monday = (local - timedelta(days=local.weekday())).replace(hour=hour, minute=0, second=0, microsecond=0)
+    moment = monday + timedelta(days=DAYS.index(weekday))
+    if moment > local:
+        moment -= timedelta(days=7)
+    return moment
 
 
-async def _history(rt: Runtime, team_id: str) -> list[tuple[str, dict[str, str]]]:
-    rows = await rt.redis.lrange(keys.history(team_id), -12, -1)
-    return [(d["week"], d["bands"]) for d in (json.loads(r) for r in rows)]
+def report_week(team: Team, now: datetime, weekday: str, hour: int) -> str:
+    """The report week a run or preview at `now` belongs to (weeks are counted in UTC, as
+    completions are)."""
+    return iso_week(scheduled(team, now, weekday, hour).astimezone(UTC))
 
 
-async def compose(
-    rt: Runtime, unit: list[Team], now: datetime, *, charts: bool = True
-) -> tuple[dict[str, Post], Plan]:
-    """What this week's run would post for each team of the unit. Reads only."""
+def _chart_series(
+    history: list[HistoryEntry], week: str, bands: dict[str, str], wide: frozenset[str]
+) -> list[tuple[str, dict[str, str]]]:
+    """Earlier weeks only for types where both points rest on at least 10 people."""
+    past = [(h.week, {t: b for t, b in h.bands.items() if t in h.wide and t in wide}) for h in history]
+    return [*((w, b) for w, b in past if b), (week, bands)]
+
+
+async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = True) -> list[Publication]:
+    """What this week's plan publishes for each team of the unit. Reads only."""
     q = rt.conversations.config.questionnaire
-    k = rt.settings.min_group_size
-    week = iso_week(now)
-    by_id = {t.id: t for t in unit}
-    parents = {t.id: (t.parent if t.parent in by_id else None) for t in unit}
-    cells, fields = await pending_cells(rt, list(by_id))
+    s = rt.settings
+    k = s.min_group_size
+    k_types = thresholds(k, q.item(q.signpost.exhaustion_item).type, s.min_group_size_exhaustion)
+    root = unit[0].id
+    elsewhere = {
+        t for t, p in (await rt.reports.publications([t.id for t in unit], week)).items() if p.root != root
+    }  # re-parented after another unit froze this week: those cells are planned already
+    members = [t for t in unit if t.id not in elsewhere]
+    by_id = {t.id: t for t in members}
+    parents = {t.id: (t.parent if t.parent in by_id else None) for t in members}
+    cells, fields = await rt.reports.pending(by_id)
     result = plan(k, parents, cells, week)
-    posts: dict[str, Post] = {}
-    published: set[str] = set()
+    posts: dict[str, Publication] = {}
     for pub in result.publications:
         team = by_id[pub.audience]
-        history = await _history(rt, team.id)
-        previous = {LoadType(t): Band(b) for t, b in history[-1][1].items()} if history else None
-        summary = summarize(q, k, pub.counters, previous)
+        history = await rt.reports.history(team.id)
+        last = history[-1] if history else None
+        previous = {LoadType(t): Band(b) for t, b in last.bands.items() if t in last.wide} if last else None
+        summary = summarize(q, k, pub.counters, previous, k_types)
         bands = {t.value: b.value for t, b in summary.bands.items()} if summary else None
-        chart = band_chart(q, [*history, (week, bands)], team.language) if charts and bands else None
+        wide = frozenset(t.value for t in summary.wide) if summary else frozenset()
+        chart = None
+        if charts and bands:
+            chart = band_chart(q, _chart_series(history, week, bands, wide), team.language)
         text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=summary,
                               combined=bool(pub.folded))  # fmt: skip
-        consumed = tuple(f for c in sorted(pub.cells) for f in fields[c])
-        posts[team.id] = Post(team.id, text, chart, bands, consumed)
-        published.add(team.id)
-    for team in unit:
-        if team.id in published:
+        consumed: dict[str, tuple[str, ...]] = {}
+        for cell in sorted(pub.cells):
+            consumed[cell.team] = consumed.get(cell.team, ()) + tuple(fields[cell])
+        posts[team.id] = Publication(root, team.id, text, chart, bands, tuple(sorted(wide)), consumed)
+    for team in members:
+        if team.id not in posts:
+            parent = by_id.get(result.folded_into.get(team.id, ""))
+            text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=None,
+                                  folded_into=parent.name if parent else None)  # fmt: skip
+            posts[team.id] = Publication(root, team.id, text)
+    return list(posts.values())
+
+
+async def frozen_week(rt: Runtime, unit: list[Team], week: str) -> dict[str, Publication] | None:
+    """The unit's one plan for the week: frozen by the first caller, read by every later one.
+    None when another process is freezing it and has not finished within a few seconds."""
+    root, store = unit[0].id, rt.reports
+    waited = 0.0
+    while not await store.frozen(root, week):
+        token = await store.lock_plan(root, week)
+        if token is None:
+            if waited >= PLAN_WAIT_SECONDS:
+                return None
+            await asyncio.sleep(0.1)
+            waited += 0.1
             continue
-        parent = by_id.get(result.folded_into.get(team.id, ""))
-        text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=None,
-                              folded_into=parent.name if parent else None)  # fmt: skip
-        posts[team.id] = Post(team.id, text, None, None, ())
-    return posts, result
+        try:
+            if not await store.frozen(root, week):
+                await store.freeze(root, week, await compose(rt, unit, week))
+        finally:
+            await store.unlock_plan(root, week, token)
+    return await store.settle(week, await store.publications([t.id for t in unit], week))
 
 
 async def preview(rt: Runtime, team_id: str, now: datetime) -> str | None:
-    """Exactly the text the team's next weekly post would have, were it due now."""
+    """The text of the team's current weekly summary, exactly as posted (or to be posted): the
+    frozen plan of the report week `now` belongs to, frozen now if this is its first use."""
+    s = rt.settings
     for unit in (await units(rt)).values():
         if any(t.id == team_id for t in unit):
-            posts, _ = await compose(rt, unit, now, charts=False)  # the text is the same
-            return posts[team_id].text
+            week = report_week(unit[0], now, s.summary_day, s.summary_hour)
+            pubs = await frozen_week(rt, unit, week)
+            return pubs[team_id].text if pubs and team_id in pubs else None
     return None
 
 
 async def run_due(rt: Runtime, now: datetime, poster: Poster, concurrency: int = 16) -> None:
-    """Run every unit whose weekly summary is due at `now`, several at a time."""
+    """Run every unit whose report week has no finished run yet, several at a time."""
     s = rt.settings
     gate = asyncio.Semaphore(concurrency)
 
@@ -156,56 +155,38 @@ async def run_due(rt: Runtime, now: datetime, poster: Poster, concurrency: int =
             except Exception as exc:  # one unit's trouble must not stop the others
                 log.error("weekly summary failed for a team: %s", type(exc).__name__)
 
-    due_units = [u for u in (await units(rt)).values() if due(u[0], now, s.summary_day, s.summary_hour)]
-    await asyncio.gather(*(one(u) for u in due_units))
-
-
-def due(team: Team, now: datetime, weekday: str, hour: int) -> bool:
-    local = now.astimezone(ZoneInfo(team.timezone))
-    return local.weekday() == DAYS.index(weekday) and local.hour >= hour
+    todo = [(u, report_week(u[0], now, s.summary_day, s.summary_hour)) for u in (await units(rt)).values()]
+    done = await rt.reports.runs_done([(u[0].id, w) for u, w in todo])
+    await asyncio.gather(*(one(u) for (u, _), finished in zip(todo, done, strict=True) if not finished))
 
 
 async def run_unit(rt: Runtime, unit: list[Team], now: datetime, poster: Poster) -> bool:
-    """Run (or finish) this week's report for a unit. True when everything is posted."""
-    root, week = unit[0], iso_week(now)
-    run_key = keys.report_run(root.id, week)
-    if await rt.redis.get(run_key) == b"done":
+    """Run (or finish) the report week's summaries for a unit. True when everything is posted."""
+    s, store = rt.settings, rt.reports
+    root = unit[0]
+    moment = scheduled(root, now, s.summary_day, s.summary_hour)
+    week = iso_week(moment.astimezone(UTC))
+    if await store.run_done(root.id, week):
         return True
-    if not await rt.redis.set(run_key, "running", nx=True, ex=RUN_SECONDS):
+    if not await store.claim_run(root.id, week):
         return False  # another worker runs it (or died doing so: retried once the claim expires)
-    stored = [await rt.redis.hgetall(keys.publication(t.id, week)) for t in unit]
-    if not all(stored):
-        posts, _ = await compose(rt, unit, now)
-        for t in unit:
-            p = posts[t.id]
-            record = {"status": "pending", "text": p.text, "consumed": json.dumps(p.consumed),
-                      "bands": json.dumps(p.bands), "chart": base64.b64encode(p.chart or b"").decode()}  # fmt: skip
-            await rt.redis.hset(keys.publication(t.id, week), mapping=record)  # type: ignore[arg-type]
-            await rt.redis.expire(keys.publication(t.id, week), 60 * 86_400)
-        stored = [await rt.redis.hgetall(keys.publication(t.id, week)) for t in unit]
-    complete = True
-    for team, raw in zip(unit, stored, strict=True):
-        rec = {k.decode(): v.decode() for k, v in raw.items()}  # type: ignore[union-attr]
-        consumed = json.loads(rec["consumed"])
-        if consumed:  # idempotent: re-applied if a run died after storing
-            await rt.redis.hdel(keys.counters(team.id), *consumed)
-            await rt.redis.hset(keys.publication(team.id, week), "consumed", "[]")
-        if rec["status"] == "posted":
-            continue
-        bands = json.loads(rec["bands"])
-        if bands and rec.get("history") != "1":
-            await rt.redis.rpush(keys.history(team.id), json.dumps({"week": week, "bands": bands}))
-            await rt.redis.ltrim(keys.history(team.id), -HISTORY_WEEKS, -1)
-            await rt.redis.hset(keys.publication(team.id, week), "history", "1")
-        chart = base64.b64decode(rec["chart"]) or None
-        if team.lead_channel and await rt.teams.current_round(team.id) is None and not bands:
-            continue  # a team that never ran a round gets no weekly "not enough yet"
-        if team.lead_channel and await poster(team, rec["text"], chart):
-            await rt.redis.hset(keys.publication(team.id, week), "status", "posted")
-        elif team.lead_channel:
-            complete = False
-    if complete:
-        await rt.redis.set(run_key, "done", ex=60 * 86_400)
-    else:
-        await rt.redis.delete(run_key)  # the next tick tries the missing posts again
-    return complete
+    complete = False
+    try:
+        pubs = await frozen_week(rt, unit, week)
+        if pubs is None:
+            return False
+        complete = True
+        for team in unit:
+            p = pubs.get(team.id)
+            if p is None or p.status == "posted" or not team.lead_channel:
+                continue
+            rnd = await rt.teams.current_round(team.id)
+            if not p.bands and (rnd is None or rnd.opened > moment):
+                continue  # no round before this report time: no weekly "not enough yet"
+            if await poster(team, p.text, p.chart):
+                await store.mark_posted(team.id, week)
+            else:
+                complete = False
+        return complete
+    finally:
+        await store.finish_run(root.id, week, complete)

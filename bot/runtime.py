@@ -14,6 +14,7 @@ from saq.queue.redis import RedisQueue
 import classifier
 import flows
 from flows import texts
+from flows.reports import ReportStore
 from flows.teams import TeamStore
 
 from .embedded_redis import EmbeddedRedis
@@ -31,6 +32,7 @@ class Runtime:
 
     teams: TeamStore
     queue: RedisQueue
+    reports: ReportStore
 
     async def enqueue_invitations(self, team_id: str) -> None:
         """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
@@ -95,7 +97,9 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
             else flows.Conversations(store, cfg, teams=teams)
         )
         queue = RedisQueue(redis, name=QUEUE)
-        yield Runtime(settings, redis, conversations, settings.secret_bytes(), teams, queue)
+        yield Runtime(
+            settings, redis, conversations, settings.secret_bytes(), teams, queue, ReportStore(redis)
+        )
     finally:
         await redis.aclose()
         if embedded is not None:

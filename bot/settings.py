@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     language: Literal["de", "en"] = Field("de", validation_alias="RUHEPULS_LANGUAGE")
     timezone: str = Field("Europe/Berlin", validation_alias="RUHEPULS_TIMEZONE")
     min_group_size: int = Field(5, ge=5, validation_alias="RUHEPULS_MIN_GROUP_SIZE")
+    min_group_size_exhaustion: int | None = Field(
+        None, ge=5, validation_alias="RUHEPULS_MIN_GROUP_SIZE_EXHAUSTION"
+    )
+    """A higher k for the load type fed by the exhaustion item (unset: the same k)."""
     log_level: str = Field("INFO", validation_alias="RUHEPULS_LOG_LEVEL")
     admins_raw: str = Field("", validation_alias="RUHEPULS_ADMINS")
     round_days: int = Field(14, ge=1, le=90, validation_alias="RUHEPULS_ROUND_DAYS")

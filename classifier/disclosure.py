@@ -3,19 +3,26 @@
 Rules (DOMAIN.md, "What a team lead may see"), and how this module keeps them:
 
 1. Minimum group size k >= 5, never lower (`MinimumGroupSize` refuses it).
-2. Responses are counted per team and *cell* (one round's ISO week). A report covers only cells
+2. k holds per statement, counted over the people who answered what it is about: a type's band
+   needs k people whose band for that type is computable (two of its three items answered); a
+   tension field needs k who answered both of its items; "enough responses" counts people with
+   a result (a survey with no result counts toward nothing). The type fed by the exhaustion item
+   may ask for a higher k (works agreements often ask 7-10).
+3. Responses are counted per team and *cell* (one round's ISO week). A report covers only cells
    whose week has ended and that no earlier report covered. Every cell is published at most
-   once, in exactly one group of at least k respondents. Because published groups are pairwise
-   disjoint, no difference of two reports (nor of a parent and its children) isolates fewer
-   than k people: any combination of disjoint groups is a union of whole groups.
-3. A team whose pending responses are fewer than k waits (its cells roll into the next report).
+   once, in exactly one group of at least k people with a result. Because published groups are
+   pairwise disjoint, no difference of two reports (nor of a parent and its children) isolates
+   fewer than k people: any combination of disjoint groups is a union of whole groups.
+4. A team whose pending people are fewer than k waits (its cells roll into the next report).
    If it has a parent group, it is folded into the parent's report instead, together with one
    more sibling (the smallest that could have been shown on its own), so the small team can't
    be computed as the parent minus the others.
-4. From k respondents: per type the team's band in words, and the "structural tension fields"
-   (the team sees a load as systemic and has little room to act on it). From 10: how widespread
-   a pattern is, only in coarse words ("bei einigen", "bei vielen"), and the trend against the
-   last report. Never a count, never "alle" or "niemand", no ranking, no comparison of teams.
+5. From k: per type the team's band in words, and the "structural tension fields" (the team
+   sees a load as systemic and has little room to act on it). From 10 who answered the type:
+   how widespread a clear pattern is, in coarse words ("bei einigen", "bei vielen"), only where
+   at least 3 share it and at least 3 do not (so a word never points at one or two people, nor
+   at everyone but one or two), and the trend against a last report that also rested on 10.
+   Never a count, never "alle" or "niemand", no ranking, no comparison of teams.
 """
 
 from __future__ import annotations
@@ -26,11 +33,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .model import Facet, LoadType, Questionnaire
+from .aggregate import clear, people, tension_base, type_mean, with_band
+from .model import LoadType, Questionnaire
 from .scoring import Band, band
 
 MIN_K = 5
 WIDESPREAD_FROM = 10
+SPREAD_MARGIN = 3
+"""A spread word needs at least this many who share the statement and this many who do not."""
 TENSION_SYSTEMIC = Fraction(5, 2)
 """Team mean of a type's systemic item from which the team sees the cause as systemic ("oft")."""
 TENSION_LITTLE_ROOM = Fraction(2)
@@ -65,7 +75,8 @@ Counters = Mapping[str, int]
 
 
 def n_of(counters: Counters) -> int:
-    return int(counters.get("n", 0))
+    """People with a result: the size of a group for the minimum group size."""
+    return people(counters)
 
 
 def pool(parts: Iterable[Counters]) -> dict[str, int]:
@@ -168,72 +179,65 @@ class Trend(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class TeamSummary:
     bands: Mapping[LoadType, Band]
+    """Only types whose band k (or that type's higher k) people can back."""
     tension: tuple[LoadType, ...]
-    spread: Mapping[LoadType, Spread] | None
-    """From 10 respondents: how widespread each clear pattern is; None below."""
-    trend: Mapping[LoadType, Trend] | None
-    """From 10 respondents and with an earlier report: the band's direction; None otherwise."""
-    large: bool
-    """At least 10 respondents (said in words only)."""
+    spread: Mapping[LoadType, Spread]
+    """How widespread a clear pattern is, where the threshold rule allows a word at all."""
+    trend: Mapping[LoadType, Trend]
+    """The band's direction against the last report, where both rest on at least 10."""
+    wide: frozenset[LoadType]
+    """Types whose band rests on at least 10 people (a later trend may refer to them)."""
 
 
-def _item_mean(counters: Counters, item_id: str) -> Fraction | None:
-    total = answered = 0
-    for v in range(5):
-        c = int(counters.get(f"i:{item_id}:{v}", 0))
-        total += v * c
-        answered += c
-    return Fraction(total, answered) if answered else None
-
-
-def _type_mean(q: Questionnaire, counters: Counters, t: LoadType) -> Fraction | None:
-    total = answered = 0
-    for item in q.items_of(t):
-        for v in range(5):
-            c = int(counters.get(f"i:{item.id}:{v}", 0))
-            total += v * c
-            answered += c
-    return Fraction(total, answered) if answered else None
+def thresholds(
+    k: int, exhaustion_type: LoadType | None = None, k_exhaustion: int | None = None
+) -> dict[LoadType, int]:
+    """k per type: the minimum group size, or the higher one for the exhaustion-driven type."""
+    k = minimum_group_size(k)
+    out = {t: k for t in LoadType}
+    if exhaustion_type is not None and k_exhaustion is not None:
+        out[exhaustion_type] = max(k, k_exhaustion)
+    return out
 
 
 _ORDER = {Band.KAUM: 0, Band.TEILWEISE: 1, Band.DEUTLICH: 2}
 
 
 def summarize(
-    q: Questionnaire, k: int, counters: Counters, previous: Mapping[LoadType, Band] | None = None
+    q: Questionnaire,
+    k: int,
+    counters: Counters,
+    previous: Mapping[LoadType, Band] | None = None,
+    k_types: Mapping[LoadType, int] | None = None,
 ) -> TeamSummary | None:
-    """The summary of one publication; None when it is below k (then nothing may be said)."""
-    n = n_of(counters)
-    if n < minimum_group_size(k):
+    """The summary of one publication; None when fewer than k people have a result (then
+    nothing may be said). `previous` holds the last report's bands that rested on at least 10
+    people; `k_types` a higher k per type (never lower than k)."""
+    k = minimum_group_size(k)
+    if people(counters) < k:
         return None
+    need = {t: max(k, (k_types or {}).get(t, k)) for t in LoadType}
     bands: dict[LoadType, Band] = {}
     tension: list[LoadType] = []
+    spread: dict[LoadType, Spread] = {}
+    trend: dict[LoadType, Trend] = {}
+    wide: set[LoadType] = set()
     for t in LoadType:
-        mean = _type_mean(q, counters, t)
-        if mean is not None:
-            bands[t] = band(q, mean)
-        systemic = _item_mean(counters, q.systemic_item(t).id)
-        room = _item_mean(counters, next(i.id for i in q.items_of(t) if i.facet is Facet.INFLUENCE))
-        if (
-            systemic is not None
-            and room is not None
-            and systemic >= TENSION_SYSTEMIC
-            and room >= TENSION_LITTLE_ROOM
-        ):
-            tension.append(t)
-    large = n >= WIDESPREAD_FROM
-    spread = None
-    trend = None
-    if large:
-        spread = {}
-        for t in LoadType:
-            clear = int(counters.get(f"b:{t}:{Band.DEUTLICH}", 0))
-            if clear > 0:  # never "nobody"; and never "all", however many
-                spread[t] = Spread.MANY if 2 * clear >= n else Spread.SOME
-        if previous:
-            trend = {}
-            for t, b in bands.items():
-                if t in previous:
-                    d = _ORDER[b] - _ORDER[previous[t]]
-                    trend[t] = Trend.UP if d > 0 else Trend.DOWN if d < 0 else Trend.SAME
-    return TeamSummary(bands, tuple(tension), spread, trend, large)
+        n_t, mean = with_band(counters, t), type_mean(counters, t)
+        if mean is None or n_t < need[t]:
+            continue
+        bands[t] = b = band(q, mean)
+        x, systemic, room = tension_base(counters, t)
+        if x >= need[t] and systemic is not None and room is not None:
+            if systemic >= TENSION_SYSTEMIC and room >= TENSION_LITTLE_ROOM:
+                tension.append(t)
+        if n_t < WIDESPREAD_FROM:
+            continue
+        wide.add(t)
+        c = clear(counters, t)
+        if c >= SPREAD_MARGIN and n_t - c >= SPREAD_MARGIN:
+            spread[t] = Spread.MANY if 2 * c >= n_t else Spread.SOME
+        if previous and t in previous:
+            d = _ORDER[b] - _ORDER[previous[t]]
+            trend[t] = Trend.UP if d > 0 else Trend.DOWN if d < 0 else Trend.SAME
+    return TeamSummary(bands, tuple(tension), spread, trend, frozenset(wide))

@@ -30,6 +30,8 @@ class SummaryTexts(BaseModel):
     systemic: Text
     paths: Text
     footer: Text
+    reading: Text
+    no_patterns: Text
     band_kaum: Text
     band_teilweise: Text
     band_deutlich: Text
@@ -89,12 +91,13 @@ def render_summary(
         if b is None:
             continue
         row = f"• {q.types[t].name(lang)}: {_t(f'band_{b}', lang)}"
-        if summary.spread and t in summary.spread:
+        if t in summary.spread:
             row += f", {_t(f'spread_{summary.spread[t]}', lang)}"
-        if summary.trend and t in summary.trend:
+        if t in summary.trend:
             row += f" ({_t(f'trend_{summary.trend[t]}', lang)})"
         rows.append(row)
-    lines.append(_t("patterns", lang) + "\n" + "\n".join(rows))
+    lines.append(_t("patterns", lang) + "\n" + "\n".join(rows) if rows else _t("no_patterns", lang))
+    lines.append(_t("reading", lang))
     if summary.tension:
         names = ", ".join(q.types[t].name(lang) for t in summary.tension)
         lines.append(_t("tension", lang, names=names))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 PREFIX = "rp"
@@ -39,12 +40,27 @@ def session(scope: str, person: str) -> str:
 
 def counters(scope: str) -> str:
     """Hash of a team's aggregate counters not yet published: field `<round>:<week>|<name>`
-    per cell and counter (see classifier.aggregate), and `<round>|n` per round."""
+    per cell and counter (see classifier.aggregate), and `<round>|n` per round (people with a
+    result, compared with k once the round has closed)."""
     return f"{_tag(scope)}:agg"
 
 
 def cell_field(round_id: str, window: str, name: str) -> str:
+    """One counter of one cell: `<round>:<week>|<name>`."""
     return f"{round_id}:{window}|{name}"
+
+
+def cell_fields(round_id: str, window: str, counters: Mapping[str, int]) -> dict[str, int]:
+    """A cell's counters as hash fields."""
+    return {cell_field(round_id, window, name): inc for name, inc in counters.items()}
+
+
+def parse_cell_field(field: str) -> tuple[str, str] | None:
+    """(`<round>:<week>`, counter name) of a cell field; None for a per-round total."""
+    window, sep, name = field.partition("|")
+    if not sep or ":" not in window:
+        return None
+    return window, name
 
 
 def round_total_field(round_id: str) -> str:
@@ -62,7 +78,18 @@ def publication(scope: str, week: str) -> str:
 
 
 def report_run(scope: str, week: str) -> str:
+    """A unit's weekly run: `running` while a worker holds it, `done` once everything is posted."""
     return f"{_tag(scope)}:run:{week}"
+
+
+def plan(scope: str, week: str) -> str:
+    """Set once a unit's plan for the week is frozen (its publications stored)."""
+    return f"{_tag(scope)}:plan:{week}"
+
+
+def plan_lock(scope: str, week: str) -> str:
+    """Held while one process freezes a unit's plan for the week."""
+    return f"{_tag(scope)}:planning:{week}"
 
 
 # --- teams and rounds (operational data; never joined with answers) ---------------------------

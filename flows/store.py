@@ -102,9 +102,10 @@ class RedisStore:
             counter_key, done_key = keys.counters(scope), keys.done(scope, c.round_id)
             round_hash = keys.round_hash(scope)
             args += ["c", done_token or "", self._ttl, c.round_id]
-            for name, inc in c.counters.items():
-                args += [keys.cell_field(c.round_id, c.window, name), inc]
-            args += [keys.round_total_field(c.round_id), 1]
+            for name, inc in keys.cell_fields(c.round_id, c.window, c.counters).items():
+                args += [name, inc]
+            if c.counters:  # a survey with no result adds nothing, not even to the round total
+                args += [keys.round_total_field(c.round_id), 1]
         elif step.session == before:
             args += ["n", "", self._ttl]
         elif step.session is not None:

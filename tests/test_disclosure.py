@@ -18,6 +18,7 @@ from classifier.disclosure import (
     plan,
     pool,
     summarize,
+    thresholds,
 )  # fmt: skip
 
 Q = classifier.default()
@@ -119,15 +120,58 @@ def test_k_below_five_is_refused() -> None:
 def test_summary_words_by_size() -> None:
     assert summarize(Q, 5, counters_for(4)) is None
     small = summarize(Q, 5, counters_for(6, value=3))
-    assert small is not None and small.spread is None and small.trend is None and not small.large
+    assert small is not None and small.spread == {} and small.trend == {} and small.wide == frozenset()
     assert set(small.bands.values()) == {classifier.Band.DEUTLICH}
     assert set(small.tension) == set(LoadType)  # "oft" on systemic and on little room
     big = summarize(Q, 5, pool([counters_for(8, value=3), counters_for(4, value=0)]),
                     previous={t: classifier.Band.KAUM for t in LoadType})  # fmt: skip
-    assert big is not None and big.large
+    assert big is not None and big.wide == frozenset(LoadType)
     assert big.spread == {t: Spread.MANY for t in LoadType}
     assert big.trend == {t: Trend.UP for t in LoadType}
-    few = summarize(Q, 5, pool([counters_for(2, value=4), counters_for(10, value=0)]))
-    assert few is not None and few.spread == {t: Spread.SOME for t in LoadType}
     none = summarize(Q, 5, counters_for(12, value=0))
     assert none is not None and none.spread == {}  # never "niemand": nothing is said
+
+
+@pytest.mark.parametrize("n", [10, 12, 20])
+@pytest.mark.parametrize("sharing", ["1", "2", "3", "n-3", "n-2", "n-1", "n"])
+def test_spread_words_only_between_three_and_n_minus_three(n: int, sharing: str) -> None:
+    """A spread word never points at one or two people, nor at all but one or two."""
+    c = int(sharing) if sharing.isdigit() else n - int(sharing[2:] or 0)
+    s = summarize(Q, 5, pool([counters_for(c, value=4), counters_for(n - c, value=0)]))
+    assert s is not None
+    if 3 <= c <= n - 3:
+        assert s.spread == {t: Spread.MANY if 2 * c >= n else Spread.SOME for t in LoadType}
+    else:
+        assert s.spread == {}
+
+
+def test_k_per_statement_one_answerer_among_four_who_skip() -> None:
+    """Four who skip everything count toward nothing: one person's profile is never shown."""
+    skipper = contribution(Q, {i.id: None for i in Q.items})
+    assert skipper == {}
+    one = contribution(Q, {i.id: 4 for i in Q.items})
+    assert summarize(Q, 5, pool([one, skipper, skipper, skipper, skipper])) is None
+    # five with a result, but only one answered type A's items: no band for A, bands for the rest
+    others = {i.id: (None if i.type is LoadType.A else 1) for i in Q.items}
+    s = summarize(Q, 5, pool([one] + [contribution(Q, others)] * 4))
+    assert s is not None and LoadType.A not in s.bands and set(s.bands) == set(LoadType) - {LoadType.A}
+    assert LoadType.A not in s.tension
+
+
+def test_tension_needs_k_who_answered_both_of_its_items() -> None:
+    strained = {i.id: 4 for i in Q.items}
+    no_room_answer = strained | {Q.influence_item(t).id: None for t in LoadType}
+    s = summarize(Q, 5, pool([contribution(Q, strained)] * 4 + [contribution(Q, no_room_answer)] * 3))
+    assert s is not None and set(s.bands) == set(LoadType) and s.tension == ()
+    s = summarize(Q, 5, pool([contribution(Q, strained)] * 5 + [contribution(Q, no_room_answer)] * 3))
+    assert s is not None and set(s.tension) == set(LoadType)
+
+
+def test_higher_k_for_the_exhaustion_type() -> None:
+    exhausted = Q.item(Q.signpost.exhaustion_item).type
+    ks = thresholds(5, exhausted, 8)
+    assert ks[exhausted] == 8 and all(v == 5 for t, v in ks.items() if t is not exhausted)
+    s = summarize(Q, 5, counters_for(7, value=3), k_types=ks)
+    assert s is not None and exhausted not in s.bands and len(s.bands) == 3
+    s = summarize(Q, 5, counters_for(8, value=3), k_types=ks)
+    assert s is not None and exhausted in s.bands

@@ -49,7 +49,13 @@ def test_signpost_text(changes, shown) -> None:
 def test_contribution_holds_only_counters() -> None:
     answers = {i.id: 2 for i in Q.items} | {"b2": None}
     c = contribution(Q, answers)
-    assert c["n"] == 1 and c["i:b2:s"] == 1 and c["i:a1:2"] == 1
-    assert sum(v for k, v in c.items() if k.startswith("i:")) == 12
-    assert sum(v for k, v in c.items() if k.startswith("o:")) == 1
-    assert sum(v for k, v in c.items() if k.startswith("b:")) == 4
+    assert c["n"] == 1
+    assert sum(v for k, v in c.items() if k.startswith("b:")) == 4  # one band per type
+    assert c["m:A"] == 12 and c["m:B"] == 12  # mean 2 of its answered items, times 6
+    skipped_type = Q.item("b2").type
+    tension_types = {k[2:] for k in c if k.startswith("x:")}
+    expected = {
+        t.value for t in classifier.LoadType if "b2" not in (Q.systemic_item(t).id, Q.influence_item(t).id)
+    }
+    assert tension_types == expected and skipped_type.value in {t.value for t in classifier.LoadType}
+    assert contribution(Q, {i.id: None for i in Q.items}) == {}, "no result counts toward nothing"

@@ -91,7 +91,8 @@ async def test_completion_keeps_only_counters(conversations, teams, redis) -> No
     raw = {k.decode(): int(v) for k, v in (await redis.hgetall(counters_key)).items()}
     cell = f"{round_id}:2026-W48|"
     counters = {k.removeprefix(cell): v for k, v in raw.items() if k.startswith(cell)}
-    assert counters["n"] == 3 and counters["i:a1:2"] == 3 and counters["i:b2:s"] == 3
+    assert counters["n"] == 3 and counters["b:A:teilweise"] == 3 and counters["m:A"] == 3 * 12
+    assert counters["x:A"] == 3 and counters["xs:A"] == 6  # both of A's tension items answered
     assert raw[f"{round_id}|n"] == 3
     # a second survey in the same round is refused, and counts nothing
     again = await conversations.handle(people[0].person, ev.Start("de"))

@@ -1,0 +1,212 @@
+"""The Redis side of weekly team summaries: pending cells, frozen weekly plans, consumption,
+history. Every key and counter field name comes from `keys`.
+
+A unit (a top-level team and the teams that report into it) gets one plan per report week. It
+is frozen once, by the first run or preview after the week's report time: every team's post is
+stored with the counter fields it consumes, then the unit's plan marker is set, then the
+fields are deleted from the hash they live in (a folded child's cells from the child's hash)
+and the published bands appended to the audience's history. Each step after the marker is
+idempotent, so a process that dies anywhere leaves a state the next call completes; nothing
+is ever planned twice over the same cells.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from redis.asyncio import Redis
+
+from classifier.disclosure import Cell
+
+from . import keys
+
+PUBLICATION_SECONDS = 60 * 86_400
+HISTORY_WEEKS = 104
+RUN_SECONDS = 900
+PLAN_LOCK_SECONDS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    week: str
+    bands: dict[str, str]
+    wide: frozenset[str]
+    """Types whose band rested on at least 10 people (only these may carry a trend)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One team's weekly post, as frozen."""
+
+    root: str
+    """The unit whose plan made it."""
+    team: str
+    text: str
+    chart: bytes | None = None
+    bands: dict[str, str] | None = None
+    """The published bands (for trend and chart), None when nothing was published."""
+    wide: tuple[str, ...] = ()
+    consumed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Team id -> counter fields of that team's hash this publication used up."""
+    status: Literal["pending", "posted"] = "pending"
+    in_history: bool = False
+
+    def to_redis(self) -> dict[str, str]:
+        return {
+            "text": self.text,
+            "chart": base64.b64encode(self.chart or b"").decode(),
+            "bands": json.dumps(self.bands),
+            "wide": json.dumps(list(self.wide)),
+            "consumed": json.dumps({t: list(f) for t, f in self.consumed.items()}),
+            "status": self.status,
+            "history": "1" if self.in_history else "0",
+            "root": self.root,
+        }
+
+    @classmethod
+    def from_redis(cls, team: str, raw: Mapping[bytes, bytes]) -> Publication:
+        d = {k.decode(): v.decode() for k, v in raw.items()}
+        consumed = json.loads(d.get("consumed", "{}"))
+        return cls(
+            d.get("root", team),
+            team,
+            d["text"],
+            base64.b64decode(d.get("chart", "")) or None,
+            json.loads(d.get("bands", "null")),
+            tuple(json.loads(d.get("wide", "[]"))),
+            {t: tuple(f) for t, f in consumed.items()} if isinstance(consumed, dict) else {},
+            "posted" if d.get("status") == "posted" else "pending",
+            d.get("history") == "1",
+        )
+
+
+def history_entry(week: str, bands: Mapping[str, str], wide: Iterable[str]) -> str:
+    """One stored history row: the published bands of a week, and which rested on 10."""
+    return json.dumps({"week": week, "bands": dict(bands), "wide": sorted(wide)})
+
+
+class ReportStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._release = redis.register_script(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+        )
+
+    # --- counters -----------------------------------------------------------------------------
+    async def pending(
+        self, team_ids: Iterable[str]
+    ) -> tuple[dict[Cell, dict[str, int]], dict[Cell, list[str]]]:
+        """The unpublished counters of some teams per cell, and the hash fields they came from."""
+        ids = list(team_ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for team_id in ids:
+                pipe.hgetall(keys.counters(team_id))
+            replies = await pipe.execute()
+        cells: dict[Cell, dict[str, int]] = {}
+        fields: dict[Cell, list[str]] = {}
+        for team_id, raw in zip(ids, replies, strict=True):
+            for f, v in raw.items():
+                name = f.decode()
+                parsed = keys.parse_cell_field(name)
+                if parsed is None:
+                    continue  # a per-round total, not a cell
+                cell = Cell(team_id, parsed[0])
+                cells.setdefault(cell, {})[parsed[1]] = int(v)
+                fields.setdefault(cell, []).append(name)
+        return cells, fields
+
+    # --- history ------------------------------------------------------------------------------
+    async def history(self, team_id: str, last: int = 12) -> list[HistoryEntry]:
+        rows = await self.redis.lrange(keys.history(team_id), -last, -1)
+        out = []
+        for row in rows:
+            d = json.loads(row)
+            out.append(HistoryEntry(d["week"], d["bands"], frozenset(d.get("wide", ()))))
+        return out
+
+    # --- publications -------------------------------------------------------------------------
+    async def publications(self, team_ids: Iterable[str], week: str) -> dict[str, Publication]:
+        """The frozen publications of these teams for the week (teams without one are absent)."""
+        ids = list(team_ids)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for team_id in ids:
+                pipe.hgetall(keys.publication(team_id, week))
+            replies = await pipe.execute()
+        return {t: Publication.from_redis(t, raw) for t, raw in zip(ids, replies, strict=True) if raw}
+
+    async def frozen(self, root: str, week: str) -> bool:
+        return bool(await self.redis.exists(keys.plan(root, week)))
+
+    async def lock_plan(self, root: str, week: str) -> str | None:
+        token = secrets.token_hex(8)
+        ok = await self.redis.set(keys.plan_lock(root, week), token, nx=True, ex=PLAN_LOCK_SECONDS)
+        return token if ok else None
+
+    async def unlock_plan(self, root: str, week: str, token: str) -> None:
+        await self._release(keys=[keys.plan_lock(root, week)], args=[token])
+
+    async def freeze(self, root: str, week: str, posts: Iterable[Publication]) -> None:
+        """Store the week's publications, then mark the unit's plan frozen. The caller holds
+        the plan lock; a team that already has a publication this week keeps it."""
+        for p in posts:
+            key = keys.publication(p.team, week)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.hset(key, mapping=p.to_redis())  # type: ignore[arg-type]
+                pipe.expire(key, PUBLICATION_SECONDS)
+                await pipe.execute()
+        await self.redis.set(keys.plan(root, week), "1", ex=PUBLICATION_SECONDS)
+
+    async def settle(self, week: str, pubs: Mapping[str, Publication]) -> dict[str, Publication]:
+        """Apply what frozen publications still owe: delete the consumed counter fields from
+        the hash of the team they belong to, append published bands to the history. Idempotent."""
+        out = dict(pubs)
+        for team_id, p in pubs.items():
+            pub_key = keys.publication(team_id, week)
+            if p.consumed:
+                for owner, names in p.consumed.items():
+                    if names:
+                        await self.redis.hdel(keys.counters(owner), *names)
+                await self.redis.hset(pub_key, "consumed", "{}")
+            if p.bands and not p.in_history:
+                entry = history_entry(week, p.bands, p.wide)
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.rpush(keys.history(team_id), entry)
+                    pipe.ltrim(keys.history(team_id), -HISTORY_WEEKS, -1)
+                    pipe.hset(pub_key, "history", "1")
+                    await pipe.execute()
+            out[team_id] = Publication(
+                p.root, p.team, p.text, p.chart, p.bands, p.wide, {}, p.status, bool(p.bands) or p.in_history
+            )
+        return out
+
+    async def mark_posted(self, team_id: str, week: str) -> None:
+        await self.redis.hset(keys.publication(team_id, week), "status", "posted")
+
+    # --- the weekly run -----------------------------------------------------------------------
+    async def run_done(self, root: str, week: str) -> bool:
+        return await self.redis.get(keys.report_run(root, week)) == b"done"
+
+    async def runs_done(self, runs: list[tuple[str, str]]) -> list[bool]:
+        """For (unit, week) pairs: is that run finished? One round trip."""
+        if not runs:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for root, week in runs:
+                pipe.get(keys.report_run(root, week))
+            replies = await pipe.execute()
+        return [r == b"done" for r in replies]
+
+    async def claim_run(self, root: str, week: str) -> bool:
+        return bool(await self.redis.set(keys.report_run(root, week), "running", nx=True, ex=RUN_SECONDS))
+
+    async def finish_run(self, root: str, week: str, complete: bool) -> None:
+        if complete:
+            await self.redis.set(keys.report_run(root, week), "done", ex=PUBLICATION_SECONDS)
+        else:
+            await self.redis.delete(keys.report_run(root, week))  # the next tick tries again
