@@ -81,7 +81,7 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
     members = [t for t in unit if t.id not in elsewhere]
     by_id = {t.id: t for t in members}
     parents = {t.id: (t.parent if t.parent in by_id else None) for t in members}
-    cells, fields = await rt.reports.pending(by_id)
+    cells = await rt.reports.pending(by_id)
     result = plan(k, parents, cells, week)
     posts: dict[str, Publication] = {}
     for pub in result.publications:
@@ -97,10 +97,10 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
             chart = band_chart(q, _chart_series(history, week, bands, wide), team.language)
         text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=summary,
                               combined=bool(pub.folded))  # fmt: skip
-        consumed: dict[str, tuple[str, ...]] = {}
+        used: dict[str, tuple[str, ...]] = {}
         for cell in sorted(pub.cells):
-            consumed[cell.team] = consumed.get(cell.team, ()) + tuple(fields[cell])
-        posts[team.id] = Publication(root, team.id, text, chart, bands, tuple(sorted(wide)), consumed)
+            used[cell.team] = (*used.get(cell.team, ()), cell.window)
+        posts[team.id] = Publication(root, team.id, text, chart, bands, tuple(sorted(wide)), used)
     for team in members:
         if team.id not in posts:
             parent = by_id.get(result.folded_into.get(team.id, ""))

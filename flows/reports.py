@@ -16,7 +16,7 @@ import base64
 import json
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from redis.asyncio import Redis
@@ -51,10 +51,12 @@ class Publication:
     bands: dict[str, str] | None = None
     """The published bands (for trend and chart), None when nothing was published."""
     wide: tuple[str, ...] = ()
-    consumed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Team id -> counter fields of that team's hash this publication used up."""
+    cells: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Team id -> the cells (`<round>:<week>`) of that team's counters this publication used up
+    (kept, so that every published cell can be traced to exactly one publication)."""
     status: Literal["pending", "posted"] = "pending"
-    in_history: bool = False
+    settled: bool = False
+    """The consumed fields are deleted and the bands are in the history."""
 
     def to_redis(self) -> dict[str, str]:
         return {
@@ -62,16 +64,16 @@ class Publication:
             "chart": base64.b64encode(self.chart or b"").decode(),
             "bands": json.dumps(self.bands),
             "wide": json.dumps(list(self.wide)),
-            "consumed": json.dumps({t: list(f) for t, f in self.consumed.items()}),
+            "cells": json.dumps({t: list(c) for t, c in self.cells.items()}),
             "status": self.status,
-            "history": "1" if self.in_history else "0",
+            "settled": "1" if self.settled else "0",
             "root": self.root,
         }
 
     @classmethod
     def from_redis(cls, team: str, raw: Mapping[bytes, bytes]) -> Publication:
         d = {k.decode(): v.decode() for k, v in raw.items()}
-        consumed = json.loads(d.get("consumed", "{}"))
+        cells = json.loads(d.get("cells", "{}"))
         return cls(
             d.get("root", team),
             team,
@@ -79,10 +81,25 @@ class Publication:
             base64.b64decode(d.get("chart", "")) or None,
             json.loads(d.get("bands", "null")),
             tuple(json.loads(d.get("wide", "[]"))),
-            {t: tuple(f) for t, f in consumed.items()} if isinstance(consumed, dict) else {},
+            {t: tuple(c) for t, c in cells.items()} if isinstance(cells, dict) else {},
             "posted" if d.get("status") == "posted" else "pending",
-            d.get("history") == "1",
+            d.get("settled") == "1",
         )
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+_SETTLE = """
+if redis.call('HGET', KEYS[1], 'settled') == '1' then return 0 end
+if ARGV[1] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+end
+redis.call('HSET', KEYS[1], 'settled', '1')
+return 1
+"""
 
 
 def history_entry(week: str, bands: Mapping[str, str], wide: Iterable[str]) -> str:
@@ -96,29 +113,23 @@ class ReportStore:
         self._release = redis.register_script(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
         )
+        self._settle = redis.register_script(_SETTLE)
 
     # --- counters -----------------------------------------------------------------------------
-    async def pending(
-        self, team_ids: Iterable[str]
-    ) -> tuple[dict[Cell, dict[str, int]], dict[Cell, list[str]]]:
-        """The unpublished counters of some teams per cell, and the hash fields they came from."""
+    async def pending(self, team_ids: Iterable[str]) -> dict[Cell, dict[str, int]]:
+        """The unpublished counters of some teams, per cell."""
         ids = list(team_ids)
         async with self.redis.pipeline(transaction=False) as pipe:
             for team_id in ids:
                 pipe.hgetall(keys.counters(team_id))
             replies = await pipe.execute()
         cells: dict[Cell, dict[str, int]] = {}
-        fields: dict[Cell, list[str]] = {}
         for team_id, raw in zip(ids, replies, strict=True):
             for f, v in raw.items():
-                name = f.decode()
-                parsed = keys.parse_cell_field(name)
-                if parsed is None:
-                    continue  # a per-round total, not a cell
-                cell = Cell(team_id, parsed[0])
-                cells.setdefault(cell, {})[parsed[1]] = int(v)
-                fields.setdefault(cell, []).append(name)
-        return cells, fields
+                parsed = keys.parse_cell_field(_text(f))
+                if parsed is not None:  # else a per-round total, not a cell
+                    cells.setdefault(Cell(team_id, parsed[0]), {})[parsed[1]] = int(v)
+        return cells
 
     # --- history ------------------------------------------------------------------------------
     async def history(self, team_id: str, last: int = 12) -> list[HistoryEntry]:
@@ -163,27 +174,31 @@ class ReportStore:
         await self.redis.set(keys.plan(root, week), "1", ex=PUBLICATION_SECONDS)
 
     async def settle(self, week: str, pubs: Mapping[str, Publication]) -> dict[str, Publication]:
-        """Apply what frozen publications still owe: delete the consumed counter fields from
-        the hash of the team they belong to, append published bands to the history. Idempotent."""
+        """Apply what frozen publications still owe: delete the used cells' counters from the
+        hash of the team they belong to, append published bands to the history. Idempotent."""
         out = dict(pubs)
         for team_id, p in pubs.items():
-            pub_key = keys.publication(team_id, week)
-            if p.consumed:
-                for owner, names in p.consumed.items():
-                    if names:
-                        await self.redis.hdel(keys.counters(owner), *names)
-                await self.redis.hset(pub_key, "consumed", "{}")
-            if p.bands and not p.in_history:
-                entry = history_entry(week, p.bands, p.wide)
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.rpush(keys.history(team_id), entry)
-                    pipe.ltrim(keys.history(team_id), -HISTORY_WEEKS, -1)
-                    pipe.hset(pub_key, "history", "1")
-                    await pipe.execute()
-            out[team_id] = Publication(
-                p.root, p.team, p.text, p.chart, p.bands, p.wide, {}, p.status, bool(p.bands) or p.in_history
+            if p.settled:
+                continue
+            for owner, windows in p.cells.items():
+                await self.drop_cells(owner, windows)
+            entry = history_entry(week, p.bands, p.wide) if p.bands else ""
+            await self._settle(  # the history grows once, however many processes settle at once
+                keys=[keys.publication(team_id, week), keys.history(team_id)], args=[entry, HISTORY_WEEKS]
             )
+            out[team_id] = replace(p, settled=True)
         return out
+
+    async def drop_cells(self, team_id: str, windows: Iterable[str]) -> None:
+        """Delete every counter of these cells (safe to repeat)."""
+        wanted = set(windows)
+        names = [
+            name
+            for f in await self.redis.hkeys(keys.counters(team_id))
+            if (parsed := keys.parse_cell_field(name := _text(f))) and parsed[0] in wanted
+        ]
+        if names:
+            await self.redis.hdel(keys.counters(team_id), *names)
 
     async def mark_posted(self, team_id: str, week: str) -> None:
         await self.redis.hset(keys.publication(team_id, week), "status", "posted")
