@@ -250,7 +250,7 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
         used: list[tuple[str, str]] = []
         for week in sorted(weeks_seen):
             pubs = await rt.reports.publications(list(tree), week)
-            for team_id, p in pubs.items():
+            for p in pubs.values():
                 cells = [(owner, w) for owner, windows in p.cells.items() for w in windows]
                 used += cells
                 group = [a for c in cells for a in truth.get(c, [])]
