@@ -11,11 +11,12 @@ import sys
 
 from pydantic import ValidationError
 
-from flows.teams import Team
+from flows.teams import Team, TeamError
 
 from .admin import Admin
-from .runtime import runtime
+from .runtime import Runtime, runtime
 from .settings import Settings
+from .texts import say
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,6 +38,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help="a lead who may preview summaries, e.g. slack:U123 (repeatable)",
     )
     tsub.add_parser("list", help="list teams")
+    link = tsub.add_parser(
+        "link", help="Telegram: a new join link, limited in time or uses, or personal ones"
+    )
+    link.add_argument("id")
+    link.add_argument("--days", type=int, default=None, help="valid this many days (default: no limit)")
+    link.add_argument("--uses", type=int, default=None, help="valid for this many joins (default: no limit)")
+    link.add_argument("--personal", type=int, default=None, metavar="N",
+                      help="N single-use links, one per member")  # fmt: skip
+    joined = tsub.add_parser("joined", help="Telegram: how many people joined the team by a link")
+    joined.add_argument("id")
     rm = tsub.add_parser("remove", help="remove a team")
     rm.add_argument("id")
 
@@ -55,6 +66,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     audit = sub.add_parser("audit", help="show the audit log of admin actions")
     audit.add_argument("--count", type=int, default=50)
+
+
+async def _links(rt: Runtime, admin: Admin, actor: str, args: argparse.Namespace) -> str:
+    team = await rt.teams.team(args.id)
+    if team is None or team.platform != "telegram":
+        return f"no Telegram team {args.id}"
+    if args.team_command == "joined":
+        await rt.teams.audit(actor, "team joined", team.id, admin.clock())
+        return f"{await rt.teams.joined_count(team.id)} joined {team.id} by a link"
+    count, uses = (args.personal, 1) if args.personal else (1, args.uses)
+    if not 1 <= count <= 1000:
+        return "--personal takes 1 to 1000"
+    try:
+        codes = [await rt.teams.join_link(team.id, days=args.days, uses=uses) for _ in range(count)]
+    except TeamError as exc:
+        return say(exc.key, rt.settings.language, **exc.params)
+    await rt.teams.audit(actor, "team link", team.id, admin.clock(), f"{count}x days={args.days} uses={uses}")
+    return "\n".join(f"https://t.me/<your_bot>?start={c}" for c in codes)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
@@ -77,6 +106,8 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 return await admin.run(actor, text, settings.language)
             if args.team_command == "list":
                 return await admin.run(actor, "team list", settings.language)
+            if args.team_command in ("link", "joined"):
+                return await _links(rt, admin, actor, args)
             if args.team_command == "remove":
                 ok = await rt.teams.remove_team(args.id)
                 await rt.teams.audit(actor, "team remove", args.id, admin.clock())

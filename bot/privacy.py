@@ -24,6 +24,7 @@ class PrivacyTexts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     where_embedded: Text
     where_redis: Text
+    higher_k: Text
     sheet: Text
 
 
@@ -41,22 +42,24 @@ def _where(s: Settings, lang: Lang) -> str:
 
 def data_sheet(s: Settings, lang: str | None = None) -> str:
     q = classifier.default()
-    exhaustion = q.item(q.signpost.exhaustion_item).text
+    exhaustion_item = q.item(q.signpost.exhaustion_item)
+    exhaustion = exhaustion_item.text
+    k_exh = s.min_group_size_exhaustion
+    higher = k_exh is not None and k_exh > s.min_group_size
+    exh_name = q.types[exhaustion_item.type].name
+    t = privacy_texts()
 
     def one(lg: Lang) -> str:
-        return (
-            privacy_texts()
-            .sheet(lg)
-            .format(
-                version=q.version,
-                where=_where(s, lg),
-                ttl=s.session_ttl_days,
-                k=s.min_group_size,
-                widespread_from=WIDESPREAD_FROM,
-                audit_entries=f"{AUDIT_ENTRIES:,}",
-                publication_days=PUBLICATION_DAYS,
-                exhaustion=exhaustion(lg),
-            )
+        return t.sheet(lg).format(
+            version=q.version,
+            where=_where(s, lg),
+            ttl=s.session_ttl_days,
+            k=s.min_group_size,
+            k_exhaustion=t.higher_k(lg).format(name=exh_name(lg), k=k_exh) if higher else "",
+            widespread_from=WIDESPREAD_FROM,
+            audit_entries=f"{AUDIT_ENTRIES:,}",
+            publication_days=PUBLICATION_DAYS,
+            exhaustion=exhaustion(lg),
         )
 
     if lang == "de":

@@ -30,6 +30,8 @@ class BotTexts(BaseModel):
     part_later: Text
     part_enough: Text
     part_not_enough: Text
+    link_days: Text
+    link_uses: Text
     dm_sent: Text
     private_only: Text
     joined: Text

@@ -81,6 +81,18 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
+_JOIN = """
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'string' then return redis.call('GET', KEYS[1]) end
+if kind ~= 'hash' then return false end
+local team = redis.call('HGET', KEYS[1], 'team')
+local uses = redis.call('HGET', KEYS[1], 'uses')
+if uses then
+  uses = tonumber(uses) - 1
+  if uses <= 0 then redis.call('DEL', KEYS[1]) else redis.call('HSET', KEYS[1], 'uses', uses) end
+end
+return team
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -108,6 +120,7 @@ class TeamStore:
         self.redis = redis
         self._open = redis.register_script(_OPEN_ROUND)
         self._release = redis.register_script(_RELEASE)
+        self._join = redis.register_script(_JOIN)
 
     # --- teams ------------------------------------------------------------------------------
     async def save_team(self, team: Team) -> Team:
@@ -117,9 +130,28 @@ class TeamStore:
             pipe.set(keys.team(team.id), team.model_dump_json())
             pipe.sadd(keys.TEAMS, team.id)
             if team.join_code:
-                pipe.set(keys.join_code(team.join_code), team.id)
+                pipe.hset(keys.join_code(team.join_code), "team", team.id)
             await pipe.execute()
         return team
+
+    async def join_link(self, team_id: str, *, days: int | None = None, uses: int | None = None) -> str:
+        """A new join code for a (Telegram) team, valid `days` days and `uses` times (None:
+        without limit); `uses=1` makes a personal link for one member."""
+        if days is not None and not 1 <= days <= 365:
+            raise TeamError("link_days")
+        if uses is not None and not 1 <= uses <= 100_000:
+            raise TeamError("link_uses")
+        code = secrets.token_urlsafe(9)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.join_code(code), mapping={"team": team_id, **({"uses": uses} if uses else {})})
+            if days:
+                pipe.expire(keys.join_code(code), days * 86_400)
+            await pipe.execute()
+        return code
+
+    async def joined_count(self, team_id: str) -> int:
+        """How many joined by a link (never who, and nothing about answers)."""
+        return int(await self.redis.scard(keys.members(team_id)))
 
     async def team(self, team_id: str) -> Team | None:
         try:
@@ -155,8 +187,12 @@ class TeamStore:
         """A Telegram user joins with a team's code; None if the code is unknown."""
         if not code or len(code) > 64:
             return None
-        team_id = await self.redis.get(keys.join_code(code))
-        team = await self.team(team_id.decode()) if team_id else None
+        team_id = await self._join(keys=[keys.join_code(code)])
+        team = (
+            await self.team(team_id.decode() if isinstance(team_id, bytes) else str(team_id))
+            if team_id
+            else None
+        )
         if team is None:
             return None
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -232,6 +232,48 @@ async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, red
             assert sent == {"11": 1, "12": 1, "13": 1}
 
 
+async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: str, redis, tmp_path) -> None:
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_WEBHOOK_SECRET="s3cret",
+                            TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-links")  # fmt: skip
+        async with runtime(settings) as rt, running_app(settings) as base, httpx.AsyncClient() as http:
+
+            async def start(uid: int, code: str) -> str:
+                update = {"update_id": uid, "message": {
+                    "message_id": uid, "date": 1, "chat": {"id": uid, "type": "private"},
+                    "from": {"id": uid, "is_bot": False, "first_name": "A"}, "text": f"/start {code}",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
+                before = len(fake.calls)
+                r = await http.post(f"{base}/telegram/webhook", json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})  # fmt: skip
+                assert r.status_code == 200
+                return " ".join(c.params["text"] for c in fake.calls[before:] if c.method == "sendMessage")
+
+            await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"))
+            twice = await rt.teams.join_link("hotline", uses=2)
+            assert "Hotline" in await start(21, twice) and "Hotline" in await start(22, twice)
+            assert "nicht (mehr) gültig" in await start(23, twice), "a two-use link takes two joins"
+            personal = await rt.teams.join_link("hotline", uses=1)
+            assert "Hotline" in await start(24, personal)
+            assert "nicht (mehr) gültig" in await start(25, personal)
+            short = await rt.teams.join_link("hotline", days=1)
+            assert 0 < await redis.ttl(flows.keys.join_code(short)) <= 86_400
+            await redis.delete(flows.keys.join_code(short))  # what expiry does
+            assert "nicht (mehr) gültig" in await start(26, short)
+            assert await rt.teams.joined_count("hotline") == 3
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="tg-links", RUHEPULS_DATA_DIR=str(tmp_path))
+    cli = [sys.executable, "-m", "bot", "team"]
+    out = subprocess.run([*cli, "link", "hotline", "--personal", "3", "--days", "14"], env=env, cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    codes = [line.rsplit("=", 1)[1] for line in out.split()]
+    assert len(set(codes)) == 3
+    for code in codes:
+        assert await redis.hget(flows.keys.join_code(code), "uses") == b"1"
+    joined = subprocess.run([*cli, "joined", "hotline"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert joined.stdout.strip() == "3 joined hotline by a link"
+
+
 # --- the real worker, killed half-way -----------------------------------------------------------
 def test_worker_killed_half_way_sends_no_invitation_twice_and_loses_none(redis_url: str, tmp_path) -> None:
     members = [f"W{n:03d}" for n in range(40)]
