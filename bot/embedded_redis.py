@@ -1,9 +1,18 @@
-"""A private redis-server for machines without one: started when REDIS_URL is unset.
+"""Private redis-servers for machines without one: started when REDIS_URL is unset.
 
-It listens only on a unix socket (mode 700) in the data directory, persists to an append-only
-file there, and stops with the process that started it: on a clean exit through `stop()`, and on
-Linux also when the parent dies abruptly (PR_SET_PDEATHSIG), so no orphan stays behind. A second
-Ruhepuls process (the worker beside the web process) finds the running server and shares it.
+Two of them, each on a unix socket (mode 700) in the data directory:
+- the data server keeps teams, rounds, counters and publications in point-in-time snapshots
+  (`dump.rdb`, written every minute when something changed and at shutdown): a snapshot holds
+  state, never a log of who answered what;
+- the sessions server keeps the surveys in progress in memory only, and writes nothing at all:
+  answers never reach the disk (after a restart, people resume from the start of an unfinished
+  survey).
+Each stops with the process that started it: on a clean exit through `stop()`, and on Linux also
+when the parent dies abruptly (PR_SET_PDEATHSIG), so no orphan stays behind. A second Ruhepuls
+process (the worker beside the web process) finds the running servers and shares them.
+
+An append-only file left by an earlier version (it logged every answer) is read once into a
+snapshot without the surveys then in progress, and deleted.
 """
 
 from __future__ import annotations
@@ -46,12 +55,12 @@ def redis_binary() -> str:
     )
 
 
-def _socket_path(data_dir: Path) -> Path:
-    path = data_dir / "redis.sock"
+def _socket_path(data_dir: Path, name: str = "redis") -> Path:
+    path = data_dir / f"{name}.sock"
     if len(str(path)) <= _SOCKET_MAX:
         return path
     digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"ruhepuls-{digest}.sock"
+    return Path(tempfile.gettempdir()) / f"ruhepuls-{digest}-{name}.sock"
 
 
 def _ping(path: Path) -> bool:
@@ -72,9 +81,11 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, volatile: bool = False) -> None:
         self.data_dir = data_dir.resolve()
-        self.socket = _socket_path(self.data_dir)
+        self.volatile = volatile
+        self.name = "sessions" if volatile else "redis"
+        self.socket = _socket_path(self.data_dir, self.name)
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -89,17 +100,19 @@ class EmbeddedRedis:
             return self.url  # another Ruhepuls process of this data dir runs it
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
+        workdir = self.data_dir / "volatile" if self.volatile else self.data_dir
+        workdir.mkdir(mode=0o700, exist_ok=True)
+        legacy = not self.volatile and self._legacy_aof()
         args = [
             redis_binary(),
             "--port", "0",
             "--unixsocket", str(self.socket),
             "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
+            "--dir", str(workdir),
+            "--appendonly", "yes" if legacy else "no",
+            *(["--save", ""] if self.volatile else ["--save", "60", "1"]),
             "--daemonize", "no",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--logfile", str(self.data_dir / f"{self.name}.log"),
         ]  # fmt: skip
         self._proc = subprocess.Popen(
             args,
@@ -113,10 +126,34 @@ class EmbeddedRedis:
             if self._proc.poll() is not None:
                 raise EmbeddedRedisError(f"redis-server exited at start; see {self.data_dir / 'redis.log'}")
             if _ping(self.socket):
+                if legacy:
+                    self._drop_legacy_aof()
                 return self.url
             time.sleep(0.05)
         self.stop()
         raise EmbeddedRedisError("redis-server did not start in time")
+
+    def _legacy_aof(self) -> bool:
+        return (self.data_dir / "appendonlydir").exists() or (self.data_dir / "appendonly.aof").exists()
+
+    def _drop_legacy_aof(self) -> None:
+        """Turn an old append-only log into a snapshot of today's state without the surveys in
+        progress, then delete the log."""
+        import redis as redis_sync
+
+        client = redis_sync.Redis(unix_socket_path=str(self.socket))
+        try:
+            while client.info("persistence").get("loading"):
+                time.sleep(0.05)
+            for key in client.scan_iter(match="rp:{*}:s:*", count=1000):
+                client.delete(key)
+            client.config_set("appendonly", "no")
+            client.save()
+        finally:
+            client.close()
+        shutil.rmtree(self.data_dir / "appendonlydir", ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.data_dir / "appendonly.aof").unlink()
 
     def stop(self) -> None:
         """Stop the server if this process started it (it flushes its append-only file)."""

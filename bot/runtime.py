@@ -33,6 +33,8 @@ class Runtime:
     teams: TeamStore
     queue: RedisQueue
     reports: ReportStore
+    sessions: Redis
+    """Where surveys in progress live (the same server as `redis` unless configured apart)."""
 
     async def enqueue_invitations(self, team_id: str) -> None:
         """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
@@ -79,28 +81,36 @@ def flow_config(settings: Settings) -> flows.Config:
 @contextlib.asynccontextmanager
 async def runtime(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[Runtime]:
     """Connect (starting the embedded Redis if REDIS_URL is unset); `clock` is for tests."""
-    embedded: EmbeddedRedis | None = None
-    url = settings.redis_url
+    embedded: list[EmbeddedRedis] = []
+    url, sessions_url = settings.redis_url, settings.session_redis_url
     if not url:
-        embedded = EmbeddedRedis(settings.data_dir)
-        url = embedded.start()
+        embedded = [EmbeddedRedis(settings.data_dir), EmbeddedRedis(settings.data_dir, volatile=True)]
+        url, sessions_url = (e.start() for e in embedded)
     redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    sessions = (
+        Redis.from_url(sessions_url, socket_timeout=5, socket_connect_timeout=5) if sessions_url else redis
+    )
+    secret = settings.secret_bytes()
     try:
         cfg = flow_config(settings)
         store = flows.RedisStore(
-            redis, items=len(cfg.questionnaire.items), ttl_seconds=settings.session_ttl_seconds
+            sessions,
+            items=len(cfg.questionnaire.items),
+            ttl_seconds=settings.session_ttl_seconds,
+            data=redis,
+            event_secret=secret,
         )
-        teams = TeamStore(redis)
+        teams = TeamStore(redis, secret)
         conversations = (
             flows.Conversations(store, cfg, clock, teams=teams)
             if clock
             else flows.Conversations(store, cfg, teams=teams)
         )
         queue = RedisQueue(redis, name=QUEUE)
-        yield Runtime(
-            settings, redis, conversations, settings.secret_bytes(), teams, queue, ReportStore(redis)
-        )
+        yield Runtime(settings, redis, conversations, secret, teams, queue, ReportStore(redis), sessions)
     finally:
         await redis.aclose()
-        if embedded is not None:
-            embedded.stop()
+        if sessions is not redis:
+            await sessions.aclose()
+        for e in embedded:
+            e.stop()

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    session_redis_url: str | None = Field(None, validation_alias="RUHEPULS_SESSION_REDIS_URL")
+    """Surveys in progress; point it at a Redis without AOF/RDB so answers never reach a disk."""
     data_dir: Path = Field(Path(".ruhepuls"), validation_alias="RUHEPULS_DATA_DIR")
     secret: SecretStr | None = Field(None, validation_alias="RUHEPULS_SECRET")
     session_ttl_days: int = Field(7, ge=1, le=90, validation_alias="RUHEPULS_SESSION_TTL_DAYS")

@@ -112,7 +112,8 @@ class Conversations:
             session, version = await self.store.load(ref)
         else:
             version, session = cached
-        round_id, token = (rnd[0], done_token(rnd[1], person)) if rnd else (None, None)
+        secret = self.teams.secret if self.teams else b""
+        round_id, token = (rnd[0], done_token(secret, rnd[1], person)) if rnd else (None, None)
         for _ in range(MAX_ATTEMPTS):
             already = False
             if round_id and token and session is None and isinstance(event, (Start, Text)):

@@ -3,13 +3,19 @@
 Contract (checked by tests/test_store.py against a real Redis):
 - `load` returns the session and its version (0 when there never was one);
 - `commit` applies a step only when the version is still the loaded one and the event id was
-  not applied before; a completion deletes the answers and adds the counters in the same
-  atomic script; one round trip;
-- a person's hash (session, version, seen event ids) expires `ttl` seconds after its last change.
+  not applied before; one round trip per answer;
+- a completion first counts (count.lua on the data Redis: counters and done token in one
+  script, only while the round is open and only once per person and round), then deletes the
+  answers (transition.lua on the sessions Redis); a crash in between loses no count, and the
+  retry counts nothing twice;
+- a person's hash (session, version, seen event ids) expires `ttl` seconds after its last change,
+  a finished one an hour after completion.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -45,11 +51,17 @@ def _script(name: str) -> str:
 
 def script_sources() -> dict[str, str]:
     """Every Lua script the store runs, by file name (loaded at import; listed for checks)."""
-    return {"transition.lua": _LUA}
+    return {"transition.lua": _TRANSITION, "count.lua": _COUNT}
 
 
-_LUA = _script("transition.lua")
+_TRANSITION = _script("transition.lua")
+_COUNT = _script("count.lua")
 REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+FINISHED_TTL = 3600
+"""Seconds a finished survey's version and last (keyed) event id stay: long enough to drop a
+platform's retry of the final click, short enough to say nothing about who finished when."""
+DONE_TTL = 92 * 86_400
+"""Done tokens live at most this long (a round lasts at most 90 days; closing deletes them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +73,31 @@ class Ref:
 
 
 class RedisStore:
-    def __init__(self, redis: Redis, *, items: int, ttl_seconds: int) -> None:
+    """Sessions on `redis` (keep it without persistence: `RUHEPULS_SESSION_REDIS_URL`), counters
+    and done tokens on `data` (the same server when not given)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        items: int,
+        ttl_seconds: int,
+        data: Redis | None = None,
+        event_secret: bytes = b"",
+    ) -> None:
         self.redis = redis
+        self.data = data if data is not None else redis
         self._items = items
         self._ttl = ttl_seconds
-        self._script = redis.register_script(_LUA)
+        self._event_secret = event_secret
+        self._transition = redis.register_script(_TRANSITION)
+        self._count = self.data.register_script(_COUNT)
+
+    def _event(self, event_id: str | None) -> str:
+        """A keyed hash of the platform's event id: dedup works, no timestamp is stored."""
+        if not event_id:
+            return ""
+        return hmac.new(self._event_secret, event_id.encode(), hashlib.sha256).hexdigest()[:20]
 
     async def load(self, ref: Ref) -> tuple[Session | None, int]:
         """The session in progress (None if none, or if unreadable) and its version."""
@@ -91,29 +123,32 @@ class RedisStore:
         done_token: str | None = None,
     ) -> Committed:
         """Apply `step` to the session `before`, loaded at `version`, atomically. A completion
-        counts only if `done_token` (the person's keyed hash for the round) is new. On a
-        conflict the outcome carries the current session, so the caller needs no reload."""
+        first counts (if `done_token`, the person's keyed token for the round, is new), then
+        deletes the answers. On a conflict the outcome carries the current session, so the
+        caller needs no reload."""
         scope, person = ref.scope, ref.person
-        session_key = keys.session(scope, person)
-        counter_key = done_key = round_hash = session_key  # same-slot placeholders when unused
-        args: list[str | int] = [event_id or "", version]
-        if step.completion is not None:
-            c = step.completion
-            counter_key, done_key = keys.counters(scope), keys.done(scope, c.round_id)
-            round_hash = keys.round_hash(scope)
-            args += ["c", done_token or "", self._ttl, c.round_id]
-            for name, inc in keys.cell_fields(c.round_id, c.window, c.counters).items():
-                args += [name, inc]
-            if c.counters:  # a survey with no result adds nothing, not even to the round total
-                args += [keys.round_total_field(c.round_id), 1]
-        elif step.session == before:
-            args += ["n", "", self._ttl]
-        elif step.session is not None:
-            args += ["w", step.session.dumps(), self._ttl]
-        else:
-            args += ["d", "", self._ttl]
+        args: list[str | int] = [self._event(event_id), version]
+        c = step.completion
         try:
-            reply = await self._script(keys=[session_key, counter_key, done_key, round_hash], args=args)
+            if c is not None and done_token:
+                count: list[str | int] = [done_token, c.round_id, DONE_TTL]
+                if c.counters:  # a survey with no result adds nothing, but takes its round
+                    for name, inc in keys.cell_fields(c.round_id, c.window, c.counters).items():
+                        count += [name, inc]
+                    count += [keys.round_total_field(c.round_id), 1]
+                await self._count(
+                    keys=[keys.counters(scope), keys.done(scope, c.round_id), keys.round_hash(scope)],
+                    args=count,
+                )
+            if step.finished:
+                args += ["d", "", FINISHED_TTL]
+            elif step.session == before:
+                args += ["n", "", self._ttl]
+            elif step.session is not None:
+                args += ["w", step.session.dumps(), self._ttl]
+            else:
+                args += ["d", "", self._ttl]
+            reply = await self._transition(keys=[keys.session(scope, person)], args=args)
         except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
         status = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])

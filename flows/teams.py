@@ -99,8 +99,11 @@ return 0
 """
 
 
-def done_token(round_key: str, person: str) -> str:
-    return hmac.new(round_key.encode(), person.encode(), hashlib.sha256).hexdigest()[:32]
+def done_token(secret: bytes, round_key: str, person: str) -> str:
+    """Who finished a round, as the round's done set holds it: keyed with the server secret
+    and the round's key, so Redis alone (a dump, a backup) never links it to a pseudonym."""
+    mac = hmac.new(secret, f"{round_key}\x1f{person}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
 
 
 def _round(raw: dict[bytes, bytes]) -> Round | None:
@@ -116,8 +119,9 @@ def _round(raw: dict[bytes, bytes]) -> Round | None:
 
 
 class TeamStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, secret: bytes = b"") -> None:
         self.redis = redis
+        self.secret = secret
         self._open = redis.register_script(_OPEN_ROUND)
         self._release = redis.register_script(_RELEASE)
         self._join = redis.register_script(_JOIN)
@@ -269,7 +273,7 @@ class TeamStore:
         key = await self.redis.hget(keys.round_hash(team_id), "key")
         if key is None or not people:
             return [False] * len(people)
-        tokens = [done_token(key.decode(), p) for p in people]
+        tokens = [done_token(self.secret, key.decode(), p) for p in people]
         return [bool(x) for x in await self.redis.smismember(keys.done(team_id, round_id), tokens)]
 
     async def respondents(self, team_id: str, round_id: str) -> int:

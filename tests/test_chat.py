@@ -6,10 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, python_env
+import redis as redis_sync
+from conftest import REPO, free_port, python_env
+
+import flows
+from bot.embedded_redis import redis_binary
+from flows.teams import Team
 
 
 def chat(stdin: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -57,16 +63,67 @@ def test_unknown_input_gets_a_hint_not_an_error(env) -> None:
     assert "Traceback" not in out.stderr
 
 
-def test_embedded_redis_persists_and_leaves_no_orphan(tmp_path: Path) -> None:
+def test_embedded_redis_keeps_answers_off_disk_keeps_teams_and_leaves_no_orphan(tmp_path: Path) -> None:
     data = tmp_path / "embedded"
     env = python_env(RUHEPULS_DATA_DIR=str(data), USER="agent-lee", LOGNAME="agent-lee")
-    first = chat("1\n2\n", env)
+    admin = [sys.executable, "-m", "bot", "team"]
+    subprocess.run([*admin, "add", "ops", "--name", "Ops", "--platform", "slack", "--channel", "C1"],
+                   env=env, cwd=REPO, check=True, capture_output=True, timeout=60)  # fmt: skip
+    first = chat("1\n3\n4\n", env)
     assert first.returncode == 0, first.stderr
+    assert "Frage 3 von 12" in first.stdout
     assert (data / "secret").exists() and oct((data / "secret").stat().st_mode)[-3:] == "600"
     assert not _servers_for(data), "redis-server still running after exit"
+    person = flows.pseudonym((data / "secret").read_text().strip().encode(), "local", "agent-lee")
+    for path in data.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert person.encode() not in content, f"{path.name} names the person"
+            assert b"34----------" not in content, f"{path.name} holds answers"
     second = chat("weiter\n", env)
-    assert "Frage 2 von 12" in second.stdout  # the answer survived the restart
+    assert "Frage 3 von 12" not in second.stdout and "Hallo, hier ist Ruhepuls" in second.stdout
+    teams = subprocess.run([*admin, "list"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert "ops: Ops (slack)" in teams.stdout, "teams survive a restart"
     assert not _servers_for(data)
+
+
+def test_an_old_append_only_file_becomes_a_snapshot_without_surveys(tmp_path: Path) -> None:
+    data = tmp_path / "old"
+    data.mkdir(mode=0o700)
+    port = free_port()
+    old = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+                            "--appendonly", "yes", "--save", ""],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        client = wait_for_redis(port)
+        client.set("rp:{ops}:team", Team(id="ops", name="Ops", platform="slack").model_dump_json())
+        client.sadd("rp:teams", "ops")
+        client.hset("rp:{ops}:s:abc", mapping={"v": 3, "d": "a|34----------|"})
+        client.close()
+    finally:
+        old.terminate()
+        old.wait(timeout=10)
+    logs = ("appendonlydir", "appendonly.aof")  # Redis 7 / Redis 6
+    assert any((data / name).exists() for name in logs)
+    env = python_env(RUHEPULS_DATA_DIR=str(data), RUHEPULS_SECRET="old")
+    teams = subprocess.run([sys.executable, "-m", "bot", "team", "list"], env=env, cwd=REPO,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "ops: Ops (slack)" in teams.stdout, teams.stderr
+    assert not any((data / name).exists() for name in logs), "the old log is deleted"
+    assert b"34----------" not in (data / "dump.rdb").read_bytes()
+
+
+def wait_for_redis(port: int) -> redis_sync.Redis:
+    deadline = time.monotonic() + 10
+    while True:
+        client = redis_sync.Redis(port=port)
+        try:
+            client.ping()
+            return client
+        except redis_sync.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _servers_for(data: Path) -> list[str]:
