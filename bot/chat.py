@@ -1,7 +1,8 @@
 """The local chat: the same engine and store in a terminal, for anyone without a platform.
 
 Type an answer (0-4, or the word), a command ("zurück", "pause", "hilfe", ...), or the number
-of a menu choice. "quit" (or Ctrl-D) pauses the survey; the next run picks it up again.
+of a menu choice. "quit" (or Ctrl-D) pauses the survey; the next run picks it up again while
+the sessions Redis keeps running (the embedded one stops with the program).
 """
 
 from __future__ import annotations

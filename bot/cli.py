@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     privacy.add_argument(
         "--lang", choices=["de", "en"], default=None, help="one language only (default: both)"
     )
+    privacy.add_argument("--stored", action="store_true", help="only the list of what is stored (Markdown)")
     args = parser.parse_args(argv)
 
     settings = _settings()
@@ -112,9 +113,12 @@ def main(argv: list[str] | None = None) -> None:
         else:
             poll(settings)
     elif command == "privacy":
-        from .privacy import data_sheet
+        from .privacy import data_sheet, stored_list
 
-        print(data_sheet(settings, getattr(args, "lang", None)))
+        if args.stored:
+            print(stored_list(settings, "en" if args.lang == "en" else "de"))
+        else:
+            print(data_sheet(settings, args.lang))
     elif command in ("team", "round", "audit", "summary"):
         from .cli_admin import run
 

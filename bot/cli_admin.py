@@ -109,9 +109,12 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
             if args.team_command in ("link", "joined"):
                 return await _links(rt, admin, actor, args)
             if args.team_command == "remove":
-                ok = await rt.teams.remove_team(args.id)
+                gone = await rt.teams.remove_team(args.id, rt.sessions)
+                if gone is None:
+                    return f"no team {args.id}"
                 await rt.teams.audit(actor, "team remove", args.id, admin.clock())
-                return "removed" if ok else f"no team {args.id}"
+                kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(gone.items()) if n)
+                return f"removed {args.id}: {kinds or 'nothing else was stored'}"
             try:
                 team = Team(
                     id=args.id, name=args.name, platform=args.platform, channel=args.channel,

@@ -202,7 +202,8 @@ async def pump(
     try:
         members = await outreach.members(team)
         people = [m.person for m in members]
-        await rt.teams.place(people, team.id)
+        ttl = int((rnd.ends - now).total_seconds()) + rt.settings.session_ttl_seconds
+        await rt.teams.place(people, team.id, ttl)
         todo = await rt.teams.unsent(team.id, rnd.id, kind, people)
         finished = (
             await rt.teams.finished(team.id, rnd.id, people) if kind != "inv" else [False] * len(people)

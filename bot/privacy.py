@@ -13,6 +13,7 @@ import classifier
 from classifier import Lang, Text
 from classifier.disclosure import WIDESPREAD_FROM
 from classifier.model import load_texts
+from flows.storage import stored
 
 from .settings import Settings
 
@@ -25,6 +26,9 @@ class PrivacyTexts(BaseModel):
     where_embedded: Text
     where_redis: Text
     higher_k: Text
+    stored_sessions: Text
+    stored_data: Text
+    shared_persists: Text
     sheet: Text
 
 
@@ -40,6 +44,13 @@ def _where(s: Settings, lang: Lang) -> str:
     return t.where_redis(lang).format(host=urlparse(s.redis_url).hostname or "unix socket")
 
 
+def stored_list(s: Settings, lang: Lang) -> str:
+    """What is stored, from the declared key list (flows/keys.yaml): the data sheet's list, and
+    README's "What is stored" (`ruhepuls privacy --stored --lang en`)."""
+    t = privacy_texts()
+    return stored(lang, s.session_ttl_days, (t.stored_sessions(lang), t.stored_data(lang)))
+
+
 def data_sheet(s: Settings, lang: str | None = None) -> str:
     q = classifier.default()
     exhaustion_item = q.item(q.signpost.exhaustion_item)
@@ -48,6 +59,7 @@ def data_sheet(s: Settings, lang: str | None = None) -> str:
     higher = k_exh is not None and k_exh > s.min_group_size
     exh_name = q.types[exhaustion_item.type].name
     t = privacy_texts()
+    shared = bool(s.redis_url) and not s.session_redis_url
 
     def one(lg: Lang) -> str:
         return t.sheet(lg).format(
@@ -60,6 +72,8 @@ def data_sheet(s: Settings, lang: str | None = None) -> str:
             audit_entries=f"{AUDIT_ENTRIES:,}",
             publication_days=PUBLICATION_DAYS,
             exhaustion=exhaustion(lg),
+            stored=stored_list(s, lg),
+            persistence=t.shared_persists(lg).format(where=_where(s, lg)) if shared else "",
         )
 
     if lang == "de":

@@ -99,6 +99,18 @@ AUDIT = f"{PREFIX}:audit"
 """Stream of admin actions: who, what, when; never an answer."""
 
 
+def team_pattern(team_id: str) -> str:
+    """A SCAN pattern for every key of one team (all carry its hash tag)."""
+    return _tag(team_id).replace("{", "\\{").replace("}", "\\}") + ":*"
+
+
+def team_key_kind(key: str) -> str:
+    """The part of a team key after its hash tag, without ids: `counters`, `round`, `pub`, …"""
+    rest = key.split("}:", 1)[-1]
+    head = rest.split(":", 1)[0]
+    return {"agg": "counters", "s": "sessions"}.get(head, head)
+
+
 def team(team_id: str) -> str:
     """The team's definition (JSON)."""
     return f"{_tag(team_id)}:team"

@@ -99,6 +99,12 @@ return 0
 """
 
 
+WHO_TTL = 180 * 86_400
+"""Longest a person -> team mapping lives without renewal (a 90-day round plus 90 days)."""
+ROUND_KEYS_TTL = 92 * 86_400
+"""Per-round sets (done tokens, who was invited) live at most this long; closing deletes them."""
+
+
 def done_token(secret: bytes, round_key: str, person: str) -> str:
     """Who finished a round, as the round's done set holds it: keyed with the server secret
     and the round's key, so Redis alone (a dump, a backup) never links it to a pseudonym."""
@@ -174,20 +180,46 @@ class TeamStore:
             raw = await pipe.execute()
         return [Team.model_validate_json(r) for r in raw if r]
 
-    async def remove_team(self, team_id: str) -> bool:
-        team = await self.team(team_id)
-        if team is None:
-            return False
+    async def remove_team(self, team_id: str, sessions: Redis | None = None) -> dict[str, int] | None:
+        """Delete everything of a team: its definition, rounds, counters, history, summaries,
+        members, join codes, who-belongs-where and (on `sessions`, if the surveys in progress
+        live on another server) its surveys in progress; None if there is no such team, else how
+        many keys of each kind went."""
+        if await self.team(team_id) is None:
+            return None
+        gone: dict[str, int] = {}
+        if sessions is not None and sessions is not self.redis:
+            pattern = keys.team_pattern(team_id)
+            elsewhere = [k async for k in sessions.scan_iter(match=pattern, count=1000)]
+            if elsewhere:
+                await sessions.delete(*elsewhere)
+            gone["sessions"] = len(elsewhere)
+        own = [k async for k in self.redis.scan_iter(match=keys.team_pattern(team_id), count=1000)]
+        for key in own:
+            kind = keys.team_key_kind(key.decode())
+            gone[kind] = gone.get(kind, 0) + 1
+        links = [k async for k in self.redis.scan_iter(match=keys.join_code("*"), count=1000)
+                 if await self._join_team(k) == team_id]  # fmt: skip
+        mapped = []
+        async for k in self.redis.scan_iter(match=keys.who("*"), count=1000):
+            if await self.redis.get(k) == team_id.encode():
+                mapped.append(k)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(keys.team(team_id), keys.members(team_id))
+            for batch in (own, links, mapped):
+                if batch:
+                    pipe.delete(*batch)
             pipe.srem(keys.TEAMS, team_id)
-            if team.join_code:
-                pipe.delete(keys.join_code(team.join_code))
             await pipe.execute()
-        return True
+        gone["join"], gone["who"] = len(links), len(mapped)
+        return gone
+
+    async def _join_team(self, key: bytes) -> str | None:
+        kind = await self.redis.type(key)
+        raw = await self.redis.hget(key, "team") if kind in (b"hash", "hash") else await self.redis.get(key)
+        return raw.decode() if isinstance(raw, bytes) else None
 
     # --- membership -------------------------------------------------------------------------
-    async def join(self, code: str, user_id: str, person: str) -> Team | None:
+    async def join(self, code: str, user_id: str, person: str, ttl_seconds: int = WHO_TTL) -> Team | None:
         """A Telegram user joins with a team's code; None if the code is unknown."""
         if not code or len(code) > 64:
             return None
@@ -201,15 +233,18 @@ class TeamStore:
             return None
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.sadd(keys.members(team.id), user_id)
-            pipe.set(keys.who(person), team.id)
+            pipe.set(keys.who(person), team.id, ex=max(60, min(ttl_seconds, WHO_TTL)))
             await pipe.execute()
         return team
 
-    async def place(self, people: Iterable[str], team_id: str) -> None:
-        """Record which team pseudonymous people belong to (so their survey counts there)."""
+    async def place(self, people: Iterable[str], team_id: str, ttl_seconds: int = WHO_TTL) -> None:
+        """Record which team pseudonymous people belong to (so their survey counts there), for
+        `ttl_seconds` (the end of the round they are invited to plus the session TTL): renewed
+        with every invitation, gone when no round renews it."""
+        ttl = max(60, min(ttl_seconds, WHO_TTL))
         async with self.redis.pipeline(transaction=False) as pipe:
             for person in people:
-                pipe.set(keys.who(person), team_id)
+                pipe.set(keys.who(person), team_id, ex=ttl)
             await pipe.execute()
 
     async def joined_members(self, team_id: str) -> list[str]:
@@ -288,11 +323,17 @@ class TeamStore:
         return [not f for f in flags]
 
     async def mark_sent(self, team_id: str, round_id: str, kind: keys.Kind, person: str) -> None:
-        await self.redis.sadd(keys.sent(team_id, round_id, kind), person)
+        await self._add_for_round(keys.sent(team_id, round_id, kind), person)
+
+    async def _add_for_round(self, key: str, member: str) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(key, member)
+            pipe.expire(key, ROUND_KEYS_TTL)  # closing the round deletes it earlier
+            await pipe.execute()
 
     async def claim(self, team_id: str, round_id: str, kind: keys.Kind, person: str) -> None:
         """Note that a message is about to go out (so a crash right after can be checked)."""
-        await self.redis.sadd(keys.sent(team_id, round_id, kind, claimed=True), person)
+        await self._add_for_round(keys.sent(team_id, round_id, kind, claimed=True), person)
 
     async def claimed(self, team_id: str, round_id: str, kind: keys.Kind) -> set[str]:
         raw = await self.redis.smembers(keys.sent(team_id, round_id, kind, claimed=True))

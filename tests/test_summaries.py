@@ -188,8 +188,8 @@ def test_summary_preview_and_privacy_commands(redis_url: str, tmp_path) -> None:
     sheet = subprocess.run([*cli, "privacy"], env=env, cwd=REPO, capture_output=True, text=True).stdout
     assert "DATENBLATT" in sheet and "DATA SHEET" in sheet
     assert (
-        "spätestens 7 Tage" in sheet
-        and "at the latest 7 days" in sheet
+        "bis 7 Tage nach der letzten Antwort" in sheet
+        and "until 7 days after the last answer" in sheet
         and "needs at least 5 people who answered" in sheet
     )
     env["RUHEPULS_SESSION_TTL_DAYS"], env["RUHEPULS_MIN_GROUP_SIZE"] = "3", "8"
@@ -197,7 +197,7 @@ def test_summary_preview_and_privacy_commands(redis_url: str, tmp_path) -> None:
         [*cli, "privacy", "--lang", "en"], env=env, cwd=REPO, capture_output=True, text=True
     ).stdout
     assert (
-        "at the latest 3 days" in sheet
+        "until 3 days after the last answer" in sheet
         and "needs at least 8 people who answered" in sheet
         and "DATENBLATT" not in sheet
     )

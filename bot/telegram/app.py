@@ -148,7 +148,8 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         ids = _ids(update)
         if ids and context.args:  # a deep link t.me/<bot>?start=<join code>
             person = convo.person(ids[0])
-            team = await rt.teams.join(context.args[0], str(ids[0]), person)
+            ttl = (s.round_days + s.session_ttl_days) * 86_400
+            team = await rt.teams.join(context.args[0], str(ids[0]), person, ttl)
             rt.conversations.forget(person)
             note = say("joined", s.language, team=team.name) if team else say("bad_code", s.language)
             await _call(lambda: app.bot.send_message(ids[1], note), "sendMessage")
