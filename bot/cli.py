@@ -83,10 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("saq").setLevel(max(logging.WARNING, logging.getLogger().level))
+    from .logs import setup
+
+    setup(settings.log_level, settings.secret_values())
     from .runtime import preflight
 
     try:

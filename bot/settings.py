@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     def session_ttl_seconds(self) -> int:
         return self.session_ttl_days * 86_400
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so that logs can mask it."""
+        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
+                  self.telegram_bot_token, self.telegram_webhook_secret, self.secret]  # fmt: skip
+        return [v.get_secret_value() for v in values if v is not None]
+
     def secret_bytes(self) -> bytes:
         """The key for pseudonyms: RUHEPULS_SECRET, or one generated once into the data dir."""
         if self.secret is not None:

@@ -139,6 +139,6 @@ async def _start_slack(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitSta
 
 
 def serve(settings: Settings) -> None:
-    config: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": "info"}
+    config: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None}
     log.info("serving on http://%s:%s", settings.host, settings.port)
-    uvicorn.run(create_app(settings), access_log=False, **config)
+    uvicorn.run(create_app(settings), access_log=False, **config)  # our logging setup (bot.logs)

@@ -81,7 +81,6 @@ def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker[WorkerCon
 
 
 def run_worker(settings: Settings) -> None:
-    logging.getLogger("saq").setLevel(logging.WARNING)
 
     async def main() -> None:
         async with runtime(settings) as rt, outreach_for(rt) as outreach:

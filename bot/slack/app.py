@@ -119,8 +119,6 @@ def signing_secret(rt: Runtime) -> str:
 def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncApp:
     """The bolt app with Ruhepuls's listeners registered."""
     s = rt.settings
-    for noisy in ("slack_bolt", "slack_sdk"):  # their DEBUG logs carry message payloads
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
     signing = signing_secret(rt)
     app = AsyncApp(
         client=web_client(rt, session),

@@ -120,7 +120,6 @@ class TelegramConversation:
 def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     s = rt.settings
     assert s.telegram_bot_token is not None
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token
     builder = (
         Application.builder().token(s.telegram_bot_token.get_secret_value()).base_url(s.telegram_api_url)
     )

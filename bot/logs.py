@@ -1,0 +1,65 @@
+"""One logging setup for every command: our own loggers at RUHEPULS_LOG_LEVEL, every third-party
+logger clamped to WARNING (their INFO and DEBUG lines carry bot tokens in URLs, message bodies,
+user ids and member lists), and a filter on the handler that masks tokens and secrets in
+whatever still reaches it, tracebacks included, at any level."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+
+THIRD_PARTY = (
+    "httpx", "httpcore", "telegram", "slack_sdk", "slack_bolt", "microsoft_teams", "aiohttp",
+    "saq", "uvicorn", "uvicorn.error", "uvicorn.access", "asyncio", "redis", "websockets",
+    "matplotlib", "PIL", "hpack", "urllib3",
+)  # fmt: skip
+TOKEN_SHAPES = (
+    re.compile(r"bot\d+:[A-Za-z0-9_-]{10,}"),  # Telegram bot token in a Bot API URL
+    re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}"),  # a Telegram token on its own
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+"),  # Slack tokens
+    re.compile(r"\bxapp-[A-Za-z0-9-]+"),
+    re.compile(r"(?i)(authorization|x-telegram-bot-api-secret-token|x-slack-signature)(['\":= ]+)[^'\",\s]+"),
+)
+MASK = "***"
+
+
+class Redact(logging.Filter):
+    """Masks known secrets and anything shaped like a token, in the message and the traceback."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def clean(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, MASK)
+        for shape in TOKEN_SHAPES:
+            text = shape.sub(lambda m: m.group(1) + m.group(2) + MASK if m.re.groups == 2 else MASK, text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.clean(record.getMessage()), ()
+        if record.exc_info:
+            record.exc_text = self.clean(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = self.clean(record.stack_info)
+        return True
+
+
+def setup(level: str, secrets: Iterable[str] = ()) -> None:
+    """Configure the root logger once for this process (replacing any earlier handlers)."""
+    numeric = logging.getLevelName(level.upper())
+    numeric = numeric if isinstance(numeric, int) else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redact(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    for name in THIRD_PARTY:
+        logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
