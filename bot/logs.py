@@ -61,5 +61,13 @@ def setup(level: str, secrets: Iterable[str] = ()) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    clamp(numeric)
+
+
+def clamp(level: int | str = logging.INFO) -> None:
+    """Third-party loggers at WARNING or above, whatever the level of ours (also applied by the
+    web app and the worker themselves, so that an embedding process gets it too)."""
+    numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    numeric = numeric if isinstance(numeric, int) else logging.INFO
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(max(logging.WARNING, numeric))

@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from .logs import clamp
 from .runtime import Runtime, runtime
 from .settings import Settings
 
@@ -25,6 +26,8 @@ log = logging.getLogger("ruhepuls.web")
 
 
 def create_app(settings: Settings) -> FastAPI:
+    clamp(settings.log_level)
+
     @contextlib.asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         async with runtime(settings) as rt, contextlib.AsyncExitStack() as stack:

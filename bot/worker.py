@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from saq import CronJob, Worker
 from saq.types import Context
 
+from .logs import clamp
 from .outreach import Outreach, SlackOutreach, TelegramOutreach, tick, tick_team
 from .runtime import Runtime, runtime
 from .settings import Settings
@@ -32,6 +33,7 @@ def _now() -> datetime:
 
 @contextlib.asynccontextmanager
 async def outreach_for(rt: Runtime) -> AsyncIterator[dict[str, Outreach]]:
+    clamp(rt.settings.log_level)  # the platform SDKs' lines carry tokens, member lists and bodies
     senders: dict[str, Outreach] = {}
     s = rt.settings
     async with contextlib.AsyncExitStack() as stack:
