@@ -101,6 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "serve":
         from .web import serve
 
+        if settings.public and settings.secret is None:
+            sys.exit(
+                "ruhepuls: a public HOST needs RUHEPULS_SECRET (the key of every pseudonym), set "
+                "in the environment and kept away from the data; a generated one is for local trials"
+            )
         serve(settings)
     elif command == "telegram":
         from .telegram.run import poll, set_webhook

@@ -4,13 +4,16 @@
 keeps two workers from sending at once, and a worker killed half-way continues where the
 bookkeeping says it stopped. Each message is claimed before it goes out and marked sent after;
 a claim without a mark (the worker died in between) is settled by asking the platform whether
-the message arrived (Slack: the DM's history, where our messages carry metadata naming round
-and kind). A message to someone who blocked the bot counts as sent (it would fail forever); a
+the message arrived (Slack: the DM's history, where our messages carry an opaque tag: a keyed
+hash of round, kind and person, so that an export of the workspace can't tell a reminder, and
+so a non-responder, from an invitation). A message to someone who blocked the bot counts as sent (it would fail forever); a
 network failure does not (the next tick tries again).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -58,7 +61,7 @@ class Outreach(Protocol):
 
 
 class SlackOutreach:
-    EVENT_TYPE = "ruhepuls_outreach"
+    EVENT_TYPE = "ruhepuls"
 
     def __init__(self, rt: Runtime, client: AsyncWebClient) -> None:
         self.rt, self.client = rt, client
@@ -210,11 +213,11 @@ async def pump(
         )
         menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
         claimed = await rt.teams.claimed(team.id, rnd.id, kind)
-        tag = f"{rnd.id}:{kind}"
         complete = True
         for n, (member, pending, done) in enumerate(zip(members, todo, finished, strict=True)):
             if not pending or done:
                 continue
+            tag = outreach_tag(rt.secret, rnd.id, kind, member.person)
             if member.person in claimed and await outreach.delivered(member, tag):
                 await rt.teams.mark_sent(team.id, rnd.id, kind, member.person)
                 continue
@@ -229,6 +232,11 @@ async def pump(
         return complete
     finally:
         await rt.teams.unlock(team.id, token)
+
+
+def outreach_tag(secret: bytes, round_id: str, kind: str, person: str) -> str:
+    """What a proactive message carries to be recognised later: it names nothing."""
+    return hmac.new(secret, f"{round_id}\x1f{kind}\x1f{person}".encode(), hashlib.sha256).hexdigest()[:20]
 
 
 async def tick_team(rt: Runtime, outreach: dict[str, Outreach], team: Team, now: datetime) -> None:

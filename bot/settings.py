@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     def session_ttl_seconds(self) -> int:
         return self.session_ttl_days * 86_400
 
+    @property
+    def public(self) -> bool:
+        """Serving beyond this machine (production): HOST is not a loopback address."""
+        return self.host not in ("127.0.0.1", "localhost", "::1")
+
     def secret_values(self) -> list[str]:
         """Every configured secret, so that logs can mask it."""
         values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
@@ -112,7 +117,8 @@ class Settings(BaseSettings):
         return [v.get_secret_value() for v in values if v is not None]
 
     def secret_bytes(self) -> bytes:
-        """The key for pseudonyms: RUHEPULS_SECRET, or one generated once into the data dir."""
+        """The key for pseudonyms: RUHEPULS_SECRET, or, for local trials only (`ruhepuls serve`
+        refuses a public HOST without it), one generated once into the data dir."""
         if self.secret is not None:
             return self.secret.get_secret_value().encode()
         path = self.data_dir / "secret"

@@ -65,6 +65,14 @@ async def test_a_whole_round_leaves_only_declared_keys_within_their_lifetimes(re
             assert any(
                 c.method == "chat.postMessage" and c.params.get("channel") == "LSUP" for c in fake.calls
             )
+            rnd = await rt.teams.current_round("support")
+            assert rnd is not None and rnd.reminded == 1
+            tags = [str(c.params.get("metadata")) for c in fake.calls if c.method == "chat.postMessage"
+                    and str(c.params.get("channel", "")).startswith("D")]  # fmt: skip
+            assert len(tags) > len(MEMBERS), "invitations and reminders went out"
+            assert all("ruhepuls" in t for t in tags)
+            for tag in tags:  # an export of the workspace can't tell a reminder (a non-responder)
+                assert "rem" not in tag and "inv" not in tag and rnd.id not in tag
             await admin.run("cli:x", "round close support", "de")
 
             ttl = settings.session_ttl_seconds

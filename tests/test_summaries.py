@@ -172,6 +172,14 @@ async def test_preview_for_admins_and_leads_only(rt: Runtime) -> None:
     assert "Admins" in await admin.run("slack:USOMEONE", "summary support", "de")
 
 
+def test_a_public_host_needs_a_configured_secret(tmp_path) -> None:
+    env = python_env(HOST="0.0.0.0", RUHEPULS_DATA_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:1/0")
+    out = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode != 0 and "RUHEPULS_SECRET" in out.stderr
+    assert not (tmp_path / "secret").exists(), "no secret is generated next to the data"
+
+
 def test_summary_preview_and_privacy_commands(redis_url: str, tmp_path) -> None:
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="cli", RUHEPULS_DATA_DIR=str(tmp_path))
     cli = [sys.executable, "-m", "bot"]
