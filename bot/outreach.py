@@ -161,6 +161,16 @@ class TelegramOutreach:
     async def delivered(self, member: Member, tag: str) -> bool:
         return False  # bots cannot read their chats' history: a claimed message is sent again
 
+    async def sweep(self, now: float | None = None) -> None:
+        """Delete the personal results whose day in the chat is over (`now`: epoch seconds)."""
+        from telegram.error import TelegramError
+
+        for chat_id, message_id in await self.rt.expiring.due(now):
+            try:
+                await self.bot.delete_message(chat_id, message_id)
+            except TelegramError as exc:  # already gone, or the bot was blocked: nothing to keep
+                log.info("telegram deleteMessage failed: %s", type(exc).__name__)
+
     async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
         from telegram.constants import ParseMode
         from telegram.error import Forbidden, TelegramError
@@ -271,6 +281,13 @@ async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> Non
             await tick_team(rt, outreach, team, now)
         except Exception as exc:  # one team's trouble must not stop the others
             log.error("tick failed for a team: %s", type(exc).__name__)
+
+    telegram = outreach.get("telegram")
+    if isinstance(telegram, TelegramOutreach):
+        try:
+            await telegram.sweep()
+        except Exception as exc:  # the rest of the tick goes on
+            log.error("telegram sweep failed: %s", type(exc).__name__)
 
     async def poster(team: Team, text: str, chart: bytes | None) -> bool:
         sender = outreach.get(team.platform)

@@ -15,6 +15,7 @@ import classifier
 import flows
 from flows import texts
 from flows.reports import ReportStore
+from flows.residue import ExpiringMessages
 from flows.teams import TeamStore
 
 from .embedded_redis import EmbeddedRedis
@@ -35,6 +36,7 @@ class Runtime:
     reports: ReportStore
     sessions: Redis
     """Where surveys in progress live (the same server as `redis` unless configured apart)."""
+    expiring: ExpiringMessages
 
     async def enqueue_invitations(self, team_id: str) -> None:
         """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
@@ -107,7 +109,10 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
             else flows.Conversations(store, cfg, teams=teams)
         )
         queue = RedisQueue(redis, name=QUEUE)
-        yield Runtime(settings, redis, conversations, secret, teams, queue, ReportStore(redis), sessions)
+        yield Runtime(
+            settings, redis, conversations, secret, teams, queue, ReportStore(redis), sessions,
+            ExpiringMessages(sessions),
+        )  # fmt: skip
     finally:
         await redis.aclose()
         if sessions is not redis:

@@ -95,6 +95,8 @@ def plan_lock(scope: str, week: str) -> str:
 # --- teams and rounds (operational data; never joined with answers) ---------------------------
 TEAMS = f"{PREFIX}:teams"
 """Set of team ids."""
+EXPIRING = f"{PREFIX}:expiring"
+"""Sorted set of chat:message ids to delete from a platform chat when due (sessions Redis)."""
 AUDIT = f"{PREFIX}:audit"
 """Stream of admin actions: who, what, when; never an answer."""
 

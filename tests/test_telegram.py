@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,10 +13,13 @@ import pytest
 from conftest import REPO, free_port, python_env
 from fakes import FakeServer, FakeTelegram
 from slackkit import running_app
+from telegram import Bot
 from tgkit import WEBHOOK_SECRET, TelegramAgent
 
 import flows
 import flows.keys
+from bot.outreach import TelegramOutreach
+from bot.runtime import runtime
 from bot.settings import Settings
 
 TOKEN = "12345:TEST-token"
@@ -93,6 +97,36 @@ async def test_commands_typed_answers_pause_language(agent: TelegramAgent, redis
     await agent.say("banana")
     assert "didn't get that" in agent.text()
     assert await stored_answers(redis, agent) == "3" + "-" * 11
+
+
+async def test_typed_text_is_deleted_and_the_result_leaves_the_chat_within_a_day(
+    agent: TelegramAgent, redis, redis_url: str, fake_tg: FakeServer
+) -> None:
+    await agent.say("/start")
+    await agent.click("Starten")
+    before = len(agent.fake.calls)
+    await agent.say("oft")
+    typed = [c for c in agent.fake.calls[before:] if c.method == "deleteMessage"]
+    assert len(typed) == 1 and str(typed[0].params["chat_id"]) == str(agent.user_id)
+    for _ in range(11):
+        await agent.click("selten")
+    assert "Ihr Ergebnis" in agent.text()
+    result_id = agent.last_id
+    due = await redis.zrange(flows.keys.EXPIRING, 0, -1, withscores=True)
+    assert [m for m, _ in due] == [f"{agent.user_id}:{result_id}".encode()]
+    assert 0 < due[0][1] - time.time() <= 86_400 and 0 < await redis.ttl(flows.keys.EXPIRING) <= 172_800
+    settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=f"{fake_tg.url}/bot",
+                        RUHEPULS_SECRET="tg-test-secret")  # fmt: skip
+    async with runtime(settings) as rt, Bot(TOKEN, base_url=f"{fake_tg.url}/bot") as bot:
+        sweeper = TelegramOutreach(rt, bot)
+        before = len(agent.fake.calls)
+        await sweeper.sweep(time.time() + 3600)  # not yet
+        assert not any(c.method == "deleteMessage" for c in agent.fake.calls[before:])
+        await sweeper.sweep(time.time() + 86_401)
+        gone = [c for c in agent.fake.calls[before:] if c.method == "deleteMessage"]
+        assert [int(c.params["message_id"]) for c in gone] == [result_id]
+        await sweeper.sweep(time.time() + 90_000)  # handed out once
+        assert len([c for c in agent.fake.calls[before:] if c.method == "deleteMessage"]) == 1
 
 
 async def test_double_and_stale_clicks(agent: TelegramAgent, redis) -> None:

@@ -108,13 +108,16 @@ class TelegramConversation:
                     bot.edit_message_text, text, chat_id=chat_id, message_id=clicked.message_id,
                     reply_markup=keyboard, parse_mode=ParseMode.HTML,
                 )  # fmt: skip
-                await _call(edit, "editMessageText")
+                shown = clicked.message_id if await _call(edit, "editMessageText") else None
                 clicked = None
             else:
                 send = partial(
                     bot.send_message, chat_id, text, reply_markup=keyboard, parse_mode=ParseMode.HTML
                 )
-                await _call(send, "sendMessage")
+                sent = await _call(send, "sendMessage")
+                shown = sent.message_id if isinstance(sent, Message) else None
+            if isinstance(m, msg.Result) and shown is not None:
+                await self.rt.expiring.add(chat_id, shown)  # Telegram keeps it only while a bot may delete it
 
 
 def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
@@ -142,6 +145,9 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
             return
         event: ev.Event = ev.Text(text if text is not None else (update.message.text or ""))
         await convo.handle(app, ids[0], ids[1], event, f"u{update.update_id}")
+        if text is None:  # a typed answer or remark stays in nobody's history
+            delete = partial(app.bot.delete_message, ids[1], update.message.message_id)
+            await _call(delete, "deleteMessage")
 
     async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = _ids(update)
