@@ -1,0 +1,151 @@
+"""Every byte from the internet reaches our code before any check: arbitrary bytes, JSON and form
+bodies, signed as Slack signs them or not, with Telegram's secret or not, at every inbound route
+of the running app (`ruhepuls serve` as its own process). Never a 5xx, and a survey in progress
+beside it is untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import redis as redis_sync
+from conftest import REPO, free_port, python_env
+from fakes import FakeServer, FakeSlack, FakeTelegram
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from slackkit import SIGNING_SECRET, signed_headers
+from tgkit import WEBHOOK_SECRET
+
+import flows
+
+SECRET = "fuzz-secret"
+USER = "UFUZZ001"
+
+
+@pytest.fixture(scope="module")
+def app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with FakeServer(FakeSlack(), "/api") as slack, FakeServer(FakeTelegram(), "/bot") as tg:
+        port = free_port()
+        env = python_env(
+            REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port),
+            RUHEPULS_DATA_DIR=str(tmp_path_factory.mktemp("fuzz")),
+            SLACK_BOT_TOKEN="xoxb-fuzz", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack.url}/api/",
+            TELEGRAM_BOT_TOKEN="4242:fuzz-token", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            TELEGRAM_API_URL=f"{tg.url}/bot",
+        )  # fmt: skip
+        log = tmp_path_factory.mktemp("fuzzlog") / "serve.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO,
+                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+        assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def click(base: str, value: str) -> httpx.Response:
+    payload = {"type": "block_actions", "user": {"id": USER, "team_id": "T1"}, "team": {"id": "T1"},
+               "container": {"type": "message", "message_ts": "1.1", "channel_id": "D" + USER},
+               "channel": {"id": "D" + USER}, "actions": [{"action_id": "rp:0", "block_id": "b", "type": "button", "value": value,
+                            "action_ts": str(time.time_ns())}]}  # fmt: skip
+    body = urlencode({"payload": json.dumps(payload)})
+    return httpx.post(f"{base}/slack/events", content=body,
+                      headers=signed_headers(body, content_type="application/x-www-form-urlencoded"))  # fmt: skip
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+known_shapes = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["block_actions", "event_callback", "url_verification", "view_submission", "x"])
+        | json_values,
+        "event": json_values | st.fixed_dictionaries({"type": st.sampled_from(["message", "app_mention"]),
+                                                       "user": json_values, "text": json_values,
+                                                       "channel": json_values}),  # fmt: skip
+        "actions": json_values | st.lists(st.fixed_dictionaries({"value": json_values}), max_size=2),
+        "user": json_values, "team": json_values, "container": json_values, "challenge": json_values,
+        "update_id": json_values, "message": json_values, "callback_query": json_values,
+    },
+)  # fmt: skip
+bodies = st.one_of(
+    st.binary(max_size=300),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    known_shapes.map(lambda v: json.dumps(v).encode()),
+    known_shapes.map(lambda v: urlencode({"payload": json.dumps(v)}).encode()),
+    st.dictionaries(st.text(max_size=8), st.text(max_size=30), max_size=5).map(
+        lambda d: urlencode(d).encode()
+    ),
+    st.integers(1, 3000).map(lambda n: b"[" * n + b"]" * n),  # deep nesting
+    st.just(b"\xff\xfe\x00not utf-8"),
+)
+content_types = st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain", ""])
+
+
+@given(
+    body=bodies,
+    content_type=content_types,
+    signed=st.booleans(),
+    route=st.sampled_from(["slack", "telegram"]),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_body_gets_a_5xx(app: str, body: bytes, content_type: str, signed: bool, route: str) -> None:
+    if route == "slack":
+        headers = {"Content-Type": content_type}
+        if signed:
+            ts = str(int(time.time()))
+            sig = "v0=" + __import__("hmac").new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body,
+                                                  "sha256").hexdigest()  # fmt: skip
+            headers |= {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
+        r = httpx.post(f"{app}/slack/events", content=body, headers=headers, timeout=10)
+    else:
+        headers = {"Content-Type": content_type}
+        if signed:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = WEBHOOK_SECRET
+        r = httpx.post(f"{app}/telegram/webhook", content=body, headers=headers, timeout=10)
+    assert r.status_code < 500, (route, signed, body[:200], r.status_code, r.text[:200])
+
+
+def test_huge_bodies_are_refused_before_they_are_read(app: str) -> None:
+    huge = b"x" * (2 * 1024 * 1024)
+    r = httpx.post(f"{app}/slack/events", content=huge, timeout=30)
+    assert r.status_code == 413
+    r = httpx.post(f"{app}/telegram/webhook", content=huge, timeout=30,
+                   headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})  # fmt: skip
+    assert r.status_code == 413
+    assert httpx.post(f"{app}/telegram/webhook", content=huge, timeout=30).status_code == 403
+
+
+def test_a_survey_in_progress_is_untouched_by_the_fuzz(app: str, redis_url: str) -> None:
+    person = flows.pseudonym(SECRET.encode(), "slack", f"T1:{USER}")
+    key = flows.keys.session(flows.SOLO, person)
+    assert click(app, "start:de").status_code == 200
+    assert click(app, "a:a1:3").status_code == 200
+    r = redis_sync.Redis.from_url(redis_url)
+    before = r.hget(key, "d")
+    assert before is not None and b"3-----------" in before
+    test_no_body_gets_a_5xx(app=app)  # a fresh run of the fuzz, beside the survey
+    assert r.hget(key, "d") == before
