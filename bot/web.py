@@ -161,7 +161,13 @@ async def _start_slack(api: FastAPI, rt: Runtime, stack: contextlib.AsyncExitSta
 
     session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
     stack.push_async_callback(session.close)
-    app = build_slack_app(rt, session)
+    from flows.limits import Limiter
+
+    from .slack.delivery import Delivery
+
+    delivery = Delivery(Limiter(rt.redis, rt.secret), session)
+    stack.push_async_callback(delivery.drain)  # queued cards go out before the session closes
+    app = build_slack_app(rt, session, delivery)
     api.state.slack = app
     api.state.slack_secret = signing_secret(rt).encode()
     if rt.settings.slack_app_token:

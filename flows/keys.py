@@ -147,6 +147,11 @@ def members(team_id: str) -> str:
     return f"{_tag(team_id)}:members"
 
 
+def limit(platform: str, workspace: str, method: str, chat: str = "") -> str:
+    """A rate-limit bucket: platform, workspace, API method and (hashed) chat; no person."""
+    return f"{PREFIX}:limit:{platform}:{workspace}:{method}" + (f":{chat}" if chat else "")
+
+
 def who(person: str) -> str:
     """The team a pseudonymous person belongs to."""
     return f"{PREFIX}:who:{person}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +40,13 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)
     rate_limit: dict[str, int] = field(default_factory=dict)
+    enforce_limits: bool = False
+    """Answer 429 with Retry-After as Slack does when a method's published limit is exceeded:
+    Tier 3 (50 per minute, bursts of 10) for chat.update and chat.delete, Tier 4 for
+    conversations.open, one chat.postMessage per second per channel."""
+    response_urls: dict[str, int] = field(default_factory=dict)
+    """How often each response URL was used (Slack allows five within 30 minutes)."""
+    _buckets: dict[str, float] = field(default_factory=dict)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,10 +59,37 @@ class FakeSlack:
             status, call.result = self._answer(method, params)
         return status, call.result
 
+    LIMITS = {"chat.update": (50 / 60, 10), "chat.delete": (50 / 60, 10), "conversations.open": (100 / 60, 20),
+              "chat.postMessage": (1.0, 3)}  # fmt: skip
+
+    def _limited(self, method: str, params: dict[str, Any]) -> float:
+        """Seconds to wait when this call exceeds its limit (0: within it); GCRA per bucket."""
+        if not self.enforce_limits or method not in self.LIMITS:
+            return 0.0
+        rate, burst = self.LIMITS[method]
+        key = method + (f":{params.get('channel')}" if method == "chat.postMessage" else "")
+        now, interval = time.monotonic(), 1 / rate
+        tat = max(self._buckets.get(key, now), now)
+        if tat - now > interval * (burst - 1) + 1e-6:
+            return tat - interval * (burst - 1) - now
+        self._buckets[key] = tat + interval
+        return 0.0
+
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.rate_limit.get(method, 0) > 0:
             self.rate_limit[method] -= 1
             return 429, {"ok": False, "error": "ratelimited"}
+        wait = self._limited(method, params)
+        if wait > 0:
+            return 429, {"ok": False, "error": "ratelimited", "retry_after": max(1, math.ceil(wait))}
+        if method == "respond":
+            if self.fail.pop("respond", None):
+                return 404, {"ok": False, "error": "expired_url"}
+            url = params["url"]
+            self.response_urls[url] = self.response_urls.get(url, 0) + 1
+            if self.response_urls[url] > 5:
+                return 404, {"ok": False, "error": "expired_url"}
+            return 200, {"ok": True}
         if method in self.fail:
             return 200, {"ok": False, "error": self.fail.pop(method)}
         if method == "auth.test":
@@ -173,6 +209,10 @@ class FakeServer:
                 path = urlparse(self.path).path
                 if path.startswith("/upload/"):
                     method, params = "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(body)}
+                elif path.startswith("/respond/"):  # an interaction's response_url
+                    _, _, channel, ts, nonce = path.split("/", 4)
+                    method, params = "respond", {"channel": channel, "ts": ts, "url": nonce,
+                                                 **json.loads(body or b"{}")}  # fmt: skip
                 else:
                     method = path.removeprefix(prefix).rstrip("/").rsplit("/", 1)[-1]
                     params = _params(self, body)
@@ -181,7 +221,8 @@ class FakeServer:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 if status == 429:
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", str(payload.pop("retry_after", 0)))
+                    data = json.dumps(payload).encode()
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

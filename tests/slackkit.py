@@ -78,6 +78,10 @@ class SlackAgent:
                 self.messages[call.result["ts"]] = p.get("blocks") or []
             elif call.method == "chat.update":
                 self.messages[p["ts"]] = p.get("blocks") or []
+            elif call.method == "respond" and call.result.get("ok") and p.get("delete_original"):
+                self.messages.pop(p["ts"], None)
+            elif call.method == "respond" and call.result.get("ok"):
+                self.messages[p["ts"]] = p.get("blocks") or []
             elif call.method == "chat.delete":
                 self.messages.pop(p["ts"], None)
         return [c.method for c in new if c.method != "auth.test"]
@@ -116,9 +120,21 @@ class SlackAgent:
             "event": {"type": "message", "channel_type": "im", "channel": self.channel,
                       "user": self.user, "text": text, "ts": f"{time.time():.6f}"},
         })  # fmt: skip
+        before = self._mine()
         r = await self.post(body, "application/json", **headers)
+        await self.replied(before)
         self.sync()
         return r
+
+    def _mine(self) -> int:
+        return sum(c.params.get("channel") == self.channel for c in list(self.fake.calls))
+
+    async def replied(self, before: int, seconds: float = 2.0) -> None:
+        """Wait until the bot wrote to this DM again (a reply held back by Slack's per-channel
+        limit arrives a little later), or `seconds` passed (there is no reply)."""
+        deadline = time.monotonic() + seconds
+        while self._mine() == before and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     def click_payload(self, label: str, ts: str | None = None) -> str:
         ts = ts or self.last_ts
@@ -127,7 +143,8 @@ class SlackAgent:
             "type": "block_actions", "api_app_id": "A1", "trigger_id": "trig",
             "user": {"id": self.user, "team_id": self.team}, "team": {"id": self.team},
             "container": {"type": "message", "message_ts": ts, "channel_id": self.channel},
-            "channel": {"id": self.channel}, "response_url": "https://hooks.invalid/x",
+            "channel": {"id": self.channel},
+            "response_url": f"{self.fake.base_url}/respond/{self.channel}/{ts}/{time.time_ns()}",
             "actions": [{"action_id": button["action_id"], "block_id": "b", "type": "button",
                          "value": button["value"], "action_ts": f"{time.time_ns()}"}],
         }  # fmt: skip

@@ -35,7 +35,7 @@ def app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         env = python_env(
             REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port),
             RUHEPULS_DATA_DIR=str(tmp_path_factory.mktemp("fuzz")),
-            SLACK_BOT_TOKEN="xoxb-fuzz", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack.url}/api/",
+            SLACK_BOT_TOKEN="xoxb-fuzz", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{slack.url}/respond/",
             TELEGRAM_BOT_TOKEN="4242:fuzz-token", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             TELEGRAM_API_URL=f"{tg.url}/bot",
         )  # fmt: skip

@@ -78,7 +78,7 @@ async def test_serve_and_worker_at_debug_log_no_secret_id_answer_or_result(
         env = python_env(
             REDIS_URL=redis_url, RUHEPULS_LOG_LEVEL="DEBUG", RUHEPULS_SECRET=PSEUDONYM_SECRET,
             RUHEPULS_DATA_DIR=str(tmp_path), PORT=str(port),
-            SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack_api.url}/api/",
+            SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack_api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{slack_api.url}/respond/",
             TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             TELEGRAM_API_URL=f"{tg_api.url}/bot",
             RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun", RUHEPULS_TICK_CRON="* * * * * *",

@@ -40,7 +40,7 @@ def fake_slack() -> FakeServer:
 
 def settings_for(redis_url: str, api: FakeServer, **extra: str) -> Settings:
     return Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                    SLACK_API_URL=f"{api.url}/api/", RUHEPULS_SECRET="rounds-secret",
+                    SLACK_API_URL=f"{api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/", RUHEPULS_SECRET="rounds-secret",
                     RUHEPULS_ADMINS="slack:UADMIN,telegram:7", **extra)  # fmt: skip
 
 
@@ -280,7 +280,7 @@ def test_worker_killed_half_way_sends_no_invitation_twice_and_loses_none(redis_u
     fake = FakeSlack(channel_members={"CBIG": members}, delay=0.05)
     with FakeServer(fake, "/api") as api:
         env = python_env(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-w", SLACK_SIGNING_SECRET="x",
-                         SLACK_API_URL=f"{api.url}/api/", RUHEPULS_SECRET="worker-secret",
+                         SLACK_API_URL=f"{api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/", RUHEPULS_SECRET="worker-secret",
                          RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun",
                          RUHEPULS_TICK_CRON="* * * * * *", RUHEPULS_SEND_LOCK_SECONDS="2",
                          RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip

@@ -31,7 +31,7 @@ def fake_slack() -> FakeServer:
 async def slack_app(redis_url: str, fake_slack: FakeServer) -> AsyncIterator[str]:
     settings = Settings(
         REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="slack-test-secret",
+        SLACK_API_URL=f"{fake_slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/", RUHEPULS_SECRET="slack-test-secret",
     )  # fmt: skip
     async with running_app(settings) as base:
         yield base
@@ -70,7 +70,7 @@ async def test_whole_survey_by_clicking(agent: SlackAgent, lang: str, options: l
     before = len(agent.fake.calls)
     await answer_all(agent, labels)
     sent = [c.method for c in agent.fake.calls[before:]]
-    assert sent == ["chat.update"] * 12, "every click updates the same message in place"
+    assert sent == ["respond"] * 12, f"every click replaces the same message in place: {sent}"
     assert list(agent.messages) == [intro_ts]
     text = agent.text()
     assert ("Konflikt ohne Rückendeckung" if lang == "de" else "Customer conflict without backing") in text
@@ -83,7 +83,8 @@ async def test_whole_survey_by_clicking(agent: SlackAgent, lang: str, options: l
     await agent.click(
         "Ergebnis aus dem Chat entfernen" if lang == "de" else "Remove the result from the chat"
     )
-    assert agent.fake.calls[-1].method == "chat.delete" and agent.messages == {}
+    last = agent.fake.calls[-1]
+    assert last.method == "respond" and last.params.get("delete_original") and agent.messages == {}
 
 
 async def test_pause_resume_typed_back_and_skip(agent: SlackAgent) -> None:
@@ -224,10 +225,11 @@ async def test_slack_api_errors_are_survived(agent: SlackAgent, caplog: pytest.L
     caplog.set_level(logging.INFO)
     await agent.say("hallo")
     await agent.click("Starten")
-    agent.fake.fail["chat.update"] = "channel_not_found"
+    agent.fake.fail["respond"] = "expired_url"  # the response URL is refused: chat.update instead,
+    agent.fake.fail["chat.update"] = "channel_not_found"  # which Slack refuses too
     r = await agent.click("oft")  # saved, although Slack refused to show question 2
     assert r.status_code == 200
-    assert "chat_update failed: channel_not_found" in caplog.text
+    assert "chat.update failed: channel_not_found" in caplog.text
     agent.fake.rate_limit["chat.postMessage"] = 1
     await agent.say("weiter")  # retried after the 429, and question 2 appears
     assert "Frage 2 von 12" in agent.text()
@@ -251,7 +253,7 @@ async def test_redis_down_gets_a_clear_answer_not_a_500(fake_slack: FakeServer) 
     fake_slack.fake.reset()
     settings = Settings(
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="x",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{fake_slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/", RUHEPULS_SECRET="x",
     )  # fmt: skip
     async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:
         agent = SlackAgent(http, base, fake_slack.fake)

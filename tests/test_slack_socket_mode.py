@@ -45,7 +45,7 @@ async def test_a_dm_over_socket_mode(redis_url: str, redis) -> None:
     with FakeServer(fake, "/api") as api:
         settings = Settings(
             REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN="xapp-test",
-            SLACK_API_URL=f"{api.url}/api/", RUHEPULS_SECRET="socket-secret",
+            SLACK_API_URL=f"{api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/", RUHEPULS_SECRET="socket-secret",
         )  # fmt: skip
         async with running_app(settings) as base:
             ack = await asyncio.wait_for(acks.get(), timeout=10)

@@ -1,7 +1,9 @@
 """Slack adapter: Slack payloads in, survey events to `flows`, Block Kit out.
 
-Clicks update the clicked message in place (`chat.update`), so an answer is never echoed as a
-message of its own; everything else is posted to the person's direct-message channel.
+Clicks replace the clicked message in place (through the click's `response_url`, `chat.update`
+where there is none), so an answer is never echoed as a message of its own; everything else is
+posted to the person's direct-message channel. Delivery respects Slack's rate limits without
+making a request wait (bot.slack.delivery).
 Requests are verified by `bot.web` (signature and timestamp) before bolt sees them; a re-delivered event is dropped by
 the store's seen-event check, keyed on Slack's `event_id`.
 """
@@ -17,19 +19,18 @@ import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 import flows
 from flows import events as ev
 from flows import messages as msg
+from flows.limits import Limiter
 
 from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
 from ..texts import say
+from .delivery import Delivery, Op
 from .render import ACTION_PREFIX, payload
 
 log = logging.getLogger("ruhepuls.slack")
@@ -43,18 +44,18 @@ def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> Asy
         token=token,
         base_url=s.slack_api_url,
         session=session,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-        ],
+        # no rate-limit retry handler: it would sleep out a Retry-After inside the request;
+        # bot.slack.delivery and the worker wait through the shared limiter instead
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
     )
 
 
 class SlackConversation:
     """Runs one inbound event through `flows` and delivers the answer to Slack."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, delivery: Delivery) -> None:
         self.rt = rt
+        self.delivery = delivery
 
     async def handle(
         self,
@@ -66,6 +67,7 @@ class SlackConversation:
         event: ev.Event,
         event_id: str | None = None,
         clicked_ts: str | None = None,
+        response_url: str | None = None,
     ) -> None:
         lang = self.rt.settings.language
         person = self.rt.person("slack", f"{team}:{user}")
@@ -74,30 +76,22 @@ class SlackConversation:
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             text = self.rt.conversations.config.texts.unavailable(lang)
-            await self._call(client, "chat_postMessage", channel=channel, text=text)
+            await self.delivery.send(client, team, person, [Op("post", channel, {"text": text})])
             return
-        await self.deliver(client, channel, handled.messages, clicked_ts)
-
-    async def deliver(
-        self,
-        client: AsyncWebClient,
-        channel: str,
-        messages: tuple[msg.Message, ...],
-        clicked_ts: str | None = None,
-    ) -> None:
-        for m in messages:
+        ops: list[Op] = []
+        for m in handled.messages:  # the first message replaces the one that was clicked
             if isinstance(m, msg.Delete):
                 if clicked_ts:
-                    await self._call(client, "chat_delete", channel=channel, ts=clicked_ts)
-                clicked_ts = None
-                continue
-            block_json, fallback = payload(m)
-            fields = {"channel": channel, "blocks": block_json, "text": fallback}
-            if clicked_ts:  # the first message replaces the one that was clicked
-                await self._call(client, "chat_update", ts=clicked_ts, **fields)
-                clicked_ts = None
+                    ops.append(Op("delete", channel, {}, clicked_ts, response_url))
             else:
-                await self._call(client, "chat_postMessage", **fields)
+                block_json, fallback = payload(m)
+                fields = {"blocks": block_json, "text": fallback}
+                if clicked_ts:
+                    ops.append(Op("replace", channel, fields, clicked_ts, response_url))
+                else:
+                    ops.append(Op("post", channel, fields))
+            clicked_ts = response_url = None
+        await self.delivery.send(client, team, person, ops)
 
     async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, Any] | None:
         try:
@@ -116,7 +110,9 @@ def signing_secret(rt: Runtime) -> str:
     return s.get_secret_value() if s else secrets.token_hex(16)
 
 
-def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncApp:
+def build_slack_app(
+    rt: Runtime, session: aiohttp.ClientSession | None = None, delivery: Delivery | None = None
+) -> AsyncApp:
     """The bolt app with Ruhepuls's listeners registered."""
     s = rt.settings
     signing = signing_secret(rt)
@@ -130,7 +126,7 @@ def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    convo = SlackConversation(rt)
+    convo = SlackConversation(rt, delivery or Delivery(Limiter(rt.redis, rt.secret), session))
 
     @app.error
     async def on_error(error: Exception) -> BoltResponse:
@@ -183,9 +179,12 @@ def build_slack_app(rt: Runtime, session: aiohttp.ClientSession | None = None) -
             log.info("ignored a click that does not decode")
             return
         action_ts = action.get("action_ts")
+        url = body.get("response_url")
+        trusted = isinstance(url, str) and url.startswith(s.slack_response_url_prefix)  # no other host
         await convo.handle(
             client, team=team, user=user, channel=channel, event=event, clicked_ts=ts,
             event_id=f"a{action_ts}" if isinstance(action_ts, str) else None,
+            response_url=url if trusted and isinstance(url, str) else None,
         )  # fmt: skip
 
     admin = Admin(rt)
