@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from flows import engine, keys
 from flows import messages as msg
+from flows.limits import Limiter
 from flows.schedule import allowed
 from flows.teams import Round, Team
 
@@ -67,10 +68,17 @@ class SlackOutreach:
         self.rt, self.client = rt, client
         self._identity: tuple[str, str] | None = None
         self._dm: dict[str, str] = {}
+        self.limiter = Limiter(rt.redis, rt.secret)
+
+    async def _call(self, method: str, chat: str | None = None, **kwargs: Any) -> Any:
+        from .slack.delivery import call_limited
+
+        workspace, _ = await self._me()
+        return await call_limited(self.limiter, self.client, workspace, method, chat, **kwargs)
 
     async def _channel(self, user: str) -> str:
         if user not in self._dm:
-            opened = await self.client.conversations_open(users=user)
+            opened = await self._call("conversations.open", users=user)
             self._dm[user] = opened["channel"]["id"]
         return self._dm[user]
 
@@ -100,12 +108,13 @@ class SlackOutreach:
         from .slack.render import payload
 
         try:
-            channel = await self._channel(member.address)
             block_json, fallback = payload(menu)
-            await self.client.chat_postMessage(
-                channel=channel, blocks=block_json, text=fallback,
+            posted = await self._call(  # to the user id: Slack opens the DM, no conversations.open
+                "chat.postMessage", member.address, channel=member.address, blocks=block_json, text=fallback,
                 metadata={"event_type": self.EVENT_TYPE, "event_payload": {"tag": tag}},
             )  # fmt: skip
+            if isinstance(posted.get("channel"), str):
+                self._dm[member.address] = posted["channel"]
             return "sent"
         except SlackApiError as exc:
             error = exc.response.get("error", "unknown")
@@ -137,7 +146,7 @@ class SlackOutreach:
     async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
         assert team.lead_channel
         try:
-            await self.client.chat_postMessage(channel=team.lead_channel, text=text)
+            await self._call("chat.postMessage", team.lead_channel, channel=team.lead_channel, text=text)
             if chart:
                 await self.client.files_upload_v2(
                     channel=team.lead_channel, content=chart, filename="ruhepuls.png", title="Ruhepuls"

@@ -45,6 +45,8 @@ class FakeSlack:
     Tier 3 (50 per minute, bursts of 10) for chat.update and chat.delete, Tier 4 for
     conversations.open, one chat.postMessage per second per channel."""
     response_urls: dict[str, int] = field(default_factory=dict)
+    last_post: dict[str, str] = field(default_factory=dict)
+    """Channel -> ts of the last message posted there."""
     """How often each response URL was used (Slack allows five within 30 minutes)."""
     _buckets: dict[str, float] = field(default_factory=dict)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -53,6 +55,8 @@ class FakeSlack:
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.delay and method == "chat.postMessage":
             threading.Event().wait(self.delay)  # the way there; delivered once recorded below
+        if method == "chat.postMessage" and str(params.get("channel", ""))[:1] in ("U", "W", "M"):
+            params = {**params, "channel": f"D{params['channel']}"}  # a user id: Slack posts to the DM
         with self._lock:
             call = Call(method, params)
             self.calls.append(call)
@@ -85,7 +89,7 @@ class FakeSlack:
         if method == "respond":
             if self.fail.pop("respond", None):
                 return 404, {"ok": False, "error": "expired_url"}
-            url = params["url"]
+            url = f"{params['channel']}/{params['ts']}/{params['url']}"
             self.response_urls[url] = self.response_urls.get(url, 0) + 1
             if self.response_urls[url] > 5:
                 return 404, {"ok": False, "error": "expired_url"}
@@ -145,6 +149,7 @@ class FakeSlack:
             return 200, {"ok": True, "channel": {"id": f"D{params.get('users', 'X')}"}}
         if method == "chat.postMessage":
             ts = f"1700000000.{next(self._ts):06d}"
+            self.last_post[str(params.get("channel"))] = ts
             return 200, {
                 "ok": True,
                 "channel": params.get("channel"),
@@ -207,6 +212,15 @@ class FakeServer:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path = urlparse(self.path).path
+                if path == "/_calls":  # for a test that runs this fake in a process of its own
+                    data = json.dumps(
+                        [[c.method, c.params, c.result] for c in list(outer.fake.calls)]
+                    ).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 if path.startswith("/upload/"):
                     method, params = "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(body)}
                 elif path.startswith("/respond/"):  # an interaction's response_url
@@ -323,3 +337,14 @@ class FakeTelegram:
         with self._lock:
             self.calls.clear()
             self.fail.clear()
+
+
+if __name__ == "__main__":  # python tests/fakes.py PORT: a limit-enforcing fake Slack of its own
+    import sys
+
+    fake_slack = FakeSlack(enforce_limits=True)
+    server = FakeServer(fake_slack, "/api")
+    server.httpd.server_close()
+    server.httpd = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), server.httpd.RequestHandlerClass)
+    fake_slack.base_url = server.url
+    server.httpd.serve_forever()

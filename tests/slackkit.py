@@ -130,11 +130,26 @@ class SlackAgent:
         return sum(c.params.get("channel") == self.channel for c in list(self.fake.calls))
 
     async def replied(self, before: int, seconds: float = 2.0) -> None:
-        """Wait until the bot wrote to this DM again (a reply held back by Slack's per-channel
-        limit arrives a little later), or `seconds` passed (there is no reply)."""
+        """Wait until the bot wrote to this DM again (it acks first and delivers right after,
+        in order), or `seconds` passed (there is no reply); then until it is quiet."""
         deadline = time.monotonic() + seconds
         while self._mine() == before and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
+        await self.quiet()
+
+    async def quiet(self, for_seconds: float = 0.1, at_most: float = 3.0) -> None:
+        """Wait until the bot has written nothing to this DM for a moment."""
+        deadline = time.monotonic() + at_most
+        seen, since = self._mine(), time.monotonic()
+        while time.monotonic() - since < for_seconds and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            if self._mine() != seen:
+                seen, since = self._mine(), time.monotonic()
+
+    async def settled(self) -> list[str]:
+        """After raw posts: wait until the bot is quiet, then look at the screen."""
+        await self.quiet()
+        return self.sync()
 
     def click_payload(self, label: str, ts: str | None = None) -> str:
         ts = ts or self.last_ts
@@ -151,7 +166,9 @@ class SlackAgent:
         return urlencode({"payload": json.dumps(payload)})
 
     async def click(self, label: str, ts: str | None = None) -> httpx.Response:
+        before = self._mine()
         r = await self.post(self.click_payload(label, ts), "application/x-www-form-urlencoded")
+        await self.replied(before)
         self.sync()
         return r
 
@@ -159,6 +176,9 @@ class SlackAgent:
         body = urlencode({"team_id": self.team, "channel_id": channel, "user_id": self.user,
                           "command": "/ruhepuls", "text": text, "response_url": "https://hooks.invalid/c",
                           "trigger_id": "trig"})  # fmt: skip
+        before = self._mine()
         r = await self.post(body, "application/x-www-form-urlencoded")
+        if not r.text.strip() or "Direktnachricht" in r.text or "direct message" in r.text:
+            await self.replied(before)  # the survey goes on in the DM
         self.sync()
         return r

@@ -124,11 +124,11 @@ async def test_double_and_stale_clicks(agent: SlackAgent, redis) -> None:
     for body in (payload, payload, double):
         r = await agent.post(body, "application/x-www-form-urlencoded")
         assert r.status_code == 200
-    agent.sync()
+    await agent.settled()
     assert "Frage 2 von 12" in agent.text(q1)
     # a click on an old copy of question 1 changes nothing: question 2 is shown again
     await agent.post(_with_value(agent, q1, "a:a1:0"), "application/x-www-form-urlencoded")
-    agent.sync()
+    await agent.settled()
     assert "Frage 2 von 12" in agent.text(q1)
     await agent.click("nie")
     assert "Frage 3 von 12" in agent.text(q1)

@@ -3,11 +3,11 @@
 - A click is answered through the interaction's `response_url` (`replace_original`), which is
   not a Web API method and shares no tier budget; `chat.update` is the fallback where there is no
   response URL, or it has expired.
+- The request only queues what to show and acks: nothing Slack does can make it wait. Each
+  person has one queue, so the next card never overtakes the previous one.
 - Every Web API call goes through the shared limiter (flows.limits): Tier 3 for `chat.update`
-  and `chat.delete`, one message per second per channel for `chat.postMessage`. Inside a request
-  a call is made only if its slot is free now; otherwise, and after a 429 (whose Retry-After
-  blocks that workspace's method for everybody), the rest of the delivery waits in the person's
-  own queue, so the next card never overtakes the previous one and the request returns at once.
+  and `chat.delete`, one message per second per channel for `chat.postMessage`; a 429's
+  Retry-After blocks that workspace's method for every process, exactly that long.
 """
 
 from __future__ import annotations
@@ -58,31 +58,23 @@ class Delivery:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, client: AsyncWebClient, workspace: str, person: str, ops: list[Op]) -> None:
-        """Deliver in order: now where the budget allows, the rest from the person's queue."""
+        """Queue the cards for the person and return at once (the request acks without waiting
+        for Slack); the person's queue delivers them in order."""
         queue = self._queues.get(person)
-        if queue is not None:  # earlier cards still wait: these go behind them
-            queue.extend((client, workspace, op) for op in ops)
-            return
-        for n, op in enumerate(ops):
-            if not await self._attempt(client, workspace, op, inline=True):
-                self._queues[person] = deque(
-                    (client, workspace, o) for o in [*self._pending(op), *ops[n + 1 :]]
-                )
-                task = asyncio.create_task(self._drain(person))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-                return
+        if queue is None:
+            queue = self._queues[person] = deque()
+            task = asyncio.create_task(self._drain(person, queue))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        queue.extend((client, workspace, op) for op in ops)
 
-    def _pending(self, op: Op) -> list[Op]:
-        return [replace(op, response_url=None) if op.response_url and op.kind != "post" else op]
-
-    async def _drain(self, person: str) -> None:
-        queue = self._queues[person]
+    async def _drain(self, person: str, queue: deque[tuple[AsyncWebClient, str, Op]]) -> None:
         try:
             while queue:
                 client, workspace, op = queue[0]
-                for _ in range(GIVE_UP_AFTER):
-                    if await self._attempt(client, workspace, op, inline=False):
+                for attempt in range(GIVE_UP_AFTER):
+                    op, done = await self._attempt(client, workspace, op, attempt)
+                    if done:
                         break
                 else:
                     log.warning("slack delivery dropped after %d attempts", GIVE_UP_AFTER)
@@ -95,40 +87,41 @@ class Delivery:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
-    async def _attempt(self, client: AsyncWebClient, workspace: str, op: Op, *, inline: bool) -> bool:
-        """True when done (or impossible for good); False when it must wait for the budget."""
+    async def _attempt(self, client: AsyncWebClient, workspace: str, op: Op, attempt: int) -> tuple[Op, bool]:
+        """One try; returns the operation to try next (a refused response URL turns into the Web
+        API call) and whether it is done (or impossible for good)."""
         if op.response_url and op.kind != "post":
-            if await self._respond(op):
-                return True
+            status = await self._respond(op)
+            if status == "ok":
+                return op, True
+            if status == "error" and attempt < 2:  # passing trouble: the same URL once more
+                await asyncio.sleep(0.2 * (attempt + 1))
+                return op, False
             op = replace(op, response_url=None)  # expired or refused: the Web API instead
         method, kwargs = _web_call(op)
         rate = RATES.get(method, Rate(20 / 60, burst=5))
         bucket = self.limiter.bucket(
             "slack", workspace, method, op.channel if method in PER_CHANNEL else None
         )
-        wait = await self.limiter.reserve(bucket, rate, only_if_free=inline)
-        if wait > 0:
-            if inline:
-                return False
-            await asyncio.sleep(wait)
+        await asyncio.sleep(await self.limiter.reserve(bucket, rate))
         try:
             await getattr(client, method.replace(".", "_"))(**kwargs)
-            return True
+            return op, True
         except SlackApiError as exc:
             if exc.response.status_code == 429:
                 retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-                await self.limiter.block(bucket, retry_after)
+                await self.limiter.block(bucket, retry_after)  # for every process, this method
                 log.info("slack %s rate limited for %.0f s", method, retry_after)
-                if not inline:
-                    await asyncio.sleep(retry_after)
-                return False
+                await asyncio.sleep(retry_after)
+                return op, False
             log.warning("slack %s failed: %s", method, exc.response.get("error", "unknown"))
-            return True  # a permanent error: trying again changes nothing
+            return op, True  # a permanent error: trying again changes nothing
         except Exception as exc:  # network trouble after the connection retries gave up
             log.warning("slack %s failed: %s", method, type(exc).__name__)
-            return False
+            await asyncio.sleep(0.5 * (attempt + 1))
+            return op, False
 
-    async def _respond(self, op: Op) -> bool:
+    async def _respond(self, op: Op) -> Literal["ok", "refused", "error"]:
         body: dict[str, Any]
         if op.kind == "delete":
             body = {"delete_original": True}
@@ -139,12 +132,40 @@ class Delivery:
             async with session.post(
                 op.response_url or "", json=body, timeout=aiohttp.ClientTimeout(total=RESPONSE_URL_TIMEOUT)
             ) as r:
-                return r.status < 300
-        except (aiohttp.ClientError, TimeoutError, ValueError):
-            return False
+                if r.status < 300:
+                    return "ok"
+                return "error" if r.status >= 500 or r.status == 429 else "refused"
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.info("slack response_url failed: %s", type(exc).__name__)
+            return "error"
         finally:
             if self._session is None:
                 await session.close()
+
+
+async def call_limited(
+    limiter: Limiter,
+    client: AsyncWebClient,
+    workspace: str,
+    method: str,
+    chat: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A Web API call from the worker: wait for the slot the shared limiter hands out, and after a
+    429 for exactly its Retry-After (blocking the bucket for every process), then try again."""
+    rate = RATES.get(method, Rate(20 / 60, burst=5))
+    bucket = limiter.bucket("slack", workspace, method, chat if method in PER_CHANNEL else None)
+    for attempt in range(GIVE_UP_AFTER):
+        await asyncio.sleep(await limiter.reserve(bucket, rate))
+        try:
+            return await getattr(client, method.replace(".", "_"))(**kwargs)
+        except SlackApiError as exc:
+            if exc.response.status_code != 429 or attempt == GIVE_UP_AFTER - 1:
+                raise
+            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            await limiter.block(bucket, retry_after)
+            await asyncio.sleep(retry_after)
+    raise AssertionError("unreachable")
 
 
 def _web_call(op: Op) -> tuple[str, dict[str, Any]]:
