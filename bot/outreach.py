@@ -12,10 +12,12 @@ network failure does not (the next tick tries again).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -25,11 +27,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from flows import engine, keys
 from flows import messages as msg
-from flows.limits import Limiter
+from flows.limits import Limiter, Rate
 from flows.schedule import allowed
 from flows.teams import Round, Team
 
 from .runtime import Runtime
+
+GIVE_UP_AFTER = 8
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -159,9 +163,37 @@ class SlackOutreach:
         return False
 
 
+TELEGRAM_OVERALL = Rate(30, burst=30)
+"""Telegram: about 30 messages per second per bot; and one per second per chat."""
+TELEGRAM_PER_CHAT = Rate(1, burst=1)
+
+
 class TelegramOutreach:
     def __init__(self, rt: Runtime, bot: Bot) -> None:
         self.rt, self.bot = rt, bot
+        self.limiter = Limiter(rt.redis, rt.secret)
+
+    async def _send(self, chat_id: int, **kwargs: Any) -> None:
+        """sendMessage through the shared limiter; after a 429, exactly its retry_after."""
+        from telegram.error import RetryAfter
+
+        overall = self.limiter.bucket("telegram", str(self.bot.id), "sendMessage")
+        chat = self.limiter.bucket("telegram", str(self.bot.id), "sendMessage", str(chat_id))
+        for attempt in range(GIVE_UP_AFTER):
+            await asyncio.sleep(max(await self.limiter.reserve(overall, TELEGRAM_OVERALL),
+                                    await self.limiter.reserve(chat, TELEGRAM_PER_CHAT)))  # fmt: skip
+            try:
+                await self.bot.send_message(chat_id, **kwargs)
+                return
+            except RetryAfter as exc:
+                if attempt == GIVE_UP_AFTER - 1:
+                    raise
+                with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
+                    warnings.simplefilter("ignore")
+                    wait = exc.retry_after
+                seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+                await self.limiter.block(overall, seconds)
+                await asyncio.sleep(seconds)
 
     async def members(self, team: Team) -> list[Member]:
         ids = await self.rt.teams.joined_members(team.id)
@@ -188,9 +220,7 @@ class TelegramOutreach:
 
         text, keyboard = render(menu)
         try:
-            await self.bot.send_message(
-                int(member.address), text, reply_markup=keyboard, parse_mode=ParseMode.HTML
-            )
+            await self._send(int(member.address), text=text, reply_markup=keyboard, parse_mode=ParseMode.HTML)
             return "sent"
         except Forbidden:
             return "gone"
@@ -203,7 +233,7 @@ class TelegramOutreach:
 
         assert team.lead_channel
         try:
-            await self.bot.send_message(int(team.lead_channel), text)
+            await self._send(int(team.lead_channel), text=text)
             if chart:
                 await self.bot.send_photo(int(team.lead_channel), photo=chart)
             return True

@@ -227,9 +227,12 @@ async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, red
             async with Bot("1:T", base_url=f"{api.url}/bot") as bot:
                 await Admin(rt, clock=lambda: MONDAY_10).run("cli:x", "round open hotline", "de")
                 fake.calls.clear()
+                fake.fail["sendMessage"] = (429, 1)  # Telegram: "retry after 1": waited out, not lost
                 await tick(rt, {"telegram": TelegramOutreach(rt, bot)}, MONDAY_10)
-            sent = collections.Counter(c.params["chat_id"] for c in fake.calls if c.method == "sendMessage")
+            sent = collections.Counter(c.params["chat_id"] for c in fake.calls
+                                       if c.method == "sendMessage" and c.result.get("ok"))  # fmt: skip
             assert sent == {"11": 1, "12": 1, "13": 1}
+            assert sum(c.method == "sendMessage" for c in fake.calls) == 4, "one 429, then each once"
 
 
 async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: str, redis, tmp_path) -> None:
