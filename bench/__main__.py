@@ -76,6 +76,7 @@ class Stack:
         wait_port(self.fake_port)
         self.env = {**os.environ, "REDIS_URL": self.redis_url, "SLACK_BOT_TOKEN": "xoxb-bench",
                     "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{self.fake_url}/api/",
+                    "SLACK_RESPONSE_URL_PREFIX": f"{self.fake_url}/respond/",
                     "RUHEPULS_SECRET": PSEUDONYM_SECRET, "RUHEPULS_LOG_LEVEL": "WARNING",
                     "HOST": "127.0.0.1"}  # fmt: skip
         for k in ("SLACK_APP_TOKEN", "TELEGRAM_BOT_TOKEN"):
@@ -136,7 +137,7 @@ class Loader:
             agents: int = 0, sample_pid: int | None = None) -> dict[str, Any]:  # fmt: skip
         cmd = [sys.executable, "-m", "bench.load", "--url", self.stack.url(which), "--secret", SECRET,
                "--first", str(self.next_agent), "--seconds", str(seconds), "--answers", str(answers),
-               "--agents", str(agents)]  # fmt: skip
+               "--agents", str(agents), "--respond", f"{self.stack.fake_url}/respond"]  # fmt: skip
         cmd += ["--closed", str(closed)] if closed else ["--rate", str(rate)]
         peak = [0]
         stop = threading.Event()
@@ -420,7 +421,10 @@ TARGETS = (
         "<",
         100,
     ),
-    Target("EVALSHA per answer click", _at("redis_round_trips", "evalsha_per_click"), "<=", 1),
+    # one per answer, plus the count on the data Redis when a survey completes (1 in 13 clicks)
+    Target(
+        "EVALSHA per click (13 clicks a survey)", _at("redis_round_trips", "evalsha_per_click"), "<=", 14 / 13
+    ),
     Target("Redis bytes per in-progress session (mean)", _at("session_memory", "mean_bytes"), "<", 1024),
     Target("weekly summaries of 10,000 teams: compute seconds", _weekly_compute(10_000), "<", 10),
 )

@@ -61,6 +61,12 @@ async def api(request: Request) -> Response:
     return JSONResponse({"ok": True, "channel": params.get("channel"), "ts": params.get("ts")})
 
 
+async def respond(request: Request) -> Response:
+    await request.body()
+    calls["respond"] += 1
+    return JSONResponse({"ok": True})
+
+
 async def upload(request: Request) -> Response:
     await request.body()
     calls["upload"] += 1
@@ -85,6 +91,7 @@ async def reset(request: Request) -> Response:
 app = Starlette(routes=[
     Route("/api/{method}", api, methods=["POST", "GET"]),
     Route("/upload/{fid}", upload, methods=["POST"]),
+    Route("/respond/{rest:path}", respond, methods=["POST"]),
     Route("/_stats", stats), Route("/_reset", reset, methods=["POST"]),
     Route("/_members", set_members, methods=["POST"]),
 ])  # fmt: skip

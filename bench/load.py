@@ -24,8 +24,9 @@ ITEMS = [item.id for item in classifier.default().items]  # in the order the sur
 
 
 class Agent:
-    def __init__(self, n: int, answers: int) -> None:
+    def __init__(self, n: int, answers: int, respond: str) -> None:
         self.user = f"U{n:07d}"
+        self.respond = respond
         self.clicks = ["start:de"] + [f"a:{item}:{(n + k) % 5}" for k, item in enumerate(ITEMS[:answers])]
         self.step = 0
 
@@ -39,7 +40,7 @@ class Agent:
             "type": "block_actions", "api_app_id": "A1", "trigger_id": "t",
             "user": {"id": self.user, "team_id": "T1"}, "team": {"id": "T1"},
             "container": {"type": "message", "message_ts": "1.1", "channel_id": "D" + self.user},
-            "channel": {"id": "D" + self.user}, "response_url": "https://hooks.invalid/x",
+            "channel": {"id": "D" + self.user}, "response_url": f"{self.respond}/D{self.user}/{self.step}",
             "actions": [{"action_id": "rp:0", "block_id": "b", "type": "button", "value": value,
                          "action_ts": f"{time.time():.6f}{self.step}"}],
         }  # fmt: skip
@@ -50,6 +51,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
     ap.add_argument("--secret", required=True)
+    ap.add_argument("--respond", default="https://hooks.invalid/respond", help="base of the response URLs")
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("--closed", type=int, default=0, help="concurrent agents (closed loop)")
     ap.add_argument("--rate", type=float, default=0.0, help="clicks per second (open loop)")
@@ -66,7 +68,7 @@ async def main() -> None:
     def new_agent() -> Agent:
         nonlocal next_agent
         next_agent += 1
-        return Agent(next_agent - 1, args.answers)
+        return Agent(next_agent - 1, args.answers, args.respond)
 
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:

@@ -57,6 +57,21 @@ def _check(settings: Settings, loaded: list[str]) -> None:
     )
 
 
+def _doctor(settings: Settings) -> None:
+    from .doctor import check
+    from .runtime import runtime
+
+    async def run() -> bool:
+        async with runtime(settings) as rt:
+            findings = await check(settings, rt.redis, rt.sessions)
+        for f in findings:
+            print(f.line())
+        return all(f.ok for f in findings)
+
+    if not asyncio.run(run()):
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ruhepuls", description="Ruhepuls, the work-load check-in bot")
     sub = parser.add_subparsers(dest="command")
@@ -65,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("serve", help="run the web app for the configured platforms")
     sub.add_parser("worker", help="run scheduled and queued work")
     sub.add_parser("check", help="validate the questionnaire and settings")
+    sub.add_parser("doctor", help="check a deployment (Redis, persistence, secrets) and say how to fix it")
     tg = sub.add_parser("telegram", help="Telegram: register the webhook, or run by long polling")
     tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
     hook = tg_sub.add_parser(
@@ -98,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         _chat(settings, getattr(args, "lang", None))
     elif command == "check":
         _check(settings, loaded)
+    elif command == "doctor":
+        _doctor(settings)
     elif command == "serve":
         from .web import serve
 

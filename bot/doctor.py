@@ -1,0 +1,96 @@
+"""`ruhepuls doctor`: check a deployment before agents meet it. Prints what is right, what is
+wrong and how to fix it; exits non-zero when anything is wrong."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from .settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    ok: bool
+    what: str
+    fix: str = ""
+
+    def line(self) -> str:
+        return f"ok       {self.what}" if self.ok else f"PROBLEM  {self.what}\n         fix: {self.fix}"
+
+
+async def _config(redis: Redis, name: str) -> str | None:
+    try:
+        reply = await redis.config_get(name)
+    except RedisError:
+        return None  # CONFIG is often disabled on managed services
+    value = reply.get(name) if isinstance(reply, dict) else None
+    if isinstance(value, bytes):
+        return value.decode()
+    return value if isinstance(value, str) else None
+
+
+async def _persists(redis: Redis) -> bool | None:
+    aof, save = await _config(redis, "appendonly"), await _config(redis, "save")
+    if aof is None and save is None:
+        return None
+    return aof == "yes" or bool((save or "").strip())
+
+
+async def check(settings: Settings, data: Redis, sessions: Redis) -> list[Finding]:
+    out: list[Finding] = []
+    try:
+        await asyncio.wait_for(data.ping(), 2)
+        out.append(Finding(True, "the data Redis answers"))
+    except (RedisError, OSError, TimeoutError):
+        return [Finding(False, "the data Redis does not answer", "check REDIS_URL and that Redis runs")]
+    try:
+        await data.eval("return 1", 0)
+        out.append(Finding(True, "Lua scripts run"))
+    except RedisError:
+        out.append(Finding(False, "Lua scripts are refused", "allow EVAL/EVALSHA for Ruhepuls's user (ACL)"))
+    policy = await _config(data, "maxmemory-policy")
+    if policy is not None and policy.startswith("allkeys"):
+        out.append(Finding(False, f"maxmemory-policy {policy} may evict rounds and counters",
+                           "set maxmemory-policy noeviction (or a volatile-* policy)"))  # fmt: skip
+    elif policy is not None:
+        out.append(Finding(True, f"maxmemory-policy {policy} evicts no data without a TTL"))
+    persists = await _persists(data)
+    if persists is False:
+        out.append(Finding(False, "the data Redis keeps nothing on disk: teams, rounds and counters end with it",
+                           "turn on RDB snapshots (save 60 1) or AOF on the data Redis"))  # fmt: skip
+    elif persists:
+        out.append(Finding(True, "the data Redis persists"))
+    shared = sessions is data
+    if shared and persists:
+        out.append(Finding(False, "surveys in progress share the data Redis, which writes to disk: answers in "
+                                  "progress reach its files and backups",
+                           "set RUHEPULS_SESSION_REDIS_URL to a Redis with --save '' --appendonly no"))  # fmt: skip
+    elif not shared:
+        session_persists = await _persists(sessions)
+        if session_persists:
+            out.append(Finding(False, "the sessions Redis writes to disk: answers in progress reach its files",
+                               "run it with --save '' --appendonly no"))  # fmt: skip
+        elif session_persists is False:
+            out.append(
+                Finding(True, "surveys in progress stay in memory (the sessions Redis writes nothing)")
+            )
+    if settings.secret is None and settings.public:
+        out.append(Finding(False, "RUHEPULS_SECRET is not set for a public HOST",
+                           "set RUHEPULS_SECRET (32+ random bytes) in the environment, away from the data"))  # fmt: skip
+    elif settings.secret is None:
+        out.append(
+            Finding(True, "a generated secret serves this local trial (set RUHEPULS_SECRET in production)")
+        )
+    else:
+        out.append(Finding(True, "RUHEPULS_SECRET is set"))
+    if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
+        out.append(Finding(False, "SLACK_BOT_TOKEN is set but Slack is off",
+                           "set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)"))  # fmt: skip
+    if settings.telegram_bot_token and settings.public and not settings.telegram_webhook_secret:
+        out.append(Finding(False, "Telegram on a public HOST without TELEGRAM_WEBHOOK_SECRET polls instead",
+                           "set TELEGRAM_WEBHOOK_SECRET and run `ruhepuls telegram set-webhook`"))  # fmt: skip
+    return out
