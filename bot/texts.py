@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict
-
 from classifier import Lang, Text
-from classifier.model import load_texts
+from classifier.model import TextCatalog, load_texts
 
 
-class BotTexts(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class BotTexts(TextCatalog):
     usage: Text
     refused: Text
     no_team: Text
@@ -36,10 +33,6 @@ class BotTexts(BaseModel):
     private_only: Text
     joined: Text
     bad_code: Text
-
-    def __call__(self, name: str, lang: Lang, **fmt: object) -> str:
-        text: Text = getattr(self, name)
-        return text(lang).format(**fmt) if fmt else text(lang)
 
 
 @cache

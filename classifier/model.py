@@ -219,6 +219,16 @@ def load(path: Path | str | None = None) -> Questionnaire:
     return parse(raw)
 
 
+class TextCatalog(BaseModel):
+    """A validated file of named texts, every one in every language; `catalog(name, lang, **fmt)`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __call__(self, name: str, lang: Lang, **fmt: object) -> str:
+        text: Text = getattr(self, name)
+        return text(lang).format(**fmt) if fmt else text(lang)
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict
-
 from .disclosure import TeamSummary
-from .model import Lang, LoadType, Questionnaire, Text, load_texts
+from .model import Lang, LoadType, Questionnaire, Text, TextCatalog, load_texts
 from .scoring import Band
 
 
-class SummaryTexts(BaseModel):
+class SummaryTexts(TextCatalog):
     """The summary's texts (classifier/summary.yaml), every one in every language."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     title: Text
     enough: Text
     not_enough: Text
@@ -44,10 +41,6 @@ class SummaryTexts(BaseModel):
     chart_kaum: Text
     chart_teilweise: Text
     chart_deutlich: Text
-
-    def __call__(self, name: str, lang: Lang, **fmt: object) -> str:
-        text: Text = getattr(self, name)
-        return text(lang).format(**fmt) if fmt else text(lang)
 
 
 @cache

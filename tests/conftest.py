@@ -3,10 +3,12 @@ helpers to build conversations against it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -111,3 +113,34 @@ def has_redis_binary() -> bool:
 
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def ruhepuls_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
+    """`python -m bot ARGS` as a process of its own, its output in `log`; ended at the end."""
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, cwd=REPO, text=True,
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_until_up(url: str, log: Path | None = None, seconds: float = 30) -> None:
+    """Poll a URL until it answers 200 (a served /healthz, a fake's /_calls)."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=0.5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, log.read_text() if log else f"{url} did not come up"
+        time.sleep(0.05)

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from conftest import REPO, free_port, python_env
+from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
 from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, signed_headers
 
@@ -56,25 +56,13 @@ def serve(redis_url: str, redis, tmp_path) -> Iterator[tuple[str, FakeProcess]]:
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port), RUHEPULS_DATA_DIR=str(tmp_path),
                      SLACK_BOT_TOKEN="xoxb-burst", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                      SLACK_API_URL=f"{api}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api}/respond/")  # fmt: skip
-    with (tmp_path / "serve.log").open("w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, stdout=log,
-                                stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
-                    httpx.get(f"{api}/_calls", timeout=0.5)
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        yield base, FakeProcess(api)
+        with ruhepuls_process(["serve"], env, tmp_path / "serve.log"):
+            wait_until_up(f"{api}/_calls")
+            wait_until_up(f"{base}/healthz", tmp_path / "serve.log")
+            yield base, FakeProcess(api)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
         fake.terminate()
         fake.wait(timeout=10)
 

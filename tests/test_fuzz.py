@@ -6,8 +6,6 @@ beside it is untouched."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -15,7 +13,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import redis as redis_sync
-from conftest import REPO, free_port, python_env
+from conftest import free_port, python_env, ruhepuls_process, wait_until_up
 from fakes import FakeServer, FakeSlack, FakeTelegram
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -40,24 +38,10 @@ def app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
             TELEGRAM_API_URL=f"{tg.url}/bot",
         )  # fmt: skip
         log = tmp_path_factory.mktemp("fuzzlog") / "serve.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO,
-                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
+        with ruhepuls_process(["serve"], env, log):
+            wait_until_up(f"{base}/healthz", log)
             yield base
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
         assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 

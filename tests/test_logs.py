@@ -9,13 +9,10 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import redis as redis_sync
-from conftest import REPO, free_port, python_env
+from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
 from fakes import FakeServer, FakeSlack, FakeTelegram
 from slackkit import SIGNING_SECRET, SlackAgent
 from tgkit import WEBHOOK_SECRET, TelegramAgent
@@ -43,21 +40,6 @@ def test_redaction_masks_tokens_in_messages_and_tracebacks() -> None:
     for secret in (TG_TOKEN, SLACK_TOKEN, PSEUDONYM_SECRET, "AAHsecret"):
         assert secret not in text
     assert "RuntimeError" in text and "***" in text
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, cwd=REPO, text=True,
-                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def wait_for(predicate, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
@@ -93,9 +75,9 @@ async def test_serve_and_worker_at_debug_log_no_secret_id_answer_or_result(
         subprocess.run([sys.executable, "-m", "bot", "round", "open", "--team", "logs"], env=env, cwd=REPO,
                        check=True, capture_output=True)  # fmt: skip
         web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
-        with process(["serve"], env, web_log), process(["worker"], env, worker_log):
+        with ruhepuls_process(["serve"], env, web_log), ruhepuls_process(["worker"], env, worker_log):
             base = f"http://127.0.0.1:{port}"
-            wait_for(lambda: _up(base))
+            wait_until_up(f"{base}/healthz", web_log)
             async with httpx.AsyncClient() as http:
                 agent = SlackAgent(http, base, slack, user=MEMBERS[0])
                 await agent.say("hallo")
@@ -137,10 +119,3 @@ def earlier_counters() -> dict[str, int]:
         for name, inc in classifier.contribution(q, {i.id: (n + 2) % 5 for i in q.items}).items():
             total[name] = total.get(name, 0) + inc
     return total
-
-
-def _up(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200
-    except httpx.HTTPError:
-        return False
