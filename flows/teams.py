@@ -101,6 +101,8 @@ return 0
 
 WHO_TTL = 180 * 86_400
 """Longest a person -> team mapping lives without renewal (a 90-day round plus 90 days)."""
+JOIN_AFTER_ROUND = 30 * 86_400
+"""A team's own join link stays valid this long after the end of its latest round."""
 ROUND_KEYS_TTL = 92 * 86_400
 """Per-round sets (done tokens, who was invited) live at most this long; closing deletes them."""
 
@@ -268,6 +270,10 @@ class TeamStore:
         flat = [x for kv in fields.items() for x in kv]
         if not await self._open(keys=[keys.round_hash(team_id)], args=flat):
             raise TeamError("round_already_open", team=team_id)
+        team = await self.team(team_id)
+        if team is not None and team.join_code:  # the team's own link lives as long as its rounds
+            lifetime = int((ends - opened).total_seconds()) + JOIN_AFTER_ROUND
+            await self.redis.expire(keys.join_code(team.join_code), lifetime)
         current = await self.current_round(team_id)
         assert current is not None
         return current

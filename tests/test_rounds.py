@@ -265,6 +265,13 @@ async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: 
             await redis.delete(flows.keys.join_code(short))  # what expiry does
             assert "nicht (mehr) gültig" in await start(26, short)
             assert await rt.teams.joined_count("hotline") == 3
+            own = (await rt.teams.team("hotline")).join_code  # type: ignore[union-attr]
+            assert await redis.ttl(flows.keys.join_code(own)) == -1, "no round yet: the team's link stays"
+            now = datetime.now(UTC)
+            await rt.teams.open_round("hotline", now, now + timedelta(days=14))
+            assert 43 * 86_400 < await redis.ttl(flows.keys.join_code(own)) <= 44 * 86_400, (
+                "expires with the round"
+            )
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="tg-links", RUHEPULS_DATA_DIR=str(tmp_path))
     cli = [sys.executable, "-m", "bot", "team"]
     out = subprocess.run([*cli, "link", "hotline", "--personal", "3", "--days", "14"], env=env, cwd=REPO,
