@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -208,12 +209,17 @@ async def test_bot_api_errors_lose_no_answer(agent: TelegramAgent, redis, caplog
     await agent.click("Starten")
     q = agent.last_id
     agent.fake.fail["editMessageText"] = (429, 1)
-    r = await agent.click("oft", q)  # waits out retry_after, then edits
+    before = len(agent.fake.calls)
+    r = await agent.click("oft", q)  # answered at once; the edit waits out retry_after in the chat's queue
     assert r.status_code == 200
-    assert [c.method for c in agent.fake.calls[-3:]] == [
-        "answerCallbackQuery",
-        "editMessageText",
-        "editMessageText",
+    assert [c.method for c in agent.fake.calls[before:]] == ["answerCallbackQuery", "editMessageText"]
+    for _ in range(100):
+        if len(agent.fake.calls) > before + 2:
+            break
+        await asyncio.sleep(0.05)
+    agent.sync()
+    assert [c.method for c in agent.fake.calls[before:]] == ["answerCallbackQuery", "editMessageText"] * 1 + [
+        "editMessageText"
     ]
     assert "Frage 2 von 12" in agent.text(q)
     agent.fake.fail["editMessageText"] = (403, 0)
@@ -221,6 +227,26 @@ async def test_bot_api_errors_lose_no_answer(agent: TelegramAgent, redis, caplog
     assert r.status_code == 200 and "bot is blocked" in caplog.text
     assert await stored_answers(redis, agent) == "31" + "-" * 10
     assert TOKEN not in caplog.text and "4242" not in caplog.text
+
+
+async def test_a_click_during_a_429_wait_queues_behind_it_in_order(agent: TelegramAgent) -> None:
+    await agent.say("/start")
+    await agent.click("Starten")
+    q = agent.last_id
+    agent.fake.fail["editMessageText"] = (429, 1)
+    before = len(agent.fake.calls)
+    await agent.click("oft", q)  # its edit waits a second in the chat's queue
+    await agent.click("selten", q)  # the old card is still on screen: a press of "selten" on it
+    for _ in range(100):
+        edits = [c for c in agent.fake.calls[before:] if c.method == "editMessageText"]
+        if len(edits) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    texts = [c.params.get("text", "") for c in edits[1:]]
+    assert len(texts) == 2 and "Frage 2 von 12" in texts[0], "the deferred card first"
+    agent.sync()
+    assert "Frage 2 von 12" in agent.text(q) or "Frage 3 von 12" in agent.text(q)
+    assert "Frage 2 von 12" in texts[1] or "Frage 3 von 12" in texts[1], "then the next, never before it"
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -39,12 +41,22 @@ TgApp = Application[Any, Any, Any, Any, Any, Any]
 
 log = logging.getLogger("ruhepuls.telegram")
 
-MAX_RETRY_AFTER = 5.0  # seconds we wait in-request for a 429 before giving up
+GIVE_UP_AFTER = 5
 
 
-async def _call(coro_factory: Any, what: str) -> Any:
-    """One Bot API call: wait out a short 429 once, log other failures without content."""
-    for attempt in range(2):
+class _Later(Exception):
+    """Telegram asked us to wait (429): the rest of this chat's delivery goes to its queue."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: bool = False) -> Any:
+    """One Bot API call; failures are logged without content. A request never waits out a 429:
+    inline, it raises _Later when `defer` (the caller queues the rest), else gives this call up;
+    from a queue (`inline=False`) it waits exactly the retry_after, a few times at most."""
+    for _ in range(GIVE_UP_AFTER):
         try:
             return await coro_factory()
         except RetryAfter as exc:
@@ -52,8 +64,10 @@ async def _call(coro_factory: Any, what: str) -> Any:
                 warnings.simplefilter("ignore")
                 raw = exc.retry_after
             delay = raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
-            if attempt or delay > MAX_RETRY_AFTER:
-                log.warning("telegram %s rate limited", what)
+            log.info("telegram %s rate limited for %.0f s", what, delay)
+            if inline and defer:
+                raise _Later(delay) from None
+            if inline:
                 return None
             await asyncio.sleep(delay)
         except Forbidden:
@@ -62,12 +76,19 @@ async def _call(coro_factory: Any, what: str) -> Any:
         except TelegramError as exc:
             log.warning("telegram %s failed: %s", what, type(exc).__name__)
             return None
+    log.warning("telegram %s given up after %d rate limits", what, GIVE_UP_AFTER)
     return None
+
+
+Step = Callable[[bool], Awaitable[None]]
+"""One part of a delivery; its argument says whether it runs inside the request."""
 
 
 class TelegramConversation:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self._queues: dict[int, deque[Step]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def person(self, user_id: int) -> str:
         return self.rt.person("telegram", str(user_id))
@@ -84,7 +105,7 @@ class TelegramConversation:
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             text = self.rt.conversations.config.texts.unavailable(lang)
-            await _call(partial(app.bot.send_message, chat_id, text), "sendMessage")
+            await self.deliver(app, chat_id, (msg.Notice(text),))
             return
         await self.deliver(app, chat_id, handled.messages, clicked)
 
@@ -95,29 +116,67 @@ class TelegramConversation:
         messages: tuple[msg.Message, ...],
         clicked: Message | None = None,
     ) -> None:
+        """Show the messages in order: at once, unless Telegram asks to wait; then the rest
+        (and whatever comes next for this chat) waits in the chat's queue, never the request."""
+        steps = self._steps(app, chat_id, messages, clicked)
+        queue = self._queues.get(chat_id)
+        if queue is not None:
+            queue.extend(steps)
+            return
+        for n, step in enumerate(steps):
+            try:
+                await step(True)
+            except _Later as later:
+                self._queues[chat_id] = queue = deque(steps[n:])
+                task = asyncio.create_task(self._drain(chat_id, queue, later.seconds))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                return
+
+    async def _drain(self, chat_id: int, queue: deque[Step], wait: float) -> None:
+        try:
+            await asyncio.sleep(wait)
+            while queue:
+                await queue[0](False)
+                queue.popleft()
+        finally:
+            self._queues.pop(chat_id, None)
+
+    def _steps(
+        self, app: TgApp, chat_id: int, messages: tuple[msg.Message, ...], clicked: Message | None
+    ) -> list[Step]:
         bot = app.bot
+        steps: list[Step] = []
         for m in messages:
             if isinstance(m, msg.Delete):
                 if clicked is not None:
-                    await _call(partial(bot.delete_message, chat_id, clicked.message_id), "deleteMessage")
+                    delete = partial(bot.delete_message, chat_id, clicked.message_id)
+                    steps.append(partial(self._run, delete, "deleteMessage"))
                 clicked = None
                 continue
             text, keyboard = render(m)
+            result = isinstance(m, msg.Result)
             if clicked is not None:
                 edit = partial(
                     bot.edit_message_text, text, chat_id=chat_id, message_id=clicked.message_id,
                     reply_markup=keyboard, parse_mode=ParseMode.HTML,
                 )  # fmt: skip
-                shown = clicked.message_id if await _call(edit, "editMessageText") else None
+                steps.append(partial(self._run, edit, "editMessageText",
+                                     expire_in=chat_id if result else None, message_id=clicked.message_id))  # fmt: skip
                 clicked = None
             else:
                 send = partial(
                     bot.send_message, chat_id, text, reply_markup=keyboard, parse_mode=ParseMode.HTML
                 )
-                sent = await _call(send, "sendMessage")
-                shown = sent.message_id if isinstance(sent, Message) else None
-            if isinstance(m, msg.Result) and shown is not None:
-                await self.rt.expiring.add(chat_id, shown)  # Telegram keeps it only while a bot may delete it
+                steps.append(partial(self._run, send, "sendMessage", expire_in=chat_id if result else None))
+        return steps
+
+    async def _run(
+        self, call: Any, what: str, inline: bool, expire_in: int | None = None, message_id: int | None = None
+    ) -> None:
+        shown = await _call(call, what, inline=inline, defer=True)
+        if expire_in is not None and shown:  # a result: Telegram keeps it only while a bot may delete it
+            await self.rt.expiring.add(expire_in, message_id or shown.message_id)
 
 
 def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
