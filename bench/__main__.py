@@ -294,6 +294,77 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
     return out
 
 
+def burst(stack: Stack, people: int, spread: float) -> dict[str, Any]:
+    """`people` in one workspace answer a whole survey at once, starting within `spread` seconds,
+    against a fake Slack that enforces the published limits (its own process, and its own
+    Ruhepuls): time from each click to its next card arriving at Slack, and Slack's HTTP answer."""
+    fake_port, app_port = free_port(), free_port()
+    stack._spawn([sys.executable, "-m", "bench.fake_slack", "--port", str(fake_port), "--limits"])
+    wait_port(fake_port)
+    fake = f"http://127.0.0.1:{fake_port}"
+    stack._spawn([sys.executable, "-m", "bench.serve_ruhepuls"], PORT=str(app_port),
+                 SLACK_API_URL=f"{fake}/api/", SLACK_RESPONSE_URL_PREFIX=f"{fake}/respond/")  # fmt: skip
+    wait_port(app_port)
+    return asyncio.run(_burst(f"http://127.0.0.1:{app_port}/slack/events", fake, people, spread))
+
+
+async def _burst(url: str, fake: str, people: int, spread: float) -> dict[str, Any]:
+    import random
+    from urllib.parse import urlencode
+
+    import aiohttp
+    from slack_sdk.signature import SignatureVerifier
+
+    import classifier
+    from flows import events as ev
+
+    items = classifier.default().items
+    signer = SignatureVerifier(SECRET)
+    sent: dict[str, float] = {}
+    http_ms: list[float] = []
+
+    async def agent(session: aiohttp.ClientSession, n: int) -> None:
+        user = f"UBURST{n:05d}"
+        await asyncio.sleep(random.uniform(0, spread))
+        clicks = [ev.Start("de")] + [ev.Answer(i.id, (n + k) % 5) for k, i in enumerate(items)]
+        for step, e in enumerate(clicks):
+            body = urlencode({"payload": json.dumps({
+                "type": "block_actions", "user": {"id": user, "team_id": "T1"}, "team": {"id": "T1"},
+                "container": {"type": "message", "message_ts": "1.1", "channel_id": "D" + user},
+                "channel": {"id": "D" + user}, "response_url": f"{fake}/respond/D{user}/{step}",
+                "actions": [{"action_id": "rp:0", "block_id": "b", "type": "button", "value": ev.encode(e),
+                             "action_ts": f"{time.time():.6f}{step}"}]})})  # fmt: skip
+            ts = str(int(time.time()))
+            headers = {"X-Slack-Request-Timestamp": ts, "Content-Type": "application/x-www-form-urlencoded",
+                       "X-Slack-Signature": signer.generate_signature(timestamp=ts, body=body)}  # fmt: skip
+            sent[f"D{user}/{step}"] = time.time()
+            began = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as r:
+                await r.read()
+            http_ms.append(1000 * (time.perf_counter() - began))
+            await asyncio.sleep(random.uniform(0.3, 1.0))  # reading the next question
+
+    began = time.perf_counter()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=people)) as session:
+        await asyncio.gather(*(agent(session, n) for n in range(people)))
+        await asyncio.sleep(2)
+        async with session.get(f"{fake}/_arrivals") as r:
+            arrivals: dict[str, float] = await r.json()
+        async with session.get(f"{fake}/_stats") as r:
+            stats = await r.json()
+    took = time.perf_counter() - began
+    card_ms = sorted(1000 * (arrivals[k] - t) for k, t in sent.items() if k in arrivals)
+    http_ms.sort()
+
+    def pct(xs: list[float], p: float) -> float | None:
+        return round(xs[min(len(xs) - 1, int(p * len(xs)))], 1) if xs else None
+
+    return {"people": people, "clicks": len(sent), "seconds": round(took, 1), "cards_missing": len(sent) - len(card_ms),
+            "card_p50_ms": pct(card_ms, 0.5), "card_p99_ms": pct(card_ms, 0.99),
+            "http_p50_ms": pct(http_ms, 0.5), "http_p99_ms": pct(http_ms, 0.99), "http_max_ms": pct(http_ms, 1.0),
+            "slack_calls": stats}  # fmt: skip
+
+
 async def invitations(stack: Stack, members: int) -> dict[str, Any]:
     from bot.outreach import SlackOutreach, pump
     from bot.runtime import runtime
@@ -361,6 +432,7 @@ def main() -> None:
         results["session_memory"] = asyncio.run(session_memory(stack))
         results["weekly_summaries"] = asyncio.run(weekly_scale(stack, team_counts))
         results["invitations"] = asyncio.run(invitations(stack, invite_members))
+        results["burst"] = burst(stack, 60 if args.quick else 300, 5 if args.quick else 20)
     finally:
         stack.close()
     out_dir = ROOT / "bench" / "results"
@@ -427,6 +499,8 @@ TARGETS = (
     ),
     Target("Redis bytes per in-progress session (mean)", _at("session_memory", "mean_bytes"), "<", 1024),
     Target("weekly summaries of 10,000 teams: compute seconds", _weekly_compute(10_000), "<", 10),
+    Target("burst: Slack's HTTP answer, max ms", _at("burst", "http_max_ms"), "<", 3000),
+    Target("burst: cards that never arrived", _at("burst", "cards_missing"), "<=", 0),
 )
 
 
@@ -483,6 +557,16 @@ def print_table(r: dict[str, Any]) -> None:
             f"{w['seconds']} ({w['ms_per_team']}), {w['rss_growth_mib']}")  # fmt: skip
     inv = r["invitations"]
     row(f"{inv['members']} invitations: seconds (per s)", f"{inv['seconds']} ({inv['per_s']})")
+    b = r.get("burst")
+    if b:
+        print("\n  burst: people answering at once in one workspace, Slack's limits enforced")
+        row(
+            f"{b['people']} people, {b['clicks']} clicks: seconds, cards missing",
+            f"{b['seconds']}, {b['cards_missing']}",
+        )
+        row("click to next card: p50 / p99 ms", f"{b['card_p50_ms']} / {b['card_p99_ms']}")
+        row("Slack's HTTP answer: p50 / p99 / max ms", f"{b['http_p50_ms']} / {b['http_p99_ms']} / {b['http_max_ms']}",
+            "max < 3000")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
+import time
 from collections import Counter
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,6 +19,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 calls: Counter[str] = Counter()
+arrivals: dict[str, float] = {}
+"""Response URL path -> when the card arrived (wall clock), for click-to-card times."""
+LIMITS = {"chat.update": (50 / 60, 10), "chat.delete": (50 / 60, 10), "conversations.open": (100 / 60, 20),
+          "chat.postMessage": (1.0, 3)}  # fmt: skip
+enforce = False
+_tat: dict[str, float] = {}
+
+
+def _limited(method: str, params: dict[str, Any]) -> float:
+    """Seconds to wait when the call exceeds Slack's published limit (GCRA); 0 within it."""
+    if not enforce or method not in LIMITS:
+        return 0.0
+    rate, burst = LIMITS[method]
+    key = method + (f":{params.get('channel')}" if method == "chat.postMessage" else "")
+    now, interval = time.monotonic(), 1 / rate
+    tat = max(_tat.get(key, now), now)
+    if tat - now > interval * (burst - 1) + 1e-6:
+        return tat - interval * (burst - 1) - now
+    _tat[key] = tat + interval
+    return 0.0
+
+
 members: dict[str, list[str]] = {}
 ts = itertools.count(1)
 
@@ -36,6 +60,11 @@ async def api(request: Request) -> Response:
     method = request.path_params["method"]
     params = await _params(request)
     calls[method] += 1
+    wait = _limited(method, params)
+    if wait > 0:
+        calls["429"] += 1
+        return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429,
+                            headers={"Retry-After": str(max(1, math.ceil(wait)))})  # fmt: skip
     if method == "auth.test":
         return JSONResponse({"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "bot",
                              "team": "Bench", "url": "https://bench.invalid/"})  # fmt: skip
@@ -63,6 +92,7 @@ async def api(request: Request) -> Response:
 
 async def respond(request: Request) -> Response:
     await request.body()
+    arrivals[request.path_params["rest"]] = time.time()
     calls["respond"] += 1
     return JSONResponse({"ok": True})
 
@@ -75,6 +105,10 @@ async def upload(request: Request) -> Response:
 
 async def stats(request: Request) -> Response:
     return JSONResponse(dict(calls))
+
+
+async def arrived(request: Request) -> Response:
+    return JSONResponse(arrivals)
 
 
 async def set_members(request: Request) -> Response:
@@ -92,11 +126,14 @@ app = Starlette(routes=[
     Route("/api/{method}", api, methods=["POST", "GET"]),
     Route("/upload/{fid}", upload, methods=["POST"]),
     Route("/respond/{rest:path}", respond, methods=["POST"]),
-    Route("/_stats", stats), Route("/_reset", reset, methods=["POST"]),
+    Route("/_stats", stats), Route("/_reset", reset, methods=["POST"]), Route("/_arrivals", arrived),
     Route("/_members", set_members, methods=["POST"]),
 ])  # fmt: skip
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
-    uvicorn.run(app, host="127.0.0.1", port=ap.parse_args().port, log_level="warning", access_log=False)
+    ap.add_argument("--limits", action="store_true", help="answer 429 as Slack does past its limits")
+    args = ap.parse_args()
+    enforce = args.limits
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
