@@ -29,6 +29,9 @@ class BotTexts(TextCatalog):
     part_not_enough: Text
     link_days: Text
     link_uses: Text
+    to_home: Text
+    home_clear: Text
+    home_empty: Text
     dm_sent: Text
     private_only: Text
     joined: Text

@@ -64,6 +64,7 @@ class SlackAgent:
         self._seen_calls = 0
         self.messages: dict[str, list[dict[str, Any]]] = {}  # ts -> blocks, as on screen
         self._events = 0
+        self.home: list[dict[str, Any]] = []
 
     # --- what the agent sees --------------------------------------------------------------
     def sync(self) -> list[str]:
@@ -72,12 +73,15 @@ class SlackAgent:
         self._seen_calls = len(self.fake.calls)
         for call in new:
             p = call.params
-            if p.get("channel") != self.channel:
+            if p.get("channel") != self.channel and call.method != "views.publish":
                 continue
             if call.method == "chat.postMessage" and call.result.get("ok"):
                 self.messages[call.result["ts"]] = p.get("blocks") or []
             elif call.method == "chat.update":
                 self.messages[p["ts"]] = p.get("blocks") or []
+            elif call.method == "views.publish" and p.get("user_id") == self.user:
+                view = p.get("view")
+                self.home = (json.loads(view) if isinstance(view, str) else view)["blocks"]
             elif call.method == "respond" and call.result.get("ok") and p.get("delete_original"):
                 self.messages.pop(p["ts"], None)
             elif call.method == "respond" and call.result.get("ok"):
@@ -158,7 +162,7 @@ class SlackAgent:
             "type": "block_actions", "api_app_id": "A1", "trigger_id": "trig",
             "user": {"id": self.user, "team_id": self.team}, "team": {"id": self.team},
             "container": {"type": "message", "message_ts": ts, "channel_id": self.channel},
-            "channel": {"id": self.channel},
+            "channel": {"id": self.channel}, "message": {"ts": ts, "blocks": self.messages[ts]},
             "response_url": f"{self.fake.base_url}/respond/{self.channel}/{ts}/{time.time_ns()}",
             "actions": [{"action_id": button["action_id"], "block_id": "b", "type": "button",
                          "value": button["value"], "action_ts": f"{time.time_ns()}"}],
@@ -169,6 +173,23 @@ class SlackAgent:
         before = self._mine()
         r = await self.post(self.click_payload(label, ts), "application/x-www-form-urlencoded")
         await self.replied(before)
+        self.sync()
+        return r
+
+    async def click_home(self, label: str) -> httpx.Response:
+        """Press a button in the App Home view."""
+        button = next(e for b in self.home if b["type"] == "actions" for e in b["elements"]
+                      if e["text"]["text"] == label)  # fmt: skip
+        payload = {"type": "block_actions", "user": {"id": self.user, "team_id": self.team}, "team": {"id": self.team},
+                   "container": {"type": "view", "view_id": "V1"}, "view": {"id": "V1", "type": "home"},
+                   "actions": [{"action_id": button["action_id"], "block_id": "home", "type": "button",
+                                "value": button["value"], "action_ts": f"{time.time_ns()}"}]}  # fmt: skip
+        r = await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        for _ in range(200):
+            if any(c.method == "views.publish" for c in self.fake.calls[self._seen_calls :]):
+                break
+            await asyncio.sleep(0.01)
+        await self.quiet()
         self.sync()
         return r
 

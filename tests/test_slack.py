@@ -3,6 +3,7 @@ every request signed exactly as Slack signs it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -103,6 +104,33 @@ async def test_pause_resume_typed_back_and_skip(agent: SlackAgent) -> None:
     assert "Frage 3 von 12" in agent.text()
     await agent.say("was soll das")
     assert "nicht verstanden" in agent.text()
+
+
+async def test_the_result_moves_out_of_the_history_into_the_app_home(agent: SlackAgent) -> None:
+    await agent.say("hallo")
+    await agent.click("Starten")
+    for _ in range(12):
+        await agent.click("oft")
+    ts = agent.last_ts
+    assert "Ihr Ergebnis" in agent.text(ts)
+    before = len(agent.fake.calls)
+    await agent.click("Nur im App-Home zeigen (nicht im Verlauf)", ts)
+    for _ in range(200):
+        if ts not in agent.messages and agent.home:
+            break
+        await asyncio.sleep(0.01)
+        agent.sync()
+    assert ts not in agent.messages, "gone from the message history"
+    home = json.dumps(agent.home, ensure_ascii=False)
+    assert "Ihr Ergebnis" in home and "Aus dem App-Home entfernen" in home and "App-Home zeigen" not in home
+    assert [c.method for c in agent.fake.calls[before:]].count("views.publish") == 1
+    await agent.click_home("Aus dem App-Home entfernen")
+    cleared = json.dumps(agent.home, ensure_ascii=False)
+    assert (
+        "Hier erscheint Ihr Ergebnis" in cleared
+        and "Konflikt" not in cleared
+        and "Was helfen kann" not in cleared
+    )
 
 
 async def test_slash_command_opens_a_dm(agent: SlackAgent) -> None:

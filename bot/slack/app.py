@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 import flows
+from classifier import Lang
 from flows import events as ev
 from flows import messages as msg
 from flows.limits import Limiter
@@ -31,7 +32,7 @@ from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
 from ..texts import say
 from .delivery import Delivery, Op
-from .render import ACTION_PREFIX, payload
+from .render import ACTION_PREFIX, HOME_CLEAR, HOME_MOVE, home_view, payload
 
 log = logging.getLogger("ruhepuls.slack")
 
@@ -186,6 +187,37 @@ def build_slack_app(
             event_id=f"a{action_ts}" if isinstance(action_ts, str) else None,
             response_url=url if trusted and isinstance(url, str) else None,
         )  # fmt: skip
+
+    @app.action(HOME_MOVE)
+    async def on_move_home(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The person moves their result out of the message history into the App Home: the
+        result's blocks come from the clicked message itself (nothing of it was stored)."""
+        await ack()
+        user, team = (body.get("user") or {}).get("id"), (body.get("team") or {}).get("id")
+        container, message = body.get("container") or {}, body.get("message") or {}
+        channel, ts, blocks = container.get("channel_id"), container.get("message_ts"), message.get("blocks")
+        url = body.get("response_url")
+        if not all(isinstance(x, str) for x in (user, team, channel, ts)) or not isinstance(blocks, list):
+            return
+        lang: Lang = "en" if action.get("value") == "en" else "de"
+        trusted = isinstance(url, str) and url.startswith(s.slack_response_url_prefix)
+        home = Op("home", str(channel), {"user_id": user, "view": home_view(blocks, lang)})
+        gone = Op("delete", str(channel), {}, str(ts), url if trusted and isinstance(url, str) else None)
+        await convo.delivery.send(client, str(team), rt.person("slack", f"{team}:{user}"), [home, gone])
+
+    @app.action(HOME_CLEAR)
+    async def on_clear_home(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user, team = (body.get("user") or {}).get("id"), (body.get("team") or {}).get("id")
+        if not (isinstance(user, str) and isinstance(team, str)):
+            return
+        lang: Lang = "en" if action.get("value") == "en" else "de"
+        home = Op("home", "", {"user_id": user, "view": home_view(None, lang)})
+        await convo.delivery.send(client, team, rt.person("slack", f"{team}:{user}"), [home])
 
     admin = Admin(rt)
 

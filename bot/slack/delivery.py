@@ -31,6 +31,7 @@ RATES: dict[str, Rate] = {
     "chat.delete": Rate(50 / 60, burst=10),  # Tier 3
     "chat.postMessage": Rate(1.0, burst=3),  # per channel, short bursts allowed
     "conversations.open": Rate(100 / 60, burst=20),  # Tier 4
+    "views.publish": Rate(100 / 60, burst=20),  # Tier 4
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
 RESPONSE_URL_TIMEOUT = 2.0
@@ -42,7 +43,7 @@ GIVE_UP_AFTER = 8
 class Op:
     """One thing to show: replace the clicked message, post a new one, or delete the clicked one."""
 
-    kind: Literal["replace", "post", "delete"]
+    kind: Literal["replace", "post", "delete", "home"]
     channel: str
     fields: dict[str, Any]
     ts: str | None = None
@@ -90,7 +91,7 @@ class Delivery:
     async def _attempt(self, client: AsyncWebClient, workspace: str, op: Op, attempt: int) -> tuple[Op, bool]:
         """One try; returns the operation to try next (a refused response URL turns into the Web
         API call) and whether it is done (or impossible for good)."""
-        if op.response_url and op.kind != "post":
+        if op.response_url and op.kind in ("replace", "delete"):
             status = await self._respond(op)
             if status == "ok":
                 return op, True
@@ -169,6 +170,8 @@ async def call_limited(
 
 
 def _web_call(op: Op) -> tuple[str, dict[str, Any]]:
+    if op.kind == "home":
+        return "views.publish", dict(op.fields)
     if op.kind == "delete":
         return "chat.delete", {"channel": op.channel, "ts": op.ts}
     if op.kind == "replace":

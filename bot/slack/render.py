@@ -18,9 +18,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from classifier import Lang
 from flows import messages as msg
+from flows.texts import texts
+
+from ..texts import say
 
 ACTION_PREFIX = "rp:"
+HOME_MOVE, HOME_CLEAR = "rph:move", "rph:clear"
+"""Slack only: move a result out of the message history into the App Home, and clear it there."""
 
 
 def _escape(text: str) -> str:
@@ -72,9 +78,25 @@ def blocks(m: msg.Message) -> tuple[list[Block], str]:
             if m.signpost:
                 out += [DividerBlock(), _section(m.signpost)]
             out.append(ContextBlock(elements=[MarkdownTextObject(text=_escape(n)) for n in m.notes]))
-            out.append(_buttons((m.dismiss,), "result"))
+            result_buttons = _buttons((m.dismiss,), "result")
+            lang: Lang = "en" if m.heading == texts().result_heading.en else "de"
+            result_buttons.elements.append(
+                ButtonElement(text=say("to_home", lang), action_id=HOME_MOVE, value=lang)
+            )
+            out.append(result_buttons)
             return out, m.heading
     raise TypeError(f"cannot render {type(m).__name__}")
+
+
+def home_view(result_blocks: list[dict[str, Any]] | None, lang: Lang) -> dict[str, Any]:
+    """The App Home: a result moved there (without its chat buttons) and a button to clear it,
+    or a line saying what the Home is for."""
+    if not result_blocks:
+        return {"type": "home", "blocks": to_dicts([_section(say("home_empty", lang))])}
+    kept = [b for b in result_blocks if b.get("type") != "actions"]
+    clear = ActionsBlock(block_id="home",
+                         elements=[ButtonElement(text=say("home_clear", lang), action_id=HOME_CLEAR, value=lang)])  # fmt: skip
+    return {"type": "home", "blocks": [*kept, clear.to_dict()]}
 
 
 def to_dicts(block_list: list[Block]) -> list[dict[str, Any]]:
