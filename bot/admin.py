@@ -28,6 +28,8 @@ from .texts import say
 log = logging.getLogger("ruhepuls.admin")
 
 ADMIN_WORDS = {"team", "teams", "round", "runde", "summary", "bericht"}
+KNOWN = {"team list", "round open", "round close", "round status", "summary preview"}
+"""The commands a refused try may be logged as."""
 
 
 def _utcnow() -> datetime:
@@ -52,8 +54,12 @@ class Admin:
         return actor.startswith("cli:") or actor in self.rt.settings.admins
 
     async def _refuse(self, actor: str, what: str, team_id: str, lang: Lang) -> str:
+        """Log and audit a refused try. Only a known command and an existing team id go into the
+        log and the audit log: whatever else someone typed is never written anywhere."""
+        what = what if what in KNOWN else "admin command"
+        team = team_id if await self.rt.teams.team(team_id) is not None else "-"
         log.info("%s refused", what)
-        await self.rt.teams.audit(actor, f"{what} refused", team_id, self.clock())
+        await self.rt.teams.audit(actor, f"{what} refused", team, self.clock())
         return say("refused", lang)
 
     async def run(self, actor: str, text: str, lang: str = "de") -> str:
@@ -65,7 +71,7 @@ class Admin:
         verb = " ".join(w.lower() for w in words[:2])
         args = words[2:]
         if not self.allowed(actor):
-            return await self._refuse(actor, verb or "admin command", args[0] if args else "-", lg)
+            return await self._refuse(actor, verb, args[0] if args else "-", lg)
         try:
             if verb in ("team list", "teams list") or verb in ("teams", "team"):
                 return await self._team_list(lg)

@@ -103,6 +103,10 @@ async def test_admins_open_close_and_check_rounds_and_everything_is_audited(rt: 
         ("slack:UADMIN", "round close"),
     ]
     assert all("U0" not in str(e) for e in log)
+    await admin.run("slack:UNOBODY", "round kill my-colleague-Anna", "de")  # free text is never stored
+    last = (await rt.teams.audit_log())[-1]
+    assert last["what"] == "admin command refused" and last["team"] == "-"
+    assert "Anna" not in str(await rt.teams.audit_log())
 
 
 async def test_round_status_leaks_no_count_and_no_live_bit(rt: Runtime, redis) -> None:
