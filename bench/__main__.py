@@ -234,11 +234,11 @@ LAST_BANDS = {"A": "teilweise", "B": "kaum", "C": "deutlich", "D": "kaum"}
 async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
     """Time and peak memory to compute and post the weekly summaries of N teams."""
     import classifier
-    from bot.outreach import SlackOutreach
     from bot.reports import compose, run_due, units
     from bot.runtime import runtime
     from bot.settings import Settings
     from bot.slack.app import web_client
+    from bot.slack.outreach import SlackOutreach
     from flows import keys
     from flows.reports import history_entry
     from flows.teams import Team
@@ -366,10 +366,11 @@ async def _burst(url: str, fake: str, people: int, spread: float) -> dict[str, A
 
 
 async def invitations(stack: Stack, members: int) -> dict[str, Any]:
-    from bot.outreach import SlackOutreach, pump
+    from bot.outreach import pump
     from bot.runtime import runtime
     from bot.settings import Settings
     from bot.slack.app import web_client
+    from bot.slack.outreach import SlackOutreach
     from flows.teams import Team
 
     body = json.dumps({"channel": "CINV", "members": [f"M{n:06d}" for n in range(members)]}).encode()

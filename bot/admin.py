@@ -148,4 +148,5 @@ class Admin:
             enough = await self.rt.teams.respondents(team_id, r.id) >= k
             state = say("state_closed", lang, ends=ends)
             part = say("part_enough", lang, k=k) if enough else say("part_not_enough", lang)
-        return say("status", lang, round=r.id, team=team_id, state=state, part=part)
+        line = say("status", lang, round=r.id, team=team_id, state=state, part=part)
+        return f"{line} {say('unreachable', lang, n=r.unreachable)}" if r.unreachable else line

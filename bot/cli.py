@@ -51,10 +51,9 @@ def _chat(settings: Settings, lang: str | None) -> None:
 def _check(settings: Settings, loaded: list[str]) -> None:
     for line in loaded:
         print(line)
-    print(
-        f"slack: {'on' if settings.slack_enabled else 'off'}; "
-        f"telegram: {'on' if settings.telegram_enabled else 'off'}"
-    )
+    from .platform import platforms
+
+    print("; ".join(f"{name}: {'on' if p.enabled(settings) else 'off'}" for name, p in platforms().items()))
 
 
 def _doctor(settings: Settings) -> None:
@@ -123,6 +122,18 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(
                 "ruhepuls: a public HOST needs RUHEPULS_SECRET (the key of every pseudonym), set "
                 "in the environment and kept away from the data; a generated one is for local trials"
+            )
+        if settings.teams_allow_unauthenticated:
+            if settings.public:
+                sys.exit(
+                    "ruhepuls: TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED accepts forged Teams activities; "
+                    "it is refused with a public HOST (use it only on 127.0.0.1 with a dev tunnel)"
+                )
+            import logging
+
+            logging.getLogger("ruhepuls").warning(
+                "TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED is set: Teams activities are NOT verified. "
+                "Development only."
             )
         serve(settings)
     elif command == "telegram":

@@ -25,9 +25,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add = tsub.add_parser("add", help="add or change a team")
     add.add_argument("id")
     add.add_argument("--name", required=True)
-    add.add_argument("--platform", choices=["slack", "telegram"], required=True)
-    add.add_argument("--channel", help="Slack: the channel whose members form the team")
-    add.add_argument("--lead-channel", help="where weekly summaries go (Slack channel id / Telegram chat id)")
+    from .platform import platforms
+
+    add.add_argument("--platform", choices=sorted(platforms()), required=True)
+    add.add_argument(
+        "--channel", help="Slack: the channel whose members form the team; Teams: the team (or channel) id"
+    )
+    add.add_argument(
+        "--lead-channel", help="where weekly summaries go (Slack or Teams channel id / Telegram chat id)"
+    )
     add.add_argument("--lang", choices=["de", "en"], default=None, help="default: RUHEPULS_LANGUAGE")
     add.add_argument("--tz", default=None, help="the team's time zone (default: RUHEPULS_TIMEZONE)")
     add.add_argument("--parent", help="the team this one reports into when it is too small on its own")

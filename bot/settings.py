@@ -63,6 +63,26 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_api_url: str = Field("https://api.telegram.org/bot", validation_alias="TELEGRAM_API_URL")
 
+    teams_app_id: str | None = Field(None, validation_alias="TEAMS_APP_ID")
+    teams_app_password: SecretStr | None = Field(None, validation_alias="TEAMS_APP_PASSWORD")
+    """The bot's client secret (Azure bot registration)."""
+    teams_tenant_id: str | None = Field(None, validation_alias="TEAMS_TENANT_ID")
+    """Single-tenant apps: the tenant; unset for a multi-tenant registration."""
+    teams_cloud: Literal["public", "usgov", "usgovdod", "china"] = Field(
+        "public", validation_alias="TEAMS_CLOUD"
+    )
+    teams_openid_metadata_url: str | None = Field(None, validation_alias="TEAMS_OPENID_METADATA_URL")
+    """Where inbound tokens' signing keys are found (its `/keys` sibling); default: the cloud's."""
+    teams_login_url: str | None = Field(None, validation_alias="TEAMS_LOGIN_URL")
+    """Where the bot's own tokens come from; default: the cloud's Entra login endpoint."""
+    teams_token_provider: str | None = Field(None, validation_alias="TEAMS_TOKEN_PROVIDER")
+    """`module:function` returning the bot's access token for (scope, tenant) instead of the
+    client secret: for a token broker of the deployment's own, and for tests."""
+    teams_allow_unauthenticated: bool = Field(
+        False, validation_alias="TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED"
+    )
+    """Development only: accept activities without a valid token (refused with a public HOST)."""
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -102,8 +122,12 @@ class Settings(BaseSettings):
         return self.telegram_bot_token is not None
 
     @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_app_id and (self.teams_app_password or self.teams_token_provider))
+
+    @property
     def any_platform(self) -> bool:
-        return self.slack_enabled or self.telegram_enabled
+        return self.slack_enabled or self.telegram_enabled or self.teams_enabled
 
     @property
     def session_ttl_seconds(self) -> int:
@@ -117,7 +141,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, so that logs can mask it."""
         values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
-                  self.telegram_bot_token, self.telegram_webhook_secret, self.secret]  # fmt: skip
+                  self.telegram_bot_token, self.telegram_webhook_secret, self.teams_app_password,
+                  self.secret]  # fmt: skip
         return [v.get_secret_value() for v in values if v is not None]
 
     def secret_bytes(self) -> bytes:

@@ -36,6 +36,9 @@ class BotTexts(TextCatalog):
     private_only: Text
     joined: Text
     bad_code: Text
+    result_removed: Text
+    press_not_understood: Text
+    unreachable: Text
 
 
 @cache

@@ -20,7 +20,8 @@ from saq import CronJob, Worker
 from saq.types import Context
 
 from .logs import clamp
-from .outreach import Outreach, SlackOutreach, TelegramOutreach, tick, tick_team
+from .outreach import tick, tick_team
+from .platform import Outreach, enabled
 from .runtime import Runtime, runtime
 from .settings import Settings
 
@@ -33,24 +34,10 @@ def _now() -> datetime:
 
 @contextlib.asynccontextmanager
 async def outreach_for(rt: Runtime) -> AsyncIterator[dict[str, Outreach]]:
+    """The proactive side of every enabled platform, open while the context is."""
     clamp(rt.settings.log_level)  # the platform SDKs' lines carry tokens, member lists and bodies
-    senders: dict[str, Outreach] = {}
-    s = rt.settings
     async with contextlib.AsyncExitStack() as stack:
-        if s.slack_bot_token:
-            import aiohttp
-
-            from .slack.app import web_client
-
-            session = await stack.enter_async_context(aiohttp.ClientSession())
-            senders["slack"] = SlackOutreach(rt, web_client(rt, session))
-        if s.telegram_bot_token:
-            from telegram import Bot
-
-            bot = Bot(s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_url)
-            await stack.enter_async_context(bot)
-            senders["telegram"] = TelegramOutreach(rt, bot)
-        yield senders
+        yield {p.name: await p.reach(rt, stack) for p in enabled(rt.settings)}
 
 
 class WorkerContext(Context, total=False):

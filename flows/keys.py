@@ -159,3 +159,8 @@ def who(person: str) -> str:
 
 def join_code(code: str) -> str:
     return f"{PREFIX}:join:{code}"
+
+
+def reference(platform: str, kind: Literal["person", "team"], hashed: str) -> str:
+    """How a platform reaches a person or a team proactively; `hashed` is a keyed hash."""
+    return f"{PREFIX}:ref:{platform}:{kind}:{hashed}"

@@ -27,7 +27,7 @@ class Team(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     name: str = Field(min_length=1, max_length=120)
-    platform: Literal["slack", "telegram"]
+    platform: str = Field(pattern=r"^[a-z][a-z0-9]{1,19}$")
     channel: str | None = None
     """Slack: the channel whose members make up the team."""
     lead_channel: str | None = None
@@ -59,6 +59,8 @@ class Round:
     reminders: tuple[datetime, ...]
     reminded: int
     invited: bool
+    unreachable: int = 0
+    """Members an invitation could never reach (the app not installed for them, bot blocked)."""
 
     @property
     def is_open(self) -> bool:
@@ -122,7 +124,7 @@ def _round(raw: dict[bytes, bytes]) -> Round | None:
     return Round(
         d["id"], "open" if d["status"] == "open" else "closed",
         datetime.fromisoformat(d["opened"]), datetime.fromisoformat(d["ends"]),
-        reminders, int(d.get("reminded", 0)), d.get("invited") == "1",
+        reminders, int(d.get("reminded", 0)), d.get("invited") == "1", int(d.get("unreachable", 0)),
     )  # fmt: skip
 
 
@@ -328,8 +330,20 @@ class TeamStore:
         flags = await self.redis.smismember(keys.sent(team_id, round_id, kind), people)
         return [not f for f in flags]
 
-    async def mark_sent(self, team_id: str, round_id: str, kind: keys.Kind, person: str) -> None:
-        await self._add_for_round(keys.sent(team_id, round_id, kind), person)
+    async def mark_sent(
+        self, team_id: str, round_id: str, kind: keys.Kind, person: str, *, unreachable: bool = False
+    ) -> None:
+        """Note a message as sent; `unreachable` counts a member it can never reach (for the
+        admin, as a number: who it was is not kept)."""
+        key = keys.sent(team_id, round_id, kind)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, person)
+            pipe.expire(key, ROUND_KEYS_TTL)  # closing the round deletes it earlier
+            if unreachable:
+                pipe.hincrby(keys.round_hash(team_id), "unreachable", 1)
+            added, *_ = await pipe.execute()
+        if unreachable and not added:  # marked before (a second worker): counted once
+            await self.redis.hincrby(keys.round_hash(team_id), "unreachable", -1)
 
     async def _add_for_round(self, key: str, member: str) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:

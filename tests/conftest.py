@@ -99,7 +99,7 @@ async def team_with_round(teams: TeamStore, team_id: str, people: list[str]) -> 
 def python_env(**extra: str) -> dict[str, str]:
     """The environment for a `ruhepuls` subprocess: ours, minus anything platform-related."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "TELEGRAM_", "RUHEPULS_", "REDIS_URL"))}  # fmt: skip
+           if not k.startswith(("SLACK_", "TELEGRAM_", "TEAMS_", "RUHEPULS_", "REDIS_URL"))}  # fmt: skip
     env.update(extra)
     return env
 

@@ -25,10 +25,11 @@ from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, signed_headers
 
 import classifier
-from bot.outreach import SlackOutreach, pump
+from bot.outreach import pump
 from bot.runtime import runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
+from bot.slack.outreach import SlackOutreach
 from flows import events as ev
 from flows import keys
 from flows.teams import Team

@@ -19,10 +19,12 @@ from slackkit import SIGNING_SECRET, SlackAgent, running_app
 
 import flows
 from bot.admin import Admin
-from bot.outreach import SlackOutreach, TelegramOutreach, tick
+from bot.outreach import tick
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
+from bot.slack.outreach import SlackOutreach
+from bot.telegram.outreach import TelegramOutreach
 from flows import events as ev
 from flows.schedule import SendingHours, allowed, next_allowed, reminder_times
 from flows.teams import Team

@@ -11,11 +11,12 @@ from conftest import REPO
 from fakes import FakeServer, FakeSlack
 
 from bot.admin import Admin
-from bot.outreach import SlackOutreach, tick
+from bot.outreach import tick
 from bot.privacy import stored_list
 from bot.runtime import runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
+from bot.slack.outreach import SlackOutreach
 from flows import events as ev
 from flows import keys
 from flows.storage import key_kinds, kind_of

@@ -14,11 +14,13 @@ import pytest
 from conftest import REPO, python_env
 from fakes import FakeServer, FakeSlack, FakeTelegram
 
-from bot.outreach import SlackOutreach, TelegramOutreach, tick
+from bot.outreach import tick
 from bot.reports import preview, run_unit, units
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
+from bot.slack.outreach import SlackOutreach
+from bot.telegram.outreach import TelegramOutreach
 from flows import events as ev
 from flows.teams import Team
 

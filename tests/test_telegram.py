@@ -19,9 +19,9 @@ from tgkit import WEBHOOK_SECRET, TelegramAgent
 
 import flows
 import flows.keys
-from bot.outreach import TelegramOutreach
 from bot.runtime import runtime
 from bot.settings import Settings
+from bot.telegram.outreach import TelegramOutreach
 
 TOKEN = "12345:TEST-token"
 

@@ -1,5 +1,97 @@
 """Slack: inbound conversion, outbound rendering, handler registration (slack-bolt)."""
 
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+from ..platform import Outreach, Receiver
+from ..settings import Settings
 from .app import build_slack_app
 
-__all__ = ["build_slack_app"]
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+__all__ = ["PLATFORM", "build_slack_app"]
+log = logging.getLogger("ruhepuls.web")
+
+
+def signed(request: Request, body: bytes, secret: bytes) -> bool:
+    """Slack's HMAC-SHA256 signature over the raw bytes `v0:{timestamp}:{body}`, at most 5
+    minutes old, compared in constant time. Nothing is decoded before it holds."""
+    timestamp = request.headers.get("x-slack-request-timestamp", "")
+    signature = request.headers.get("x-slack-signature", "")
+    if not timestamp.isdigit() or len(timestamp) > 12 or not signature.isascii():
+        return False
+    if abs(time.time() - int(timestamp)) > 300:
+        return False
+    mac = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    return hmac.compare_digest(f"v0={mac.hexdigest()}".encode(), signature.encode())
+
+
+class Slack:
+    name = "slack"
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.slack_enabled
+
+    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None:
+        import aiohttp
+        from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+
+        from flows.limits import Limiter
+
+        from ..web import MALFORMED
+        from .app import signing_secret
+        from .delivery import Delivery
+
+        session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
+        stack.push_async_callback(session.close)
+        delivery = Delivery(Limiter(rt.redis, rt.secret), session)
+        stack.push_async_callback(delivery.drain)  # queued cards go out before the session closes
+        bolt = build_slack_app(rt, session, delivery)
+        secret = signing_secret(rt).encode()
+        if rt.settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket = AsyncSocketModeHandler(bolt, rt.settings.slack_app_token.get_secret_value())
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+            stack.push_async_callback(socket.close_async)
+            log.info("slack socket mode connected")
+
+        async def events(request: Request, body: bytes) -> Response:
+            if not signed(request, body, secret):  # over the raw bytes: nothing is decoded before
+                return JSONResponse({"error": "invalid signature"}, status_code=401)
+            try:
+                response = to_starlette_response(
+                    await bolt.async_dispatch(to_async_bolt_request(request, body))
+                )
+            except MALFORMED:
+                log.info("slack request not understood")
+                return JSONResponse({"error": "malformed request"}, status_code=400)
+            if request.headers.get("x-slack-retry-num"):
+                # Processing a retry is safe (the store drops an event id it has seen); tell
+                # Slack to stop retrying either way.
+                response.headers["x-slack-no-retry"] = "1"
+            return response
+
+        return Receiver("/slack/events", events)
+
+    async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach:
+        import aiohttp
+
+        from .app import web_client
+        from .outreach import SlackOutreach
+
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        return SlackOutreach(rt, web_client(rt, session))
+
+
+PLATFORM = Slack()

@@ -1,5 +1,76 @@
 """Telegram: inbound conversion, outbound rendering, handler registration (python-telegram-bot)."""
 
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+from ..platform import Outreach, Receiver
+from ..settings import Settings
 from .app import build_telegram_app
 
-__all__ = ["build_telegram_app"]
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+__all__ = ["PLATFORM", "build_telegram_app"]
+log = logging.getLogger("ruhepuls.web")
+
+
+class Telegram:
+    name = "telegram"
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.telegram_enabled
+
+    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None:
+        from telegram import Update
+
+        from ..web import MALFORMED
+
+        secret = rt.settings.telegram_webhook_secret
+        if secret is None:  # no webhook without its secret: poll instead
+            from .run import polling
+
+            await stack.enter_async_context(polling(rt))
+            return None
+        app = build_telegram_app(rt)
+        await app.initialize()  # getMe
+        stack.push_async_callback(app.shutdown)
+        expected = secret.get_secret_value().encode()
+
+        async def webhook(request: Request, body: bytes) -> Response:
+            given = request.headers.get("x-telegram-bot-api-secret-token", "")
+            if not hmac.compare_digest(given.encode(), expected):
+                return JSONResponse({"error": "wrong secret token"}, status_code=403)
+            try:
+                data = json.loads(body)
+                if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                    raise ValueError("not an update")
+                update = Update.de_json(data, app.bot)
+            except MALFORMED:
+                log.info("telegram update not understood")
+                return JSONResponse({"error": "malformed update"}, status_code=400)
+            await app.process_update(update)  # handler errors go to its error handler
+            return JSONResponse({})
+
+        return Receiver("/telegram/webhook", webhook)
+
+    async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach:
+        from telegram import Bot
+
+        from .outreach import TelegramOutreach
+
+        s = rt.settings
+        assert s.telegram_bot_token is not None
+        bot = Bot(s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_url)
+        await stack.enter_async_context(bot)
+        return TelegramOutreach(rt, bot)
+
+
+PLATFORM = Telegram()

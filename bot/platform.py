@@ -1,0 +1,101 @@
+"""The adapter shape, written down once: what a chat platform provides to Ruhepuls.
+
+A platform is a package `bot/<name>/` whose `__init__` exposes `PLATFORM`, an object with:
+
+- `name`: as in `RUHEPULS_ADMINS` (`<name>:<user id>`) and `ruhepuls team add --platform`;
+- `enabled(settings)`: whether its credentials are configured;
+- `receive(rt, stack)`: the inbound side for the web app, a `Receiver` (a path and a handler
+  for POST requests whose body `bot.web` has read, capped at `bot.web.MAX_BODY`) or None when it
+  needs no route (Slack Socket Mode, Telegram polling). The handler verifies the request before
+  it decodes anything, turns what a person did into `flows.events`, runs it through
+  `rt.conversations` with the person's pseudonym (`rt.person(name, user id)`), renders the
+  `flows.messages` in the platform's own format and sends them without making the request wait
+  out a rate limit. Bad input gets a 4xx, never a 5xx;
+- `reach(rt, stack)`: the proactive side for the worker, an `Outreach`: the members of a team,
+  an invitation or reminder to one of them, whether a tagged message arrived, the weekly summary
+  to a lead channel, and any housekeeping a tick should do.
+
+`bot.web`, `bot.worker` and the CLI know platforms only through this module, so a fourth
+platform is a new folder (and its settings), not edits across the tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import pkgutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from fastapi import Request, Response
+
+from flows import messages as msg
+from flows.teams import Team
+
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+Delivery = Literal["sent", "gone", "retry"]
+"""An invitation's fate: arrived, can never arrive (blocked, not installed), try again later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    address: str
+    """Where to send: a Slack user id, a Telegram chat id, Teams ids. Never stored with a survey."""
+    person: str
+    """The pseudonym, as the survey store knows them."""
+
+
+class Outreach(Protocol):
+    async def members(self, team: Team) -> list[Member]: ...
+    async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery: ...
+    async def delivered(self, member: Member, tag: str) -> bool | None:
+        """Did a message tagged `tag` reach the member? None when the platform can't tell
+        (the message then counts as sent: nobody gets an invitation twice)."""
+        ...
+
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        """Post a weekly summary (and its chart) to the team's lead channel."""
+        ...
+
+    async def tidy(self) -> None:
+        """Housekeeping on every tick (Telegram: delete results whose day is over)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Receiver:
+    path: str
+    handle: Callable[[Request, bytes], Awaitable[Response]]
+
+
+class Platform(Protocol):
+    name: str
+
+    def enabled(self, settings: Settings) -> bool: ...
+    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None: ...
+    async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach: ...
+
+
+@cache
+def platforms() -> dict[str, Platform]:
+    """Every platform package under bot/, by name."""
+    import bot
+
+    found: dict[str, Platform] = {}
+    for info in pkgutil.iter_modules(bot.__path__):
+        if info.ispkg:
+            module = importlib.import_module(f"bot.{info.name}")
+            platform = getattr(module, "PLATFORM", None)
+            if platform is not None:
+                found[platform.name] = platform
+    return found
+
+
+def enabled(settings: Settings) -> list[Platform]:
+    return [p for p in platforms().values() if p.enabled(settings)]

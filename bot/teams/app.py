@@ -1,0 +1,335 @@
+"""Microsoft Teams adapter: verified activities in, survey events to `flows`, Adaptive Cards out.
+
+The survey runs in the personal chat with the bot. A press on a card arrives as an
+`adaptiveCard/action` invoke; its answer is the next card, which Teams puts in place of the
+pressed one, so no answer stands in the chat as a message of its own. Messages that are not the
+answer to a press go out after the request, in order per conversation (`Outbox`), and wait out
+a 429 there, never in the request. Conversation references are kept from installation events
+(`flows.references`), under a keyed hash, with only what sending needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+import flows
+from flows import events as ev
+from flows import messages as msg
+from flows.references import References
+
+from ..admin import Admin, is_admin_command
+from ..runtime import Runtime
+from ..texts import say
+from .render import action_of, card
+from .sdk import Sdk
+
+log = logging.getLogger("ruhepuls.teams")
+
+T = TypeVar("T")
+GIVE_UP_AFTER = 5
+MAX_WAIT = 60.0
+
+
+class Unreachable(Exception):
+    """The Teams service refused for good (403: the bot is blocked or not installed; 404)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def call(what: str, make: Callable[[], Awaitable[T]], attempts: int = GIVE_UP_AFTER) -> T:
+    """One connector call; 429 waits its Retry-After, 5xx and network trouble back off, both a
+    few times at most; 403 and 404 raise Unreachable at once. Logged by status only."""
+    for n in range(attempts):
+        try:
+            return await make()
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                wait = _retry_after(exc.response.headers.get("retry-after"), 2.0**n)
+            elif status >= 500:
+                wait = 2.0**n
+            else:
+                log.info("teams %s refused: %d", what, status)
+                raise Unreachable(status) from None
+            log.info("teams %s: %d, again in %.0f s", what, status, wait)
+        except httpx.HTTPError as exc:
+            wait = 2.0**n
+            log.info("teams %s failed: %s", what, type(exc).__name__)
+        if n < attempts - 1:
+            await asyncio.sleep(wait)
+    raise TimeoutError(f"teams {what} given up")
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    try:
+        return min(MAX_WAIT, max(0.0, float(value))) if value else default
+    except ValueError:
+        return default
+
+
+class Outbox:
+    """Sends per conversation, in order, after the request; one task per busy conversation."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[Callable[[], Awaitable[None]]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def put(self, conversation: str, steps: list[Callable[[], Awaitable[None]]]) -> None:
+        if not steps:
+            return
+        queue = self._queues.get(conversation)
+        if queue is not None:
+            queue.extend(steps)
+            return
+        self._queues[conversation] = queue = deque(steps)
+        task = asyncio.create_task(self._drain(conversation, queue))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, conversation: str, queue: deque[Callable[[], Awaitable[None]]]) -> None:
+        try:
+            while queue:
+                step = queue.popleft()
+                try:
+                    await step()
+                except (Unreachable, TimeoutError):
+                    pass  # logged by `call`; the person's state was committed before
+                except Exception as exc:
+                    log.error("teams delivery failed: %s", type(exc).__name__)
+        finally:
+            self._queues.pop(conversation, None)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain(text: object) -> str:
+    """A Teams message's text without mentions and markup."""
+    if not isinstance(text, str):
+        return ""
+    return re.sub(r"\s+", " ", _TAG.sub(" ", re.sub(r"<at>.*?</at>", " ", text))).strip()
+
+
+def user_of(activity: Any) -> str | None:
+    """The Entra object id of whoever acted (the id Teams keeps for a person across chats)."""
+    who = getattr(activity, "from_", None)
+    ident = getattr(who, "aad_object_id", None) or getattr(who, "id", None)
+    return ident if isinstance(ident, str) and ident else None
+
+
+def is_personal(activity: Any) -> bool:
+    return getattr(activity.conversation, "conversation_type", None) == "personal"
+
+
+class TeamsBot:
+    def __init__(self, rt: Runtime, sdk: Sdk) -> None:
+        self.rt, self.sdk = rt, sdk
+        self.refs = References(rt.redis, rt.secret, "teams")
+        self.outbox = Outbox()
+        self.admin = Admin(rt)
+        self.validator: Any = None
+        if not rt.settings.teams_allow_unauthenticated:
+            from microsoft_teams.apps.auth import InboundActivityTokenValidator
+
+            self.validator = InboundActivityTokenValidator(str(rt.settings.teams_app_id), cloud=sdk.app.cloud)
+        self._register()
+
+    # --- inbound HTTP ------------------------------------------------------------------------
+    async def receive(self, request: Request, body: bytes) -> Response:
+        """POST /api/messages, body already read (capped): the token first, then the body."""
+        headers = {"authorization": request.headers.get("authorization", "")}
+        if self.validator is not None:
+            raw = headers["authorization"]
+            if not raw.startswith("Bearer ") or len(raw) > 16_384:
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+            try:
+                await self.validator.validate_token(raw.removeprefix("Bearer "), None)
+            except Exception:  # any reason (signature, issuer, audience, expiry, keys): refused
+                log.info("teams activity refused: token not valid")
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            data = json.loads(body)
+            checked = _checked(data)
+        except (ValueError, TypeError, RecursionError, UnicodeDecodeError):
+            log.info("teams activity not understood")
+            return JSONResponse({"error": "malformed activity"}, status_code=400)
+        if checked is None:  # a kind of activity Ruhepuls does not handle
+            return Response(status_code=200)
+        result = await self.sdk.route({"body": data, "headers": headers})
+        status = result["status"]
+        if status >= 500:  # the SDK turns a failure into 500: input never gets one from us
+            log.error("teams activity failed in the SDK")
+            return JSONResponse({"error": "not processed"}, status_code=400)
+        if result.get("body") is not None:
+            return JSONResponse(result["body"], status_code=status)
+        return Response(status_code=status)
+
+    # --- handlers --------------------------------------------------------------------------------
+    def _register(self) -> None:
+        app = self.sdk.app
+        app.on_message(self.on_message)
+        app.on_card_action_execute(self.on_press)
+        app.on_install_add(self.on_install)
+        app.on_install_remove(self.on_uninstall)
+        app.on_conversation_update(self.on_conversation_update)
+
+        @app.event("error")
+        async def on_error(event: Any) -> None:
+            error = getattr(event, "error", None)
+            log.error("teams handler failed: %s", type(error).__name__)
+
+    def person(self, user: str) -> str:
+        return self.rt.person("teams", user)
+
+    async def remember(self, activity: Any) -> None:
+        """Keep where this personal chat or this team is reached (from a verified activity)."""
+        service_url = activity.service_url
+        tenant = getattr(activity.conversation, "tenant_id", None) or ""
+        if is_personal(activity):
+            user = user_of(activity)
+            if user:
+                await self.refs.save(
+                    "person", user, {"conv": activity.conversation.id, "svc": service_url, "tenant": tenant}
+                )
+            return
+        team = getattr(getattr(activity.channel_data, "team", None), "id", None)
+        for ident in {activity.conversation.id.split(";", 1)[0], team} - {None}:
+            await self.refs.save("team", str(ident), {"svc": service_url, "tenant": tenant})
+
+    async def forget(self, activity: Any) -> None:
+        if is_personal(activity):
+            user = user_of(activity)
+            if user:
+                await self.refs.forget("person", user)
+            return
+        team = getattr(getattr(activity.channel_data, "team", None), "id", None)
+        for ident in {activity.conversation.id.split(";", 1)[0], team} - {None}:
+            await self.refs.forget("team", str(ident))
+
+    async def on_install(self, ctx: Any) -> None:
+        await self.remember(ctx.activity)
+
+    async def on_uninstall(self, ctx: Any) -> None:
+        await self.forget(ctx.activity)
+
+    async def on_conversation_update(self, ctx: Any) -> None:
+        a = ctx.activity
+        bot = a.recipient.id
+        if any(m.id == bot for m in (a.members_added or [])):
+            await self.remember(a)
+        elif any(m.id == bot for m in (a.members_removed or [])):
+            await self.forget(a)
+
+    async def on_message(self, ctx: Any) -> None:
+        a = ctx.activity
+        user = user_of(a)
+        if user is None or getattr(a.from_, "role", None) == "bot":
+            return
+        lang = self.rt.settings.language
+        if not is_personal(a):
+            if plain(a.text):  # @-mentioned in a channel: the survey and commands are private
+                self._post(ctx, a.conversation.id, [msg.Notice(say("private_only", lang))])
+            return
+        await self.remember(a)
+        text = plain(a.text)
+        if is_admin_command(text):  # the personal chat: only the person who asked sees it
+            reply = await self.admin.run(f"teams:{user}", text, lang)
+            self._post(ctx, a.conversation.id, [msg.Notice(reply)])
+            return
+        messages = await self._handle(user, ev.Text(text or "start"), f"t{a.id}")
+        self._post(ctx, a.conversation.id, messages)
+
+    async def on_press(self, ctx: Any) -> Any:
+        from microsoft_teams.api.models import AdaptiveCardActionCardResponse
+
+        a = ctx.activity
+        user = user_of(a)
+        lang = self.rt.settings.language
+        value = a.value.model_dump(by_alias=True) if a.value is not None else None
+        event = ev.decode(action_of(value))
+        if user is None or event is None or not is_personal(a):
+            return AdaptiveCardActionCardResponse(value=card(msg.Notice(say("press_not_understood", lang))))
+        messages = list(await self._handle(user, event, f"t{a.id}"))
+        pressed = a.reply_to_id
+        first: msg.Message | None = messages.pop(0) if messages else None
+        if isinstance(first, msg.Delete):
+            if pressed:
+                self._delete(ctx, a.conversation.id, pressed)
+            first = msg.Notice(say("result_removed", lang))
+        self._post(ctx, a.conversation.id, [m for m in messages if not isinstance(m, msg.Delete)])
+        return AdaptiveCardActionCardResponse(value=card(first or msg.Notice(say("result_removed", lang))))
+
+    async def _handle(self, user: str, event: ev.Event, event_id: str) -> tuple[msg.Message, ...]:
+        lang = self.rt.settings.language
+        try:
+            handled = await self.rt.conversations.handle(
+                self.person(user), event, event_id=event_id, lang=lang
+            )
+        except flows.FlowError as exc:
+            log.warning("survey store unavailable: %s", type(exc).__name__)
+            return (msg.Notice(self.rt.conversations.config.texts.unavailable(lang)),)
+        return handled.messages
+
+    def _post(
+        self, ctx: Any, conversation: str, messages: list[msg.Message] | tuple[msg.Message, ...]
+    ) -> None:
+        from microsoft_teams.api.activities import MessageActivityInput
+
+        activities = ctx.api.conversations.activities(conversation)
+
+        def step(m: msg.Message) -> Callable[[], Awaitable[None]]:
+            async def send() -> None:
+                await call("send", lambda: activities.create(MessageActivityInput().add_card(card(m))))
+
+            return send
+
+        self.outbox.put(conversation, [step(m) for m in messages if not isinstance(m, msg.Delete)])
+
+    def _delete(self, ctx: Any, conversation: str, activity_id: str) -> None:
+        activities = ctx.api.conversations.activities(conversation)
+
+        async def delete() -> None:
+            await call("delete", lambda: activities.delete(activity_id))
+
+        self.outbox.put(conversation, [delete])
+
+
+HANDLED = {"message", "invoke", "conversationUpdate", "installationUpdate"}
+
+
+def _checked(data: object) -> object | None:
+    """The activity, if it is one we handle and well-formed (ValueError if it is malformed);
+    None for a kind we do not handle. Validated here so that the SDK never meets a body it
+    would answer with a 500."""
+    from microsoft_teams.api import ActivityTypeAdapter
+    from microsoft_teams.apps.events import CoreActivity
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ValueError("not an activity")
+    service_url = data.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
+        raise ValueError("no serviceUrl")
+    if data["type"] not in HANDLED:
+        return None
+    try:
+        core = CoreActivity.model_validate(data)
+        return ActivityTypeAdapter.validate_python(core.model_dump(by_alias=True, exclude_none=True))
+    except ValidationError as exc:
+        raise ValueError("not a valid activity") from exc

@@ -1,0 +1,137 @@
+"""Teams' proactive side: a team's members from its roster (read through the SDK when
+invitations go out), invitations as cards in each member's personal chat, the weekly summary as
+a card with its chart in the lead channel.
+
+Only service URLs stored from verified activities are used (`flows.references`). A member
+without a stored personal chat gets one created (which Teams allows only where the app is
+installed for them); a 403 or 404 marks them unreachable: counted for the admin, never named.
+Calls go through the shared limiter (per conversation as Teams limits a thread, and per bot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+
+from flows import messages as msg
+from flows.limits import Limiter, Rate
+from flows.references import References
+from flows.teams import Team
+
+from ..platform import Delivery, Member
+from ..runtime import Runtime
+from .app import Unreachable, call
+from .render import card, summary_card
+from .sdk import Sdk
+
+log = logging.getLogger("ruhepuls.outreach")
+
+PER_CONVERSATION = Rate(2, burst=7)
+"""Teams allows a bot about 7 messages a second, 60 in 30 seconds, per conversation."""
+PER_BOT = Rate(30, burst=30)
+
+
+class TeamsOutreach:
+    def __init__(self, rt: Runtime, sdk: Sdk) -> None:
+        self.rt, self.sdk = rt, sdk
+        self.refs = References(rt.redis, rt.secret, "teams")
+        self.limiter = Limiter(rt.redis, rt.secret)
+        self.app_id = str(rt.settings.teams_app_id)
+
+    async def _pace(self, conversation: str) -> None:
+        overall = self.limiter.bucket("teams", self.app_id, "send")
+        thread = self.limiter.bucket("teams", self.app_id, "send", conversation)
+        await asyncio.sleep(max(await self.limiter.reserve(overall, PER_BOT),
+                                await self.limiter.reserve(thread, PER_CONVERSATION)))  # fmt: skip
+
+    async def members(self, team: Team) -> list[Member]:
+        if not team.channel:
+            return []
+        ref = await self.refs.get("team", team.channel)
+        if ref is None:
+            log.warning("teams roster unavailable: the app is not installed in the team")
+            return []
+        members = self.sdk.api(ref["svc"]).conversations.members_client
+        found: list[Member] = []
+        token: str | None = None
+        channel = team.channel
+        while True:
+            page = await call("roster", partial(members.get_paged, channel, 500, token))
+            for m in page.members:
+                user = m.aad_object_id or m.id
+                if user and m.id:
+                    found.append(Member(f"{user}|{m.id}|{team.channel}", self.rt.person("teams", user)))
+            token = page.continuation_token
+            if not token:
+                return found
+
+    async def _personal(self, channel: str, user: str, account: str) -> tuple[str, str]:
+        """The member's personal chat (conversation id, service URL): stored, or created."""
+        ref = await self.refs.get("person", user)
+        if ref is not None:
+            return ref["conv"], ref["svc"]
+        from microsoft_teams.api.clients.conversation import CreateConversationParams
+        from microsoft_teams.api.models import Account
+
+        team_ref = await self.refs.get("team", channel)
+        if team_ref is None:
+            raise Unreachable(404)
+        tenant = team_ref.get("tenant") or None
+        params = CreateConversationParams(
+            members=[Account(id=account)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}} if tenant else None,
+        )
+        api = self.sdk.api(team_ref["svc"])
+        created = await call("open chat", lambda: api.conversations.create(params))
+        fields = {"conv": created.id, "svc": team_ref["svc"], "tenant": team_ref.get("tenant", "")}
+        await self.refs.save("person", user, fields)
+        return created.id, team_ref["svc"]
+
+    async def _send(self, service_url: str, conversation: str, m: msg.Message) -> None:
+        from microsoft_teams.api.activities import MessageActivityInput
+
+        activities = self.sdk.api(service_url).conversations.activities(conversation)
+        await self._pace(conversation)
+        await call("send", lambda: activities.create(MessageActivityInput().add_card(card(m))))
+
+    async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
+        user, account, channel = (member.address.split("|", 2) + ["", ""])[:3]
+        try:
+            conversation, service_url = await self._personal(channel, user, account)
+            await self._send(service_url, conversation, menu)
+            return "sent"
+        except Unreachable:
+            return "gone"
+        except Exception as exc:  # given up after retries, network: the next tick tries again
+            log.warning("teams invitation failed: %s", type(exc).__name__)
+            return "retry"
+
+    async def delivered(self, member: Member, tag: str) -> bool | None:
+        return None  # a bot cannot read its chats' history
+
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        from microsoft_teams.api.activities import MessageActivityInput
+
+        assert team.lead_channel
+        ref = await self.refs.get("team", team.lead_channel) or await self.refs.get(
+            "team", team.channel or ""
+        )
+        if ref is None:
+            log.warning("teams summary not posted: the app is not installed in the lead channel's team")
+            return False
+        activities = self.sdk.api(ref["svc"]).conversations.activities(team.lead_channel)
+        try:
+            await self._pace(team.lead_channel)
+            await call(
+                "summary",
+                lambda: activities.create(MessageActivityInput().add_card(summary_card(text, chart))),
+            )
+            return True
+        except Exception as exc:
+            log.warning("teams summary failed: %s", type(exc).__name__)
+            return False
+
+    async def tidy(self) -> None:
+        return None

@@ -1,0 +1,139 @@
+"""The Microsoft Teams SDK (`microsoft-teams-apps`), set up from our settings only.
+
+The SDK reads a `.env` from the working directory into the environment when it is imported,
+and `App()` falls back to generic variables (CLIENT_ID, CLIENT_SECRET, TENANT_ID, SERVICE_URL,
+CLOUD, ...). Neither may change what Ruhepuls does: the import is undone for the environment,
+the generic variables are hidden while the app is built, and every option is passed explicitly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from microsoft_teams.api import ApiClient
+    from microsoft_teams.apps import App
+    from microsoft_teams.apps.http.adapter import HttpRequest, HttpResponse, HttpRouteHandler
+
+log = logging.getLogger("ruhepuls.teams")
+
+GENERIC_ENV = ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "SERVICE_URL", "CLOUD", "MANAGED_IDENTITY_CLIENT_ID",
+               "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS", "SKIP_AUTH")  # fmt: skip
+SERVICE_URL = "https://smba.trafficmanager.net/teams"
+TokenFn = Callable[[str | list[str], str | None], Any]
+
+
+@contextlib.contextmanager
+def _own_environment(hide: tuple[str, ...] = ()) -> Iterator[None]:
+    """Whatever happens inside leaves os.environ as it was; `hide` is unset meanwhile."""
+    saved = dict(os.environ)
+    for name in hide:
+        os.environ.pop(name, None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ExperimentalWarning at import
+            yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def load() -> None:
+    """Import the SDK without its side effect on the environment (idempotent)."""
+    with _own_environment():
+        importlib.import_module("microsoft_teams.apps")
+
+
+class Route:
+    """The SDK's HTTP adapter protocol, filled in so that its messaging endpoint is ours to
+    serve: `bot.web` reads the body (capped), checks the token before decoding anything, and
+    only then hands the activity to the SDK's handler (which checks it again, with serviceUrl)."""
+
+    def __init__(self) -> None:
+        self.handler: HttpRouteHandler | None = None
+
+    def register_route(self, method: str, path: str, handler: HttpRouteHandler) -> None:
+        self.handler = handler
+
+    def serve_static(self, path: str, directory: str) -> None:
+        raise NotImplementedError
+
+    async def start(self, port: int) -> None:
+        raise NotImplementedError("served by bot.web")
+
+    async def stop(self) -> None:
+        return None
+
+    async def __call__(self, request: HttpRequest) -> HttpResponse:
+        assert self.handler is not None, "the Teams app is not initialized"
+        return await self.handler(request)
+
+
+def token_provider(settings: Settings) -> TokenFn | None:
+    """TEAMS_TOKEN_PROVIDER (`module:function`), if set."""
+    if not settings.teams_token_provider:
+        return None
+    module, _, name = settings.teams_token_provider.partition(":")
+    fn: TokenFn = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def cloud(settings: Settings) -> Any:
+    from microsoft_teams.api.auth.cloud_environment import from_name, with_overrides
+
+    return with_overrides(
+        from_name(settings.teams_cloud),
+        openid_metadata_url=settings.teams_openid_metadata_url,
+        login_endpoint=settings.teams_login_url,
+    )
+
+
+@dataclass
+class Sdk:
+    app: App
+    route: Route
+
+    def api(self, service_url: str) -> ApiClient:
+        """A connector client for one service URL (of a verified activity, or stored from one)."""
+        from microsoft_teams.api import ApiClient
+
+        return ApiClient(
+            service_url.rstrip("/"), self.app.http_client, cloud=self.app.cloud,
+            token_provider=self.app.token_provider,
+        )  # fmt: skip
+
+
+def build(settings: Settings) -> Sdk:
+    """The SDK app for our settings (not yet initialized)."""
+    load()
+    from microsoft_teams.apps import App
+    from microsoft_teams.common import ClientOptions
+
+    assert settings.teams_app_id, "TEAMS_APP_ID is not set"
+    route = Route()
+    token = token_provider(settings)
+    secret = settings.teams_app_password.get_secret_value() if settings.teams_app_password else None
+    with _own_environment(hide=GENERIC_ENV):
+        app = App(
+            client_id=settings.teams_app_id,
+            client_secret=None if token else secret,
+            token=token,
+            tenant_id=settings.teams_tenant_id,
+            cloud=cloud(settings),
+            service_url=SERVICE_URL,
+            http_server_adapter=route,
+            dangerously_allow_unauthenticated_requests=settings.teams_allow_unauthenticated,
+            state=False,
+            client=ClientOptions(timeout=15),
+            telemetry={"agent365": False},
+        )
+    return Sdk(app, route)

@@ -1,0 +1,105 @@
+"""Telegram's proactive side: members are those who joined by the team's link, invitations
+through the shared limiter (30 a second per bot, one a second per chat), summaries to the lead
+chat, and on every tick the results whose day in the chat is over are deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from flows import messages as msg
+from flows.limits import Limiter, Rate
+from flows.teams import Team
+
+from ..platform import Delivery, Member
+from ..runtime import Runtime
+
+if TYPE_CHECKING:
+    from telegram import Bot
+
+log = logging.getLogger("ruhepuls.outreach")
+GIVE_UP_AFTER = 8
+
+
+TELEGRAM_OVERALL = Rate(30, burst=30)
+"""Telegram: about 30 messages per second per bot; and one per second per chat."""
+TELEGRAM_PER_CHAT = Rate(1, burst=1)
+
+
+class TelegramOutreach:
+    def __init__(self, rt: Runtime, bot: Bot) -> None:
+        self.rt, self.bot = rt, bot
+        self.limiter = Limiter(rt.redis, rt.secret)
+
+    async def _send(self, chat_id: int, **kwargs: Any) -> None:
+        """sendMessage through the shared limiter; after a 429, exactly its retry_after."""
+        from telegram.error import RetryAfter
+
+        overall = self.limiter.bucket("telegram", str(self.bot.id), "sendMessage")
+        chat = self.limiter.bucket("telegram", str(self.bot.id), "sendMessage", str(chat_id))
+        for attempt in range(GIVE_UP_AFTER):
+            await asyncio.sleep(max(await self.limiter.reserve(overall, TELEGRAM_OVERALL),
+                                    await self.limiter.reserve(chat, TELEGRAM_PER_CHAT)))  # fmt: skip
+            try:
+                await self.bot.send_message(chat_id, **kwargs)
+                return
+            except RetryAfter as exc:
+                if attempt == GIVE_UP_AFTER - 1:
+                    raise
+                with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
+                    warnings.simplefilter("ignore")
+                    wait = exc.retry_after
+                seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+                await self.limiter.block(overall, seconds)
+                await asyncio.sleep(seconds)
+
+    async def members(self, team: Team) -> list[Member]:
+        ids = await self.rt.teams.joined_members(team.id)
+        return [Member(uid, self.rt.person("telegram", uid)) for uid in ids]
+
+    async def delivered(self, member: Member, tag: str) -> bool | None:
+        return None  # bots cannot read their chats' history
+
+    async def tidy(self) -> None:
+        await self.sweep()
+
+    async def sweep(self, now: float | None = None) -> None:
+        """Delete the personal results whose day in the chat is over (`now`: epoch seconds)."""
+        from telegram.error import TelegramError
+
+        for chat_id, message_id in await self.rt.expiring.due(now):
+            try:
+                await self.bot.delete_message(chat_id, message_id)
+            except TelegramError as exc:  # already gone, or the bot was blocked: nothing to keep
+                log.info("telegram deleteMessage failed: %s", type(exc).__name__)
+
+    async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
+        from telegram.constants import ParseMode
+        from telegram.error import Forbidden, TelegramError
+
+        from .render import render
+
+        text, keyboard = render(menu)
+        try:
+            await self._send(int(member.address), text=text, reply_markup=keyboard, parse_mode=ParseMode.HTML)
+            return "sent"
+        except Forbidden:
+            return "gone"
+        except TelegramError as exc:
+            log.warning("telegram invitation failed: %s", type(exc).__name__)
+            return "retry"
+
+    async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        from telegram.error import TelegramError
+
+        assert team.lead_channel
+        try:
+            await self._send(int(team.lead_channel), text=text)
+            if chart:
+                await self.bot.send_photo(int(team.lead_channel), photo=chart)
+            return True
+        except (TelegramError, ValueError) as exc:
+            log.warning("telegram summary failed: %s", type(exc).__name__)
+            return False
