@@ -291,21 +291,22 @@ class TeamsBot:
     ) -> None:
         from microsoft_teams.api.activities import MessageActivityInput
 
-        activities = ctx.api.conversations.activities(conversation)
+        conversations = ctx.api.conversations
 
         def step(m: msg.Message) -> Callable[[], Awaitable[None]]:
             async def send() -> None:
-                await call("send", lambda: activities.create(MessageActivityInput().add_card(card(m))))
+                activity = MessageActivityInput().add_card(card(m))
+                await call("send", lambda: conversations.create_activity(conversation, activity))
 
             return send
 
         self.outbox.put(conversation, [step(m) for m in messages if not isinstance(m, msg.Delete)])
 
     def _delete(self, ctx: Any, conversation: str, activity_id: str) -> None:
-        activities = ctx.api.conversations.activities(conversation)
+        conversations = ctx.api.conversations
 
         async def delete() -> None:
-            await call("delete", lambda: activities.delete(activity_id))
+            await call("delete", lambda: conversations.delete_activity(conversation, activity_id))
 
         self.outbox.put(conversation, [delete])
 

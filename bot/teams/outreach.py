@@ -52,12 +52,12 @@ class TeamsOutreach:
         if ref is None:
             log.warning("teams roster unavailable: the app is not installed in the team")
             return []
-        members = self.sdk.api(ref["svc"]).conversations.members_client
+        conversations = self.sdk.api(ref["svc"]).conversations
         found: list[Member] = []
         token: str | None = None
         channel = team.channel
         while True:
-            page = await call("roster", partial(members.get_paged, channel, 500, token))
+            page = await call("roster", partial(conversations.get_paged_members, channel, 500, token))
             for m in page.members:
                 user = m.aad_object_id or m.id
                 if user and m.id:
@@ -92,9 +92,10 @@ class TeamsOutreach:
     async def _send(self, service_url: str, conversation: str, m: msg.Message) -> None:
         from microsoft_teams.api.activities import MessageActivityInput
 
-        activities = self.sdk.api(service_url).conversations.activities(conversation)
+        conversations = self.sdk.api(service_url).conversations
+        activity = MessageActivityInput().add_card(card(m))
         await self._pace(conversation)
-        await call("send", lambda: activities.create(MessageActivityInput().add_card(card(m))))
+        await call("send", lambda: conversations.create_activity(conversation, activity))
 
     async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
         user, account, channel = (member.address.split("|", 2) + ["", ""])[:3]
