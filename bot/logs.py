@@ -13,13 +13,15 @@ from collections.abc import Iterable
 THIRD_PARTY = (
     "httpx", "httpcore", "telegram", "slack_sdk", "slack_bolt", "microsoft_teams", "aiohttp",
     "saq", "uvicorn", "uvicorn.error", "uvicorn.access", "asyncio", "redis", "websockets",
-    "matplotlib", "PIL", "hpack", "urllib3",
+    "matplotlib", "PIL", "hpack", "urllib3", "msal", "jwt",
 )  # fmt: skip
 TOKEN_SHAPES = (
     re.compile(r"bot\d+:[A-Za-z0-9_-]{10,}"),  # Telegram bot token in a Bot API URL
     re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}"),  # a Telegram token on its own
     re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+"),  # Slack tokens
     re.compile(r"\bxapp-[A-Za-z0-9-]+"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT (Teams, Entra)
+    re.compile(r"(?i)\b(bearer)(\s+)[^'\",\s]+"),
     re.compile(r"(?i)(authorization|x-telegram-bot-api-secret-token|x-slack-signature)(['\":= ]+)[^'\",\s]+"),
 )
 MASK = "***"
@@ -49,6 +51,20 @@ class Redact(logging.Filter):
         return True
 
 
+class Terse(logging.Filter):
+    """For an SDK that logs `str(exception)` (which can quote a request body): a line with an
+    exception keeps only the exception's type."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg, record.args = f"{type(record.exc_info[1]).__name__} in {record.name}", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+TERSE = ("microsoft_teams",)
+
+
 def setup(level: str, secrets: Iterable[str] = ()) -> None:
     """Configure the root logger once for this process (replacing any earlier handlers)."""
     numeric = logging.getLevelName(level.upper())
@@ -71,3 +87,7 @@ def clamp(level: int | str = logging.INFO) -> None:
     numeric = numeric if isinstance(numeric, int) else logging.INFO
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
+    for name in TERSE:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, Terse) for f in logger.filters):
+            logger.addFilter(Terse())

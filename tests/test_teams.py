@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from slackkit import running_app
-from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, eventually, teams_env
+from teamskit import APP_ID, FakeTeams, FakeTeamsServer, TeamsAgent, activity, eventually, teams_env
 
+import flows
+import flows.keys
 from bot.settings import Settings
 
 DE_OPTIONS = ["nie", "selten", "manchmal", "oft", "immer"]
@@ -58,3 +60,143 @@ async def test_whole_survey_by_pressing_the_cards(agent: TeamsAgent, redis) -> N
     deleted = [s for s in agent.fake.sent if s.method == "DELETE"]
     assert deleted[-1].path.endswith(f"/activities/{agent.card_id}")
     assert "nirgends gespeichert" in agent.text(), "the card that stays, should the delete fail"
+
+
+async def _keys(redis) -> set[bytes]:
+    return {k async for k in redis.scan_iter("rp:*")}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "forged",
+        "expired",
+        "audience",
+        "issuer",
+        "service_url",
+        "no_service_claim",
+        "none",
+        "garbage",
+        "hs256",
+    ],
+)
+async def test_activities_without_a_valid_token_are_refused(agent: TeamsAgent, redis, bad: str) -> None:
+    import time as _time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    f = agent.fake
+    tokens = {
+        "forged": lambda: jwt.encode(jwt.decode(f.token(), options={"verify_signature": False}),
+                                     rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                                     algorithm="RS256", headers={"kid": "test-key"}),
+        "expired": lambda: f.token(exp=int(_time.time()) - 3600, iat=int(_time.time()) - 7200, nbf=int(_time.time()) - 7200),
+        "audience": lambda: f.token(aud="someone-else"),
+        "issuer": lambda: f.token(iss="https://evil.example"),
+        "service_url": lambda: f.token(serviceurl="https://elsewhere.example/teams/"),
+        "no_service_claim": lambda: f.token(serviceurl=None),
+        "none": lambda: jwt.encode({"iss": "https://api.botframework.com", "aud": APP_ID}, None, algorithm="none"),
+        "garbage": lambda: "not.a.jwt",
+        "hs256": lambda: jwt.encode({"iss": "https://api.botframework.com", "aud": APP_ID, "exp": int(_time.time()) + 60,
+                                     "serviceurl": f.service_url}, "k" * 32, algorithm="HS256"),
+    }  # fmt: skip
+    before = await _keys(redis)
+    for body in (
+        activity(f, "message", agent.user, text="start"),
+        activity(f, "installationUpdate", agent.user, action="add"),
+    ):
+        r = await agent.post(body, token=tokens[bad]())
+        assert r.status_code == 401, (bad, r.status_code, r.text)
+    r = await agent.client.post(
+        f"{agent.base}/api/messages", json=activity(f, "message", agent.user, text="start")
+    )
+    assert r.status_code == 401  # no Authorization at all
+    await __import__("asyncio").sleep(0.2)
+    assert await _keys(redis) == before, "nothing stored"
+    assert f.sent == [], "nothing sent"
+
+
+async def test_a_service_url_that_does_not_match_the_token_is_refused(agent: TeamsAgent, redis) -> None:
+    body = activity(
+        agent.fake, "message", agent.user, text="start", serviceUrl="https://attacker.example/teams/"
+    )
+    before = await _keys(redis)
+    assert (await agent.post(body)).status_code == 401
+    assert await _keys(redis) == before and agent.fake.sent == []
+
+
+async def test_the_same_press_twice_and_two_presses_at_once_advance_once(agent: TeamsAgent, redis) -> None:
+    import asyncio
+
+    await agent.say("start")
+    await agent.press("Starten")
+    first = agent.press_body("oft")
+    r1 = await agent.post(first)
+    r2 = await agent.post(first)  # the same activity delivered again
+    assert r1.status_code == r2.status_code == 200
+    assert "Frage 2 von 12" in agent.text(r1.json()["value"])
+    assert "Frage 2 von 12" in agent.text(r2.json()["value"]), "the repeat shows where the survey stands"
+    # two different presses on the card of question 2, at the same moment
+    agent.card = r1.json()["value"]
+    a, b = agent.press_body("nie"), agent.press_body("immer")
+    ra, rb = await asyncio.gather(agent.post(a), agent.post(b))
+    assert ra.status_code == rb.status_code == 200
+    person = flows.pseudonym(b"teams-secret", "teams", agent.user)
+    data = await redis.hget(flows.keys.session(flows.SOLO, person), "d")
+    session = flows.Session.loads(data, 12)
+    assert session.answers[:2] in ("3" + "0", "3" + "4") and session.answers[2] == "-", session.answers
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"", 400), (b"not json", 400), (b"[]", 400), (b"{}", 400), (b'{"type": 5}', 400),
+        (b'{"type": "message"}', 400), (b"\xff\xfe", 400), (b'{"type": "message", "serviceUrl": "x"}', 400),
+        (b"[" * 5000 + b"]" * 5000, 400),
+    ],
+)  # fmt: skip
+async def test_garbage_bodies_never_cause_a_5xx(agent: TeamsAgent, body: bytes, status: int) -> None:
+    r = await agent.client.post(f"{agent.base}/api/messages", content=body,
+                                headers={"Authorization": f"Bearer {agent.fake.token()}", "Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == status, r.text
+
+
+async def test_malformed_unknown_and_old_activities_do_nothing_harmful(agent: TeamsAgent, redis) -> None:
+    f = agent.fake
+    odd = [
+        activity(f, "typing", agent.user),
+        activity(f, "messageReaction", agent.user),
+        activity(f, "somethingNew", agent.user),
+        activity(f, "message", agent.user, conversation={"id": 5}),
+        activity(f, "message", agent.user, **{"from": "nobody"}),
+        activity(f, "invoke", agent.user, name="adaptiveCard/action", value={"action": "x"}),
+        activity(f, "invoke", agent.user, name="adaptiveCard/action",
+                 value={"action": {"type": "Action.Execute", "verb": "rp", "data": {"rp": "a:zz:9"}}}),
+        activity(f, "invoke", agent.user, name="adaptiveCard/action",
+                 value={"action": {"type": "Action.Execute", "verb": "rp", "data": {"rp": "x" * 500}}}),
+        activity(f, "invoke", agent.user, name="composeExtension/query", value={}),
+    ]  # fmt: skip
+    for body in odd:
+        r = await agent.post(body)
+        assert r.status_code < 500, (body["type"], r.status_code, r.text)
+    # a card from an old question: the press does not answer the current one
+    await agent.say("start")
+    await agent.press("Starten")
+    old = agent.press_body("immer")
+    await agent.press("nie")
+    await agent.press("nie")
+    r = await agent.post(old)
+    assert r.status_code == 200
+    person = flows.pseudonym(b"teams-secret", "teams", agent.user)
+    session = flows.Session.loads(await redis.hget(flows.keys.session(flows.SOLO, person), "d"), 12)
+    assert session.answers[:3] == "00-", session.answers
+
+
+async def test_a_channel_mention_is_pointed_to_the_personal_chat(agent: TeamsAgent, redis) -> None:
+    before = await _keys(redis)
+    body = activity(agent.fake, "message", agent.user, personal=False, text="<at>Ruhepuls</at> start")
+    assert (await agent.post(body)).status_code == 200
+    await eventually(lambda: agent.fake.posts("19:team@thread.tacv2") != [])
+    assert "privaten Chat" in str(agent.fake.cards("19:team@thread.tacv2")[-1])
+    assert await _keys(redis) == before, "no survey, nothing stored"

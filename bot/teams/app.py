@@ -265,7 +265,7 @@ class TeamsBot:
         event = ev.decode(action_of(value))
         if user is None or event is None or not is_personal(a):
             return AdaptiveCardActionCardResponse(value=card(msg.Notice(say("press_not_understood", lang))))
-        messages = list(await self._handle(user, event, f"t{a.id}"))
+        messages = list(await self._handle(user, event, f"t{a.id}", again=True))
         pressed = a.reply_to_id
         first: msg.Message | None = messages.pop(0) if messages else None
         if isinstance(first, msg.Delete):
@@ -275,12 +275,18 @@ class TeamsBot:
         self._post(ctx, a.conversation.id, [m for m in messages if not isinstance(m, msg.Delete)])
         return AdaptiveCardActionCardResponse(value=card(first or msg.Notice(say("result_removed", lang))))
 
-    async def _handle(self, user: str, event: ev.Event, event_id: str) -> tuple[msg.Message, ...]:
+    async def _handle(
+        self, user: str, event: ev.Event, event_id: str, again: bool = False
+    ) -> tuple[msg.Message, ...]:
+        """Run one event; `again`: a press Teams delivered twice still needs a card in its
+        answer, so the event runs once more without its id (a press carries its question, so
+        this only shows the current state: it answers nothing twice)."""
         lang = self.rt.settings.language
+        conversations, person = self.rt.conversations, self.person(user)
         try:
-            handled = await self.rt.conversations.handle(
-                self.person(user), event, event_id=event_id, lang=lang
-            )
+            handled = await conversations.handle(person, event, event_id=event_id, lang=lang)
+            if handled.duplicate and again:
+                handled = await conversations.handle(person, event, lang=lang)
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             return (msg.Notice(self.rt.conversations.config.texts.unavailable(lang)),)
