@@ -122,13 +122,11 @@ class TeamsOutreach:
         if ref is None:
             log.warning("teams summary not posted: the app is not installed in the lead channel's team")
             return False
-        activities = self.sdk.api(ref["svc"]).conversations.activities(team.lead_channel)
+        conversations, channel = self.sdk.api(ref["svc"]).conversations, team.lead_channel
+        activity = MessageActivityInput().add_card(summary_card(text, chart))
         try:
-            await self._pace(team.lead_channel)
-            await call(
-                "summary",
-                lambda: activities.create(MessageActivityInput().add_card(summary_card(text, chart))),
-            )
+            await self._pace(channel)
+            await call("summary", lambda: conversations.create_activity(channel, activity))
             return True
         except Exception as exc:
             log.warning("teams summary failed: %s", type(exc).__name__)

@@ -1,0 +1,186 @@
+"""Microsoft Teams rounds and summaries: installation events keep references, a round reaches
+every installed member once (a worker killed half-way included), members the app can't reach
+are a count for the admin, the weekly summary reaches the lead channel as a card with its chart,
+admin commands answer only in the asker's personal chat."""
+
+from __future__ import annotations
+
+import base64
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from conftest import REPO, python_env
+from slackkit import running_app
+from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity, teams_env
+from test_summaries import Clock, take_surveys
+
+from bot.admin import Admin
+from bot.outreach import tick
+from bot.platform import platforms
+from bot.runtime import runtime
+from bot.settings import Settings
+from flows.teams import Team
+
+TEAM = "19:support@thread.tacv2"
+LEADS = "19:leads@thread.tacv2"
+OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+REPORT = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+
+
+def settings_for(redis_url: str, fake: FakeTeams, **extra: str) -> Settings:
+    return Settings(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-rounds", RUHEPULS_ADMINS="teams:the-admin",
+                    RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun", **teams_env(fake), **extra)  # fmt: skip
+
+
+def install_in_team(fake: FakeTeams, conversation: str = TEAM) -> dict:
+    return activity(fake, "installationUpdate", "the-admin", personal=False, conversation=conversation,
+                    action="add", channelData={"team": {"id": conversation}, "tenant": {"id": "t"}})  # fmt: skip
+
+
+def invitations(fake: FakeTeams) -> Counter[str]:
+    return Counter(s.conversation for s in fake.posts() if s.conversation.startswith("a:chat-"))
+
+
+async def test_installation_keeps_a_reference_under_a_keyed_hash_and_uninstall_removes_it(
+    redis_url, redis
+) -> None:
+    with FakeTeamsServer(FakeTeams()) as fake:
+        async with running_app(settings_for(redis_url, fake)) as base, httpx.AsyncClient() as http:
+            agent = TeamsAgent(http, base, fake, "entra-person-1")
+            before = {k async for k in redis.scan_iter("rp:ref:*")}
+            assert (await agent.install()).status_code == 200
+            added = {k async for k in redis.scan_iter("rp:ref:*")} - before
+            assert len(added) == 1
+            (key,) = added
+            assert b"entra-person-1" not in key
+            assert await redis.hgetall(key) == {b"conv": b"a:chat-entra-person-1", b"svc": fake.service_url.encode(),
+                                                b"tenant": b"11111111-2222-4333-8444-555555555555"}  # fmt: skip
+            r = await agent.post(activity(fake, "installationUpdate", agent.user, action="remove"))
+            assert r.status_code == 200
+            assert await redis.exists(key) == 0
+
+
+async def test_admin_commands_answer_only_in_the_askers_personal_chat(redis_url, redis) -> None:
+    with FakeTeamsServer(FakeTeams()) as fake:
+        settings = settings_for(redis_url, fake)
+        async with runtime(settings) as rt:
+            await rt.teams.save_team(Team(id="support", name="Support", platform="teams", channel=TEAM))
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            admin, other = TeamsAgent(http, base, fake, "the-admin"), TeamsAgent(http, base, fake, "someone")
+            await admin.say("team list")
+            assert "support: Support (teams)" in admin.text()
+            await admin.say("round status support")
+            assert "noch keine Runde" in admin.text()
+            await other.say("round open support")
+            assert "support" not in other.text().lower() or "nicht" in other.text()
+            assert {s.conversation for s in fake.posts()} == {admin.conversation, other.conversation}
+
+
+async def test_a_round_reaches_every_installed_member_once_and_counts_the_unreachable(
+    redis_url, redis
+) -> None:
+    people = [f"entra-{n:02d}" for n in range(12)]
+    fake = FakeTeams(installed=set(people[:10]), roster={TEAM: [(f"29:{p}", p) for p in people]})
+    with FakeTeamsServer(fake):
+        settings = settings_for(redis_url, fake)
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            assert (await TeamsAgent(http, base, fake, "x").post(install_in_team(fake))).status_code == 200
+            first = TeamsAgent(http, base, fake, people[0])
+            assert (await first.install()).status_code == 200  # one member's chat is known already
+        async with runtime(settings, clock=Clock(OPENED)) as rt:
+            await rt.teams.save_team(Team(id="support", name="Support", platform="teams", channel=TEAM))
+            async with __import__("contextlib").AsyncExitStack() as stack:
+                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
+                reply = await Admin(rt, clock=lambda: OPENED).run(
+                    "teams:the-admin", "round open support", "de"
+                )
+                assert "ist offen bis" in reply, reply
+                await tick(rt, outreach, OPENED + timedelta(minutes=1))
+                await tick(rt, outreach, OPENED + timedelta(minutes=2))  # nothing more goes out
+            assert invitations(fake) == {f"a:chat-{p}": 1 for p in people[:10]}
+            card = fake.cards("a:chat-entra-03")[0]
+            assert any(a.get("type") == "Action.Execute" for s in card["body"] for a in s.get("actions", []))
+            status = await Admin(rt, clock=lambda: OPENED).run(
+                "teams:the-admin", "round status support", "de"
+            )
+            assert "2 Mitglieder konnte ich nicht erreichen" in status
+            assert "entra-10" not in status and "entra-11" not in status
+
+
+def test_worker_killed_half_way_sends_nobody_a_second_invitation(redis_url: str, tmp_path) -> None:
+    people = [f"entra-w{n:02d}" for n in range(30)]
+    fake = FakeTeams(installed=set(people), roster={TEAM: [(f"29:{p}", p) for p in people]}, delay=0.05)
+    with FakeTeamsServer(fake):
+        env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-worker", RUHEPULS_QUIET_HOURS="24-0",
+                         RUHEPULS_WORKDAYS="mon-sun", RUHEPULS_TICK_CRON="* * * * * *", RUHEPULS_SEND_LOCK_SECONDS="2",
+                         RUHEPULS_DATA_DIR=str(tmp_path), PYTHONPATH=str(REPO / "tests"), **teams_env(fake))  # fmt: skip
+        cli = [sys.executable, "-m", "bot"]
+        with httpx.Client() as http:
+            import asyncio
+
+            async def install() -> None:
+                async with running_app(Settings(**{k: v for k, v in env.items() if k.isupper()})) as base:
+                    async with httpx.AsyncClient() as client:
+                        r = await TeamsAgent(client, base, fake, "x").post(install_in_team(fake))
+                        assert r.status_code == 200
+
+            asyncio.run(install())
+        run = lambda *a: subprocess.run([*cli, *a], env=env, cwd=REPO, check=True, capture_output=True)  # noqa: E731
+        run("team", "add", "big", "--name", "Big", "--platform", "teams", "--channel", TEAM)
+        run("round", "open", "--team", "big")
+        worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait(lambda: sum(invitations(fake).values()) >= 8, 30)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+            half = sum(invitations(fake).values())
+            assert half < len(people), "the worker should have been killed half-way"
+            worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+            _wait(lambda: sum(invitations(fake).values()) >= len(people) - 1, 60)
+            time.sleep(1.5)  # a few more ticks: nothing more may go out
+        finally:
+            worker.terminate()
+            _, err = worker.communicate(timeout=20)
+    sent = invitations(fake)
+    assert max(sent.values()) == 1, "nobody twice"
+    assert len(sent) >= len(people) - 1, "at most the one in flight at the kill is left to the reminders"
+    assert "entra-w" not in err and "eyJ" not in err
+
+
+def _wait(predicate, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+async def test_weekly_summary_reaches_the_lead_channel_as_a_card_with_its_chart(redis_url, redis) -> None:
+    fake = FakeTeams()
+    with FakeTeamsServer(fake):
+        settings = settings_for(redis_url, fake)
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            r = await TeamsAgent(http, base, fake, "x").post(install_in_team(fake, LEADS))
+            assert r.status_code == 200
+        async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as rt:
+            await rt.teams.save_team(
+                Team(id="tsum", name="Tsum", platform="teams", channel=TEAM, lead_channel=LEADS)
+            )
+            await rt.teams.open_round("tsum", OPENED, OPENED + timedelta(days=14))
+            await take_surveys(rt, "tsum", 5)
+            async with __import__("contextlib").AsyncExitStack() as stack:
+                await tick(rt, {"teams": await platforms()["teams"].reach(rt, stack)}, REPORT)
+    cards = fake.cards(LEADS)
+    assert len(cards) == 1
+    texts = " ".join(b.get("text", "") for b in cards[0]["body"])
+    assert "Wochenbericht für Tsum" in texts
+    images = [b for b in cards[0]["body"] if b["type"] == "Image"]
+    assert len(images) == 1 and images[0]["url"].startswith("data:image/png;base64,")
+    png = base64.b64decode(images[0]["url"].split(",", 1)[1])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(str(cards[0])) < 28_000, "Teams refuses messages over about 28 KB"
