@@ -200,3 +200,73 @@ async def test_a_channel_mention_is_pointed_to_the_personal_chat(agent: TeamsAge
     await eventually(lambda: agent.fake.posts("19:team@thread.tacv2") != [])
     assert "privaten Chat" in str(agent.fake.cards("19:team@thread.tacv2")[-1])
     assert await _keys(redis) == before, "no survey, nothing stored"
+
+
+async def test_redis_down_gets_a_clear_answer_not_a_5xx(fake: FakeTeams) -> None:
+    from conftest import free_port
+
+    fake.sent.clear()
+    settings = settings_for(f"redis://127.0.0.1:{free_port()}/0", fake)
+    async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:
+        agent = TeamsAgent(http, base, fake, "no-redis")
+        r = await agent.say("hallo")
+        assert r.status_code == 200
+        assert "kurz nicht erreichbar" in agent.text()
+        r = await agent.post(
+            agent.press_body(index=0) if agent.actions() else activity(fake, "message", agent.user, text="x")
+        )
+        assert r.status_code < 500
+
+
+async def test_a_429_from_the_connector_is_waited_out_after_the_request(agent: TeamsAgent) -> None:
+    agent.fake.rate_limit = {len(agent.fake.posts()) + 1}
+    try:
+        r = await agent.post(activity(agent.fake, "message", agent.user, text="hallo"))
+        assert r.status_code == 200, "the request does not wait for the connector"
+        await agent.settled(0, seconds=10)
+        assert "Ruhepuls" in agent.text()
+    finally:
+        agent.fake.rate_limit = set()
+
+
+def test_a_whole_survey_through_ruhepuls_serve(redis_url: str, fake: FakeTeams, tmp_path) -> None:
+    import asyncio
+    import subprocess
+    import sys
+
+    from conftest import REPO, free_port, python_env, wait_until_up
+
+    port = free_port()
+    # The SDK's generic fallbacks must change nothing: neither these variables nor a .env file
+    # in the working directory that asks to accept unauthenticated activities.
+    generic = {"CLIENT_ID": "someone-else", "CLIENT_SECRET": "not-ours", "SERVICE_URL": "https://attacker.example/",
+               "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS": "true", "CLOUD": "China"}  # fmt: skip
+    (tmp_path / ".env").write_text("DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS=true\nTENANT_ID=evil\n")
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-serve", PORT=str(port),
+                     PYTHONPATH=f"{REPO}:{REPO / 'tests'}", **teams_env(fake), **generic)  # fmt: skip
+    with (tmp_path / "serve.log").open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, text=True,
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/healthz", tmp_path / "serve.log")
+        unsigned = httpx.post(f"{base}/api/messages", json=activity(fake, "message", "x", text="start"))
+        assert unsigned.status_code == 401
+
+        async def survey() -> str:
+            async with httpx.AsyncClient(timeout=15) as http:
+                agent = TeamsAgent(http, base, fake, "served-person")
+                await agent.install()
+                await agent.say("start")
+                await agent.press("Starten")
+                for _ in range(12):
+                    await agent.press("oft")
+                return agent.text()
+
+        text = asyncio.run(survey())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert "Ihr Ergebnis" in text or "Ergebnis" in text
+    log = (tmp_path / "serve.log").read_text()
+    assert "served-person" not in log and "eyJ" not in log and "Traceback" not in log

@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from conftest import REPO, python_env
+from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
 from slackkit import running_app
 from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity, teams_env
 from test_summaries import Clock, take_surveys
@@ -120,16 +120,13 @@ def test_worker_killed_half_way_sends_nobody_a_second_invitation(redis_url: str,
                          RUHEPULS_WORKDAYS="mon-sun", RUHEPULS_TICK_CRON="* * * * * *", RUHEPULS_SEND_LOCK_SECONDS="2",
                          RUHEPULS_DATA_DIR=str(tmp_path), PYTHONPATH=str(REPO / "tests"), **teams_env(fake))  # fmt: skip
         cli = [sys.executable, "-m", "bot"]
-        with httpx.Client() as http:
-            import asyncio
-
-            async def install() -> None:
-                async with running_app(Settings(**{k: v for k, v in env.items() if k.isupper()})) as base:
-                    async with httpx.AsyncClient() as client:
-                        r = await TeamsAgent(client, base, fake, "x").post(install_in_team(fake))
-                        assert r.status_code == 200
-
-            asyncio.run(install())
+        port = free_port()
+        with ruhepuls_process(["serve"], {**env, "PORT": str(port)}, tmp_path / "serve.log"):
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(f"{base}/healthz", tmp_path / "serve.log")
+            r = httpx.post(f"{base}/api/messages", json=install_in_team(fake),
+                           headers={"Authorization": f"Bearer {fake.token()}"})  # fmt: skip
+            assert r.status_code == 200, r.text
         run = lambda *a: subprocess.run([*cli, *a], env=env, cwd=REPO, check=True, capture_output=True)  # noqa: E731
         run("team", "add", "big", "--name", "Big", "--platform", "teams", "--channel", TEAM)
         run("round", "open", "--team", "big")

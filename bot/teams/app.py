@@ -26,6 +26,7 @@ import flows
 from flows import events as ev
 from flows import messages as msg
 from flows.references import References
+from flows.service import REDIS_DOWN
 
 from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
@@ -198,7 +199,14 @@ class TeamsBot:
         return self.rt.person("teams", user)
 
     async def remember(self, activity: Any) -> None:
-        """Keep where this personal chat or this team is reached (from a verified activity)."""
+        """Keep where this personal chat or this team is reached (from a verified activity); with
+        Redis away the conversation goes on (the next activity stores it)."""
+        try:
+            await self._remember(activity)
+        except REDIS_DOWN as exc:
+            log.warning("teams reference not stored: %s", type(exc).__name__)
+
+    async def _remember(self, activity: Any) -> None:
         service_url = activity.service_url
         tenant = getattr(activity.conversation, "tenant_id", None) or ""
         if is_personal(activity):
