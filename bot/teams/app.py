@@ -26,7 +26,7 @@ import flows
 from flows import events as ev
 from flows import messages as msg
 from flows.references import References
-from flows.service import REDIS_DOWN
+from flows.store import REDIS_DOWN
 
 from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
