@@ -87,6 +87,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     hook.add_argument("url")
     tg_sub.add_parser("poll", help="run the bot by long polling (no public URL needed)")
+    teams = sub.add_parser("teams", help="Microsoft Teams: write the app package for the admin center")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True)
+    package = teams_sub.add_parser("package", help="write the Teams app package (zip) to upload")
+    package.add_argument(
+        "--url", required=True, help="the bot's public https address (its /privacy is linked)"
+    )
+    package.add_argument("--out", default="ruhepuls-teams.zip", help="where to write the zip")
+    package.add_argument("--developer", default="Ruhepuls", help="the organisation named as developer")
+    package.add_argument("--version", default="1.0.0", help="the package version (raise it for each upload)")
     from .cli_admin import add_parsers
 
     add_parsers(sub)
@@ -145,6 +154,18 @@ def main(argv: list[str] | None = None) -> None:
             set_webhook(settings, args.url)
         else:
             poll(settings)
+    elif command == "teams":
+        from .teams.package import build
+
+        if not settings.teams_app_id:
+            sys.exit("ruhepuls: set TEAMS_APP_ID first (the bot's Microsoft App ID)")
+        try:
+            data = build(settings.teams_app_id, args.url, args.developer, args.version)
+        except ValueError as exc:
+            sys.exit(f"ruhepuls: {exc}")
+        with open(args.out, "wb") as out:
+            out.write(data)
+        print(f"wrote {args.out}: upload it in the Teams admin center (Teams apps > Manage apps > Upload)")
     elif command == "privacy":
         from .privacy import data_sheet, stored_list
 

@@ -39,6 +39,13 @@ class BotTexts(TextCatalog):
     result_removed: Text
     press_not_understood: Text
     unreachable: Text
+    teams_name_short: Text
+    teams_name_full: Text
+    teams_desc_short: Text
+    teams_desc_full: Text
+    teams_command_start: Text
+    teams_command_help: Text
+    teams_command_pause: Text
 
 
 @cache

@@ -4,6 +4,7 @@ POST /slack/events        Slack events, interactivity and slash commands (bolt)
 POST /telegram/webhook    Telegram updates (python-telegram-bot), secret-token header checked
 POST /api/messages        Microsoft Teams activities (microsoft-teams-apps), Bot Framework token checked
 GET  /healthz             liveness and Redis reachability
+GET  /privacy             the data sheet (what is stored, where, how long, who sees what)
 
 Each route belongs to an enabled platform (bot.platform) and is added at start; every body is
 read through one cap (MAX_BODY) before the platform's check sees it.
@@ -18,7 +19,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from .logs import clamp
 from .platform import Receiver, enabled
@@ -51,6 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
         except Exception:
             return JSONResponse({"status": "degraded", "redis": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
+
+    @api.get("/privacy")
+    async def privacy() -> PlainTextResponse:
+        """The data sheet of this deployment (linked from the Teams app package)."""
+        from .privacy import data_sheet
+
+        return PlainTextResponse(data_sheet(settings, None))
 
     return api
 

@@ -270,3 +270,10 @@ def test_a_whole_survey_through_ruhepuls_serve(redis_url: str, fake: FakeTeams, 
     assert "Ihr Ergebnis" in text or "Ergebnis" in text
     log = (tmp_path / "serve.log").read_text()
     assert "served-person" not in log and "eyJ" not in log and "Traceback" not in log
+
+
+async def test_the_privacy_page_names_what_teams_stores(app: str) -> None:
+    async with httpx.AsyncClient() as http:
+        r = await http.get(f"{app}/privacy")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert "Microsoft Teams: wohin der Bot" in r.text and "Microsoft Teams: where the bot" in r.text

@@ -1,0 +1,117 @@
+"""`ruhepuls teams package`: the Teams app package an admin uploads in the Teams admin center.
+
+A zip with `manifest.json` (schema 1.17: the bot's id, scopes `personal` and `team`, German
+as the default language), `en-us.json` (the English names and descriptions) and the two icons,
+drawn here: `color.png` (192 x 192) and `outline.png` (32 x 32, white on transparent).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from ..texts import say
+
+MANIFEST_VERSION = "1.17"
+SCHEMA = (
+    f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+)
+LOCALIZATION_SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
+ACCENT = "#2F6F73"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+COMMANDS = (("start", "start", "teams_command_start"), ("hilfe", "help", "teams_command_help"),
+            ("pause", "pause", "teams_command_pause"))  # fmt: skip
+
+
+def _pulse(size: int, line: tuple[int, int, int, int], background: tuple[int, int, int, int]) -> bytes:
+    """A calm pulse line: flat, one gentle beat, flat again."""
+    image = Image.new("RGBA", (size, size), background)
+    s = size / 32
+    points = [(3, 17), (11, 17), (14, 11), (18, 23), (21, 17), (29, 17)]
+    ImageDraw.Draw(image).line(
+        [(x * s, y * s) for x, y in points], fill=line, width=max(2, round(2.5 * s)), joint="curve"
+    )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def manifest(app_id: str, url: str, developer: str, version: str) -> dict[str, Any]:
+    base = url.rstrip("/")
+    host = re.sub(r"^https?://", "", base).split("/", 1)[0]
+    return {
+        "$schema": SCHEMA,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": version,
+        "id": app_id,
+        "localizationInfo": {
+            "defaultLanguageTag": "de-de",
+            "additionalLanguages": [{"languageTag": "en-us", "file": "en-us.json"}],
+        },  # fmt: skip
+        "developer": {
+            "name": developer,
+            "websiteUrl": base,
+            "privacyUrl": f"{base}/privacy",
+            "termsOfUseUrl": f"{base}/privacy",
+        },  # fmt: skip
+        "name": {"short": say("teams_name_short", "de"), "full": say("teams_name_full", "de")},
+        "description": {"short": say("teams_desc_short", "de"), "full": say("teams_desc_full", "de")},
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": ACCENT,
+        "bots": [
+            {
+                "botId": app_id,
+                "scopes": ["personal", "team"],
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+                "commandLists": [
+                    {
+                        "scopes": ["personal"],
+                        "commands": [
+                            {"title": de, "description": say(text, "de")} for de, _, text in COMMANDS
+                        ],
+                    }
+                ],
+            }
+        ],  # fmt: skip
+        "permissions": ["identity", "messageTeamMembers"],
+        "validDomains": [host],
+    }
+
+
+def localization() -> dict[str, Any]:
+    texts = {
+        "$schema": LOCALIZATION_SCHEMA,
+        "name.short": say("teams_name_short", "en"),
+        "name.full": say("teams_name_full", "en"),
+        "description.short": say("teams_desc_short", "en"),
+        "description.full": say("teams_desc_full", "en"),
+    }
+    for n, (_, en, text) in enumerate(COMMANDS):
+        texts[f"bots[0].commandLists[0].commands[{n}].title"] = en
+        texts[f"bots[0].commandLists[0].commands[{n}].description"] = say(text, "en")
+    return texts
+
+
+def build(app_id: str, url: str, developer: str = "Ruhepuls", version: str = "1.0.0") -> bytes:
+    """The package as zip bytes. Raises ValueError for an app id that is not a GUID or a URL
+    that is not https."""
+    if not GUID.match(app_id):
+        raise ValueError("TEAMS_APP_ID must be the bot's Microsoft App ID (a GUID)")
+    if not url.startswith("https://"):
+        raise ValueError("--url must be the bot's public https address")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "manifest.json",
+            json.dumps(manifest(app_id, url, developer, version), ensure_ascii=False, indent=2),
+        )
+        z.writestr("en-us.json", json.dumps(localization(), ensure_ascii=False, indent=2))
+        z.writestr("color.png", _pulse(192, (255, 255, 255, 255), (0x2F, 0x6F, 0x73, 255)))
+        z.writestr("outline.png", _pulse(32, (255, 255, 255, 255), (0, 0, 0, 0)))
+    return out.getvalue()
