@@ -4,8 +4,9 @@ A platform is a package `bot/<name>/` whose `__init__` exposes `PLATFORM`, an ob
 
 - `name`: as in `RUHEPULS_ADMINS` (`<name>:<user id>`) and `ruhepuls team add --platform`;
 - `enabled(settings)`: whether its credentials are configured;
-- `receive(rt, stack)`: the inbound side for the web app, a `Receiver` (a path and a handler
-  for POST requests whose body `bot.web` has read, capped at `bot.web.MAX_BODY`) or None when it
+- `receive(rt, stack)`: the inbound side for the web app, a `Receiver` (a path, a check on the
+  headers run before any body is read, and a handler for POST requests whose body `bot.web` has
+  read, capped at `bot.web.MAX_BODY`) or None when it
   needs no route (Slack Socket Mode, Telegram polling). The handler verifies the request before
   it decodes anything, turns what a person did into `flows.events`, runs it through
   `rt.conversations` with the person's pseudonym (`rt.person(name, user id)`), renders the
@@ -72,6 +73,9 @@ class Outreach(Protocol):
 class Receiver:
     path: str
     handle: Callable[[Request, bytes], Awaitable[Response]]
+    admit: Callable[[Request], Awaitable[Response | None]] | None = None
+    """A check on the headers alone (a secret token, a bearer token), run before the body is
+    read at all: a Response refuses the request, None lets it on to `handle`."""
 
 
 class Platform(Protocol):

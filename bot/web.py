@@ -88,6 +88,8 @@ def _capped(receiver: Receiver) -> Callable[[Request], Awaitable[Response]]:
     """The receiver behind the body cap: 413 before anything beyond MAX_BODY is read."""
 
     async def endpoint(request: Request) -> Response:
+        if receiver.admit is not None and (refused := await receiver.admit(request)) is not None:
+            return refused
         body = await _read_capped(request)
         if body is None:
             return JSONResponse({"error": "body too large"}, status_code=413)

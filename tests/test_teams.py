@@ -277,3 +277,12 @@ async def test_the_privacy_page_names_what_teams_stores(app: str) -> None:
         r = await http.get(f"{app}/privacy")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert "Microsoft Teams: wohin der Bot" in r.text and "Microsoft Teams: where the bot" in r.text
+
+
+async def test_huge_bodies_are_refused_unread(agent: TeamsAgent) -> None:
+    huge = b"x" * (2 * 1024 * 1024)
+    url = f"{agent.base}/api/messages"
+    r = await agent.client.post(url, content=huge, headers={"Authorization": f"Bearer {agent.fake.token()}"})
+    assert r.status_code == 413
+    r = await agent.client.post(url, content=huge)
+    assert r.status_code == 401, "no token: refused before the body is read"

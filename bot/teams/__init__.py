@@ -28,7 +28,7 @@ class Teams:
         bot = TeamsBot(rt, built)
         await built.app.initialize()
         stack.push_async_callback(bot.outbox.drain)  # cards already due go out before shutdown
-        return Receiver("/api/messages", bot.receive)
+        return Receiver("/api/messages", bot.receive, bot.admit)
 
     async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach:
         from . import sdk

@@ -152,18 +152,24 @@ class TeamsBot:
         self._register()
 
     # --- inbound HTTP ------------------------------------------------------------------------
+    async def admit(self, request: Request) -> Response | None:
+        """The Bot Framework token (signature, issuer, audience, expiry), checked before the body
+        is read; its `serviceurl` claim is held against the body's `serviceUrl` by the SDK."""
+        if self.validator is None:
+            return None
+        raw = request.headers.get("authorization", "")
+        if not raw.startswith("Bearer ") or len(raw) > 16_384:
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            await self.validator.validate_token(raw.removeprefix("Bearer "), None)
+        except Exception:  # any reason (signature, issuer, audience, expiry, keys): refused
+            log.info("teams activity refused: token not valid")
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        return None
+
     async def receive(self, request: Request, body: bytes) -> Response:
-        """POST /api/messages, body already read (capped): the token first, then the body."""
+        """POST /api/messages, admitted and its body read (capped)."""
         headers = {"authorization": request.headers.get("authorization", "")}
-        if self.validator is not None:
-            raw = headers["authorization"]
-            if not raw.startswith("Bearer ") or len(raw) > 16_384:
-                return JSONResponse({"error": "unauthorized"}, status_code=401)
-            try:
-                await self.validator.validate_token(raw.removeprefix("Bearer "), None)
-            except Exception:  # any reason (signature, issuer, audience, expiry, keys): refused
-                log.info("teams activity refused: token not valid")
-                return JSONResponse({"error": "unauthorized"}, status_code=401)
         try:
             data = json.loads(body)
             checked = _checked(data)

@@ -44,10 +44,13 @@ class Telegram:
         stack.push_async_callback(app.shutdown)
         expected = secret.get_secret_value().encode()
 
-        async def webhook(request: Request, body: bytes) -> Response:
+        async def admit(request: Request) -> Response | None:
             given = request.headers.get("x-telegram-bot-api-secret-token", "")
             if not hmac.compare_digest(given.encode(), expected):
                 return JSONResponse({"error": "wrong secret token"}, status_code=403)
+            return None
+
+        async def webhook(request: Request, body: bytes) -> Response:
             try:
                 data = json.loads(body)
                 if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
@@ -59,7 +62,7 @@ class Telegram:
             await app.process_update(update)  # handler errors go to its error handler
             return JSONResponse({})
 
-        return Receiver("/telegram/webhook", webhook)
+        return Receiver("/telegram/webhook", webhook, admit)
 
     async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach:
         from telegram import Bot
