@@ -13,11 +13,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import redis as redis_sync
-from conftest import free_port, python_env, ruhepuls_process, wait_until_up
+from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
 from fakes import FakeServer, FakeSlack, FakeTelegram
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slackkit import SIGNING_SECRET, signed_headers
+from teamskit import FakeTeams, FakeTeamsServer, teams_env
 from tgkit import WEBHOOK_SECRET
 
 import flows
@@ -26,16 +27,23 @@ SECRET = "fuzz-secret"
 USER = "UFUZZ001"
 
 
+TEAMS = FakeTeams()
+
+
 @pytest.fixture(scope="module")
 def app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with FakeServer(FakeSlack(), "/api") as slack, FakeServer(FakeTelegram(), "/bot") as tg:
+    with (
+        FakeServer(FakeSlack(), "/api") as slack,
+        FakeServer(FakeTelegram(), "/bot") as tg,
+        FakeTeamsServer(TEAMS),
+    ):
         port = free_port()
         env = python_env(
             REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port),
             RUHEPULS_DATA_DIR=str(tmp_path_factory.mktemp("fuzz")),
             SLACK_BOT_TOKEN="xoxb-fuzz", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{slack.url}/respond/",
             TELEGRAM_BOT_TOKEN="4242:fuzz-token", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-            TELEGRAM_API_URL=f"{tg.url}/bot",
+            TELEGRAM_API_URL=f"{tg.url}/bot", PYTHONPATH=str(REPO / "tests"), **teams_env(TEAMS),
         )  # fmt: skip
         log = tmp_path_factory.mktemp("fuzzlog") / "serve.log"
         base = f"http://127.0.0.1:{port}"
@@ -86,6 +94,20 @@ bodies = st.one_of(
     st.integers(1, 3000).map(lambda n: b"[" * n + b"]" * n),  # deep nesting
     st.just(b"\xff\xfe\x00not utf-8"),
 )
+activity_shapes = st.fixed_dictionaries(
+    {"serviceUrl": st.just("SVC") | json_values},
+    optional={
+        "type": st.sampled_from(["message", "invoke", "conversationUpdate", "installationUpdate", "typing", "x"])
+        | json_values,
+        "id": json_values, "text": json_values, "name": st.just("adaptiveCard/action") | json_values,
+        "from": json_values | st.fixed_dictionaries({"id": json_values, "aadObjectId": json_values}),
+        "conversation": json_values | st.fixed_dictionaries({"id": json_values, "conversationType": json_values}),
+        "recipient": json_values, "channelId": st.just("msteams") | json_values, "replyToId": json_values,
+        "value": json_values | st.fixed_dictionaries({"action": json_values | st.fixed_dictionaries(
+            {"type": st.just("Action.Execute"), "verb": st.just("rp"), "data": json_values})}),
+        "membersAdded": json_values, "action": json_values, "channelData": json_values,
+    },
+)  # fmt: skip
 content_types = st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain", ""])
 
 
@@ -93,11 +115,22 @@ content_types = st.sampled_from(["application/json", "application/x-www-form-url
     body=bodies,
     content_type=content_types,
     signed=st.booleans(),
-    route=st.sampled_from(["slack", "telegram"]),
+    route=st.sampled_from(["slack", "telegram", "teams"]),
+    activity=activity_shapes,
 )
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_no_body_gets_a_5xx(app: str, body: bytes, content_type: str, signed: bool, route: str) -> None:
-    if route == "slack":
+def test_no_body_gets_a_5xx(
+    app: str, body: bytes, content_type: str, signed: bool, route: str, activity: dict
+) -> None:
+    if route == "teams":
+        headers = {"Content-Type": content_type}
+        if signed:
+            headers["Authorization"] = f"Bearer {TEAMS.token()}"
+        if signed:  # half the time a shape Teams could send, at the right service
+            raw = json.dumps(activity).replace('"SVC"', json.dumps(TEAMS.service_url)).encode()
+            body = raw if len(body) % 2 else body
+        r = httpx.post(f"{app}/api/messages", content=body, headers=headers, timeout=10)
+    elif route == "slack":
         headers = {"Content-Type": content_type}
         if signed:
             ts = str(int(time.time()))

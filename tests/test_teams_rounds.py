@@ -181,3 +181,28 @@ async def test_weekly_summary_reaches_the_lead_channel_as_a_card_with_its_chart(
     png = base64.b64decode(images[0]["url"].split(",", 1)[1])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(str(cards[0])) < 28_000, "Teams refuses messages over about 28 KB"
+
+
+async def test_conversation_update_adds_and_removes_the_reference(redis_url, redis) -> None:
+    with FakeTeamsServer(FakeTeams()) as fake:
+        async with running_app(settings_for(redis_url, fake)) as base, httpx.AsyncClient() as http:
+            agent = TeamsAgent(http, base, fake, "entra-cu")
+            bot = {"id": "28:" + "00000000-aaaa-4bbb-8ccc-000000000001"}
+            before = {k async for k in redis.scan_iter("rp:ref:*")}
+            assert (
+                await agent.post(activity(fake, "conversationUpdate", agent.user, membersAdded=[bot]))
+            ).status_code == 200
+            added = {k async for k in redis.scan_iter("rp:ref:*")} - before
+            assert len(added) == 1
+            r = await agent.post(activity(fake, "conversationUpdate", agent.user, membersRemoved=[bot]))
+            assert r.status_code == 200
+            assert {k async for k in redis.scan_iter("rp:ref:*")} == before
+
+
+def test_unauthenticated_teams_is_refused_with_a_public_host(tmp_path) -> None:
+    env = python_env(HOST="0.0.0.0", RUHEPULS_SECRET="s", TEAMS_APP_ID="00000000-aaaa-4bbb-8ccc-000000000001",
+                     TEAMS_APP_PASSWORD="x", TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED="1",
+                     RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode != 0 and "refused with a public HOST" in done.stderr
