@@ -50,6 +50,8 @@ class TerminalView:
                 self._menu(choices)
             case msg.Question():
                 self._p(f"\n{m.progress}")
+                if m.note:
+                    self._p(m.note)
                 self._p(f"{m.stem}\n{m.text}")
                 opts = "  ".join(f"{c.action.rsplit(':', 1)[1]} = {c.label}" for c in m.options)
                 self._p(opts, "   ")
@@ -59,17 +61,15 @@ class TerminalView:
             case msg.Result():
                 self._p(f"\n=== {m.heading} ===\n")
                 self._p(m.title)
-                for part in (m.meaning, m.systemic, m.influence):
-                    if part:
-                        self._p("\n" + part)
-                self._p(f"\n{m.paths_heading}:")
-                for path in m.paths:
-                    self._p(f"- {path}", "  ")
-                if m.signpost:
-                    self._p("\n" + m.signpost)
-                for note in m.notes:
-                    self._p("\n" + note)
-                self._menu((m.dismiss,))
+                for line in m.lines:
+                    self._p("\n" + line)
+                if m.items:
+                    self._p(f"\n{m.list_heading}")
+                    for item in m.items:
+                        self._p(f"- {item}", "  ")
+                if m.note:
+                    self._p("\n" + m.note)
+                self._menu(m.choices)
             case msg.Delete():
                 if self.out.isatty():
                     print("\033[2J\033[H", end="", file=self.out)

@@ -26,6 +26,7 @@ class PrivacyTexts(BaseModel):
     where_embedded: Text
     where_redis: Text
     higher_k: Text
+    contacts: Text
     stored_sessions: Text
     stored_data: Text
     shared_persists: Text
@@ -74,6 +75,9 @@ def data_sheet(s: Settings, lang: str | None = None) -> str:
             exhaustion=exhaustion(lg),
             stored=stored_list(s, lg),
             persistence=t.shared_persists(lg).format(where=_where(s, lg)) if shared else "",
+            contacts=t.contacts(lg).format(contacts="; ".join(s.support_contacts))
+            if s.support_contacts
+            else "",
         )
 
     if lang == "de":

@@ -77,6 +77,9 @@ def flow_config(settings: Settings) -> flows.Config:
         texts=texts.texts(),
         min_group_size=settings.min_group_size,
         session_ttl_days=settings.session_ttl_days,
+        contacts=settings.support_contacts,
+        offer=settings.support_offer,
+        intro_note=settings.intro_note,
     )
 
 

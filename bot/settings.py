@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         None, ge=5, validation_alias="RUHEPULS_MIN_GROUP_SIZE_EXHAUSTION"
     )
     """A higher k for the load type fed by the exhaustion item (unset: the same k)."""
+    support_contacts_raw: str = Field("", validation_alias="RUHEPULS_SUPPORT_CONTACTS")
+    """The organisation's own contacts, separated by `;` (e.g. "EAP: 0800 …; Betriebsärztin: …")."""
+    support_offer: str | None = Field(None, validation_alias="RUHEPULS_SUPPORT_OFFER")
+    """The organisation's real offer and where to sign up (e.g. its de-escalation training)."""
+    intro_note: str | None = Field(None, validation_alias="RUHEPULS_INTRO_NOTE")
+    """An employer's line for the intro (e.g. "Sie dürfen dafür Arbeitszeit nutzen.")."""
     log_level: str = Field("INFO", validation_alias="RUHEPULS_LOG_LEVEL")
     admins_raw: str = Field("", validation_alias="RUHEPULS_ADMINS")
     round_days: int = Field(14, ge=1, le=90, validation_alias="RUHEPULS_ROUND_DAYS")
@@ -108,6 +114,10 @@ class Settings(BaseSettings):
     def admins(self) -> frozenset[str]:
         """Platform-qualified admin ids, e.g. {"slack:U123", "telegram:42"}."""
         return frozenset(a.strip() for a in self.admins_raw.split(",") if a.strip())
+
+    @property
+    def support_contacts(self) -> tuple[str, ...]:
+        return tuple(c.strip() for c in self.support_contacts_raw.split(";") if c.strip())
 
     @property
     def sending_hours(self) -> SendingHours:

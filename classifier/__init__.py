@@ -9,6 +9,7 @@ from .model import (
     Facet,
     Item,
     Lang,
+    Level,
     LoadType,
     Questionnaire,
     QuestionnaireError,
@@ -17,11 +18,15 @@ from .model import (
     load,
     parse,
 )
-from .result import PersonalResult, personal_result, support_paths
+from .result import PersonalResult, ResultKey, personal_result, phrase, result_key, support_paths
 from .scoring import Band, Classification, Outcome, classify
 
 __all__ = [
     "LANGS",
+    "Level",
+    "ResultKey",
+    "phrase",
+    "result_key",
     "Band",
     "Classification",
     "Facet",

@@ -31,7 +31,6 @@ import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from .aggregate import clear, people, tension_base, type_mean, with_band
 from .model import LoadType, Questionnaire
@@ -41,10 +40,9 @@ MIN_K = 5
 WIDESPREAD_FROM = 10
 SPREAD_MARGIN = 3
 """A spread word needs at least this many who share the statement and this many who do not."""
-TENSION_SYSTEMIC = Fraction(5, 2)
-"""Team mean of a type's systemic item from which the team sees the cause as systemic ("oft")."""
-TENSION_LITTLE_ROOM = Fraction(2)
-"""Team mean of its influence item (keyed: high = little room) from which room is small."""
+# The tension-field thresholds (the team mean of a type's systemic item from which the team sees
+# the cause as systemic, and of its influence item from which room is small) are part of the
+# versioned questionnaire: `thresholds.tension_systemic`, `thresholds.tension_little_room`.
 
 
 class DisclosureError(ValueError):
@@ -229,7 +227,7 @@ def summarize(
         bands[t] = b = band(q, mean)
         x, systemic, room = tension_base(counters, t)
         if x >= need[t] and systemic is not None and room is not None:
-            if systemic >= TENSION_SYSTEMIC and room >= TENSION_LITTLE_ROOM:
+            if systemic >= q.thresholds.tension_systemic and room >= q.thresholds.tension_little_room:
                 tension.append(t)
         if n_t < WIDESPREAD_FROM:
             continue

@@ -32,8 +32,21 @@ class LoadType(enum.StrEnum):
 
 class Facet(enum.StrEnum):
     EXPOSURE = "exposure"
+    """How often the stressor occurs."""
+    STRAIN = "strain"
+    """The strain it leaves (type D's exhaustion item, health-adjacent); stands for exposure."""
     SYSTEMIC = "systemic"
+    """The condition of the organisation that produces it."""
     INFLUENCE = "influence"
+    """The person's room to act on it (keyed: more often = less room)."""
+
+
+class Level(enum.StrEnum):
+    """One answer in three steps, for the sentences built from it."""
+
+    LOW = "0"  # nie / selten
+    MID = "1"  # manchmal
+    HIGH = "2"  # oft / immer
 
 
 class QuestionnaireError(ValueError):
@@ -75,7 +88,10 @@ class Thresholds(_Frozen):
     partly: Ratio
     clear: Ratio
     dominance_margin: Ratio
-    little_influence_from: int = Field(ge=0, le=4)
+    level_mid_from: int = Field(ge=1, le=4)
+    level_high_from: int = Field(ge=1, le=4)
+    tension_systemic: Ratio
+    tension_little_room: Ratio
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -83,7 +99,19 @@ class Thresholds(_Frozen):
             raise ValueError("thresholds must satisfy 0 < partly < clear <= 4")
         if not (0 < self.dominance_margin <= 4):
             raise ValueError("dominance_margin must lie in (0, 4]")
+        if not self.level_mid_from < self.level_high_from:
+            raise ValueError("level_mid_from must lie below level_high_from")
+        if not (0 < self.tension_systemic <= 4 and 0 < self.tension_little_room <= 4):
+            raise ValueError("tension thresholds must lie in (0, 4]")
         return self
+
+    def level(self, value: int | None) -> Level | None:
+        """The level of one answer (None: skipped)."""
+        if value is None:
+            return None
+        if value >= self.level_high_from:
+            return Level.HIGH
+        return Level.MID if value >= self.level_mid_from else Level.LOW
 
 
 class Signpost(_Frozen):
@@ -91,18 +119,42 @@ class Signpost(_Frozen):
     exhaustion_from: int = Field(ge=0, le=4)
     aggression_item: str
     aggression_from: int = Field(ge=0, le=4)
+    because_exhaustion: Text
+    because_aggression: Text
+    because_both: Text
+    pointer: Text
     text: Text
+    acute: Text
+    """The crisis line: reachable from the intro, every question, the result and free text."""
+
+
+class Systemic(_Frozen):
+    """What is systemic, by the level of the answer to the type's systemic item."""
+
+    high: Text
+    mid: Text
+    low: Text
+
+    def __call__(self, level: Level) -> Text:
+        return {Level.HIGH: self.high, Level.MID: self.mid, Level.LOW: self.low}[level]
 
 
 class Influence(_Frozen):
-    little: Text
+    """Where the person has influence, by the level of the answer to the influence item (which
+    is keyed so that more often means less room): room (low), some (mid), little (high)."""
+
+    room: Text
     some: Text
+    little: Text
+
+    def __call__(self, level: Level) -> Text:
+        return {Level.LOW: self.room, Level.MID: self.some, Level.HIGH: self.little}[level]
 
 
 class TypeTexts(_Frozen):
     name: Text
     meaning: Text
-    systemic: Text
+    systemic: Systemic
     influence: Influence
     paths: tuple[Text, ...] = Field(min_length=2, max_length=4)
 
@@ -113,30 +165,55 @@ class Item(_Frozen):
     facet: Facet
     text: Text
     health_adjacent: bool = False
+    skip_label: Text | None = None
+    """The skip button's label where the item presupposes an event that may not occur."""
+    note: Text | None = None
+    """A short line shown above the question (e.g. that skipping is fine)."""
 
 
 class DominantTexts(_Frozen):
     title: Text
 
 
+class MultipleTexts(_Frozen):
+    title: Text
+    line: Text
+    """One line per named type: {name}, {systemic}."""
+    systemic: Systemic
+    systemic_skipped: Text
+    influence: Text
+    """{name}, {influence}: the influence line names the type it is about."""
+    paths: tuple[Text, ...] = Field(min_length=1, max_length=4)
+
+
 class OutcomeTexts(_Frozen):
     title: Text
     meaning: Text
     systemic: Text
+    influence: Text
     paths: tuple[Text, ...] = Field(min_length=1, max_length=4)
+
+
+class ModerateTexts(OutcomeTexts):
+    partly: Text
+    """{names}: the types that are partly marked."""
 
 
 class NoResultTexts(_Frozen):
     title: Text
     meaning: Text
+    in_round: Text
+    outside_round: Text
 
 
 class Outcomes(_Frozen):
     dominant: DominantTexts
-    multiple: OutcomeTexts
-    moderate: OutcomeTexts
+    multiple: MultipleTexts
+    moderate: ModerateTexts
     low: OutcomeTexts
     no_result: NoResultTexts
+    systemic_skipped: Text
+    influence_skipped: Text
 
 
 class Questionnaire(_Frozen):
@@ -162,8 +239,15 @@ class Questionnaire(_Frozen):
             raise ValueError("item ids must be unique")
         for t in LoadType:
             facets = sorted(i.facet for i in self.items if i.type is t)
-            if facets != sorted(Facet):
-                raise ValueError(f"type {t} needs exactly one exposure, one systemic and one influence item")
+            if (
+                len(facets) != 3
+                or Facet.SYSTEMIC not in facets
+                or Facet.INFLUENCE not in facets
+                or (Facet.EXPOSURE not in facets and Facet.STRAIN not in facets)
+            ):
+                raise ValueError(
+                    f"type {t} needs exactly one exposure (or strain), one systemic and one influence item"
+                )
         by_id = {i.id: i for i in self.items}
         for name in ("exhaustion_item", "aggression_item"):
             if getattr(self.signpost, name) not in by_id:

@@ -25,7 +25,13 @@ class SummaryTexts(TextCatalog):
     patterns: Text
     tension: Text
     systemic: Text
+    cause_A: Text
+    cause_B: Text
+    cause_C: Text
+    cause_D: Text
     paths: Text
+    next_steps: Text
+    not_covered: Text
     footer: Text
     reading: Text
     no_patterns: Text
@@ -96,10 +102,14 @@ def render_summary(
         lines.append(_t("tension", lang, names=names))
     focus = focus_types(summary)
     if focus:
-        lines.append(_t("systemic", lang) + "\n" + "\n".join(f"• {q.types[t].systemic(lang)}" for t in focus))
+        lines.append(
+            _t("systemic", lang) + "\n" + "\n".join(f"• {_t(f'cause_{t.value}', lang)}" for t in focus)
+        )
         paths = [p(lang) for t in focus for p in q.types[t].paths[:2]]
     else:
         paths = [p(lang) for p in q.outcomes.moderate.paths]
     lines.append(_t("paths", lang) + "\n" + "\n".join(f"• {p}" for p in paths))
+    lines.append(_t("next_steps", lang))
+    lines.append(_t("not_covered", lang))
     lines.append(_t("footer", lang, k=k))
     return "\n\n".join(lines)

@@ -17,6 +17,8 @@ from datetime import datetime
 
 import classifier
 from classifier import Lang, Questionnaire
+from classifier.result import join_names
+from classifier.scoring import type_means
 
 from . import events as ev
 from . import messages as msg
@@ -27,7 +29,11 @@ from .texts import ConversationTexts, texts
 NONE = "none"
 """The pseudo-state of a person with no survey in progress."""
 OPEN = frozenset({State.ASKING, State.PAUSED})
-ANY = frozenset({NONE, State.ASKING, State.PAUSED})
+REVIEW = frozenset({State.REVIEW})
+ANY = frozenset({NONE, State.ASKING, State.PAUSED, State.REVIEW})
+FREE_TEXT_WORDS = 3
+"""Typed text of this many words that is neither a command nor an answer is taken as something
+the person wanted to say: a kind reply, the signpost and the crisis line (it is never stored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,12 @@ class Config:
     texts: ConversationTexts = field(default_factory=texts)
     min_group_size: int = 5
     session_ttl_days: int = 7
+    contacts: tuple[str, ...] = ()
+    """The organisation's own contacts (EAP, company doctor, works council: phone or link)."""
+    offer: str | None = None
+    """The organisation's real offer (e.g. its de-escalation training and where to sign up)."""
+    intro_note: str | None = None
+    """An employer's line for the intro (e.g. that working time may be used)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +107,17 @@ def _question(ctx: _Ctx, s: Session) -> msg.Question:
     q = ctx.cfg.questionnaire
     item = q.items[s.index]
     lang = s.lang
+    skip = item.skip_label or q.skip_label
     options = tuple(msg.Choice(p.label(lang), encode(ev.Answer(item.id, p.value))) for p in q.scale) + (
-        msg.Choice(q.skip_label(lang), encode(ev.Answer(item.id, None))),
+        msg.Choice(skip(lang), encode(ev.Answer(item.id, None))),
     )
     controls: tuple[msg.Choice, ...] = ()
     if s.index > 0:
         controls += (msg.Choice(ctx.t("back", lang), encode(ev.Back(item.id))),)
-    controls += (msg.Choice(ctx.t("pause", lang), encode(ev.Pause())),)
+    controls += (
+        msg.Choice(ctx.t("pause", lang), encode(ev.Pause())),
+        msg.Choice(ctx.t("support", lang), encode(ev.Support())),
+    )
     total = len(q.items)
     return msg.Question(
         item.id,
@@ -112,16 +128,21 @@ def _question(ctx: _Ctx, s: Session) -> msg.Question:
         item.text(lang),
         options,
         controls,
+        item.note(lang) if item.note else None,
     )
 
 
 def _intro(ctx: _Ctx, lang: Lang) -> msg.Menu:
+    text = ctx.t("intro", lang, k=ctx.cfg.min_group_size, days=ctx.cfg.session_ttl_days)
+    if ctx.cfg.intro_note:
+        text += f"\n\n{ctx.cfg.intro_note}"
     return msg.Menu(
-        ctx.t("intro", lang, k=ctx.cfg.min_group_size),
+        text,
         (
             msg.Choice(ctx.t("start", lang), encode(ev.Start(lang))),
             msg.Choice(ctx.t("later", lang), encode(ev.Later())),
             msg.Choice(ctx.t("other_language", lang), encode(ev.Language("en" if lang == "de" else "de"))),
+            msg.Choice(ctx.t("support", lang), encode(ev.Support())),
         ),
     )
 
@@ -164,10 +185,40 @@ def survey_gone(ctx: _Ctx, s: Session | None, e: Event) -> Step:
 
 def show_help(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     lang = s.lang if s else ctx.lang
-    out: tuple[msg.Message, ...] = (msg.Notice(ctx.t("help", lang)),)
+    acute = ctx.cfg.questionnaire.signpost.acute(lang)
+    out: tuple[msg.Message, ...] = (msg.Notice(f"{ctx.t('help', lang)}\n\n{acute}"),)
+    return Step(s, out + _where_you_were(ctx, s))
+
+
+def _where_you_were(ctx: _Ctx, s: Session | None) -> tuple[msg.Message, ...]:
+    """The current question again (or the review), after something said in between."""
     if s is not None and s.state is State.ASKING:
-        out += (_question(ctx, s),)
-    return Step(s, out)
+        return (_question(ctx, s),)
+    if s is not None and s.state is State.REVIEW:
+        return (_review(ctx, s),)
+    return ()
+
+
+def _support_text(ctx: _Ctx, lang: Lang) -> str:
+    sp = ctx.cfg.questionnaire.signpost
+    parts = [sp.text(lang)]
+    if ctx.cfg.contacts:
+        parts.append("\n".join([ctx.t("contacts_heading", lang), *(f"- {c}" for c in ctx.cfg.contacts)]))
+    parts.append(sp.acute(lang))
+    return "\n\n".join(parts)
+
+
+def show_support(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    lang = s.lang if s else ctx.lang
+    return Step(s, (msg.Notice(_support_text(ctx, lang)),) + _where_you_were(ctx, s))
+
+
+def free_text(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    """Something the person wanted to say: never read, never stored; a kind word and help."""
+    lang = s.lang if s else ctx.lang
+    text = f"{ctx.t('free_text', lang)}\n\n{_support_text(ctx, lang)}"
+    rest = _where_you_were(ctx, s) if s is not None else (_intro(ctx, lang),)
+    return Step(s, (msg.Notice(text),) + rest)
 
 
 def delete_message(ctx: _Ctx, s: Session | None, e: Event) -> Step:
@@ -212,9 +263,7 @@ def switch_language(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     assert s is not None and isinstance(e, ev.Language)
     new = replace(s, lang=e.lang)
     out: tuple[msg.Message, ...] = (msg.Notice(ctx.t("language_set", e.lang)),)
-    if new.state is State.ASKING:
-        out += (_question(ctx, new),)
-    return Step(new, out)
+    return Step(new, out + _where_you_were(ctx, new))
 
 
 def unfinished(ctx: _Ctx, s: Session | None, e: Event) -> Step:
@@ -232,41 +281,111 @@ def hint(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     return Step(s, (msg.Notice(ctx.t("hint", s.lang if s else ctx.lang)),))
 
 
+def _counted(ctx: _Ctx, s: Session) -> bool:
+    return bool(s.round_id and s.round_id == ctx.round_id)  # a closed round counts nothing more
+
+
+def _result(ctx: _Ctx, key: classifier.ResultKey, view: ev.ResultView, lang: Lang) -> msg.Result:
+    """One view of a result, phrased from its key (never from stored answers)."""
+    r = classifier.phrase(ctx.cfg.questionnaire, key, lang)
+    code = key.encode()
+
+    def button(name: str, to: ev.ResultView) -> msg.Choice:
+        return msg.Choice(ctx.t(name, lang), encode(ev.ShowResult(to, code, lang)))
+
+    remove = msg.Choice(ctx.t("remove_result", lang), encode(ev.Dismiss()))
+    heading, lines, items = ctx.t("result_heading", lang), r.lines, tuple[str, ...]()
+    list_heading: str | None = None
+    note: str | None = ctx.t("stored_counted" if key.counted else "stored_not_counted", lang)
+    helps = () if not r.paths else (button("what_helps", "p"),)
+    if view == "p" and r.paths:
+        lines, list_heading, items = (), ctx.t("paths_heading", lang), r.paths
+        if ctx.cfg.offer:
+            items += (f"{ctx.t('offer_heading', lang)} {ctx.cfg.offer}",)
+        note = ctx.t("orientation", lang)
+        choices = (button("short_version", "s"), button("support", "h"), remove)
+    elif view == "h":
+        lines, note = (_support_text(ctx, lang),), None
+        choices = (button("short_version", "s"), *helps, remove)
+    else:
+        choices = (*helps, button("support", "h"), remove)
+    return msg.Result(heading, r.title, lines, list_heading, items, note, choices, lang)
+
+
+def _missing(ctx: _Ctx, s: Session) -> list[str]:
+    """The types that still lack answers for a result, by name."""
+    q = ctx.cfg.questionnaire
+    answers = s.answer_map(tuple(i.id for i in q.items))
+    means = type_means(q, answers)
+    return [q.types[t].name(s.lang) for t, m in means.items() if m is None]
+
+
+def _review(ctx: _Ctx, s: Session) -> msg.Menu:
+    names = join_names(_missing(ctx, s), s.lang)
+    text = ctx.t("review", s.lang, names=names)
+    if _counted(ctx, s):
+        text += " " + ctx.t("review_round", s.lang)
+    last = ctx.cfg.questionnaire.items[-1].id
+    return msg.Menu(text, (msg.Choice(ctx.t("back", s.lang), encode(ev.Back(last))),
+                           msg.Choice(ctx.t("finish_anyway", s.lang), encode(ev.Finish()))))  # fmt: skip
+
+
 def finish(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    """The last answer: the result, or first the warning when it would be "no result"."""
     assert s is not None and isinstance(e, ev.Answer)
     done = s.with_answer(e.value)
     q = ctx.cfg.questionnaire
+    if (
+        classifier.classify(q, done.answer_map(tuple(i.id for i in q.items))).outcome
+        is classifier.Outcome.NO_RESULT
+    ):
+        review = replace(done, index=s.index, state=State.REVIEW)
+        return Step(review, (_review(ctx, review),))
+    return complete(ctx, done)
+
+
+def finish_anyway(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    return complete(ctx, s)
+
+
+def complete(ctx: _Ctx, done: Session) -> Step:
+    q = ctx.cfg.questionnaire
     answers = done.answer_map(tuple(i.id for i in q.items))
-    lang = s.lang
-    r = classifier.personal_result(q, answers, lang)
+    counted = _counted(ctx, done)
     completion = None
-    notes = [ctx.t("privacy", lang)]
-    if s.round_id and s.round_id == ctx.round_id:  # a closed round counts nothing more
+    if counted:
         year, week, _ = ctx.now.isocalendar()
-        counters = classifier.contribution(q, answers)
-        completion = Completion(s.round_id, f"{year}-W{week:02d}", counters)
-        notes.append(ctx.t("counted", lang))
-    else:
-        notes.append(ctx.t("not_counted", lang))
-    result = msg.Result(
-        ctx.t("result_heading", lang),
-        r.title,
-        r.meaning,
-        r.systemic,
-        r.influence,
-        ctx.t("paths_heading", lang),
-        r.paths,
-        r.signpost,
-        tuple(notes),
-        msg.Choice(ctx.t("remove_result", lang), encode(ev.Dismiss())),
-    )
-    return Step(None, (result,), completion, finished=True)
+        completion = Completion(
+            str(done.round_id), f"{year}-W{week:02d}", classifier.contribution(q, answers)
+        )
+    key = classifier.result_key(q, answers, counted=counted)
+    return Step(None, (_result(ctx, key, "s", done.lang),), completion, finished=True)
+
+
+def show_result(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert isinstance(e, ev.ShowResult)
+    key = classifier.ResultKey.decode(e.code)
+    if key is None:
+        return Step(s, (msg.Notice(ctx.t("no_survey", e.lang)),))
+    return Step(s, (_result(ctx, key, e.view, e.lang),))  # in the language the result was given in
+
+
+def review(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    return Step(s, (_review(ctx, s),))
+
+
+def review_back(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None
+    new = replace(s, state=State.ASKING)  # the last question again
+    return Step(new, (_question(ctx, new),))
 
 
 # --- typed text -------------------------------------------------------------------------------
 def _word(ctx: _Ctx, text: str) -> str | None:
     words = ctx.cfg.texts.words
-    for name in ("start", "resume", "back", "skip", "pause", "cancel", "help", "de", "en"):
+    for name in ("start", "resume", "back", "skip", "pause", "cancel", "help", "support", "de", "en"):
         if text in getattr(words, name):
             return name
     return None
@@ -298,6 +417,7 @@ def interpret(ctx: _Ctx, s: Session | None, text: str) -> Event | None:
         "pause": ev.Pause(),
         "cancel": ev.Cancel(),
         "help": ev.Help(),
+        "support": ev.Support(),
         "de": ev.Language("de"),
         "en": ev.Language("en"),
     }
@@ -318,8 +438,12 @@ def on_text(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     meant = interpret(ctx, s, e.text)
     if meant is not None:
         return _dispatch(ctx, s, meant)
+    if len(e.text.split()) >= FREE_TEXT_WORDS:
+        return free_text(ctx, s, e)
     if s is None:
         return offer_intro(ctx, s, e)
+    if s.state is State.REVIEW:
+        return review(ctx, s, e)
     if s.state is State.PAUSED:
         return unfinished(ctx, s, e)
     return hint(ctx, s, e)
@@ -339,12 +463,22 @@ NO = frozenset({NONE})
 RULES: tuple[Rule, ...] = (
     # from     event                       guard                 action
     Rule(ANY,  ev.Dismiss,                 None,                 delete_message),
+    Rule(ANY,  ev.ShowResult,              None,                 show_result),  # from the result's own key
     Rule(ANY,  ev.Help,                    None,                 show_help),
+    Rule(ANY,  ev.Support,                 None,                 show_support),
     Rule(ANY,  ev.Text,                    None,                 on_text),
     Rule(NO,   ev.Start,                   None,                 begin),
     Rule(NO,   ev.Later,                   None,                 later),
     Rule(NO,   ev.Cancel,                  None,                 nothing_saved),
-    Rule(NO,   (ev.Answer, ev.Back),       None,                 survey_gone),
+    Rule(NO,   (ev.Answer, ev.Back,
+                ev.Finish),                None,                 survey_gone),
+    Rule(REVIEW, ev.Finish,                None,                 finish_anyway),  # no result, knowingly
+    Rule(REVIEW, ev.Back,                  can_go_back,          review_back),
+    Rule(REVIEW, ev.Pause,                 None,                 pause),
+    Rule(REVIEW, ev.Cancel,                None,                 cancel),
+    Rule(REVIEW, ev.Language,              None,                 switch_language),
+    Rule(REVIEW, (ev.Answer, ev.Back, ev.Start,
+                  ev.Resume, ev.Later),    None,                 review),
     Rule(NO,   (ev.Pause, ev.Resume,
                 ev.Language),              None,                 offer_intro),
     Rule(OPEN, ev.Answer,                  is_current_and_last,  finish),
@@ -355,6 +489,7 @@ RULES: tuple[Rule, ...] = (
     Rule(OPEN, (ev.Pause, ev.Later),       None,                 pause),
     Rule(OPEN, (ev.Start, ev.Resume),      None,                 resume),   # continue where they stopped
     Rule(OPEN, ev.Cancel,                  None,                 cancel),
+    Rule(OPEN, ev.Finish,                  None,                 reshow),
     Rule(OPEN, ev.Language,                None,                 switch_language),
 )  # fmt: skip
 

@@ -7,6 +7,7 @@ that it fits Telegram's callback data; an action that does not decode is simply 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from classifier import Lang
 
@@ -72,7 +73,34 @@ class Dismiss:
     """Remove the result message from the chat."""
 
 
-Event = Start | Later | Answer | Back | Pause | Resume | Cancel | Help | Language | Text | Dismiss
+@dataclass(frozen=True, slots=True)
+class Support:
+    """Show where to get help (the signpost, the organisation's contacts, the crisis line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """Finish a survey that would end without a result (after the warning)."""
+
+
+ResultView = Literal["s", "p", "h"]
+"""The short result, "what helps" (support paths), "where to get help"."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowResult:
+    """Show one view of a result; `code` is its `classifier.ResultKey`, carried by the button
+    (the result itself is stored nowhere)."""
+
+    view: ResultView
+    code: str
+    lang: Lang = "de"
+
+
+Event = (
+    Start | Later | Answer | Back | Pause | Resume | Cancel | Help | Language | Text | Dismiss | Support | Finish
+    | ShowResult
+)  # fmt: skip
 
 MAX_ACTION_BYTES = 64
 _SIMPLE: dict[str, Event] = {
@@ -82,6 +110,8 @@ _SIMPLE: dict[str, Event] = {
     "cancel": Cancel(),
     "help": Help(),
     "dismiss": Dismiss(),
+    "support": Support(),
+    "finish": Finish(),
 }
 
 
@@ -96,6 +126,8 @@ def encode(event: Event) -> str:
             return f"start:{lang or ''}"
         case Language(lang):
             return f"lang:{lang}"
+        case ShowResult(view, code, lang):
+            return f"r:{view}:{lang}:{code}"
     for name, simple in _SIMPLE.items():
         if simple == event:
             return name
@@ -126,4 +158,9 @@ def decode(action: object) -> Event | None:
         return Start(rest or None)  # type: ignore[arg-type]
     if head == "lang" and rest in ("de", "en"):
         return Language(rest)  # type: ignore[arg-type]
+    if head == "r":
+        view, _, rest = rest.partition(":")
+        lang, _, code = rest.partition(":")
+        if view in ("s", "p", "h") and lang in ("de", "en") and code:
+            return ShowResult(view, code, lang)  # type: ignore[arg-type]
     return None

@@ -35,21 +35,24 @@ class Question:
     options: tuple[Choice, ...]
     """One per scale point, then "I'd rather not answer"."""
     controls: tuple[Choice, ...]
-    """Back (not on the first question) and pause."""
+    """Back (not on the first question), pause, and where to get help."""
+    note: str | None = None
+    """A short line above the question (e.g. that skipping it is fine)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
+    """One view of a personal result (the short one first, then "what helps" or "where to
+    get help"), each replacing the other in place; its buttons carry the result's key."""
+
     heading: str
     title: str
-    meaning: str
-    systemic: str | None
-    influence: str | None
-    paths_heading: str
-    paths: tuple[str, ...]
-    signpost: str | None
-    notes: tuple[str, ...]
-    dismiss: Choice
+    lines: tuple[str, ...]
+    list_heading: str | None
+    items: tuple[str, ...]
+    note: str | None
+    choices: tuple[Choice, ...]
+    lang: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ SKIPPED = "s"
 class State(enum.StrEnum):
     ASKING = "asking"
     PAUSED = "paused"
+    REVIEW = "review"
+    """Every question answered or skipped, too few for a result: go back, or finish anyway."""
 
 
 class SessionDataError(ValueError):
@@ -60,7 +62,7 @@ class Session:
         try:
             text = raw.decode() if isinstance(raw, bytes) else raw
             head, answers, round_id = text.split("|")
-            state = {"a": State.ASKING, "p": State.PAUSED}[head[0]]
+            state = {"a": State.ASKING, "p": State.PAUSED, "r": State.REVIEW}[head[0]]
             session = cls(state, head[1:3], int(head[3:]), answers, round_id or None)  # type: ignore[arg-type]
         except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
             raise SessionDataError("unreadable session") from exc

@@ -20,6 +20,7 @@ class Words(BaseModel):
     pause: tuple[str, ...]
     cancel: tuple[str, ...]
     help: tuple[str, ...]
+    support: tuple[str, ...]
     de: tuple[str, ...]
     en: tuple[str, ...]
 
@@ -47,12 +48,21 @@ class ConversationTexts(BaseModel):
     unavailable: Text
     hint: Text
     help: Text
+    free_text: Text
+    support: Text
+    what_helps: Text
+    short_version: Text
+    contacts_heading: Text
+    offer_heading: Text
+    review: Text
+    review_round: Text
+    finish_anyway: Text
     language_set: Text
     result_heading: Text
     paths_heading: Text
-    privacy: Text
-    counted: Text
-    not_counted: Text
+    stored_counted: Text
+    stored_not_counted: Text
+    orientation: Text
     remove_result: Text
     words: Words = Field()
 

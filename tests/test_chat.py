@@ -39,7 +39,7 @@ def test_whole_survey_in_german(env) -> None:
     assert "Frage 1 von 12" in out.stdout and "Frage 12 von 12" in out.stdout
     assert "Ihr Ergebnis" in out.stdout
     assert "Konflikt ohne Rückendeckung" in out.stdout
-    assert "nirgends gespeichert" in out.stdout
+    assert "nirgends gespeichert" in out.stdout.lower()
     # the privacy promise: nothing personal in the log
     for secret in ("agent-kim", "Konflikt ohne", "Ihr Ergebnis", "chat-test-secret"):
         assert secret not in out.stderr

@@ -184,15 +184,19 @@ def test_completion_in_a_round_counts_and_outside_does_not() -> None:
     closed = engine.step(CFG, _nearly_done("r1"), ev.Answer(ITEMS[-1], 2), now=NOW, round_id="r2")
     assert closed.finished and closed.completion is None  # its round closed meanwhile
     result = solo.messages[0]
-    assert isinstance(result, msg.Result) and CFG.texts.not_counted.de in result.notes
+    assert isinstance(result, msg.Result) and result.note == CFG.texts.stored_not_counted.de
+    counted = last.messages[0]
+    assert isinstance(counted, msg.Result) and counted.note == CFG.texts.stored_counted.de
 
 
 def test_result_is_one_message_that_can_be_dismissed() -> None:
     step = engine.step(CFG, _nearly_done(None), ev.Answer(ITEMS[-1], 4), now=NOW)
     (r,) = step.messages
     assert isinstance(r, msg.Result)
-    assert r.dismiss.action == "dismiss" and r.signpost  # exhaustion "immer" shows the signpost
-    assert engine.step(CFG, None, ev.decode(r.dismiss.action), now=NOW).messages == (msg.Delete(),)
+    dismiss = r.choices[-1]
+    assert dismiss.action == "dismiss"
+    assert any("Wo es Hilfe gibt" in line for line in r.lines)  # exhaustion "immer": why help is offered
+    assert engine.step(CFG, None, ev.decode(dismiss.action), now=NOW).messages == (msg.Delete(),)
 
 
 events = st.one_of(
@@ -205,6 +209,11 @@ events = st.one_of(
     st.just(ev.Help()),
     st.just(ev.Later()),
     st.just(ev.Dismiss()),
+    st.just(ev.Support()),
+    st.just(ev.Finish()),
+    st.builds(
+        ev.ShowResult, st.sampled_from(["s", "p", "h"]), st.sampled_from(["dA.2.0.-c", "x", "lBC..-n"])
+    ),
     st.builds(ev.Language, st.sampled_from(["de", "en"])),
     st.builds(
         ev.Text,
@@ -237,9 +246,11 @@ def test_every_rule_row_can_fire() -> None:
         asking.append(replace(asking[0], index=index))
     sessions: list[Session | None] = [None, *asking]
     sessions += [replace(s, state=State.PAUSED) for s in asking]
+    sessions.append(replace(asking[-1], state=State.REVIEW, answers="s" * n))
     events: list[ev.Event] = [
         ev.Start("de"), ev.Start(None), ev.Later(), ev.Pause(), ev.Resume(), ev.Cancel(), ev.Help(),
-        ev.Dismiss(), ev.Language("en"), ev.Text("hallo"), ev.Back(None),
+        ev.Dismiss(), ev.Language("en"), ev.Text("hallo"), ev.Back(None), ev.Support(), ev.Finish(),
+        ev.ShowResult("p", "dA.2.0.-c"),
     ]  # fmt: skip
     for item in ITEMS:
         events += [ev.Answer(item, 2), ev.Answer(item, None), ev.Back(item)]
@@ -263,6 +274,9 @@ def test_action_codec() -> None:
         ev.Later(),
         ev.Help(),
         ev.Dismiss(),
+        ev.Support(),
+        ev.Finish(),
+        ev.ShowResult("h", "mAB.21.x0.bc", "en"),
     ]
     for e in samples:
         action = ev.encode(e)

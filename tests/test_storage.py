@@ -23,7 +23,7 @@ from flows.storage import key_kinds, kind_of
 from flows.teams import Team
 
 OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Berlin
-MEMBERS = [f"U{n:03d}" for n in range(8)]
+MEMBERS = [f"UMEMBER{n:03d}" for n in range(8)]
 
 
 def test_every_key_kind_is_declared_once_with_both_languages() -> None:
@@ -86,7 +86,12 @@ async def test_a_whole_round_leaves_only_declared_keys_within_their_lifetimes(re
                 assert b"d" not in fields or key.endswith(half.encode())
             people = {rt.person("slack", f"T1:{uid}") for uid in MEMBERS}
             for key, value in await dump(redis):
-                assert not any(uid.encode() in key + value for uid in MEMBERS), "a platform user id"
+                hit = [
+                    (uid, key, (key + value)[max(0, (key + value).find(uid.encode()) - 40) :][:80])
+                    for uid in MEMBERS
+                    if uid.encode() in key + value
+                ]
+                assert not hit, f"a platform user id: {hit}"
 
             gone = await rt.teams.remove_team("support", rt.sessions)
             assert gone is not None and gone["counters"] == 1 and gone["who"] == len(MEMBERS)

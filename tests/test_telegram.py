@@ -78,7 +78,10 @@ async def test_whole_survey_by_pressing_buttons(agent: TelegramAgent, lang, star
     assert list(agent.screen) == [q] and done in agent.text()
     for b in agent.buttons():
         assert len(b["callback_data"].encode()) <= 64
-    await agent.click(agent.buttons()[0]["text"])  # remove the result
+    await agent.click(agent.buttons()[0]["text"])  # what helps: the same message, in place
+    assert agent.fake.calls[-1].method == "editMessageText" and list(agent.screen) == [q]
+    assert ("Was helfen kann" if done == "Ihr Ergebnis" else "What can help") in agent.text()
+    await agent.click(agent.buttons()[-1]["text"])  # remove the result
     assert agent.fake.calls[-1].method == "deleteMessage" and agent.screen == {}
 
 

@@ -11,7 +11,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
@@ -20,7 +19,6 @@ from slack_sdk.models.blocks import (
 
 from classifier import Lang
 from flows import messages as msg
-from flows.texts import texts
 
 from ..texts import say
 
@@ -55,8 +53,9 @@ def blocks(m: msg.Message) -> tuple[list[Block], str]:
         case msg.Menu(text, choices):
             return [_section(text), _buttons(choices, "menu")], text
         case msg.Question():
+            context = f"{m.progress} · {m.note}" if m.note else m.progress
             return [
-                ContextBlock(elements=[PlainTextObject(text=m.progress)]),
+                ContextBlock(elements=[PlainTextObject(text=context)]),
                 SectionBlock(
                     block_id=f"q-{m.item_id}",
                     text=MarkdownTextObject(text=f"{_escape(m.stem)}\n*{_escape(m.text)}*"),
@@ -69,17 +68,18 @@ def blocks(m: msg.Message) -> tuple[list[Block], str]:
                 HeaderBlock(text=m.heading),
                 SectionBlock(text=MarkdownTextObject(text=f"*{_escape(m.title)}*")),
             ]
-            out += [_section(part) for part in (m.meaning, m.systemic, m.influence) if part]
-            if m.paths:
-                bullets = "\n".join(f"• {_escape(p)}" for p in m.paths)
+            out += [_section(line) for line in m.lines]
+            if m.items:
+                bullets = "\n".join(f"• {_escape(p)}" for p in m.items)
                 out.append(
-                    SectionBlock(text=MarkdownTextObject(text=f"*{_escape(m.paths_heading)}*\n{bullets}"))
+                    SectionBlock(
+                        text=MarkdownTextObject(text=f"*{_escape(m.list_heading or '')}*\n{bullets}")
+                    )
                 )
-            if m.signpost:
-                out += [DividerBlock(), _section(m.signpost)]
-            out.append(ContextBlock(elements=[MarkdownTextObject(text=_escape(n)) for n in m.notes]))
-            result_buttons = _buttons((m.dismiss,), "result")
-            lang: Lang = "en" if m.heading == texts().result_heading.en else "de"
+            if m.note:
+                out.append(ContextBlock(elements=[MarkdownTextObject(text=_escape(m.note))]))
+            result_buttons = _buttons(m.choices, "result")
+            lang: Lang = "en" if m.lang == "en" else "de"
             result_buttons.elements.append(
                 ButtonElement(text=say("to_home", lang), action_id=HOME_MOVE, value=lang)
             )

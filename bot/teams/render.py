@@ -30,8 +30,10 @@ def card(m: msg.Message) -> AdaptiveCard:
         case msg.Menu(text, choices):
             body += [_text(text), ActionSet(actions=[_button(c) for c in choices])]
         case msg.Question():
+            body.append(_text(m.progress, is_subtle=True, size="Small"))
+            if m.note:
+                body.append(_text(m.note, is_subtle=True, size="Small"))
             body += [
-                _text(m.progress, is_subtle=True, size="Small"),
                 _text(m.stem),
                 _text(m.text, weight="Bolder"),
                 ActionSet(actions=[_button(c) for c in m.options]),
@@ -40,14 +42,13 @@ def card(m: msg.Message) -> AdaptiveCard:
                 body.append(ActionSet(actions=[_button(c) for c in m.controls]))
         case msg.Result():
             body += [_text(m.heading, weight="Bolder", size="Medium"), _text(m.title, weight="Bolder")]
-            body += [_text(p) for p in (m.meaning, m.systemic, m.influence) if p]
-            if m.paths:
-                body.append(_text(m.paths_heading, weight="Bolder"))
-                body += [_text(f"- {p}") for p in m.paths]
-            if m.signpost:
-                body.append(_text(m.signpost))
-            body += [_text(n, is_subtle=True, size="Small") for n in m.notes]
-            body.append(ActionSet(actions=[_button(m.dismiss)]))
+            body += [_text(line) for line in m.lines]
+            if m.items:
+                body.append(_text(m.list_heading or "", weight="Bolder"))
+                body += [_text(f"- {p}") for p in m.items]
+            if m.note:
+                body.append(_text(m.note, is_subtle=True, size="Small"))
+            body.append(ActionSet(actions=[_button(c) for c in m.choices]))
         case _:
             raise TypeError(f"cannot render {type(m).__name__}")
     return AdaptiveCard(body=body)

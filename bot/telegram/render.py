@@ -29,17 +29,17 @@ def render(m: msg.Message) -> tuple[str, InlineKeyboardMarkup | None]:
         case msg.Menu(text, choices):
             return escape(text), _keyboard([choices])
         case msg.Question():
-            text = f"<i>{escape(m.progress)}</i>\n{escape(m.stem)}\n<b>{escape(m.text)}</b>"
+            note = f"\n<i>{escape(m.note)}</i>" if m.note else ""
+            text = f"<i>{escape(m.progress)}</i>{note}\n{escape(m.stem)}\n<b>{escape(m.text)}</b>"
             return text, _keyboard([(c,) for c in m.options] + [m.controls])
         case msg.Result():
             parts = [f"<b>{escape(m.heading)}</b>", f"<b>{escape(m.title)}</b>"]
-            parts += [escape(p) for p in (m.meaning, m.systemic, m.influence) if p]
-            if m.paths:
+            parts += [escape(line) for line in m.lines]
+            if m.items:
                 parts.append(
-                    f"<b>{escape(m.paths_heading)}</b>\n" + "\n".join(f"• {escape(p)}" for p in m.paths)
+                    f"<b>{escape(m.list_heading or '')}</b>\n" + "\n".join(f"• {escape(p)}" for p in m.items)
                 )
-            if m.signpost:
-                parts.append(escape(m.signpost))
-            parts += [f"<i>{escape(n)}</i>" for n in m.notes]
-            return "\n\n".join(parts), _keyboard([(m.dismiss,)])
+            if m.note:
+                parts.append(f"<i>{escape(m.note)}</i>")
+            return "\n\n".join(parts), _keyboard([(c,) for c in m.choices])
     raise TypeError(f"cannot render {type(m).__name__}")
