@@ -22,10 +22,10 @@ import secrets
 from datetime import datetime
 
 from flows import engine, keys
-from flows.schedule import allowed
+from flows.schedule import allowed, next_allowed
 from flows.teams import Round, Team
 
-from .platform import Outreach
+from .platform import Member, Outreach
 from .runtime import Runtime
 
 log = logging.getLogger("ruhepuls.outreach")
@@ -102,8 +102,30 @@ async def tick_team(rt: Runtime, outreach: dict[str, Outreach], team: Team, now:
             await rt.teams.mark_round(team.id, reminded=str(k))
 
 
+async def invite_again(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
+    """Invitations asked for again ("in an hour", "tomorrow"), each taken out once; outside the
+    sending hours of the person's team it waits for the next allowed moment."""
+    hours = rt.settings.sending_hours
+    for platform, address, person in await rt.later.take_due(now.timestamp()):
+        sender = outreach.get(platform)
+        if sender is None:
+            continue
+        team_id = await rt.teams.team_of(person)
+        team = await rt.teams.team(team_id) if team_id else None
+        tz = team.timezone if team else rt.settings.timezone
+        if not allowed(now, tz, hours):
+            await rt.later.add(platform, address, person, next_allowed(now, tz, hours).timestamp())
+            continue
+        lang = team.language if team else rt.settings.language
+        menu = engine.invitation(rt.conversations.config, lang, now=now)
+        tag = outreach_tag(rt.secret, "later", "inv", person)
+        if await sender.send(Member(address, person), menu, tag) == "retry":
+            await rt.later.add(platform, address, person, now.timestamp() + 300)
+
+
 async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
-    """Everything due at `now`: rounds (close, invite, remind) and weekly summaries."""
+    """Everything due at `now`: rounds (close, invite, remind), invitations asked for again,
+    and weekly summaries."""
     from .reports import run_due
 
     for team in await rt.teams.teams():
@@ -111,6 +133,11 @@ async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> Non
             await tick_team(rt, outreach, team, now)
         except Exception as exc:  # one team's trouble must not stop the others
             log.error("tick failed for a team: %s", type(exc).__name__)
+
+    try:
+        await invite_again(rt, outreach, now)
+    except Exception as exc:  # the rest of the tick goes on
+        log.error("invitations asked for later failed: %s", type(exc).__name__)
 
     for name, sender in outreach.items():
         try:

@@ -14,6 +14,7 @@ from saq.queue.redis import RedisQueue
 import classifier
 import flows
 from flows import texts
+from flows.later import Later
 from flows.reports import ReportStore
 from flows.residue import ExpiringMessages
 from flows.teams import TeamStore
@@ -37,6 +38,7 @@ class Runtime:
     sessions: Redis
     """Where surveys in progress live (the same server as `redis` unless configured apart)."""
     expiring: ExpiringMessages
+    later: Later
 
     async def enqueue_invitations(self, team_id: str) -> None:
         """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
@@ -106,15 +108,16 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
             event_secret=secret,
         )
         teams = TeamStore(redis, secret)
+        later = Later(redis)
         conversations = (
-            flows.Conversations(store, cfg, clock, teams=teams)
+            flows.Conversations(store, cfg, clock, teams=teams, later=later)
             if clock
-            else flows.Conversations(store, cfg, teams=teams)
+            else flows.Conversations(store, cfg, teams=teams, later=later)
         )
         queue = RedisQueue(redis, name=QUEUE)
         yield Runtime(
             settings, redis, conversations, secret, teams, queue, ReportStore(redis), sessions,
-            ExpiringMessages(sessions),
+            ExpiringMessages(sessions), later,
         )  # fmt: skip
     finally:
         await redis.aclose()

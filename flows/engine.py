@@ -66,6 +66,10 @@ class Step:
     messages: tuple[msg.Message, ...]
     completion: Completion | None = None
     finished: bool = False
+    snooze_hours: int | None = None
+    """The person asked to be invited again in this many hours."""
+    quiet_round: bool = False
+    """The person asked for no more reminders this round."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +176,24 @@ def begin(ctx: _Ctx, s: Session | None, e: Event) -> Step:
 
 
 def later(ctx: _Ctx, s: Session | None, e: Event) -> Step:
-    return Step(None, (msg.Notice(ctx.t("later_ok")),))
+    """Not now: when may Ruhepuls ask again?"""
+    lang = ctx.lang
+    choices = (
+        msg.Choice(ctx.t("in_an_hour", lang), encode(ev.Snooze(1))),
+        msg.Choice(ctx.t("tomorrow", lang), encode(ev.Snooze(24))),
+        msg.Choice(ctx.t("not_this_time", lang), encode(ev.NotThisTime())),
+    )
+    return Step(None, (msg.Menu(ctx.t("later_when", lang), choices),))
+
+
+def snooze(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert isinstance(e, ev.Snooze)
+    text = ctx.t("snoozed_hour" if e.hours == 1 else "snoozed_tomorrow")
+    return Step(None, (msg.Notice(text),), snooze_hours=e.hours)
+
+
+def not_this_time(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    return Step(None, (msg.Notice(ctx.t("not_this_time_ok")),), quiet_round=True)
 
 
 def nothing_saved(ctx: _Ctx, s: Session | None, e: Event) -> Step:
@@ -469,6 +490,8 @@ RULES: tuple[Rule, ...] = (
     Rule(ANY,  ev.Text,                    None,                 on_text),
     Rule(NO,   ev.Start,                   None,                 begin),
     Rule(NO,   ev.Later,                   None,                 later),
+    Rule(NO,   ev.Snooze,                  None,                 snooze),
+    Rule(NO,   ev.NotThisTime,             None,                 not_this_time),
     Rule(NO,   ev.Cancel,                  None,                 nothing_saved),
     Rule(NO,   (ev.Answer, ev.Back,
                 ev.Finish),                None,                 survey_gone),
@@ -477,8 +500,8 @@ RULES: tuple[Rule, ...] = (
     Rule(REVIEW, ev.Pause,                 None,                 pause),
     Rule(REVIEW, ev.Cancel,                None,                 cancel),
     Rule(REVIEW, ev.Language,              None,                 switch_language),
-    Rule(REVIEW, (ev.Answer, ev.Back, ev.Start,
-                  ev.Resume, ev.Later),    None,                 review),
+    Rule(REVIEW, (ev.Answer, ev.Back, ev.Start, ev.Resume,
+                  ev.Later, ev.Snooze, ev.NotThisTime), None,   review),
     Rule(NO,   (ev.Pause, ev.Resume,
                 ev.Language),              None,                 offer_intro),
     Rule(OPEN, ev.Answer,                  is_current_and_last,  finish),
@@ -486,7 +509,8 @@ RULES: tuple[Rule, ...] = (
     Rule(OPEN, ev.Answer,                  None,                 reshow),   # stale or repeated click
     Rule(OPEN, ev.Back,                    can_go_back,          go_back),
     Rule(OPEN, ev.Back,                    None,                 reshow),
-    Rule(OPEN, (ev.Pause, ev.Later),       None,                 pause),
+    Rule(OPEN, (ev.Pause, ev.Later,
+                ev.Snooze, ev.NotThisTime), None,                pause),
     Rule(OPEN, (ev.Start, ev.Resume),      None,                 resume),   # continue where they stopped
     Rule(OPEN, ev.Cancel,                  None,                 cancel),
     Rule(OPEN, ev.Finish,                  None,                 reshow),

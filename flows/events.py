@@ -74,6 +74,18 @@ class Dismiss:
 
 
 @dataclass(frozen=True, slots=True)
+class Snooze:
+    """Ask again later: in `hours` (at the next moment the team's sending hours allow)."""
+
+    hours: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotThisTime:
+    """No more reminders this round (nobody is told)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Support:
     """Show where to get help (the signpost, the organisation's contacts, the crisis line)."""
 
@@ -99,7 +111,7 @@ class ShowResult:
 
 Event = (
     Start | Later | Answer | Back | Pause | Resume | Cancel | Help | Language | Text | Dismiss | Support | Finish
-    | ShowResult
+    | ShowResult | Snooze | NotThisTime
 )  # fmt: skip
 
 MAX_ACTION_BYTES = 64
@@ -112,6 +124,7 @@ _SIMPLE: dict[str, Event] = {
     "dismiss": Dismiss(),
     "support": Support(),
     "finish": Finish(),
+    "notnow": NotThisTime(),
 }
 
 
@@ -128,6 +141,8 @@ def encode(event: Event) -> str:
             return f"lang:{lang}"
         case ShowResult(view, code, lang):
             return f"r:{view}:{lang}:{code}"
+        case Snooze(hours):
+            return f"snooze:{hours}"
     for name, simple in _SIMPLE.items():
         if simple == event:
             return name
@@ -158,6 +173,8 @@ def decode(action: object) -> Event | None:
         return Start(rest or None)  # type: ignore[arg-type]
     if head == "lang" and rest in ("de", "en"):
         return Language(rest)  # type: ignore[arg-type]
+    if head == "snooze" and rest in ("1", "24"):
+        return Snooze(int(rest))
     if head == "r":
         view, _, rest = rest.partition(":")
         lang, _, code = rest.partition(":")

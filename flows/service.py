@@ -18,7 +18,8 @@ from classifier import Lang
 from . import engine
 from .errors import StoreBusy, StoreUnavailable
 from .events import Event, Start, Text
-from .keys import SOLO
+from .keys import KINDS, SOLO
+from .later import Later
 from .messages import Message
 from .session import Session
 from .store import REDIS_DOWN, RedisStore, Ref
@@ -58,8 +59,10 @@ class Conversations:
         cache_size: int = 20_000,
         membership_ttl: float = 30.0,
         round_ttl: float = 2.0,
+        later: Later | None = None,
     ) -> None:
         self.store = store
+        self.later = later
         self.config = config
         self.teams = teams
         self._clock = clock
@@ -95,16 +98,26 @@ class Conversations:
         self._who.pop(person, None)
 
     async def handle(
-        self, person: str, event: Event, *, event_id: str | None = None, lang: Lang = "de"
+        self,
+        person: str,
+        event: Event,
+        *,
+        event_id: str | None = None,
+        lang: Lang = "de",
+        reach: tuple[str, str] | None = None,
     ) -> Handled:
         """Apply one inbound event for a (pseudonymous) person and return what to say.
+        `reach` (platform, address) is where to invite them again should they ask for "later";
+        it is kept only for that, never with a survey.
         Raises StoreUnavailable (nothing changed) when Redis can't be reached."""
         try:
-            return await self._handle(person, event, event_id, lang)
+            return await self._handle(person, event, event_id, lang, reach)
         except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
 
-    async def _handle(self, person: str, event: Event, event_id: str | None, lang: Lang) -> Handled:
+    async def _handle(
+        self, person: str, event: Event, event_id: str | None, lang: Lang, reach: tuple[str, str] | None
+    ) -> Handled:
         scope, rnd = await self._scope(person)
         ref = Ref(scope, person)
         cached = self._sessions.pop(ref, None)  # re-inserted only after a successful commit
@@ -125,11 +138,29 @@ class Conversations:
             out = await self.store.commit(ref, version, session, event_id, result, token)
             if out.status == "ok":
                 self._remember(ref, out.version, result.session)
+                await self._afterwards(result, person, scope, rnd, reach)
                 return Handled(result.messages, finished=result.finished)
             if out.status == "seen":
                 return Handled((), duplicate=True)
             session, version = out.current, out.version
         raise StoreBusy("session changed concurrently too often")
+
+    async def _afterwards(
+        self,
+        result: engine.Step,
+        person: str,
+        scope: str,
+        rnd: tuple[str, str] | None,
+        reach: tuple[str, str] | None,
+    ) -> None:
+        """What a committed step asks for beyond the survey: ask again later, or no more
+        reminders this round (the event was committed once, so this runs once)."""
+        if result.snooze_hours and reach and self.later is not None:
+            due = self._clock().timestamp() + result.snooze_hours * 3600
+            await self.later.add(reach[0], reach[1], person, due)
+        if result.quiet_round and rnd and self.teams is not None:
+            for kind in KINDS[1:]:  # the reminders
+                await self.teams.mark_sent(scope, rnd[0], kind, person)
 
     def _remember(self, ref: Ref, version: int, session: Session | None) -> None:
         self._sessions[ref] = (version, session)

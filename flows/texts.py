@@ -32,7 +32,13 @@ class ConversationTexts(BaseModel):
     start: Text
     later: Text
     other_language: Text
-    later_ok: Text
+    later_when: Text
+    in_an_hour: Text
+    tomorrow: Text
+    not_this_time: Text
+    snoozed_hour: Text
+    snoozed_tomorrow: Text
+    not_this_time_ok: Text
     progress: Text
     skip: Text
     back: Text

@@ -146,7 +146,9 @@ def test_cancel_deletes_and_no_session_events() -> None:
             [
                 (ev.Cancel(), "N"),
                 (ev.Answer("a1", 3), "N M"),  # a click on a question of a finished survey
-                (ev.Later(), "N"),
+                (ev.Later(), "M"),  # when may it ask again?
+                (ev.Snooze(1), "N"),
+                (ev.NotThisTime(), "N"),
                 (ev.Pause(), "M"),
                 (ev.Dismiss(), "D"),
                 (ev.Help(), "N"),
@@ -211,6 +213,8 @@ events = st.one_of(
     st.just(ev.Dismiss()),
     st.just(ev.Support()),
     st.just(ev.Finish()),
+    st.builds(ev.Snooze, st.sampled_from([1, 24])),
+    st.just(ev.NotThisTime()),
     st.builds(
         ev.ShowResult, st.sampled_from(["s", "p", "h"]), st.sampled_from(["dA.2.0.-c", "x", "lBC..-n"])
     ),
@@ -250,7 +254,7 @@ def test_every_rule_row_can_fire() -> None:
     events: list[ev.Event] = [
         ev.Start("de"), ev.Start(None), ev.Later(), ev.Pause(), ev.Resume(), ev.Cancel(), ev.Help(),
         ev.Dismiss(), ev.Language("en"), ev.Text("hallo"), ev.Back(None), ev.Support(), ev.Finish(),
-        ev.ShowResult("p", "dA.2.0.-c"),
+        ev.ShowResult("p", "dA.2.0.-c"), ev.Snooze(24), ev.NotThisTime(),
     ]  # fmt: skip
     for item in ITEMS:
         events += [ev.Answer(item, 2), ev.Answer(item, None), ev.Back(item)]
@@ -277,6 +281,9 @@ def test_action_codec() -> None:
         ev.Support(),
         ev.Finish(),
         ev.ShowResult("h", "mAB.21.x0.bc", "en"),
+        ev.Snooze(1),
+        ev.Snooze(24),
+        ev.NotThisTime(),
     ]
     for e in samples:
         action = ev.encode(e)

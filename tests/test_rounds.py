@@ -359,3 +359,51 @@ async def test_telegram_admin_commands(redis_url: str, redis) -> None:
                 "telegram:7",
                 "telegram:7",
             ]
+
+
+async def test_later_asks_again_in_an_hour_or_not_this_round(
+    redis_url: str, fake_slack: FakeServer, redis
+) -> None:
+    """ "Später" offers "in an hour", "tomorrow" and "not this time": the first brings the
+    invitation back once, outside quiet hours; the last keeps the reminders away, telling nobody."""
+    fake = fake_slack.fake
+    clock = {"now": MONDAY_10}
+    async with runtime(settings_for(redis_url, fake_slack), clock=lambda: clock["now"]) as r:
+        await r.teams.save_team(Team(id="later", name="Later", platform="slack", channel="CTEAM"))
+        outreach = {"slack": SlackOutreach(r, web_client(r))}
+        await Admin(r, clock=lambda: MONDAY_10).run("cli:x", "round open later 10", "de")
+        await tick(r, outreach, MONDAY_10)
+        assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS}
+        snoozer, quiet = MEMBERS[0], MEMBERS[1]
+
+        async def press(uid: str, event: ev.Event) -> str:
+            person = r.person("slack", f"T1:{uid}")
+            handled = await r.conversations.handle(
+                person, event, event_id=f"{uid}{event}", reach=("slack", uid)
+            )
+            return " ".join(getattr(m, "text", "") for m in handled.messages)
+
+        menu = await press(snoozer, ev.Later())
+        assert "Wann darf ich" in menu
+        assert "in etwa einer Stunde" in await press(snoozer, ev.Snooze(1))
+        await press(snoozer, ev.Snooze(1))  # a double press asks once
+        assert "erinnere ich Sie nicht mehr" in await press(quiet, ev.NotThisTime())
+        stored = await redis.zrange(flows.keys.LATER, 0, -1)
+        assert len(stored) == 1 and b"T1" not in stored[0]  # the address and a pseudonym, once
+        await tick(r, outreach, MONDAY_10 + timedelta(minutes=30))
+        assert invitations(fake)[f"D{snoozer}"] == 1, "not before the hour"
+        clock["now"] = MONDAY_10 + timedelta(minutes=61)
+        await tick(r, outreach, clock["now"])
+        await tick(r, outreach, clock["now"] + timedelta(minutes=1))
+        assert invitations(fake)[f"D{snoozer}"] == 2, "asked again, once"
+        assert await redis.zcard(flows.keys.LATER) == 0
+        await tick(r, outreach, MONDAY_10 + timedelta(days=4, hours=1))  # the first reminder
+        sent = invitations(fake)
+        assert sent[f"D{quiet}"] == 1, "no reminder after 'not this time'"
+        assert all(sent[f"D{u}"] == 2 for u in MEMBERS if u not in (snoozer, quiet))
+        # a snooze into quiet hours waits for the morning
+        person = r.person("slack", f"T1:{MEMBERS[2]}")
+        await r.later.add("slack", MEMBERS[2], person, (MONDAY_10 + timedelta(hours=10)).timestamp())
+        night = MONDAY_10 + timedelta(hours=11)  # 20:00 in Berlin
+        await tick(r, outreach, night)
+        assert invitations(fake)[f"D{MEMBERS[2]}"] == 2 and await redis.zcard(flows.keys.LATER) == 1

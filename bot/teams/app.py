@@ -298,7 +298,8 @@ class TeamsBot:
         lang = self.rt.settings.language
         conversations, person = self.rt.conversations, self.person(user)
         try:
-            handled = await conversations.handle(person, event, event_id=event_id, lang=lang)
+            reach = ("teams", f"{user}||")  # the personal chat stored for `user`
+            handled = await conversations.handle(person, event, event_id=event_id, lang=lang, reach=reach)
             if handled.duplicate and again:
                 handled = await conversations.handle(person, event, lang=lang)
         except flows.FlowError as exc:

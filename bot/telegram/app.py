@@ -100,7 +100,7 @@ class TelegramConversation:
         lang = self.rt.settings.language
         try:
             handled = await self.rt.conversations.handle(
-                self.person(user_id), event, event_id=event_id, lang=lang
+                self.person(user_id), event, event_id=event_id, lang=lang, reach=("telegram", str(chat_id))
             )
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
