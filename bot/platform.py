@@ -40,6 +40,9 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .runtime import Runtime
 
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, UnicodeDecodeError)
+"""What parsing a body that passed its check may raise: a receiver answers it 400, never 500."""
+
 Delivery = Literal["sent", "gone", "retry"]
 """An invitation's fate: arrived, can never arrive (blocked, not installed), try again later."""
 

@@ -65,8 +65,6 @@ def create_app(settings: Settings) -> FastAPI:
 
 MAX_BODY = 1 << 20
 """Largest request body read (Slack and Telegram send a few kilobytes)."""
-MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, UnicodeDecodeError)
-"""What parsing a body that passed its check may raise: answered 400, never 500."""
 
 
 async def _read_capped(request: Request) -> bytes | None:

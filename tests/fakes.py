@@ -201,7 +201,26 @@ def _params(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:
     return params
 
 
-class FakeServer:
+class Threaded:
+    """An HTTP server on a free port of 127.0.0.1, served from a thread of its own (so a fake
+    the code under test reaches with blocking calls can't deadlock its event loop)."""
+
+    httpd: ThreadingHTTPServer
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class FakeServer(Threaded):
     """Runs a fake on a free port of 127.0.0.1 in a thread."""
 
     def __init__(self, fake: Any, prefix: str) -> None:
@@ -246,22 +265,13 @@ class FakeServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.serve(Handler)
 
     def __enter__(self) -> FakeServer:
         if hasattr(self.fake, "base_url"):
             self.fake.base_url = self.url
         self.thread.start()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @dataclass

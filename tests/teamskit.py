@@ -11,13 +11,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fakes import Threaded
 
 APP_ID = "00000000-aaaa-4bbb-8ccc-000000000001"
 TENANT = "11111111-2222-4333-8444-555555555555"
@@ -141,7 +142,7 @@ class FakeTeams:
                 if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]  # fmt: skip
 
 
-class FakeTeamsServer:
+class FakeTeamsServer(Threaded):
     def __init__(self, fake: FakeTeams) -> None:
         self.fake = fake
         outer = self
@@ -175,21 +176,12 @@ class FakeTeamsServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.serve(Handler)
 
     def __enter__(self) -> FakeTeams:
         self.fake.base_url = self.url
         self.thread.start()
         return self.fake
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def teams_env(fake: FakeTeams) -> dict[str, str]:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -306,21 +306,32 @@ def test_worker_killed_half_way_sends_no_invitation_twice_and_loses_none(redis_u
         subprocess.run(
             [*cli, "round", "open", "--team", "big"], env=env, cwd=REPO, check=True, capture_output=True
         )
-        worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
-        try:
-            _wait(lambda: sum(invitations(fake).values()) >= 10, 30)
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(timeout=10)
-            half = sum(invitations(fake).values())
-            assert half < len(members), "the worker should have been killed half-way"
-            worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
-            _wait(lambda: sum(invitations(fake).values()) >= len(members), 60)
-            time.sleep(1.5)  # a few more ticks: nothing more may go out
-        finally:
-            worker.terminate()
-            _, err = worker.communicate(timeout=20)
+        err = kill_worker_half_way(
+            env, lambda: sum(invitations(fake).values()), 10, len(members), len(members)
+        )
         assert invitations(fake) == {f"D{u}": 1 for u in members}
         assert "xoxb-w" not in err and "W0" not in err
+
+
+def kill_worker_half_way(
+    env: dict[str, str], sent: Callable[[], int], at: int, total: int, until: int
+) -> str:
+    """Start `ruhepuls worker`, kill it once `at` messages went out, start it again and let it
+    finish (`until` sent, then a few more ticks); its stderr."""
+    cli = [sys.executable, "-m", "bot", "worker"]
+    worker = subprocess.Popen(cli, env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait(lambda: sent() >= at, 30)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        assert sent() < total, "the worker should have been killed half-way"
+        worker = subprocess.Popen(cli, env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+        _wait(lambda: sent() >= until, 60)
+        time.sleep(1.5)  # a few more ticks: nothing more may go out
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=20)
+    return err
 
 
 def _wait(predicate, seconds: float) -> None:

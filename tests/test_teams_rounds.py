@@ -6,10 +6,8 @@ admin commands answer only in the asker's personal chat."""
 from __future__ import annotations
 
 import base64
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +15,7 @@ import httpx
 from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
 from slackkit import running_app
 from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity, teams_env
+from test_rounds import kill_worker_half_way
 from test_summaries import Clock, take_surveys
 
 from bot.admin import Admin
@@ -130,31 +129,13 @@ def test_worker_killed_half_way_sends_nobody_a_second_invitation(redis_url: str,
         run = lambda *a: subprocess.run([*cli, *a], env=env, cwd=REPO, check=True, capture_output=True)  # noqa: E731
         run("team", "add", "big", "--name", "Big", "--platform", "teams", "--channel", TEAM)
         run("round", "open", "--team", "big")
-        worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
-        try:
-            _wait(lambda: sum(invitations(fake).values()) >= 8, 30)
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(timeout=10)
-            half = sum(invitations(fake).values())
-            assert half < len(people), "the worker should have been killed half-way"
-            worker = subprocess.Popen([*cli, "worker"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
-            _wait(lambda: sum(invitations(fake).values()) >= len(people) - 1, 60)
-            time.sleep(1.5)  # a few more ticks: nothing more may go out
-        finally:
-            worker.terminate()
-            _, err = worker.communicate(timeout=20)
+        err = kill_worker_half_way(
+            env, lambda: sum(invitations(fake).values()), 8, len(people), len(people) - 1
+        )
     sent = invitations(fake)
     assert max(sent.values()) == 1, "nobody twice"
     assert len(sent) >= len(people) - 1, "at most the one in flight at the kill is left to the reminders"
     assert "entra-w" not in err and "eyJ" not in err
-
-
-def _wait(predicate, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 async def test_weekly_summary_reaches_the_lead_channel_as_a_card_with_its_chart(redis_url, redis) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from ..platform import Outreach, Receiver
+from ..platform import MALFORMED, Outreach, Receiver
 from ..settings import Settings
 from .app import build_slack_app
 
@@ -48,7 +48,6 @@ class Slack:
 
         from flows.limits import Limiter
 
-        from ..web import MALFORMED
         from .app import signing_secret
         from .delivery import Delivery
 

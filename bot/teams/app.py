@@ -29,6 +29,7 @@ from flows.references import References
 from flows.store import REDIS_DOWN
 
 from ..admin import Admin, is_admin_command
+from ..platform import MALFORMED
 from ..runtime import Runtime
 from ..texts import say
 from .render import action_of, card
@@ -173,7 +174,7 @@ class TeamsBot:
         try:
             data = json.loads(body)
             checked = _checked(data)
-        except (ValueError, TypeError, RecursionError, UnicodeDecodeError):
+        except MALFORMED:
             log.info("teams activity not understood")
             return JSONResponse({"error": "malformed activity"}, status_code=400)
         if checked is None:  # a kind of activity Ruhepuls does not handle

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from ..platform import Outreach, Receiver
+from ..platform import MALFORMED, Outreach, Receiver
 from ..settings import Settings
 from .app import build_telegram_app
 
@@ -30,8 +30,6 @@ class Telegram:
 
     async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None:
         from telegram import Update
-
-        from ..web import MALFORMED
 
         secret = rt.settings.telegram_webhook_secret
         if secret is None:  # no webhook without its secret: poll instead
