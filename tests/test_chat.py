@@ -34,8 +34,10 @@ def env(redis_url: str, tmp_path: Path, redis) -> dict[str, str]:
 
 
 def test_whole_survey_in_german(env) -> None:
-    out = chat("1\n" + "4\n0\n0\n0\n" * 3 + "\n", env)
+    out = chat("1\n" + "4\n0\n0\n0\n" * 3 + "1\n2\n" + "\n", env)  # then "what helps", "where to get help"
     assert out.returncode == 0, out.stderr
+    assert "Was helfen kann" in out.stdout and "Stufenplan" in out.stdout
+    assert "0800 111 0 111" in out.stdout and "Kurzfassung" in out.stdout
     assert "Frage 1 von 12" in out.stdout and "Frage 12 von 12" in out.stdout
     assert "Ihr Ergebnis" in out.stdout
     assert "Konflikt ohne Rückendeckung" in out.stdout
