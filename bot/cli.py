@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = _settings()
     from .logs import setup
 
-    setup(settings.log_level, settings.secret_values())
+    setup(settings.log_level, settings.secret_values(), settings.log_format)
     from .runtime import preflight
 
     try:

@@ -5,10 +5,13 @@ whatever still reaches it, tracebacks included, at any level."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import UTC, datetime
 
 THIRD_PARTY = (
     "httpx", "httpcore", "telegram", "slack_sdk", "slack_bolt", "microsoft_teams", "aiohttp",
@@ -66,13 +69,47 @@ class Terse(logging.Filter):
 TERSE = ("microsoft_teams",)
 
 
-def setup(level: str, secrets: Iterable[str] = ()) -> None:
-    """Configure the root logger once for this process (replacing any earlier handlers)."""
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+"""The id of the HTTP request being handled (set by bot.web), for every line logged meanwhile."""
+
+
+class WithRequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and, inside a request, its id.
+    The message has passed the redaction filter like every text line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            out["request_id"] = request_id
+        if record.exc_text:
+            out["exception"] = record.exc_text
+        return json.dumps(out, ensure_ascii=False)
+
+
+def setup(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
+    """Configure the root logger once for this process (replacing any earlier handlers): text
+    lines, or one JSON object per line (`fmt="json"`, RUHEPULS_LOG_FORMAT), for web and worker."""
     numeric = logging.getLevelName(level.upper())
     numeric = numeric if isinstance(numeric, int) else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact(secrets))
+    handler.addFilter(WithRequestId())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from saq.queue.redis import RedisQueue
 
 import classifier
@@ -85,6 +89,18 @@ def flow_config(settings: Settings) -> flows.Config:
     )
 
 
+def connect(url: str) -> Redis:
+    """A client whose pooled connections survive a Redis restart or failover unnoticed: a command
+    that meets a stale connection is retried (three times, backing off up to a quarter second).
+    Every write Ruhepuls sends is safe to repeat: the transition and count scripts check their
+    event id, version and done token, so a retry after a lost reply changes nothing twice."""
+    retry = Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.25), retries=3)
+    return Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=2, retry=retry,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )  # fmt: skip
+
+
 @contextlib.asynccontextmanager
 async def runtime(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[Runtime]:
     """Connect (starting the embedded Redis if REDIS_URL is unset); `clock` is for tests."""
@@ -93,10 +109,8 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
     if not url:
         embedded = [EmbeddedRedis(settings.data_dir), EmbeddedRedis(settings.data_dir, volatile=True)]
         url, sessions_url = (e.start() for e in embedded)
-    redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-    sessions = (
-        Redis.from_url(sessions_url, socket_timeout=5, socket_connect_timeout=5) if sessions_url else redis
-    )
+    redis = connect(url)
+    sessions = connect(sessions_url) if sessions_url else redis
     secret = settings.secret_bytes()
     try:
         cfg = flow_config(settings)

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     intro_note: str | None = Field(None, validation_alias="RUHEPULS_INTRO_NOTE")
     """An employer's line for the intro (e.g. "Sie dürfen dafür Arbeitszeit nutzen.")."""
     log_level: str = Field("INFO", validation_alias="RUHEPULS_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field("text", validation_alias="RUHEPULS_LOG_FORMAT")
     admins_raw: str = Field("", validation_alias="RUHEPULS_ADMINS")
     round_days: int = Field(14, ge=1, le=90, validation_alias="RUHEPULS_ROUND_DAYS")
     quiet_hours: str = Field("18-8", validation_alias="RUHEPULS_QUIET_HOURS")

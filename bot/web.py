@@ -12,16 +12,20 @@ read through one cap (MAX_BODY) before the platform's check sees it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import re
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .logs import clamp
+from .logs import REQUEST_ID, clamp
 from .platform import Receiver, enabled
 from .runtime import Runtime, runtime
 from .settings import Settings
@@ -44,11 +48,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     api = FastAPI(title="Ruhepuls", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
+    api.add_middleware(RequestIds)
+
     @api.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
         rt: Runtime = request.app.state.rt
-        try:
-            await rt.redis.ping()
+        try:  # within a second, whatever the socket timeouts and retries would take
+            await asyncio.wait_for(rt.redis.ping(), timeout=1.0)
         except Exception:
             return JSONResponse({"status": "degraded", "redis": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
@@ -61,6 +67,36 @@ def create_app(settings: Settings) -> FastAPI:
         return PlainTextResponse(data_sheet(settings, None))
 
     return api
+
+
+_PLAIN_ID = re.compile(rb"[A-Za-z0-9._-]{8,64}")
+
+
+class RequestIds:
+    """Every HTTP request gets an id (a load balancer's `X-Request-Id` if it is a plain token),
+    on each log line written while it is handled and on the response. Plain ASGI, so that
+    request bodies still stream (the body cap reads them chunk by chunk)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        rid = given if _PLAIN_ID.fullmatch(given) else secrets.token_hex(8).encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid)]
+            await send(message)
+
+        token = REQUEST_ID.set(rid.decode())
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 MAX_BODY = 1 << 20

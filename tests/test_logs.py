@@ -119,3 +119,33 @@ def earlier_counters() -> dict[str, int]:
         for name, inc in classifier.contribution(q, {i.id: (n + 2) % 5 for i in q.items}).items():
             total[name] = total.get(name, 0) + inc
     return total
+
+
+def test_json_lines_with_request_ids(redis_url: str, tmp_path) -> None:
+    import json
+
+    port = free_port()
+    env = python_env(REDIS_URL=redis_url, PORT=str(port), RUHEPULS_LOG_FORMAT="json", RUHEPULS_LOG_LEVEL="DEBUG",
+                     RUHEPULS_SECRET="json-secret", SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                     SLACK_API_URL="http://127.0.0.1:9/api/", RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    log = tmp_path / "serve.log"
+    with ruhepuls_process(["serve"], env, log):
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/healthz", log)
+        from slackkit import signed_headers
+
+        body = "payload=%7Bnot-json"
+        headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+        r = httpx.post(
+            f"{base}/slack/events", content=body, headers={**headers, "X-Request-Id": "lb-req-12345678"}
+        )
+        assert r.status_code == 400 and r.headers["x-request-id"] == "lb-req-12345678"
+        other = httpx.get(f"{base}/healthz", headers={"X-Request-Id": "bad id;forged"})
+        assert len(other.headers["x-request-id"]) == 16, "an id that is not a plain token is replaced"
+        time.sleep(0.3)
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+    hit = [r for r in records if r.get("request_id") == "lb-req-12345678"]
+    assert hit and "not understood" in hit[0]["message"]
+    assert SLACK_TOKEN not in log.read_text() and "json-secret" not in log.read_text()
