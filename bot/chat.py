@@ -91,7 +91,7 @@ async def run_chat(rt: Runtime, lang: Lang, stdin: TextIO = sys.stdin, stdout: T
 
     async def send(event: flows.events.Event) -> bool:
         try:
-            handled = await rt.conversations.handle(person, event, lang=lang)
+            handled = await rt.handle("local", person, event, lang=lang)
         except flows.FlowError:
             view._p(rt.conversations.config.texts.unavailable(lang))
             return False

@@ -25,6 +25,7 @@ from flows import engine, keys
 from flows.schedule import allowed, next_allowed
 from flows.teams import Round, Team
 
+from .metrics import INVITATIONS, QUEUE_DEPTH
 from .platform import Member, Outreach
 from .runtime import Runtime
 
@@ -61,6 +62,7 @@ async def pump(
                 continue
             await rt.teams.claim(team.id, rnd.id, kind, member.person)
             outcome = await outreach.send(member, menu, tag)
+            INVITATIONS.labels(team.platform, kind, outcome).inc()
             if outcome == "retry":
                 complete = False
                 continue
@@ -134,6 +136,10 @@ async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> Non
         except Exception as exc:  # one team's trouble must not stop the others
             log.error("tick failed for a team: %s", type(exc).__name__)
 
+    try:
+        QUEUE_DEPTH.set(await rt.queue.count("queued"))
+    except Exception as exc:
+        log.info("queue depth unknown: %s", type(exc).__name__)
     try:
         await invite_again(rt, outreach, now)
     except Exception as exc:  # the rest of the tick goes on

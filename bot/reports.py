@@ -27,6 +27,7 @@ from flows.schedule import DAYS, iso_week
 from flows.teams import Team
 
 from .chart import band_chart
+from .metrics import DUE_SUMMARIES, SUMMARIES
 from .runtime import Runtime
 
 log = logging.getLogger("ruhepuls.reports")
@@ -151,12 +152,14 @@ async def run_due(rt: Runtime, now: datetime, poster: Poster, concurrency: int =
     async def one(unit: list[Team]) -> None:
         async with gate:
             try:
-                await run_unit(rt, unit, now, poster)
+                SUMMARIES.labels("posted" if await run_unit(rt, unit, now, poster) else "pending").inc()
             except Exception as exc:  # one unit's trouble must not stop the others
+                SUMMARIES.labels("failed").inc()
                 log.error("weekly summary failed for a team: %s", type(exc).__name__)
 
     todo = [(u, report_week(u[0], now, s.summary_day, s.summary_hour)) for u in (await units(rt)).values()]
     done = await rt.reports.runs_done([(u[0].id, w) for u, w in todo])
+    DUE_SUMMARIES.set(sum(1 for finished in done if not finished))
     await asyncio.gather(*(one(u) for (u, _), finished in zip(todo, done, strict=True) if not finished))
 
 

@@ -17,6 +17,7 @@ from saq.queue.redis import RedisQueue
 
 import classifier
 import flows
+from classifier import Lang
 from flows import texts
 from flows.later import Later
 from flows.reports import ReportStore
@@ -47,6 +48,32 @@ class Runtime:
     async def enqueue_invitations(self, team_id: str) -> None:
         """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
         await self.queue.enqueue("invite", team_id=team_id, key=f"invite:{team_id}", timeout=900, retries=3)
+
+    async def handle(
+        self,
+        platform: str,
+        person: str,
+        event: flows.events.Event,
+        *,
+        event_id: str | None = None,
+        lang: Lang = "de",
+        reach: tuple[str, str] | None = None,
+    ) -> flows.Handled:
+        """`conversations.handle`, counted for the metrics by platform and event kind."""
+        from . import metrics
+
+        metrics.EVENTS.labels(platform, metrics.kind_of(event)).inc()
+        try:
+            with metrics.timed():
+                handled = await self.conversations.handle(
+                    person, event, event_id=event_id, lang=lang, reach=reach
+                )
+        except flows.FlowError:
+            metrics.UNAVAILABLE.labels(platform).inc()
+            raise
+        if handled.finished:
+            metrics.COMPLETIONS.labels(platform).inc()
+        return handled
 
     def person(self, platform: str, user_id: str) -> str:
         """A platform user's pseudonym; the user id itself is never stored with a survey."""

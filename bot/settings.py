@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     intro_note: str | None = Field(None, validation_alias="RUHEPULS_INTRO_NOTE")
     """An employer's line for the intro (e.g. "Sie dürfen dafür Arbeitszeit nutzen.")."""
     log_level: str = Field("INFO", validation_alias="RUHEPULS_LOG_LEVEL")
+    metrics_token: SecretStr | None = Field(None, validation_alias="RUHEPULS_METRICS_TOKEN")
+    """Bearer token for GET /metrics (without one, /metrics answers only on a loopback HOST)."""
+    metrics_port: int | None = Field(None, ge=1, le=65535, validation_alias="RUHEPULS_METRICS_PORT")
+    """The worker serves its metrics on this port (the web app serves them at /metrics)."""
     log_format: Literal["text", "json"] = Field("text", validation_alias="RUHEPULS_LOG_FORMAT")
     admins_raw: str = Field("", validation_alias="RUHEPULS_ADMINS")
     round_days: int = Field(14, ge=1, le=90, validation_alias="RUHEPULS_ROUND_DAYS")
@@ -153,7 +157,7 @@ class Settings(BaseSettings):
         """Every configured secret, so that logs can mask it."""
         values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
                   self.telegram_bot_token, self.telegram_webhook_secret, self.teams_app_password,
-                  self.secret]  # fmt: skip
+                  self.metrics_token, self.secret]  # fmt: skip
         return [v.get_secret_value() for v in values if v is not None]
 
     def secret_bytes(self) -> bytes:

@@ -59,6 +59,21 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"status": "degraded", "redis": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    @api.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics. With RUHEPULS_METRICS_TOKEN set only for `Authorization: Bearer
+        <token>`; without one only on a loopback HOST (or on RUHEPULS_METRICS_PORT)."""
+        from .metrics import CONTENT_TYPE, scrape
+
+        token = settings.metrics_token
+        if token is not None:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ")
+            if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+        elif settings.public:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return Response(scrape(), media_type=CONTENT_TYPE)
+
     @api.get("/privacy")
     async def privacy() -> PlainTextResponse:
         """The data sheet of this deployment (linked from the Teams app package)."""

@@ -72,6 +72,10 @@ def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker[WorkerCon
 def run_worker(settings: Settings) -> None:
 
     async def main() -> None:
+        if settings.metrics_port:
+            from .metrics import serve
+
+            serve(settings.metrics_port, settings.host)
         async with runtime(settings) as rt, outreach_for(rt) as outreach:
             log.info("worker running (%s)", ", ".join(sorted(outreach)) or "no platform configured")
             await build_worker(rt, outreach).start()  # returns on SIGINT or SIGTERM

@@ -73,8 +73,8 @@ class SlackConversation:
         lang = self.rt.settings.language
         person = self.rt.person("slack", f"{team}:{user}")
         try:
-            handled = await self.rt.conversations.handle(
-                person, event, event_id=event_id, lang=lang, reach=("slack", user)
+            handled = await self.rt.handle(
+                "slack", person, event, event_id=event_id, lang=lang, reach=("slack", user)
             )
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)

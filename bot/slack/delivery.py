@@ -24,6 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from flows.limits import Limiter, Rate
 
+from ..metrics import API_CALLS
+
 log = logging.getLogger("ruhepuls.slack")
 
 RATES: dict[str, Rate] = {
@@ -93,6 +95,7 @@ class Delivery:
         API call) and whether it is done (or impossible for good)."""
         if op.response_url and op.kind in ("replace", "delete"):
             status = await self._respond(op)
+            API_CALLS.labels("slack", "response_url", status).inc()
             if status == "ok":
                 return op, True
             if status == "error" and attempt < 2:  # passing trouble: the same URL once more
@@ -107,8 +110,10 @@ class Delivery:
         await asyncio.sleep(await self.limiter.reserve(bucket, rate))
         try:
             await getattr(client, method.replace(".", "_"))(**kwargs)
+            API_CALLS.labels("slack", method, "ok").inc()
             return op, True
         except SlackApiError as exc:
+            API_CALLS.labels("slack", method, str(exc.response.status_code)).inc()
             if exc.response.status_code == 429:
                 retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
                 await self.limiter.block(bucket, retry_after)  # for every process, this method
@@ -118,6 +123,7 @@ class Delivery:
             log.warning("slack %s failed: %s", method, exc.response.get("error", "unknown"))
             return op, True  # a permanent error: trying again changes nothing
         except Exception as exc:  # network trouble after the connection retries gave up
+            API_CALLS.labels("slack", method, "network").inc()
             log.warning("slack %s failed: %s", method, type(exc).__name__)
             await asyncio.sleep(0.5 * (attempt + 1))
             return op, False
@@ -159,8 +165,11 @@ async def call_limited(
     for attempt in range(GIVE_UP_AFTER):
         await asyncio.sleep(await limiter.reserve(bucket, rate))
         try:
-            return await getattr(client, method.replace(".", "_"))(**kwargs)
+            result = await getattr(client, method.replace(".", "_"))(**kwargs)
+            API_CALLS.labels("slack", method, "ok").inc()
+            return result
         except SlackApiError as exc:
+            API_CALLS.labels("slack", method, str(exc.response.status_code)).inc()
             if exc.response.status_code != 429 or attempt == GIVE_UP_AFTER - 1:
                 raise
             retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)

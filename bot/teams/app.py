@@ -29,6 +29,7 @@ from flows.references import References
 from flows.store import REDIS_DOWN
 
 from ..admin import Admin, is_admin_command
+from ..metrics import API_CALLS
 from ..platform import MALFORMED
 from ..runtime import Runtime
 from ..texts import say
@@ -55,9 +56,12 @@ async def call(what: str, make: Callable[[], Awaitable[T]], attempts: int = GIVE
     few times at most; 403 and 404 raise Unreachable at once. Logged by status only."""
     for n in range(attempts):
         try:
-            return await make()
+            result = await make()
+            API_CALLS.labels("teams", what, "ok").inc()
+            return result
         except httpx.HTTPStatusError as exc:
             status = exc.response.status_code
+            API_CALLS.labels("teams", what, str(status)).inc()
             if status == 429:
                 wait = _retry_after(exc.response.headers.get("retry-after"), 2.0**n)
             elif status >= 500:
@@ -67,6 +71,7 @@ async def call(what: str, make: Callable[[], Awaitable[T]], attempts: int = GIVE
                 raise Unreachable(status) from None
             log.info("teams %s: %d, again in %.0f s", what, status, wait)
         except httpx.HTTPError as exc:
+            API_CALLS.labels("teams", what, "network").inc()
             wait = 2.0**n
             log.info("teams %s failed: %s", what, type(exc).__name__)
         if n < attempts - 1:
@@ -297,12 +302,12 @@ class TeamsBot:
         answer, so the event runs once more without its id (a press carries its question, so
         this only shows the current state: it answers nothing twice)."""
         lang = self.rt.settings.language
-        conversations, person = self.rt.conversations, self.person(user)
+        person = self.person(user)
         try:
             reach = ("teams", f"{user}||")  # the personal chat stored for `user`
-            handled = await conversations.handle(person, event, event_id=event_id, lang=lang, reach=reach)
+            handled = await self.rt.handle("teams", person, event, event_id=event_id, lang=lang, reach=reach)
             if handled.duplicate and again:
-                handled = await conversations.handle(person, event, lang=lang)
+                handled = await self.rt.conversations.handle(person, event, lang=lang)
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             return (msg.Notice(self.rt.conversations.config.texts.unavailable(lang)),)

@@ -33,6 +33,7 @@ from flows import events as ev
 from flows import messages as msg
 
 from ..admin import Admin
+from ..metrics import API_CALLS
 from ..runtime import Runtime
 from ..texts import say
 from .render import render
@@ -58,8 +59,11 @@ async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: boo
     from a queue (`inline=False`) it waits exactly the retry_after, a few times at most."""
     for _ in range(GIVE_UP_AFTER):
         try:
-            return await coro_factory()
+            result = await coro_factory()
+            API_CALLS.labels("telegram", what, "ok").inc()
+            return result
         except RetryAfter as exc:
+            API_CALLS.labels("telegram", what, "429").inc()
             with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
                 warnings.simplefilter("ignore")
                 raw = exc.retry_after
@@ -71,9 +75,11 @@ async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: boo
                 return None
             await asyncio.sleep(delay)
         except Forbidden:
+            API_CALLS.labels("telegram", what, "403").inc()
             log.info("telegram %s refused: the bot is blocked", what)
             return None
         except TelegramError as exc:
+            API_CALLS.labels("telegram", what, "error").inc()
             log.warning("telegram %s failed: %s", what, type(exc).__name__)
             return None
     log.warning("telegram %s given up after %d rate limits", what, GIVE_UP_AFTER)
@@ -99,9 +105,10 @@ class TelegramConversation:
     ) -> None:  # fmt: skip
         lang = self.rt.settings.language
         try:
-            handled = await self.rt.conversations.handle(
-                self.person(user_id), event, event_id=event_id, lang=lang, reach=("telegram", str(chat_id))
-            )
+            handled = await self.rt.handle(
+                "telegram", self.person(user_id), event, event_id=event_id, lang=lang,
+                reach=("telegram", str(chat_id)),
+            )  # fmt: skip
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             text = self.rt.conversations.config.texts.unavailable(lang)
