@@ -40,6 +40,8 @@ def privacy_texts() -> PrivacyTexts:
 
 def _where(s: Settings, lang: Lang) -> str:
     t = privacy_texts()
+    if s.sentinels:
+        return t.where_redis(lang).format(host=", ".join(h for h, _ in s.sentinels))
     if not s.redis_url:
         return t.where_embedded(lang).format(path=s.data_dir.resolve())
     return t.where_redis(lang).format(host=urlparse(s.redis_url).hostname or "unix socket")
@@ -60,7 +62,7 @@ def data_sheet(s: Settings, lang: str | None = None) -> str:
     higher = k_exh is not None and k_exh > s.min_group_size
     exh_name = q.types[exhaustion_item.type].name
     t = privacy_texts()
-    shared = bool(s.redis_url) and not s.session_redis_url
+    shared = s.external_redis and not s.session_redis_url
 
     def one(lg: Lang) -> str:
         return t.sheet(lg).format(

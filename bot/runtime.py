@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -116,16 +117,30 @@ def flow_config(settings: Settings) -> flows.Config:
     )
 
 
-def connect(url: str) -> Redis:
+def _resilience() -> dict[str, Any]:
     """A client whose pooled connections survive a Redis restart or failover unnoticed: a command
-    that meets a stale connection is retried (three times, backing off up to a quarter second).
+    that meets a stale connection is retried (a few times, backing off up to half a second).
     Every write Ruhepuls sends is safe to repeat: the transition and count scripts check their
     event id, version and done token, so a retry after a lost reply changes nothing twice."""
-    retry = Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.25), retries=3)
-    return Redis.from_url(
-        url, socket_timeout=5, socket_connect_timeout=2, retry=retry,
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )  # fmt: skip
+    return {
+        "socket_timeout": 5, "socket_connect_timeout": 2,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), retries=5),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }  # fmt: skip
+
+
+def connect(url: str) -> Redis:
+    return Redis.from_url(url, **_resilience())
+
+
+def connect_sentinel(sentinels: list[tuple[str, int]], master: str) -> Redis:
+    """The current master of `master` as the Sentinels name it; after a failover the next
+    command asks them again (the retry above covers the moment in between)."""
+    from redis.asyncio.sentinel import Sentinel
+
+    sentinel = Sentinel(sentinels, socket_timeout=2, socket_connect_timeout=2)  # type: ignore[no-untyped-call]
+    client: Redis = sentinel.master_for(master, **_resilience())
+    return client
 
 
 @contextlib.asynccontextmanager
@@ -133,10 +148,14 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
     """Connect (starting the embedded Redis if REDIS_URL is unset); `clock` is for tests."""
     embedded: list[EmbeddedRedis] = []
     url, sessions_url = settings.redis_url, settings.session_redis_url
-    if not url:
+    if not settings.external_redis:
         embedded = [EmbeddedRedis(settings.data_dir), EmbeddedRedis(settings.data_dir, volatile=True)]
         url, sessions_url = (e.start() for e in embedded)
-    redis = connect(url)
+    if settings.sentinels:
+        redis = connect_sentinel(settings.sentinels, settings.redis_sentinel_master)
+    else:
+        assert url is not None
+        redis = connect(url)
     sessions = connect(sessions_url) if sessions_url else redis
     secret = settings.secret_bytes()
     try:

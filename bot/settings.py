@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    redis_sentinels: str | None = Field(None, validation_alias="REDIS_SENTINELS")
+    """`host:port,host:port`: find the data Redis through Sentinel (instead of REDIS_URL)."""
+    redis_sentinel_master: str = Field("mymaster", validation_alias="REDIS_SENTINEL_MASTER")
     session_redis_url: str | None = Field(None, validation_alias="RUHEPULS_SESSION_REDIS_URL")
     """Surveys in progress; point it at a Redis without AOF/RDB so answers never reach a disk."""
     data_dir: Path = Field(Path(".ruhepuls"), validation_alias="RUHEPULS_DATA_DIR")
@@ -119,6 +122,20 @@ class Settings(BaseSettings):
     def admins(self) -> frozenset[str]:
         """Platform-qualified admin ids, e.g. {"slack:U123", "telegram:42"}."""
         return frozenset(a.strip() for a in self.admins_raw.split(",") if a.strip())
+
+    @property
+    def sentinels(self) -> list[tuple[str, int]]:
+        out = []
+        for part in (self.redis_sentinels or "").split(","):
+            host, _, port = part.strip().rpartition(":")
+            if host and port.isdigit():
+                out.append((host, int(port)))
+        return out
+
+    @property
+    def external_redis(self) -> bool:
+        """A Redis of the deployment's own (URL or Sentinel), not the embedded one."""
+        return bool(self.redis_url or self.sentinels)
 
     @property
     def support_contacts(self) -> tuple[str, ...]:
