@@ -57,14 +57,16 @@ def _check(settings: Settings, loaded: list[str]) -> None:
 
 
 def _doctor(settings: Settings) -> None:
-    from .doctor import check
+    from .doctor import check, line, platform_checks
     from .runtime import runtime
 
     async def run() -> bool:
         async with runtime(settings) as rt:
             findings = await check(settings, rt.redis, rt.sessions)
+            if findings and findings[0].ok:  # Redis answers: the rest can be checked
+                findings += await platform_checks(rt)
         for f in findings:
-            print(f.line())
+            print(line(f))
         return all(f.ok for f in findings)
 
     if not asyncio.run(run()):

@@ -4,22 +4,56 @@ wrong and how to fix it; exits non-zero when anything is wrong."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from .platform import Check, enabled
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    ok: bool
-    what: str
-    fix: str = ""
 
-    def line(self) -> str:
-        return f"ok       {self.what}" if self.ok else f"PROBLEM  {self.what}\n         fix: {self.fix}"
+Finding = Check
+
+
+def line(f: Check) -> str:
+    return f"ok       {f.what}" if f.ok else f"PROBLEM  {f.what}\n         fix: {f.fix}"
+
+
+async def platform_checks(rt: Runtime) -> list[Check]:
+    """Each enabled platform's own check (its credentials work), and a clock that agrees with
+    Redis's (signatures and tokens allow five minutes)."""
+    out: list[Check] = []
+    for platform in enabled(rt.settings):
+        try:
+            out += await platform.check(rt)
+        except Exception as exc:
+            out.append(
+                Check(False, f"{platform.name}: the check failed ({type(exc).__name__})", "see the log")
+            )
+    seconds, micros = await rt.redis.time()
+    skew = abs(seconds + micros / 1e6 - time.time())
+    if skew > 30:
+        out.append(Check(False, f"this machine's clock differs from Redis's by {skew:.0f} s",
+                         "run NTP (chrony or systemd-timesyncd) on every machine"))  # fmt: skip
+    else:
+        out.append(Check(True, "the clock agrees with Redis's"))
+    hours = rt.settings.sending_hours
+    if hours.start_hour < 6 or hours.end_hour > 22:
+        out.append(Check(False, f"invitations may go out at night ({hours.start_hour}:00 to {hours.end_hour}:00)",
+                         "set RUHEPULS_QUIET_HOURS to cover the night, e.g. 18-8"))  # fmt: skip
+    elif hours.end_hour - hours.start_hour < 3:
+        out.append(Check(False, "fewer than three hours a day are left for invitations",
+                         "widen the sending window (RUHEPULS_QUIET_HOURS), e.g. 18-8"))  # fmt: skip
+    else:
+        out.append(
+            Check(True, f"invitations go out from {hours.start_hour}:00 to {hours.end_hour}:00 team time")
+        )
+    return out
 
 
 async def _config(redis: Redis, name: str) -> str | None:

@@ -14,7 +14,8 @@ A platform is a package `bot/<name>/` whose `__init__` exposes `PLATFORM`, an ob
   out a rate limit. Bad input gets a 4xx, never a 5xx;
 - `reach(rt, stack)`: the proactive side for the worker, an `Outreach`: the members of a team,
   an invitation or reminder to one of them, whether a tagged message arrived, the weekly summary
-  to a lead channel, and any housekeeping a tick should do.
+  to a lead channel, and any housekeeping a tick should do;
+- `check(rt)`: for `ruhepuls doctor`, whether its credentials work (a `Check` per finding).
 
 `bot.web`, `bot.worker` and the CLI know platforms only through this module, so a fourth
 platform is a new folder (and its settings), not edits across the tree.
@@ -72,6 +73,15 @@ class Outreach(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One finding of `ruhepuls doctor`: right or wrong, what, and how to fix it."""
+
+    ok: bool
+    what: str
+    fix: str = ""
+
+
 @dataclass(frozen=True)
 class Receiver:
     path: str
@@ -87,6 +97,7 @@ class Platform(Protocol):
     def enabled(self, settings: Settings) -> bool: ...
     async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None: ...
     async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach: ...
+    async def check(self, rt: Runtime) -> list[Check]: ...
 
 
 @cache

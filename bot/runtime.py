@@ -119,12 +119,12 @@ def flow_config(settings: Settings) -> flows.Config:
 
 def _resilience() -> dict[str, Any]:
     """A client whose pooled connections survive a Redis restart or failover unnoticed: a command
-    that meets a stale connection is retried (a few times, backing off up to half a second).
+    that meets a stale connection is retried (three times, backing off up to a quarter second).
     Every write Ruhepuls sends is safe to repeat: the transition and count scripts check their
     event id, version and done token, so a retry after a lost reply changes nothing twice."""
     return {
         "socket_timeout": 5, "socket_connect_timeout": 2,
-        "retry": Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.5), retries=5),
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.25), retries=3),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }  # fmt: skip
 

@@ -98,9 +98,9 @@ TEAMS = f"{PREFIX}:teams"
 EXPIRING = f"{PREFIX}:expiring"
 """Sorted set of chat:message ids to delete from a platform chat when due (sessions Redis)."""
 AUDIT = f"{PREFIX}:audit"
+"""Stream of admin actions: who, what, when; never an answer."""
 LATER = f"{PREFIX}:later"
 """Who asked to be invited again later: platform address and pseudonym, scored by when."""
-"""Stream of admin actions: who, what, when; never an answer."""
 
 
 def team_pattern(team_id: str) -> str:

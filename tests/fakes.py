@@ -40,6 +40,8 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)
     rate_limit: dict[str, int] = field(default_factory=dict)
+    scopes: str = "chat:write,im:history,im:write,commands,users:read"
+    """What auth.test says the token may do (its X-OAuth-Scopes header)."""
     enforce_limits: bool = False
     """Answer 429 with Retry-After as Slack does when a method's published limit is exceeded:
     Tier 3 (50 per minute, bursts of 10) for chat.update and chat.delete, Tier 4 for
@@ -256,6 +258,8 @@ class FakeServer(Threaded):
                 if status == 429:
                     self.send_header("Retry-After", str(payload.pop("retry_after", 0)))
                     data = json.dumps(payload).encode()
+                if method == "auth.test" and getattr(outer.fake, "scopes", None):
+                    self.send_header("X-OAuth-Scopes", outer.fake.scopes)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -283,6 +287,8 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, tuple[int, int]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    webhook: dict[str, Any] = field(default_factory=lambda: {"url": "", "has_custom_certificate": False,
+                                                              "pending_update_count": 0})  # fmt: skip
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(100))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -338,6 +344,10 @@ class FakeTelegram:
             return 200, {"ok": True, "result": msg}
         if method == "editMessageText":
             return 200, {"ok": True, "result": self._message(params, int(params["message_id"]))}
+        if method == "setWebhook":
+            self.webhook = {**self.webhook, "url": params.get("url", "")}
+        if method == "getWebhookInfo":
+            return 200, {"ok": True, "result": self.webhook}
         return 200, {"ok": True, "result": True}
 
     def methods(self) -> list[str]:

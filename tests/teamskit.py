@@ -32,6 +32,11 @@ def bot_token(scope: str | list[str], tenant: str | None) -> str:
     return BOT_TOKEN
 
 
+def no_token(scope: str | list[str], tenant: str | None) -> str:
+    """A TEAMS_TOKEN_PROVIDER that fails, as a wrong client secret would."""
+    raise ValueError("AADSTS7000215: Invalid client secret provided")
+
+
 @dataclass
 class Sent:
     method: str

@@ -67,3 +67,40 @@ def test_each_bad_setup_is_named_with_its_fix(tmp_path: Path, redis_url: str, pe
     assert evicting.returncode != 0 and "allkeys-lru may evict" in evicting.stdout
     dead = doctor(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", RUHEPULS_DATA_DIR=str(tmp_path))
     assert dead.returncode != 0 and "does not answer" in dead.stdout + dead.stderr
+
+
+def test_each_platform_is_checked_and_says_how_to_fix_it(tmp_path: Path, redis_url: str) -> None:
+    from fakes import FakeServer, FakeSlack, FakeTelegram
+    from teamskit import APP_ID
+
+    slack, telegram = FakeSlack(), FakeTelegram()
+    with FakeServer(slack, "/api") as s_api, FakeServer(telegram, "/bot") as t_api:
+        base = {"REDIS_URL": redis_url, "RUHEPULS_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO / "tests"),
+                "SLACK_BOT_TOKEN": "xoxb-doctor", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": f"{s_api.url}/api/",
+                "TELEGRAM_BOT_TOKEN": "42:doctor-token", "TELEGRAM_WEBHOOK_SECRET": "hook-secret",
+                "TELEGRAM_API_URL": f"{t_api.url}/bot", "TEAMS_APP_ID": APP_ID,
+                "TEAMS_TOKEN_PROVIDER": "teamskit:bot_token"}  # fmt: skip
+        telegram.webhook["url"] = "https://bot.example.org/telegram/webhook"
+        good = doctor(**base)
+        assert "Slack accepts SLACK_BOT_TOKEN" in good.stdout and "every scope" in good.stdout
+        assert "Telegram accepts" in good.stdout and "webhook is registered" in good.stdout
+        assert "a Teams token is acquired" in good.stdout and "the clock agrees" in good.stdout
+        assert good.stdout.count("PROBLEM") == 1 and "keeps nothing on disk" in good.stdout, (
+            good.stdout
+        )  # the test Redis
+
+        slack.scopes = "chat:write,commands"
+        telegram.webhook.update(url="", last_error_message="Connection refused")
+        bad = doctor(**{**base, "TEAMS_TOKEN_PROVIDER": "teamskit:no_token", "RUHEPULS_QUIET_HOURS": "23-5"})
+        assert bad.returncode != 0
+        assert "lacks the scopes im:history, im:write, users:read" in bad.stdout
+        assert "no Telegram webhook is registered" in bad.stdout and "set-webhook" in bad.stdout
+        assert (
+            "no Teams token could be acquired (ValueError)" in bad.stdout
+            and "Invalid client" not in bad.stdout
+        )
+        assert "invitations may go out at night" in bad.stdout
+        slack.fail["auth.test"] = "invalid_auth"
+        refused = doctor(**base)
+        assert "Slack refuses SLACK_BOT_TOKEN (invalid_auth)" in refused.stdout and refused.returncode != 0
+        assert "xoxb-doctor" not in refused.stdout + refused.stderr and "doctor-token" not in refused.stdout

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from ..platform import MALFORMED, Outreach, Receiver
+from ..platform import MALFORMED, Check, Outreach, Receiver
 from ..settings import Settings
 from .app import build_slack_app
 
@@ -83,6 +83,9 @@ class Slack:
 
         return Receiver("/slack/events", events)
 
+    async def check(self, rt: Runtime) -> list[Check]:
+        return await _check(rt)
+
     async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach:
         import aiohttp
 
@@ -91,6 +94,42 @@ class Slack:
 
         session = await stack.enter_async_context(aiohttp.ClientSession())
         return SlackOutreach(rt, web_client(rt, session))
+
+
+SCOPES = frozenset({"chat:write", "im:history", "im:write", "commands", "users:read"})
+"""The bot scopes the manifests ask for."""
+
+
+async def _check(rt: Runtime) -> list[Check]:
+    from slack_sdk.errors import SlackApiError
+
+    from .app import web_client
+
+    try:
+        auth = await web_client(rt).auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown")
+        return [Check(False, f"Slack refuses SLACK_BOT_TOKEN ({error})",
+                      "copy the Bot User OAuth Token (xoxb-…) again from the app's Install App page")]  # fmt: skip
+    except Exception as exc:
+        return [Check(False, f"Slack's Web API is not reachable ({type(exc).__name__})", "check the network")]
+    out = [Check(True, "Slack accepts SLACK_BOT_TOKEN")]
+    granted = {s.strip() for s in str(auth.headers.get("x-oauth-scopes", "")).split(",") if s.strip()}
+    missing = sorted(SCOPES - granted) if granted else []
+    if missing:
+        out.append(Check(False, f"the Slack app lacks the scopes {', '.join(missing)}",
+                         "add them under OAuth & Permissions (or recreate the app from bot/slack/manifest.yaml) and reinstall"))  # fmt: skip
+    elif granted:
+        out.append(Check(True, "the Slack app has every scope the manifest asks for"))
+    if not rt.settings.slack_signing_secret and not rt.settings.slack_app_token:
+        out.append(
+            Check(
+                False,
+                "Slack is not reachable for events",
+                "set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN",
+            )
+        )
+    return out
 
 
 PLATFORM = Slack()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from ..platform import MALFORMED, Outreach, Receiver
+from ..platform import MALFORMED, Check, Outreach, Receiver
 from ..settings import Settings
 from .app import build_telegram_app
 
@@ -61,6 +61,40 @@ class Telegram:
             return JSONResponse({})
 
         return Receiver("/telegram/webhook", webhook, admit)
+
+    async def check(self, rt: Runtime) -> list[Check]:
+        from telegram import Bot
+        from telegram.error import InvalidToken, TelegramError
+
+        s = rt.settings
+        assert s.telegram_bot_token is not None
+        try:
+            async with Bot(s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_url) as bot:
+                out = [Check(True, "Telegram accepts TELEGRAM_BOT_TOKEN")]
+                if s.telegram_webhook_secret is None:
+                    return [*out, Check(True, "Telegram runs by polling (no TELEGRAM_WEBHOOK_SECRET)")]
+                info = await bot.get_webhook_info()
+        except InvalidToken:
+            return [
+                Check(False, "Telegram refuses TELEGRAM_BOT_TOKEN", "copy the token from @BotFather again")
+            ]
+        except TelegramError as exc:
+            return [
+                Check(
+                    False,
+                    f"Telegram's Bot API answers {type(exc).__name__}",
+                    "check the token and the network",
+                )
+            ]
+        if not info.url:
+            out.append(Check(False, "no Telegram webhook is registered",
+                             "run `ruhepuls telegram set-webhook https://your.host/telegram/webhook`"))  # fmt: skip
+        elif info.last_error_message:
+            out.append(Check(False, "Telegram could not deliver to the webhook lately",
+                             "check that the URL reaches `ruhepuls serve` and that the secret matches"))  # fmt: skip
+        else:
+            out.append(Check(True, "the Telegram webhook is registered and delivers"))
+        return out
 
     async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach:
         from telegram import Bot
