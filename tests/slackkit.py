@@ -133,7 +133,7 @@ class SlackAgent:
     def _mine(self) -> int:
         return sum(c.params.get("channel") == self.channel for c in list(self.fake.calls))
 
-    async def replied(self, before: int, seconds: float = 2.0) -> None:
+    async def replied(self, before: int, seconds: float = 5.0) -> None:
         """Wait until the bot wrote to this DM again (it acks first and delivers right after,
         in order), or `seconds` passed (there is no reply); then until it is quiet."""
         deadline = time.monotonic() + seconds
