@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -29,6 +29,10 @@ from .embedded_redis import EmbeddedRedis
 from .settings import Settings
 
 QUEUE = "ruhepuls"
+
+
+class QueueNeedsPlainRedis(RuntimeError):
+    """saq's queue does not run on Redis Cluster: it needs RUHEPULS_QUEUE_URL."""
 
 
 @dataclass
@@ -143,6 +147,32 @@ def connect_sentinel(sentinels: list[tuple[str, int]], master: str) -> Redis:
     return client
 
 
+def connect_cluster(url: str) -> Redis:
+    """A Redis Cluster client. Every multi-key script and transaction Ruhepuls runs stays in one
+    hash slot (a team's keys share its `{team}` tag; everything else touches one key), so the
+    same code runs on one Redis and on a cluster."""
+    from redis.asyncio.cluster import RedisCluster
+
+    resilience = _resilience()
+    cluster = RedisCluster.from_url(
+        url, socket_timeout=5, socket_connect_timeout=2, retry=resilience["retry"]
+    )
+    return cast(Redis, cluster)  # the commands Ruhepuls uses are the same on both
+
+
+async def is_cluster(url: str) -> bool:
+    """Does the Redis at `url` run in cluster mode? (Unreachable at start: taken as plain, so the
+    web app still answers "briefly unavailable"; set REDIS_CLUSTER to say it.)"""
+    probe = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        info = await probe.info("cluster")
+        return bool(info.get("cluster_enabled"))
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return False
+    finally:
+        await probe.aclose()
+
+
 @contextlib.asynccontextmanager
 async def runtime(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[Runtime]:
     """Connect (starting the embedded Redis if REDIS_URL is unset); `clock` is for tests."""
@@ -151,12 +181,20 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
     if not settings.external_redis:
         embedded = [EmbeddedRedis(settings.data_dir), EmbeddedRedis(settings.data_dir, volatile=True)]
         url, sessions_url = (e.start() for e in embedded)
+    cluster = False
     if settings.sentinels:
         redis = connect_sentinel(settings.sentinels, settings.redis_sentinel_master)
     else:
         assert url is not None
-        redis = connect(url)
+        cluster = settings.redis_cluster if settings.redis_cluster is not None else await is_cluster(url)
+        redis = connect_cluster(url) if cluster else connect(url)
     sessions = connect(sessions_url) if sessions_url else redis
+    if cluster and not settings.queue_url:
+        await redis.aclose()
+        raise QueueNeedsPlainRedis(
+            "the data Redis is a cluster and saq needs a plain Redis for its queue: set RUHEPULS_QUEUE_URL"
+        )
+    queue_redis = connect(settings.queue_url) if settings.queue_url else redis
     secret = settings.secret_bytes()
     try:
         cfg = flow_config(settings)
@@ -174,7 +212,7 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
             if clock
             else flows.Conversations(store, cfg, teams=teams, later=later)
         )
-        queue = RedisQueue(redis, name=QUEUE)
+        queue = RedisQueue(queue_redis, name=QUEUE)
         yield Runtime(
             settings, redis, conversations, secret, teams, queue, ReportStore(redis), sessions,
             ExpiringMessages(sessions), later,
@@ -183,5 +221,7 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
         await redis.aclose()
         if sessions is not redis:
             await sessions.aclose()
+        if queue_redis is not redis:
+            await queue_redis.aclose()
         for e in embedded:
             e.stop()

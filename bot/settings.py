@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     redis_sentinels: str | None = Field(None, validation_alias="REDIS_SENTINELS")
     """`host:port,host:port`: find the data Redis through Sentinel (instead of REDIS_URL)."""
     redis_sentinel_master: str = Field("mymaster", validation_alias="REDIS_SENTINEL_MASTER")
+    redis_cluster: bool | None = Field(None, validation_alias="REDIS_CLUSTER")
+    """REDIS_URL is a Redis Cluster (unset: asked of the server at start)."""
+    queue_url: str | None = Field(None, validation_alias="RUHEPULS_QUEUE_URL")
+    """A plain Redis for the worker's queue (saq), required when the data Redis is a cluster."""
     session_redis_url: str | None = Field(None, validation_alias="RUHEPULS_SESSION_REDIS_URL")
     """Surveys in progress; point it at a Redis without AOF/RDB so answers never reach a disk."""
     data_dir: Path = Field(Path(".ruhepuls"), validation_alias="RUHEPULS_DATA_DIR")

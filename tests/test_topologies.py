@@ -101,3 +101,99 @@ async def test_a_sentinel_failover_in_the_middle_of_a_survey_loses_no_answer(tmp
                 assert ("Ihr Ergebnis" in text) if n == 11 else (f"Frage {n + 2} von 12" in text), text
             assert "Konflikt ohne Rückendeckung" in agent.text(), "all twelve answers counted"
             assert "nicht erreichbar" not in str(fake.calls)
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too."""
+    while True:
+        port = free_port()
+        if port >= 55_000:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 10_000))
+            return port
+        except OSError:
+            continue
+
+
+@contextmanager
+def cluster_setup(tmp: Path) -> Iterator[list[int]]:
+    """Three masters (no replicas) from the redis-server on PATH, joined by redis-cli."""
+    ports = [_cluster_port() for _ in range(3)]
+    with ExitStack() as stack:
+        for port in ports:
+            d = tmp / f"node{port}"
+            d.mkdir()
+            stack.enter_context(_server(["--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                                         "--cluster-config-file", str(d / "nodes.conf"), "--save", "",
+                                         "--appendonly", "no", "--dir", str(d)], port))  # fmt: skip
+        subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not all(
+            b"cluster_state:ok" in redis_sync.Redis(port=p).execute_command("CLUSTER", "INFO") for p in ports
+        ):
+            assert time.monotonic() < deadline, "the cluster did not come up"
+            time.sleep(0.1)
+        yield ports
+
+
+@pytest.mark.skipif(shutil.which("redis-cli") is None, reason="no redis-cli on PATH to create a cluster")
+async def test_the_whole_product_on_a_three_master_cluster(tmp_path: Path, redis_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.admin import Admin
+    from bot.outreach import tick
+    from bot.runtime import QueueNeedsPlainRedis, runtime
+    from bot.slack.app import web_client
+    from bot.slack.outreach import SlackOutreach
+    from flows import events as ev
+    from flows.teams import Team
+
+    opened = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    members = [f"UCLUSTER{n:02d}" for n in range(6)]
+    fake = FakeSlack(channel_members={"CTEAM": members})
+    with cluster_setup(tmp_path) as ports, FakeServer(fake, "/api") as api:
+        url = f"redis://127.0.0.1:{ports[0]}/0"
+        slack = {"SLACK_BOT_TOKEN": "xoxb-c", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": f"{api.url}/api/",
+                 "SLACK_RESPONSE_URL_PREFIX": f"{api.url}/respond/"}  # fmt: skip
+        with pytest.raises(QueueNeedsPlainRedis):  # saq needs a plain Redis: said at start, not later
+            async with runtime(Settings(REDIS_URL=url, RUHEPULS_SECRET="c")):
+                pass
+        settings = Settings(REDIS_URL=url, RUHEPULS_QUEUE_URL=redis_url, RUHEPULS_SECRET="cluster-secret",
+                            RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun", **slack)  # fmt: skip
+        clock = {"now": opened}
+        async with runtime(settings, clock=lambda: clock["now"]) as rt:
+            await rt.teams.save_team(Team(id="support", name="Support", platform="slack", channel="CTEAM",
+                                          lead_channel="LSUP"))  # fmt: skip
+            outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+            reply = await Admin(rt, clock=lambda: opened).run("cli:x", "round open support 10", "de")
+            assert "ist offen" in reply
+            await tick(rt, outreach, opened)  # invitations
+            posted = {c.params["channel"] for c in fake.calls if c.method == "chat.postMessage"}
+            assert posted == {f"D{u}" for u in members}
+            clock["now"] = opened + timedelta(hours=1)
+            for uid in members:  # everyone answers: the transition and count scripts on the cluster
+                person = rt.person("slack", f"T1:{uid}")
+                assert (await rt.conversations.handle(person, ev.Start("de"))).messages
+                for n, item in enumerate(rt.conversations.config.questionnaire.items):
+                    handled = await rt.conversations.handle(
+                        person, ev.Answer(item.id, 4 if n % 4 == 0 else 0)
+                    )
+                assert handled.finished
+            assert await rt.teams.respondents("support", (await rt.teams.current_round("support")).id) == 6
+            await tick(rt, outreach, opened + timedelta(days=7, hours=-0.5))  # the weekly summary
+            lead = [c.params.get("text", "") for c in fake.calls if c.params.get("channel") == "LSUP"]
+            assert any(
+                "Wochenbericht für Support" in t and "Konflikt ohne Rückendeckung" in t for t in lead
+            ), lead
+        async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:  # the web app
+            agent = SlackAgent(http, base, fake, user="UCLUSTERWEB")
+            await agent.say("hallo")
+            await agent.click("Starten")
+            for label in A_DOMINANT:
+                await agent.click(label)
+            assert "Konflikt ohne Rückendeckung" in agent.text()
+        filled = [redis_sync.Redis(port=p).dbsize() for p in ports]
+        assert sum(1 for n in filled if n) >= 2, f"keys spread over the cluster: {filled}"
