@@ -131,6 +131,30 @@ def ruhepuls_process(args: list[str], env: dict[str, str], log: Path) -> Iterato
             proc.kill()
 
 
+def listening(port: int, seconds: float = 10) -> None:
+    """Wait until something accepts connections on a port of 127.0.0.1."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on {port}"
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def redis_process(args: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A redis-server with `args`, listening on `port`, ended at the end."""
+    proc = subprocess.Popen([redis_binary(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    listening(port)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def wait_until_up(url: str, log: Path | None = None, seconds: float = 30) -> None:
     """Poll a URL until it answers 200 (a served /healthz, a fake's /_calls)."""
     import httpx

@@ -5,7 +5,6 @@ within a second that Redis is down."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,34 +12,18 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
-from conftest import free_port, python_env, ruhepuls_process, wait_until_up
+from conftest import free_port, python_env, redis_process, ruhepuls_process, wait_until_up
 from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, SlackAgent
-
-from bot.embedded_redis import redis_binary
 
 
 @contextmanager
 def redis_server(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A redis-server that keeps its data across a restart (AOF), as a production one would."""
-    proc = subprocess.Popen(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "yes",
-         "--appendfsync", "always", "--save", "", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    try:
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--appendonly", "yes", "--appendfsync", "always",
+            "--save", "", "--dir", str(workdir)]  # fmt: skip
+    with redis_process(args, port) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 async def test_two_web_processes_and_a_redis_restart_between_two_clicks(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis as redis_sync
-from conftest import free_port
+from conftest import free_port, redis_process
 from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, SlackAgent, running_app
 
@@ -25,28 +25,6 @@ pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="no redis-server on PATH for Sentinel"
 )
 A_DOMINANT = ["immer", "nie", "nie", "nie"] * 3
-
-
-def _up(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, f"nothing listens on {port}"
-            time.sleep(0.05)
-
-
-@contextmanager
-def _server(args: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["redis-server", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _up(port)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @contextmanager
@@ -61,10 +39,10 @@ def sentinel_setup(tmp: Path) -> Iterator[tuple[int, int, int]]:
     with ExitStack() as stack:
         (tmp / "m").mkdir()
         (tmp / "r").mkdir()
-        stack.enter_context(_server(["--port", str(master), "--dir", str(tmp / "m"), *base], master))
-        stack.enter_context(_server(["--port", str(replica), "--dir", str(tmp / "r"), *base,
+        stack.enter_context(redis_process(["--port", str(master), "--dir", str(tmp / "m"), *base], master))
+        stack.enter_context(redis_process(["--port", str(replica), "--dir", str(tmp / "r"), *base,
                                      "--replicaof", "127.0.0.1", str(master)], replica))  # fmt: skip
-        stack.enter_context(_server([str(conf), "--sentinel"], sentinel))
+        stack.enter_context(redis_process([str(conf), "--sentinel"], sentinel))
         s = redis_sync.Redis(port=sentinel)
         deadline = time.monotonic() + 20
         while not s.sentinel_slaves("mymaster"):
@@ -125,7 +103,7 @@ def cluster_setup(tmp: Path) -> Iterator[list[int]]:
         for port in ports:
             d = tmp / f"node{port}"
             d.mkdir()
-            stack.enter_context(_server(["--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+            stack.enter_context(redis_process(["--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
                                          "--cluster-config-file", str(d / "nodes.conf"), "--save", "",
                                          "--appendonly", "no", "--dir", str(d)], port))  # fmt: skip
         subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
