@@ -66,6 +66,7 @@ class Stack:
         self.tmp = tempfile.TemporaryDirectory()
         self.redis_port, self.fake_port = free_port(), free_port()
         self.app_port, self.floor_port, self.floor_update_port = free_port(), free_port(), free_port()
+        self.app2_port = free_port()
         self.procs: list[subprocess.Popen[bytes]] = []
         self._spawn([redis_binary(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
                      "--appendonly", "no", "--dir", self.tmp.name])  # fmt: skip
@@ -82,11 +83,12 @@ class Stack:
         for k in ("SLACK_APP_TOKEN", "TELEGRAM_BOT_TOKEN"):
             self.env.pop(k, None)
         self.app = self._spawn([sys.executable, "-m", "bench.serve_ruhepuls"], PORT=str(self.app_port))
+        self.app2 = self._spawn([sys.executable, "-m", "bench.serve_ruhepuls"], PORT=str(self.app2_port))
         self.floor = self._spawn([sys.executable, "-m", "bench.floor", "--port", str(self.floor_port)])
         self.floor_update = self._spawn(
             [sys.executable, "-m", "bench.floor", "--update", "--port", str(self.floor_update_port)]
         )
-        for port in (self.app_port, self.floor_port, self.floor_update_port):
+        for port in (self.app_port, self.app2_port, self.floor_port, self.floor_update_port):
             wait_port(port)
 
     def _spawn(self, cmd: list[str], **env: str) -> subprocess.Popen[bytes]:
@@ -96,6 +98,8 @@ class Stack:
         return p
 
     def url(self, which: str) -> str:
+        if which == "ruhepuls x2":  # two web processes behind a round-robin balancer
+            return ",".join(f"http://127.0.0.1:{p}/slack/events" for p in (self.app_port, self.app2_port))
         port = {"ruhepuls": self.app_port, "floor": self.floor_port, "floor+update": self.floor_update_port}[
             which
         ]
@@ -103,8 +107,10 @@ class Stack:
 
     def server_latency(self, which: str) -> dict[str, float]:
         """p50/p99 of the requests the app served since the last call, timed inside it."""
-        url = self.url(which).replace("/slack/events", "/_timings")
-        samples = sorted(json.loads(urllib.request.urlopen(url).read()))
+        samples = sorted(
+            x for url in self.url(which).split(",")
+            for x in json.loads(urllib.request.urlopen(url.replace("/slack/events", "/_timings")).read())
+        )  # fmt: skip
         if not samples:
             return {}
 
@@ -114,7 +120,8 @@ class Stack:
         return {"server_p50_ms": pct(0.5), "server_p99_ms": pct(0.99)}
 
     def pid(self, which: str) -> int:
-        return {"ruhepuls": self.app, "floor": self.floor, "floor+update": self.floor_update}[which].pid
+        return {"ruhepuls": self.app, "ruhepuls x2": self.app, "floor": self.floor,
+                "floor+update": self.floor_update}[which].pid  # fmt: skip
 
     def close(self) -> None:
         for p in reversed(getattr(self, "procs", [])):
@@ -408,7 +415,7 @@ def main() -> None:
         asyncio.run(prepare_team(stack, 200_000 if not args.quick else 40_000))
         loader = Loader(stack)
         results["rss_idle_kib"] = rss_kib(stack.app.pid)
-        apps = ("floor", "floor+update", "ruhepuls")
+        apps = ("floor", "floor+update", "ruhepuls", "ruhepuls x2")
         for which in apps:  # warm-up
             loader.run(which, closed=8, seconds=2)
         sat: dict[str, list[dict[str, Any]]] = {w: [] for w in apps}
@@ -428,6 +435,7 @@ def main() -> None:
         results["at_80_percent"] = busy
         results["ratio_ruhepuls_to_floor"] = round(best["ruhepuls"] / best["floor"], 3)
         results["ratio_ruhepuls_to_floor_with_update"] = round(best["ruhepuls"] / best["floor+update"], 3)
+        results["ratio_two_processes_to_one"] = round(best["ruhepuls x2"] / best["ruhepuls"], 3)
         results["redis_round_trips"] = monitor_round_trips(stack, loader, agents=20)
         loader.run("ruhepuls", closed=20, seconds=30, answers=6, agents=200)
         results["session_memory"] = asyncio.run(session_memory(stack))
@@ -530,6 +538,12 @@ def print_table(r: dict[str, Any]) -> None:
     row("saturation, Ruhepuls", sat["ruhepuls"])
     row("ratio Ruhepuls / floor", r["ratio_ruhepuls_to_floor"], "target >= 0.8")
     row("ratio Ruhepuls / (floor + chat.update)", r["ratio_ruhepuls_to_floor_with_update"])
+    row("saturation, two Ruhepuls processes (round robin)", sat["ruhepuls x2"])
+    row(
+        "ratio two processes / one",
+        r["ratio_two_processes_to_one"],
+        f"{r['cpus']} cores shared with load, Redis",
+    )
     for label, key in (("200/s", "light_200_per_s"), ("80 % of saturation", "at_80_percent")):
         for w in ("floor", "floor+update", "ruhepuls"):
             x = r[key][w]

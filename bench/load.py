@@ -49,7 +49,7 @@ class Agent:
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--url", required=True)
+    ap.add_argument("--url", required=True, help="one URL, or several separated by commas (round robin)")
     ap.add_argument("--secret", required=True)
     ap.add_argument("--respond", default="https://hooks.invalid/respond", help="base of the response URLs")
     ap.add_argument("--first", type=int, default=0)
@@ -70,18 +70,21 @@ async def main() -> None:
         next_agent += 1
         return Agent(next_agent - 1, args.answers, args.respond)
 
+    urls = args.url.split(",")
+    turn = 0
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
 
         async def click(agent: Agent) -> None:
-            nonlocal errors, finished
+            nonlocal errors, finished, turn
+            url, turn = urls[turn % len(urls)], turn + 1  # a load balancer's round robin
             body = agent.payload()
             ts = str(int(time.time()))
             headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
                        "X-Slack-Signature": signer.generate_signature(timestamp=ts, body=body)}  # fmt: skip
             start = time.perf_counter()
             try:
-                async with http.post(args.url, data=body, headers=headers) as r:
+                async with http.post(url, data=body, headers=headers) as r:
                     await r.read()
                     if r.status != 200:
                         errors += 1
