@@ -79,6 +79,47 @@ async def test_a_sentinel_failover_in_the_middle_of_a_survey_loses_no_answer(tmp
                 assert ("Ihr Ergebnis" in text) if n == 11 else (f"Frage {n + 2} von 12" in text), text
             assert "Konflikt ohne Rückendeckung" in agent.text(), "all twelve answers counted"
             assert "nicht erreichbar" not in str(fake.calls)
+        await _round_and_summary(settings, fake)
+
+
+async def _round_and_summary(settings: Settings, fake: FakeSlack) -> None:
+    """A round with invitations, six people answering, and the weekly summary on this topology."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.admin import Admin
+    from bot.outreach import tick
+    from bot.runtime import runtime
+    from bot.slack.app import web_client
+    from bot.slack.outreach import SlackOutreach
+    from flows import events as ev
+    from flows.teams import Team
+
+    opened = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    members = [f"UTOPO{n:02d}" for n in range(6)]
+    fake.channel_members["CTOPO"] = members
+    settings = settings.model_copy(update={"quiet_hours": "24-0", "workdays": "mon-sun"})
+    clock = {"now": opened}
+    async with runtime(settings, clock=lambda: clock["now"]) as rt:
+        await rt.teams.save_team(
+            Team(id="topo", name="Topo", platform="slack", channel="CTOPO", lead_channel="LTOPO")
+        )
+        outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+        assert "ist offen" in await Admin(rt, clock=lambda: opened).run("cli:x", "round open topo 10", "de")
+        await tick(rt, outreach, opened)  # invitations
+        posted = {c.params["channel"] for c in fake.calls if c.method == "chat.postMessage"}
+        assert {f"D{u}" for u in members} <= posted
+        clock["now"] = opened + timedelta(hours=1)
+        for uid in members:  # the transition and count scripts
+            person = rt.person("slack", f"T1:{uid}")
+            await rt.conversations.handle(person, ev.Start("de"))
+            for n, item in enumerate(rt.conversations.config.questionnaire.items):
+                handled = await rt.conversations.handle(person, ev.Answer(item.id, 4 if n % 4 == 0 else 0))
+            assert handled.finished
+        rnd = await rt.teams.current_round("topo")
+        assert rnd is not None and await rt.teams.respondents("topo", rnd.id) == 6
+        await tick(rt, outreach, opened + timedelta(days=7, hours=-0.5))  # the weekly summary
+        lead = [c.params.get("text", "") for c in fake.calls if c.params.get("channel") == "LTOPO"]
+        assert any("Wochenbericht für Topo" in t and "Konflikt ohne Rückendeckung" in t for t in lead), lead
 
 
 def _cluster_port() -> int:
@@ -119,19 +160,9 @@ def cluster_setup(tmp: Path) -> Iterator[list[int]]:
 
 @pytest.mark.skipif(shutil.which("redis-cli") is None, reason="no redis-cli on PATH to create a cluster")
 async def test_the_whole_product_on_a_three_master_cluster(tmp_path: Path, redis_url: str) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from bot.admin import Admin
-    from bot.outreach import tick
     from bot.runtime import QueueNeedsPlainRedis, runtime
-    from bot.slack.app import web_client
-    from bot.slack.outreach import SlackOutreach
-    from flows import events as ev
-    from flows.teams import Team
 
-    opened = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    members = [f"UCLUSTER{n:02d}" for n in range(6)]
-    fake = FakeSlack(channel_members={"CTEAM": members})
+    fake = FakeSlack()
     with cluster_setup(tmp_path) as ports, FakeServer(fake, "/api") as api:
         url = f"redis://127.0.0.1:{ports[0]}/0"
         slack = {"SLACK_BOT_TOKEN": "xoxb-c", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": f"{api.url}/api/",
@@ -141,31 +172,7 @@ async def test_the_whole_product_on_a_three_master_cluster(tmp_path: Path, redis
                 pass
         settings = Settings(REDIS_URL=url, RUHEPULS_QUEUE_URL=redis_url, RUHEPULS_SECRET="cluster-secret",
                             RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun", **slack)  # fmt: skip
-        clock = {"now": opened}
-        async with runtime(settings, clock=lambda: clock["now"]) as rt:
-            await rt.teams.save_team(Team(id="support", name="Support", platform="slack", channel="CTEAM",
-                                          lead_channel="LSUP"))  # fmt: skip
-            outreach = {"slack": SlackOutreach(rt, web_client(rt))}
-            reply = await Admin(rt, clock=lambda: opened).run("cli:x", "round open support 10", "de")
-            assert "ist offen" in reply
-            await tick(rt, outreach, opened)  # invitations
-            posted = {c.params["channel"] for c in fake.calls if c.method == "chat.postMessage"}
-            assert posted == {f"D{u}" for u in members}
-            clock["now"] = opened + timedelta(hours=1)
-            for uid in members:  # everyone answers: the transition and count scripts on the cluster
-                person = rt.person("slack", f"T1:{uid}")
-                assert (await rt.conversations.handle(person, ev.Start("de"))).messages
-                for n, item in enumerate(rt.conversations.config.questionnaire.items):
-                    handled = await rt.conversations.handle(
-                        person, ev.Answer(item.id, 4 if n % 4 == 0 else 0)
-                    )
-                assert handled.finished
-            assert await rt.teams.respondents("support", (await rt.teams.current_round("support")).id) == 6
-            await tick(rt, outreach, opened + timedelta(days=7, hours=-0.5))  # the weekly summary
-            lead = [c.params.get("text", "") for c in fake.calls if c.params.get("channel") == "LSUP"]
-            assert any(
-                "Wochenbericht für Support" in t and "Konflikt ohne Rückendeckung" in t for t in lead
-            ), lead
+        await _round_and_summary(settings, fake)
         async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:  # the web app
             agent = SlackAgent(http, base, fake, user="UCLUSTERWEB")
             await agent.say("hallo")
