@@ -315,7 +315,8 @@ def _result(ctx: _Ctx, key: classifier.ResultKey, view: ev.ResultView, lang: Lan
         return msg.Choice(ctx.t(name, lang), encode(ev.ShowResult(to, code, lang)))
 
     remove = msg.Choice(ctx.t("remove_result", lang), encode(ev.Dismiss()))
-    heading, lines, items = ctx.t("result_heading", lang), r.lines, tuple[str, ...]()
+    heading, lines = ctx.t("result_heading", lang), r.lines
+    items: tuple[str, ...] = ()
     list_heading: str | None = None
     note: str | None = ctx.t("stored_counted" if key.counted else "stored_not_counted", lang)
     helps = () if not r.paths else (button("what_helps", "p"),)

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import re
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -30,6 +29,7 @@ from flows.store import REDIS_DOWN
 
 from ..admin import Admin, is_admin_command
 from ..metrics import API_CALLS
+from ..outbox import Outbox
 from ..platform import MALFORMED
 from ..runtime import Runtime
 from ..texts import say
@@ -86,43 +86,6 @@ def _retry_after(value: str | None, default: float) -> float:
         return default
 
 
-class Outbox:
-    """Sends per conversation, in order, after the request; one task per busy conversation."""
-
-    def __init__(self) -> None:
-        self._queues: dict[str, deque[Callable[[], Awaitable[None]]]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def put(self, conversation: str, steps: list[Callable[[], Awaitable[None]]]) -> None:
-        if not steps:
-            return
-        queue = self._queues.get(conversation)
-        if queue is not None:
-            queue.extend(steps)
-            return
-        self._queues[conversation] = queue = deque(steps)
-        task = asyncio.create_task(self._drain(conversation, queue))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _drain(self, conversation: str, queue: deque[Callable[[], Awaitable[None]]]) -> None:
-        try:
-            while queue:
-                step = queue.popleft()
-                try:
-                    await step()
-                except (Unreachable, TimeoutError):
-                    pass  # logged by `call`; the person's state was committed before
-                except Exception as exc:
-                    log.error("teams delivery failed: %s", type(exc).__name__)
-        finally:
-            self._queues.pop(conversation, None)
-
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -148,7 +111,7 @@ class TeamsBot:
     def __init__(self, rt: Runtime, sdk: Sdk) -> None:
         self.rt, self.sdk = rt, sdk
         self.refs = References(rt.redis, rt.secret, "teams")
-        self.outbox = Outbox()
+        self.outbox = Outbox("teams", quiet=(Unreachable, TimeoutError))  # `call` logs those
         self.admin = Admin(rt)
         self.validator: Any = None
         if not rt.settings.teams_allow_unauthenticated:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
@@ -34,6 +33,7 @@ from flows import messages as msg
 
 from ..admin import Admin
 from ..metrics import API_CALLS
+from ..outbox import Outbox
 from ..runtime import Runtime
 from ..texts import say
 from .render import render
@@ -93,8 +93,7 @@ Step = Callable[[bool], Awaitable[None]]
 class TelegramConversation:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._queues: dict[int, deque[Step]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.outbox = Outbox("telegram")
 
     def person(self, user_id: int) -> str:
         return self.rt.person("telegram", str(user_id))
@@ -126,28 +125,16 @@ class TelegramConversation:
         """Show the messages in order: at once, unless Telegram asks to wait; then the rest
         (and whatever comes next for this chat) waits in the chat's queue, never the request."""
         steps = self._steps(app, chat_id, messages, clicked)
-        queue = self._queues.get(chat_id)
-        if queue is not None:
-            queue.extend(steps)
+        queued = [partial(step, False) for step in steps]  # from the queue: waits out a 429
+        if self.outbox.busy(chat_id):
+            self.outbox.put(chat_id, queued)
             return
         for n, step in enumerate(steps):
             try:
                 await step(True)
             except _Later as later:
-                self._queues[chat_id] = queue = deque(steps[n:])
-                task = asyncio.create_task(self._drain(chat_id, queue, later.seconds))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self.outbox.put(chat_id, queued[n:], delay=later.seconds)
                 return
-
-    async def _drain(self, chat_id: int, queue: deque[Step], wait: float) -> None:
-        try:
-            await asyncio.sleep(wait)
-            while queue:
-                await queue[0](False)
-                queue.popleft()
-        finally:
-            self._queues.pop(chat_id, None)
 
     def _steps(
         self, app: TgApp, chat_id: int, messages: tuple[msg.Message, ...], clicked: Message | None
