@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from prometheus_client import (
@@ -70,6 +70,12 @@ def scrape() -> bytes:
     return generate_latest(registry())
 
 
-def serve(port: int, host: str) -> None:
-    """Expose the metrics on a port of their own (the worker, which has no web app)."""
-    start_http_server(port, addr=host, registry=registry())
+def serve(port: int, host: str) -> Callable[[], None] | None:
+    """Expose the metrics on a port of their own (`RUHEPULS_METRICS_PORT`), for web and worker.
+    Returns how to stop it, or None when another process on this machine already serves that
+    port (with `PROMETHEUS_MULTIPROC_DIR` it reports every process, so one is enough)."""
+    try:
+        server, _ = start_http_server(port, addr=host, registry=registry())
+    except OSError:
+        return None
+    return server.shutdown

@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(None, validation_alias="RUHEPULS_METRICS_TOKEN")
     """Bearer token for GET /metrics (without one, /metrics answers only on a loopback HOST)."""
     metrics_port: int | None = Field(None, ge=1, le=65535, validation_alias="RUHEPULS_METRICS_PORT")
-    """The worker serves its metrics on this port (the web app serves them at /metrics)."""
+    """Metrics on a port of their own, for web and worker (the first process on a machine to bind
+    it serves them; with PROMETHEUS_MULTIPROC_DIR those of every process). Without it the web
+    app serves them at /metrics."""
     log_format: Literal["text", "json"] = Field("text", validation_alias="RUHEPULS_LOG_FORMAT")
     admins_raw: str = Field("", validation_alias="RUHEPULS_ADMINS")
     round_days: int = Field(14, ge=1, le=90, validation_alias="RUHEPULS_ROUND_DAYS")

@@ -40,6 +40,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         async with runtime(settings) as rt, contextlib.AsyncExitStack() as stack:
             api.state.rt = rt
+            if settings.metrics_port:
+                from .metrics import serve
+
+                stop = serve(settings.metrics_port, settings.host)
+                if stop is not None:
+                    stack.callback(stop)
             for platform in enabled(settings):
                 receiver = await platform.receive(rt, stack)
                 if receiver is not None:
@@ -62,7 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
     @api.get("/metrics")
     async def metrics(request: Request) -> Response:
         """Prometheus metrics. With RUHEPULS_METRICS_TOKEN set only for `Authorization: Bearer
-        <token>`; without one only on a loopback HOST (or on RUHEPULS_METRICS_PORT)."""
+        <token>`; without one only on a loopback HOST. With RUHEPULS_METRICS_PORT set (and no
+        token) they are served on that port only, not beside the platforms' routes."""
         from .metrics import CONTENT_TYPE, scrape
 
         token = settings.metrics_token
@@ -70,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
             given = request.headers.get("authorization", "").removeprefix("Bearer ")
             if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
                 return JSONResponse({"error": "unauthorized"}, status_code=401)
-        elif settings.public:
+        elif settings.public or settings.metrics_port:
             return JSONResponse({"error": "not found"}, status_code=404)
         return Response(scrape(), media_type=CONTENT_TYPE)
 

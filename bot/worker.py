@@ -75,7 +75,8 @@ def run_worker(settings: Settings) -> None:
         if settings.metrics_port:
             from .metrics import serve
 
-            serve(settings.metrics_port, settings.host)
+            if serve(settings.metrics_port, settings.host) is None:
+                log.info("metrics port %d is served by another process here", settings.metrics_port)
         async with runtime(settings) as rt, outreach_for(rt) as outreach:
             log.info("worker running (%s)", ", ".join(sorted(outreach)) or "no platform configured")
             await build_worker(rt, outreach).start()  # returns on SIGINT or SIGTERM

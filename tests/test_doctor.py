@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,3 +107,61 @@ def test_each_platform_is_checked_and_says_how_to_fix_it(tmp_path: Path, redis_u
         refused = doctor(**base)
         assert "Slack refuses SLACK_BOT_TOKEN (invalid_auth)" in refused.stdout and refused.returncode != 0
         assert "xoxb-doctor" not in refused.stdout + refused.stderr and "doctor-token" not in refused.stdout
+
+
+class SkewedClock:
+    """Redis on a port of its own, but its TIME runs ten minutes ahead: a proxy that forwards
+    every command to the real server and answers TIME itself (as a Redis on a machine without
+    NTP would)."""
+
+    TIME = b"*1\r\n$4\r\nTIME\r\n"
+
+    def __init__(self, upstream_port: int, ahead: float = 600) -> None:
+        self.upstream, self.ahead = upstream_port, ahead
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream))
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+
+    def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
+        while data := client.recv(65536):
+            if data == self.TIME:
+                now = time.time() + self.ahead
+                s, us = str(int(now)).encode(), str(int(now % 1 * 1e6)).encode()
+                client.sendall(b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(s), s, len(us), us))
+            else:
+                upstream.sendall(data)
+        upstream.close()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        dst.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_skewed_clock_is_named(tmp_path: Path, persisting_redis: str, redis_url: str) -> None:
+    skewed = SkewedClock(int(persisting_redis.rsplit(":", 1)[1].split("/")[0]))
+    try:
+        env = dict(RUHEPULS_SESSION_REDIS_URL=redis_url, RUHEPULS_DATA_DIR=str(tmp_path))
+        bad = doctor(REDIS_URL=f"redis://127.0.0.1:{skewed.port}/0", **env)
+        assert bad.returncode != 0
+        assert "clock differs from Redis's by 600 s" in bad.stdout and "NTP" in bad.stdout
+        good = doctor(REDIS_URL=persisting_redis, **env)
+        assert good.returncode == 0, good.stdout
+        assert "the clock agrees with Redis's" in good.stdout
+    finally:
+        skewed.close()

@@ -3,9 +3,12 @@ label value looks like a user id (a test fails on one)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from pathlib import Path
 
 import httpx
+from conftest import free_port, python_env, ruhepuls_process, wait_until_up
 from fakes import FakeServer, FakeSlack
 from prometheus_client.parser import text_string_to_metric_families
 from slackkit import SIGNING_SECRET, SlackAgent, running_app
@@ -76,3 +79,23 @@ def test_the_id_guard_can_fail() -> None:
     assert not any(
         shape.match(v) for shape in ID_SHAPES for v in ("slack", "answer", "chat.update", "429", "ok")
     )
+
+
+def test_metrics_on_a_port_of_their_own(tmp_path: Path, redis_url: str) -> None:
+    """RUHEPULS_METRICS_PORT: the metrics leave the public port; a second process on the same
+    machine starts all the same (the first one serves every process's figures)."""
+    metrics_port, ports = free_port(), [free_port(), free_port()]
+    multiproc = tmp_path / "prom"
+    multiproc.mkdir()
+    with contextlib.ExitStack() as stack:
+        for i, port in enumerate(ports):
+            env = python_env(REDIS_URL=redis_url, PORT=str(port), RUHEPULS_METRICS_PORT=str(metrics_port),
+                             PROMETHEUS_MULTIPROC_DIR=str(multiproc))  # fmt: skip
+            stack.enter_context(ruhepuls_process(["serve"], env, tmp_path / f"serve{i}.log"))
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / f"serve{i}.log")
+        for port in ports:
+            assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
+            assert httpx.post(f"http://127.0.0.1:{port}/slack/events", content=b"{}").status_code != 500
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert scraped.status_code == 200
+        assert "# TYPE ruhepuls_event_seconds histogram" in scraped.text
