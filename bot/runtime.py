@@ -21,6 +21,7 @@ import flows
 from classifier import Lang
 from flows import texts
 from flows.later import Later
+from flows.measures import MeasureStore
 from flows.reports import ReportStore
 from flows.residue import ExpiringMessages
 from flows.teams import TeamStore
@@ -208,9 +209,9 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
         teams = TeamStore(redis, secret)
         later = Later(redis)
         conversations = (
-            flows.Conversations(store, cfg, clock, teams=teams, later=later)
+            flows.Conversations(store, cfg, clock, teams=teams, later=later, measures=MeasureStore(redis))
             if clock
-            else flows.Conversations(store, cfg, teams=teams, later=later)
+            else flows.Conversations(store, cfg, teams=teams, later=later, measures=MeasureStore(redis))
         )
         queue = RedisQueue(queue_redis, name=QUEUE)
         yield Runtime(

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import classifier
 from classifier import Lang, Questionnaire
+from classifier.measures import View, view_field
 from classifier.result import join_names
 from classifier.scoring import type_means
 
@@ -30,7 +31,8 @@ NONE = "none"
 """The pseudo-state of a person with no survey in progress."""
 OPEN = frozenset({State.ASKING, State.PAUSED})
 REVIEW = frozenset({State.REVIEW})
-ANY = frozenset({NONE, State.ASKING, State.PAUSED, State.REVIEW})
+FOLLOWUP = frozenset({State.FOLLOWUP})
+ANY = frozenset({NONE, State.ASKING, State.PAUSED, State.REVIEW, State.FOLLOWUP})
 FREE_TEXT_WORDS = 3
 """Typed text of this many words that is neither a command nor an answer is taken as something
 the person wanted to say: a kind reply, the signpost and the crisis line (it is never stored)."""
@@ -48,6 +50,16 @@ class Config:
     """The organisation's real offer (e.g. its de-escalation training and where to sign up)."""
     intro_note: str | None = None
     """An employer's line for the intro (e.g. that working time may be used)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """The team's running measure a survey in this round checks back on (bot.measures)."""
+
+    id: str
+    since: str
+    """When it was chosen, as the person reads it (e.g. "03.11.2026")."""
+    what: classifier.Text
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +91,7 @@ class _Ctx:
     now: datetime
     round_id: str | None = None
     already_done: bool = False
+    followup: Followup | None = None
 
     def t(self, name: str, lang: Lang | None = None, **fmt: object) -> str:
         text: classifier.Text = getattr(self.cfg.texts, name)
@@ -217,6 +230,8 @@ def _where_you_were(ctx: _Ctx, s: Session | None) -> tuple[msg.Message, ...]:
         return (_question(ctx, s),)
     if s is not None and s.state is State.REVIEW:
         return (_review(ctx, s),)
+    if s is not None and s.state is State.FOLLOWUP and ctx.followup is not None:
+        return (_followup(ctx, s, ctx.followup),)
     return ()
 
 
@@ -371,18 +386,58 @@ def finish_anyway(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     return complete(ctx, s)
 
 
-def complete(ctx: _Ctx, done: Session) -> Step:
+def _followup(ctx: _Ctx, s: Session, f: Followup) -> msg.Question:
+    """The one optional check-back question on the team's measure, after the twelve."""
+    lang = s.lang
+    views = ("worse", "same", "some", "clear", "dk")
+    options = tuple(msg.Choice(ctx.t(f"view_{v}", lang), encode(ev.CheckBack(v))) for v in views)  # type: ignore[arg-type]
+    options += (msg.Choice(ctx.t("followup_skip", lang), encode(ev.CheckBack(None))),)
+    total = len(ctx.cfg.questionnaire.items)
+    return msg.Question(
+        "followup",
+        total + 1,
+        total,
+        ctx.t("followup_progress", lang),
+        ctx.t("followup_stem", lang, since=f.since),
+        ctx.t("followup_question", lang, what=f.what(lang).rstrip(".") + "."),
+        options,
+        (msg.Choice(ctx.t("support", lang), encode(ev.Support())),),
+        ctx.t("followup_note", lang, k=ctx.cfg.min_group_size - 1),
+    )
+
+
+def complete(ctx: _Ctx, done: Session, view: ev.CheckBack | None = None) -> Step:
+    """The result; first, in a round whose team runs a measure, the check-back question (only
+    for a survey that counts and has a result: the view is counted with it, never alone)."""
     q = ctx.cfg.questionnaire
     answers = done.answer_map(tuple(i.id for i in q.items))
     counted = _counted(ctx, done)
     completion = None
     if counted:
+        contribution = classifier.contribution(q, answers)
+        if ctx.followup is not None and contribution and view is None:
+            asking = replace(done, index=len(q.items) - 1, state=State.FOLLOWUP)
+            return Step(asking, (_followup(ctx, asking, ctx.followup),))
+        if ctx.followup is not None and view is not None and view.view is not None and contribution:
+            contribution[view_field(ctx.followup.id, View(view.view))] = 1
         year, week, _ = ctx.now.isocalendar()
-        completion = Completion(
-            str(done.round_id), f"{year}-W{week:02d}", classifier.contribution(q, answers)
-        )
+        completion = Completion(str(done.round_id), f"{year}-W{week:02d}", contribution)
     key = classifier.result_key(q, answers, counted=counted)
     return Step(None, (_result(ctx, key, "s", done.lang),), completion, finished=True)
+
+
+def check_back(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    assert s is not None and isinstance(e, ev.CheckBack)
+    return complete(ctx, s, e)
+
+
+def followup_again(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    """Anything but an answer while the check-back question is open: ask it again (if the
+    measure ended meanwhile, the result comes at once)."""
+    assert s is not None
+    if ctx.followup is None:
+        return complete(ctx, s, ev.CheckBack(None))
+    return Step(s, (_followup(ctx, s, ctx.followup),))
 
 
 def show_result(ctx: _Ctx, s: Session | None, e: Event) -> Step:
@@ -468,6 +523,8 @@ def on_text(ctx: _Ctx, s: Session | None, e: Event) -> Step:
         return review(ctx, s, e)
     if s.state is State.PAUSED:
         return unfinished(ctx, s, e)
+    if s.state is State.FOLLOWUP:
+        return followup_again(ctx, s, e)
     return hint(ctx, s, e)
 
 
@@ -495,14 +552,19 @@ RULES: tuple[Rule, ...] = (
     Rule(NO,   ev.NotThisTime,             None,                 not_this_time),
     Rule(NO,   ev.Cancel,                  None,                 nothing_saved),
     Rule(NO,   (ev.Answer, ev.Back,
-                ev.Finish),                None,                 survey_gone),
+                ev.Finish, ev.CheckBack),  None,                 survey_gone),
+    Rule(FOLLOWUP, ev.CheckBack,           None,                 check_back),
+    Rule(FOLLOWUP, ev.Cancel,              None,                 cancel),
+    Rule(FOLLOWUP, ev.Language,            None,                 switch_language),
+    Rule(FOLLOWUP, (ev.Answer, ev.Back, ev.Start, ev.Resume, ev.Pause, ev.Finish,
+                    ev.Later, ev.Snooze, ev.NotThisTime), None, followup_again),
     Rule(REVIEW, ev.Finish,                None,                 finish_anyway),  # no result, knowingly
     Rule(REVIEW, ev.Back,                  can_go_back,          review_back),
     Rule(REVIEW, ev.Pause,                 None,                 pause),
     Rule(REVIEW, ev.Cancel,                None,                 cancel),
     Rule(REVIEW, ev.Language,              None,                 switch_language),
     Rule(REVIEW, (ev.Answer, ev.Back, ev.Start, ev.Resume,
-                  ev.Later, ev.Snooze, ev.NotThisTime), None,   review),
+                  ev.Later, ev.Snooze, ev.NotThisTime, ev.CheckBack), None, review),
     Rule(NO,   (ev.Pause, ev.Resume,
                 ev.Language),              None,                 offer_intro),
     Rule(OPEN, ev.Answer,                  is_current_and_last,  finish),
@@ -514,7 +576,7 @@ RULES: tuple[Rule, ...] = (
                 ev.Snooze, ev.NotThisTime), None,                pause),
     Rule(OPEN, (ev.Start, ev.Resume),      None,                 resume),   # continue where they stopped
     Rule(OPEN, ev.Cancel,                  None,                 cancel),
-    Rule(OPEN, ev.Finish,                  None,                 reshow),
+    Rule(OPEN, (ev.Finish, ev.CheckBack),  None,                 reshow),
     Rule(OPEN, ev.Language,                None,                 switch_language),
 )  # fmt: skip
 
@@ -542,12 +604,14 @@ def step(
     now: datetime,
     round_id: str | None = None,
     already_done: bool = False,
+    followup: Followup | None = None,
 ) -> Step:
     """Apply one event.
 
     `lang` is the language for a person with no session (their platform's locale or the
     deployment default); `now` dates a completion to its reporting week; `round_id` is the open
     round of the person's team (a survey begun now counts there), and `already_done` says
-    that they finished that round already (they may not answer it twice).
+    that they finished that round already (they may not answer it twice); `followup` the
+    team's running measure this round checks back on, after the twelve.
     """
-    return _dispatch(_Ctx(cfg, lang, now, round_id, already_done), session, event)
+    return _dispatch(_Ctx(cfg, lang, now, round_id, already_done, followup), session, event)

@@ -109,9 +109,19 @@ class ShowResult:
     lang: Lang = "de"
 
 
+CheckView = Literal["worse", "same", "some", "clear", "dk"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckBack:
+    """The answer to the check-back question on the team's measure (None: rather not say)."""
+
+    view: CheckView | None
+
+
 Event = (
     Start | Later | Answer | Back | Pause | Resume | Cancel | Help | Language | Text | Dismiss | Support | Finish
-    | ShowResult | Snooze | NotThisTime
+    | ShowResult | Snooze | NotThisTime | CheckBack
 )  # fmt: skip
 
 MAX_ACTION_BYTES = 64
@@ -143,6 +153,8 @@ def encode(event: Event) -> str:
             return f"r:{view}:{lang}:{code}"
         case Snooze(hours):
             return f"snooze:{hours}"
+        case CheckBack(view):
+            return f"cb:{view or '-'}"
     for name, simple in _SIMPLE.items():
         if simple == event:
             return name
@@ -175,6 +187,8 @@ def decode(action: object) -> Event | None:
         return Language(rest)  # type: ignore[arg-type]
     if head == "snooze" and rest in ("1", "24"):
         return Snooze(int(rest))
+    if head == "cb" and rest in ("worse", "same", "some", "clear", "dk", "-"):
+        return CheckBack(None if rest == "-" else rest)  # type: ignore[arg-type]
     if head == "r":
         view, _, rest = rest.partition(":")
         lang, _, code = rest.partition(":")

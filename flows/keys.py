@@ -72,6 +72,22 @@ def history(scope: str) -> str:
     return f"{_tag(scope)}:history"
 
 
+def published(scope: str) -> str:
+    """List of the team's summaries as posted (text, bands, what was said of its measures), for
+    the team report: only what reached the lead channel."""
+    return f"{_tag(scope)}:published"
+
+
+def measures(scope: str) -> str:
+    """Hash of the team's record of measures: id -> the measure (JSON, no person in it)."""
+    return f"{_tag(scope)}:measures"
+
+
+def measure_draft(person: str) -> str:
+    """A lead's measure being chosen in a guided chat dialog (Telegram), a few minutes."""
+    return f"{PREFIX}:mdraft:{person}"
+
+
 def publication(scope: str, week: str) -> str:
     """Hash of one weekly post: status and the rendered payload."""
     return f"{_tag(scope)}:pub:{week}"

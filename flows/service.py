@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from classifier import Lang
+from classifier import Text as Text_
 
 from . import engine
 from .errors import StoreBusy, StoreUnavailable
 from .events import Event, Start, Text
 from .keys import KINDS, SOLO
 from .later import Later
+from .measures import MeasureStore
 from .messages import Message
 from .session import Session
 from .store import REDIS_DOWN, RedisStore, Ref
@@ -60,6 +62,7 @@ class Conversations:
         membership_ttl: float = 30.0,
         round_ttl: float = 2.0,
         later: Later | None = None,
+        measures: MeasureStore | None = None,
     ) -> None:
         self.store = store
         self.later = later
@@ -72,6 +75,8 @@ class Conversations:
         self._rounds: dict[str, tuple[float, tuple[str, str] | None]] = {}
         self._membership_ttl = membership_ttl
         self._round_ttl = round_ttl
+        self.measures = measures
+        self._followups: dict[str, tuple[float, engine.Followup | None]] = {}
 
     async def _scope(self, person: str) -> tuple[str, tuple[str, str] | None]:
         """The person's scope (team or solo) and their team's open round (id, key)."""
@@ -92,6 +97,34 @@ class Conversations:
             rnd = (now + self._round_ttl, await self.teams.open_round_key(team))
             self._rounds[team] = rnd
         return team, rnd[1]
+
+    async def _followup(
+        self, scope: str, rnd: tuple[str, str] | None, s: Session | None
+    ) -> engine.Followup | None:
+        """The measure this round checks back on, looked up only at the last question and after
+        it (so the steady state stays one round trip per answer); cached for a few seconds, as
+        the open round is (another process may change a measure: at most that late here)."""
+        total = len(self.config.questionnaire.items)
+        if self.measures is None or self.teams is None or rnd is None or s is None or s.index < total - 1:
+            return None
+        now = time.monotonic()
+        hit = self._followups.get(scope)
+        if hit is None or hit[0] < now:
+            found = None
+            current = await self.teams.current_round(scope)
+            m = (
+                await self.measures.asked_in(scope, current.opened.date())
+                if current and current.is_open
+                else None
+            )
+            if m is not None:
+                q = self.config.questionnaire
+                found = engine.Followup(
+                    m.id, m.chosen.strftime("%d.%m.%Y"), Text_(de=m.what(q, "de"), en=m.what(q, "en"))
+                )
+            hit = (now + self._round_ttl, found)
+            self._followups[scope] = hit
+        return hit[1]
 
     def forget(self, person: str) -> None:
         """Drop what is cached about a person's team: after they joined one in this process."""
@@ -131,9 +164,10 @@ class Conversations:
             already = False
             if round_id and token and session is None and isinstance(event, (Start, Text)):
                 already = await self.teams.has_finished(scope, round_id, token)  # type: ignore[union-attr]
+            followup = await self._followup(scope, rnd, session)
             result = engine.step(
                 self.config, session, event, lang=lang, now=self._clock(),
-                round_id=round_id, already_done=already,
+                round_id=round_id, already_done=already, followup=followup,
             )  # fmt: skip
             out = await self.store.commit(ref, version, session, event_id, result, token)
             if out.status == "ok":

@@ -22,6 +22,8 @@ class State(enum.StrEnum):
     PAUSED = "paused"
     REVIEW = "review"
     """Every question answered or skipped, too few for a result: go back, or finish anyway."""
+    FOLLOWUP = "followup"
+    """The twelve are answered; the one optional check-back question on the team's measure."""
 
 
 class SessionDataError(ValueError):
@@ -62,7 +64,7 @@ class Session:
         try:
             text = raw.decode() if isinstance(raw, bytes) else raw
             head, answers, round_id = text.split("|")
-            state = {"a": State.ASKING, "p": State.PAUSED, "r": State.REVIEW}[head[0]]
+            state = {"a": State.ASKING, "p": State.PAUSED, "r": State.REVIEW, "f": State.FOLLOWUP}[head[0]]
             session = cls(state, head[1:3], int(head[3:]), answers, round_id or None)  # type: ignore[arg-type]
         except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
             raise SessionDataError("unreadable session") from exc

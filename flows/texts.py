@@ -28,6 +28,16 @@ class Words(BaseModel):
 class ConversationTexts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     intro: Text
+    followup_progress: Text
+    followup_stem: Text
+    followup_question: Text
+    followup_note: Text
+    view_worse: Text
+    view_same: Text
+    view_some: Text
+    view_clear: Text
+    view_dk: Text
+    followup_skip: Text
     reminder: Text
     start: Text
     later: Text

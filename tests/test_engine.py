@@ -10,6 +10,7 @@ from conftest import NOW
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import classifier
 from flows import Config, Session, State, engine
 from flows import events as ev
 from flows import messages as msg
@@ -251,7 +252,8 @@ def test_every_rule_row_can_fire() -> None:
     sessions: list[Session | None] = [None, *asking]
     sessions += [replace(s, state=State.PAUSED) for s in asking]
     sessions.append(replace(asking[-1], state=State.REVIEW, answers="s" * n))
-    events: list[ev.Event] = [
+    sessions.append(replace(asking[-1], state=State.FOLLOWUP, answers="2" * n))
+    events: list[ev.Event] = [ev.CheckBack("some"), ev.CheckBack(None),
         ev.Start("de"), ev.Start(None), ev.Later(), ev.Pause(), ev.Resume(), ev.Cancel(), ev.Help(),
         ev.Dismiss(), ev.Language("en"), ev.Text("hallo"), ev.Back(None), ev.Support(), ev.Finish(),
         ev.ShowResult("p", "dA.2.0.-c"), ev.Snooze(24), ev.NotThisTime(),
@@ -282,6 +284,8 @@ def test_action_codec() -> None:
         ev.Finish(),
         ev.ShowResult("h", "mAB.21.x0.bc", "en"),
         ev.Snooze(1),
+        ev.CheckBack("worse"),
+        ev.CheckBack(None),
         ev.Snooze(24),
         ev.NotThisTime(),
     ]
@@ -291,3 +295,56 @@ def test_action_codec() -> None:
         assert ev.decode(action) == e
     for garbage in ["", "a:a1:9", "a::3", "a:a1", "x" * 65, None, 7, "lang:fr", "start:xx:", "pause:1"]:
         assert ev.decode(garbage) is None
+
+
+FOLLOWUP = engine.Followup("m0a1b2c", "03.11.2026", classifier.Text(de="Eine Teamregel", en="A team rule"))
+
+
+def _twelve(followup: engine.Followup | None, answers: int = 3) -> engine.Step:
+    s: Session | None = None
+    step = engine.step(CFG, s, ev.Start("de"), now=NOW, round_id="r1", followup=followup)
+    for item in ITEMS:
+        step = engine.step(
+            CFG, step.session, ev.Answer(item, answers), now=NOW, round_id="r1", followup=followup
+        )
+    return step
+
+
+def test_the_check_back_question_comes_only_after_the_twelve_and_only_with_a_measure() -> None:
+    without = _twelve(None)
+    assert without.finished and without.completion is not None
+    assert not any(k.startswith("v:") for k in without.completion.counters)
+    with_measure = _twelve(FOLLOWUP)
+    assert not with_measure.finished and with_measure.completion is None
+    assert with_measure.session is not None and with_measure.session.state is State.FOLLOWUP
+    question = with_measure.messages[0]
+    assert isinstance(question, msg.Question) and "Eine Teamregel" in question.text
+    # a click on an earlier question or "pause" asks it again; it survives a store round trip
+    again = engine.step(
+        CFG, with_measure.session, ev.Answer(ITEMS[3], 1), now=NOW, round_id="r1", followup=FOLLOWUP
+    )
+    assert again.session == with_measure.session and isinstance(again.messages[0], msg.Question)
+    assert Session.loads(with_measure.session.dumps(), len(ITEMS)) == with_measure.session
+    done = engine.step(
+        CFG, with_measure.session, ev.CheckBack("some"), now=NOW, round_id="r1", followup=FOLLOWUP
+    )
+    assert done.finished and done.completion is not None and done.session is None
+    assert done.completion.counters["v:m0a1b2c:some"] == 1
+    assert {k: v for k, v in done.completion.counters.items() if not k.startswith("v:")} == dict(
+        without.completion.counters
+    )
+    skipped = engine.step(
+        CFG, with_measure.session, ev.CheckBack(None), now=NOW, round_id="r1", followup=FOLLOWUP
+    )
+    assert skipped.completion is not None and not any(k.startswith("v:") for k in skipped.completion.counters)
+
+
+def test_no_check_back_outside_a_round_or_without_a_result() -> None:
+    solo = engine.step(CFG, None, ev.Start("de"), now=NOW, followup=FOLLOWUP)
+    for item in ITEMS:
+        solo = engine.step(CFG, solo.session, ev.Answer(item, 3), now=NOW, followup=FOLLOWUP)
+    assert solo.finished
+    nothing = _twelve(FOLLOWUP, answers=None)  # type: ignore[arg-type]
+    assert nothing.session is not None and nothing.session.state is State.REVIEW
+    anyway = engine.step(CFG, nothing.session, ev.Finish(), now=NOW, round_id="r1", followup=FOLLOWUP)
+    assert anyway.finished

@@ -1,0 +1,137 @@
+"""Measures: what a team chose to change after a summary, and whether, in its members' view, it
+helped. Pure: the record's shape, the options a summary offers, the check-back answer's
+counters and what may be said of them.
+
+A measure holds no answers and nothing about a person: what (a support path of the
+questionnaire, or a lead's own words), for which load type, since when, which role takes it
+on, when to check, and its status. The check-back question ("did it make a difference?") is
+counted like every other answer, into the same cell counters, and is said in words only when at
+least k people gave a view (a "don't know" is an answer, but no view).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .disclosure import minimum_group_size
+from .model import Lang, LoadType, Questionnaire, Text
+from .scoring import Band
+
+Status = Literal["planned", "running", "done", "dropped"]
+STATUSES: tuple[Status, ...] = ("planned", "running", "done", "dropped")
+OWN_TEXT_MAX = 280
+ROLE_MAX = 80
+
+
+class View(enum.StrEnum):
+    """One person's answer to the check-back question."""
+
+    WORSE = "worse"
+    SAME = "same"
+    SOME = "some"
+    CLEAR = "clear"
+    DONT_KNOW = "dk"
+
+
+VIEWS_WITH_AN_OPINION = (View.WORSE, View.SAME, View.SOME, View.CLEAR)
+
+
+class Verdict(enum.StrEnum):
+    """What a publication may say of a measure's effect, in words."""
+
+    BETTER = "better"
+    SAME = "same"
+    WORSE = "worse"
+    MIXED = "mixed"
+
+
+class Measure(BaseModel):
+    """One entry of a team's record of measures."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^m[0-9a-f]{6}$")
+    team: str
+    type: LoadType | None = None
+    """The load type it addresses (None for an own measure not tied to one)."""
+    path: str | None = Field(None, pattern=r"^[ABCD]\.[0-3]$")
+    """A support path of the questionnaire (`<type>.<index>`), or None for own words."""
+    text: str | None = Field(None, min_length=3, max_length=OWN_TEXT_MAX)
+    """The lead's own words (stored as typed: it describes a change, never a person)."""
+    role: str = Field(min_length=2, max_length=ROLE_MAX)
+    chosen: date
+    check: date | None = None
+    """Ask from this day on; None: in the next round opened after `chosen`."""
+    status: Status = "running"
+
+    @field_validator("text", "role")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) if value is not None else None
+
+    def what(self, q: Questionnaire, lang: Lang) -> str:
+        if self.path is not None:
+            t, i = self.path.split(".")
+            paths = q.types[LoadType(t)].paths
+            if int(i) < len(paths):
+                return paths[int(i)](lang)
+        return self.text or "?"
+
+    def asks_in(self, round_opened: date) -> bool:
+        """Does a round opened on this day ask the check-back question for this measure?"""
+        start = self.check or self.chosen
+        return self.status == "running" and round_opened > self.chosen and round_opened >= start
+
+
+def path_text(q: Questionnaire, ref: str) -> Text | None:
+    """The support path `<type>.<index>`, or None when there is none."""
+    try:
+        t, i = ref.split(".")
+        return q.types[LoadType(t)].paths[int(i)]
+    except (ValueError, KeyError, IndexError):
+        return None
+
+
+def options(q: Questionnaire, bands: Mapping[str, str] | None) -> list[str]:
+    """The support paths a lead may choose from after a summary: those of the types the team's
+    last published summary showed clearly (else partly), the organisation's and the team's
+    levers first; with nothing published, the first two of every type."""
+    bands = bands or {}
+    for wanted in (Band.DEUTLICH, Band.TEILWEISE):
+        types = [t for t in LoadType if bands.get(t.value) == wanted.value]
+        if types:
+            return [f"{t.value}.{i}" for t in types for i in range(min(3, len(q.types[t].paths)))]
+    return [f"{t.value}.{i}" for t in LoadType for i in range(2)]
+
+
+def view_field(measure_id: str, view: View) -> str:
+    """The counter field one check-back answer adds to its cell."""
+    return f"v:{measure_id}:{view.value}"
+
+
+def views(counters: Mapping[str, int], measure_id: str) -> dict[View, int]:
+    return {v: int(counters.get(view_field(measure_id, v), 0)) for v in View}
+
+
+def verdict(counters: Mapping[str, int], measure_id: str, k: int) -> Verdict | None:
+    """What may be said of a measure's effect: None unless at least k people gave a view (a
+    "don't know" counts as an answer but not as a view). A majority word only where more than
+    half share it; never a count, never "everyone"."""
+    k = minimum_group_size(k)
+    got = views(counters, measure_id)
+    n = sum(got[v] for v in VIEWS_WITH_AN_OPINION)
+    if n < k:
+        return None
+    better = got[View.SOME] + got[View.CLEAR]
+    if 2 * better > n:
+        return Verdict.BETTER
+    if 2 * got[View.SAME] > n:
+        return Verdict.SAME
+    if 2 * got[View.WORSE] > n:
+        return Verdict.WORSE
+    return Verdict.MIXED

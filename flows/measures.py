@@ -1,0 +1,81 @@
+"""A team's record of measures in Redis, and a lead's measure being chosen in a chat dialog.
+
+The record holds what `classifier.measures.Measure` holds (no answers, nothing about a person);
+every change is written to the audit log by the caller (`bot.measures`), with who made it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from classifier.measures import Measure, Status
+
+from . import keys
+
+DRAFT_SECONDS = 900
+
+
+class MeasureStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def all(self, team_id: str) -> list[Measure]:
+        """The team's measures, oldest first (an unreadable entry is left out, never raised)."""
+        raw = await self.redis.hgetall(keys.measures(team_id))
+        out = []
+        for value in raw.values():
+            try:
+                out.append(Measure.model_validate_json(value))
+            except ValidationError:
+                continue
+        return sorted(out, key=lambda m: (m.chosen, m.id))
+
+    async def get(self, team_id: str, measure_id: str) -> Measure | None:
+        raw = await self.redis.hget(keys.measures(team_id), measure_id)
+        if raw is None:
+            return None
+        try:
+            return Measure.model_validate_json(raw)
+        except ValidationError:
+            return None
+
+    @staticmethod
+    def new_id() -> str:
+        return f"m{secrets.token_hex(3)}"
+
+    async def save(self, m: Measure) -> None:
+        await self.redis.hset(keys.measures(m.team), m.id, m.model_dump_json())
+
+    async def set_status(self, team_id: str, measure_id: str, status: Status) -> Measure | None:
+        m = await self.get(team_id, measure_id)
+        if m is None:
+            return None
+        changed = m.model_copy(update={"status": status})
+        await self.save(changed)
+        return changed
+
+    async def asked_in(self, team_id: str, round_opened: date) -> Measure | None:
+        """The measure a round opened on this day checks back on: the latest running one whose
+        check is due (one extra question per survey at most)."""
+        due = [m for m in await self.all(team_id) if m.asks_in(round_opened)]
+        return due[-1] if due else None
+
+    # --- a lead's dialog (Telegram): a few fields, under their pseudonym, for minutes ----------
+    async def draft(self, person: str) -> dict[str, str]:
+        raw = await self.redis.get(keys.measure_draft(person))
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    async def keep_draft(self, person: str, draft: dict[str, str]) -> None:
+        await self.redis.set(keys.measure_draft(person), json.dumps(draft), ex=DRAFT_SECONDS)
+
+    async def drop_draft(self, person: str) -> None:
+        await self.redis.delete(keys.measure_draft(person))
