@@ -5,6 +5,8 @@
     round close <team>
     round status <team>
     summary <team>          (also for the team's leads) the next weekly summary, as it would be posted
+    measures <team>         (also for the team's leads) the team's measures
+    measure <team> <id> planned|running|done|dropped   (also for the team's leads)
 
 Only the ids in RUHEPULS_ADMINS (and the command line, which has the server's keys anyway) may
 run them; each run, and each refused try, is written to the audit log. No reply ever holds a
@@ -27,7 +29,18 @@ from .texts import say
 
 log = logging.getLogger("ruhepuls.admin")
 
-ADMIN_WORDS = {"team", "teams", "round", "runde", "summary", "bericht"}
+ADMIN_WORDS = {
+    "team",
+    "teams",
+    "round",
+    "runde",
+    "summary",
+    "bericht",
+    "measure",
+    "measures",
+    "maßnahme",
+    "maßnahmen",
+}
 KNOWN = {"team list", "round open", "round close", "round status", "summary preview"}
 """The commands a refused try may be logged as."""
 
@@ -68,6 +81,8 @@ class Admin:
         words = text.split()
         if len(words) == 2 and words[0].lower() in ("summary", "bericht"):
             return await self.summary(actor, words[1], lg)
+        if words and words[0].lower() in ("measure", "measures", "maßnahme", "maßnahmen"):
+            return await self.measure(actor, words[1:], lg)
         verb = " ".join(w.lower() for w in words[:2])
         args = words[2:]
         if not self.allowed(actor):
@@ -98,6 +113,21 @@ class Admin:
             return say("no_team", lang, team=team_id)
         await self.rt.teams.audit(actor, "summary preview", team_id, self.clock())
         return await preview(self.rt, team_id, self.clock()) or ""
+
+    async def measure(self, actor: str, args: list[str], lang: Lang) -> str:
+        """List a team's measures, or change one's status (leads of the team and admins)."""
+        from .measures import Measures
+
+        measures = Measures(self.rt, self.clock)
+        try:
+            if len(args) == 1:
+                return await measures.listing(actor, args[0], lang)
+            if len(args) == 3:
+                m = await measures.set_status(actor, args[0], args[1], args[2].lower())
+                return say("measure_status_set", lang, id=m.id, status=m.status)
+        except TeamError as exc:
+            return say(exc.key, lang, **exc.params)
+        return say("usage", lang)
 
     async def _team_list(self, lang: Lang) -> str:
         teams = await self.rt.teams.teams()

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
             print(stored_list(settings, "en" if args.lang == "en" else "de"))
         else:
             print(data_sheet(settings, args.lang))
-    elif command in ("team", "round", "audit", "summary"):
+    elif command in ("team", "round", "audit", "summary", "measure", "report"):
         from .cli_admin import run
 
         run(settings, args)

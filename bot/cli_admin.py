@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import getpass
 import sys
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
@@ -70,6 +71,35 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     prev = ssub.add_parser("preview", help="show exactly what the team's next weekly post would say")
     prev.add_argument("--team", required=True)
 
+    measure = sub.add_parser("measure", help="a team's measures after a summary (admins; leads in the chat)")
+    msub = measure.add_subparsers(dest="measure_command", required=True)
+    madd = msub.add_parser("add", help="record a measure the team takes on")
+    madd.add_argument("--team", required=True)
+    what = madd.add_mutually_exclusive_group(required=True)
+    what.add_argument("--path", help="a support path as <type>.<index>, e.g. B.1 (see `measure options`)")
+    what.add_argument("--text", help="the measure in your own words (3-280 characters)")
+    madd.add_argument("--role", required=True, help="who is responsible: a role, not a name")
+    madd.add_argument("--check", default="next", help="next (default), 4w, 8w or a date YYYY-MM-DD")
+    mopt = msub.add_parser("options", help="the support paths matching the team's last summary")
+    mopt.add_argument("--team", required=True)
+    mlist = msub.add_parser("list", help="the team's measures")
+    mlist.add_argument("--team", required=True)
+    mstat = msub.add_parser("status", help="change a measure's status")
+    mstat.add_argument("--team", required=True)
+    mstat.add_argument("--id", required=True)
+    mstat.add_argument("status", choices=["planned", "running", "done", "dropped"])
+
+    report = sub.add_parser(
+        "report", help="the team report for the risk-assessment file (PDF or signed link)"
+    )
+    report.add_argument("--team", required=True)
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
+    report.add_argument("--lang", choices=["de", "en"], default=None, help="default: the team's language")
+    report.add_argument("--out", default=None, help="the PDF to write (default: ruhepuls-<team>.pdf)")
+    report.add_argument("--link", action="store_true", help="print a signed link to the report page instead")
+    report.add_argument("--days", type=int, default=None, help="how long the link is valid (default 14)")
+
     audit = sub.add_parser("audit", help="show the audit log of admin actions")
     audit.add_argument("--count", type=int, default=50)
 
@@ -92,6 +122,52 @@ async def _links(rt: Runtime, admin: Admin, actor: str, args: argparse.Namespace
     return "\n".join(f"https://t.me/<your_bot>?start={c}" for c in codes)
 
 
+async def _measure(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
+    from .measures import Measures
+
+    measures, lang = Measures(rt), rt.settings.language
+    try:
+        if args.measure_command == "options":
+            await measures.team_for(actor, args.team)
+            return "\n".join(
+                f"{ref}: {measures.label(ref, lang)}" for ref in await measures.options(args.team)
+            )
+        if args.measure_command == "list":
+            return await measures.listing(actor, args.team, lang)
+        if args.measure_command == "status":
+            m = await measures.set_status(actor, args.team, args.id, args.status)
+            return say("measure_status_set", lang, id=m.id, status=m.status)
+        m = await measures.choose(
+            actor, args.team, path=args.path, text=args.text, role=args.role, check=args.check
+        )
+        team = await measures.team_for(actor, args.team)
+        return measures.saved(m, team, lang)
+    except TeamError as exc:
+        sys.exit("ruhepuls: " + say(exc.key, lang, **exc.params))
+
+
+async def _report(rt: Runtime, args: argparse.Namespace) -> str:
+    from datetime import date
+
+    from .report import gather, link, pdf
+
+    try:
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    except ValueError:
+        sys.exit("ruhepuls: --from and --to take dates as YYYY-MM-DD")
+    r = await gather(rt, args.team, start, end, args.lang)
+    if r is None:
+        sys.exit(f"ruhepuls: no team {args.team}")
+    await rt.teams.audit("cli:" + getpass.getuser(), "report link" if args.link else "report pdf", args.team,
+                         datetime.now(UTC))  # fmt: skip
+    if args.link:
+        return link(rt, args.team, start, end, r.lang, args.days or rt.settings.report_link_days)
+    out = args.out or f"ruhepuls-{args.team}.pdf"
+    with open(out, "wb") as f:
+        f.write(pdf(rt.conversations.config.questionnaire, r))
+    return f"wrote {out}"
+
+
 def run(settings: Settings, args: argparse.Namespace) -> None:
     actor = f"cli:{getpass.getuser()}"
 
@@ -103,6 +179,10 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 return "\n".join(
                     f"{r['at']}  {r['who']}  {r['what']}  {r['team']}  {r.get('detail', '')}" for r in rows
                 )
+            if args.command == "measure":
+                return await _measure(rt, actor, args)
+            if args.command == "report":
+                return await _report(rt, args)
             if args.command == "summary":
                 return await admin.run(actor, f"summary {args.team}", settings.language)
             if args.command == "round":

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from classifier import Band, LoadType
-from classifier.disclosure import plan, summarize, thresholds
-from classifier.summary_text import render_summary
+from classifier.disclosure import TeamSummary, plan, summarize, thresholds
+from classifier.measures import verdict
+from classifier.summary_text import MeasureNote, render_summary
+from flows.measures import MeasureStore
 from flows.reports import HistoryEntry, Publication
 from flows.schedule import DAYS, iso_week
 from flows.teams import Team
@@ -69,6 +71,34 @@ def _chart_series(
     return [*((w, b) for w, b in past if b), (week, bands)]
 
 
+async def _measure_notes(
+    rt: Runtime,
+    team_id: str,
+    week: str,
+    history: list[HistoryEntry],
+    summary: TeamSummary | None,
+    counters: Mapping[str, int],
+    k: int,
+) -> list[MeasureNote]:
+    """What this week's post says of the team's measures (chosen before this report week):
+    the band of its load type before (the last publication up to the week it was chosen) and
+    now, each only where it was published; the team's view only from k who gave one."""
+    if summary is None:
+        return []
+    notes = []
+    for m in await MeasureStore(rt.redis).all(team_id):
+        chosen_week = iso_week(datetime.combine(m.chosen, datetime.min.time(), UTC))
+        if chosen_week >= week or m.status == "planned":
+            continue
+        before = after = None
+        if m.type is not None:
+            earlier = [h for h in history if h.week <= chosen_week and m.type.value in h.bands]
+            before = Band(earlier[-1].bands[m.type.value]) if earlier else None
+            after = summary.bands.get(m.type)
+        notes.append(MeasureNote(m, before, after, verdict(counters, m.id, k)))
+    return notes
+
+
 async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = True) -> list[Publication]:
     """What this week's plan publishes for each team of the unit. Reads only."""
     q = rt.conversations.config.questionnaire
@@ -96,12 +126,14 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
         chart = None
         if charts and bands:
             chart = band_chart(q, _chart_series(history, week, bands, wide), team.language)
+        notes = await _measure_notes(rt, team.id, week, history, summary, pub.counters, k)
         text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=summary,
-                              combined=bool(pub.folded))  # fmt: skip
+                              combined=bool(pub.folded), measures=notes)  # fmt: skip
         used: dict[str, tuple[str, ...]] = {}
         for cell in sorted(pub.cells):
             used[cell.team] = (*used.get(cell.team, ()), cell.window)
-        posts[team.id] = Publication(root, team.id, text, chart, bands, tuple(sorted(wide)), used)
+        posts[team.id] = Publication(root, team.id, text, chart, bands, tuple(sorted(wide)), used,
+                                     measures=tuple(n.as_record() for n in notes))  # fmt: skip
     for team in members:
         if team.id not in posts:
             parent = by_id.get(result.folded_into.get(team.id, ""))
@@ -187,7 +219,7 @@ async def run_unit(rt: Runtime, unit: list[Team], now: datetime, poster: Poster)
             if not p.bands and (rnd is None or rnd.opened > moment):
                 continue  # no round before this report time: no weekly "not enough yet"
             if await poster(team, p.text, p.chart):
-                await store.mark_posted(team.id, week)
+                await store.mark_posted(team.id, week, p)
             else:
                 complete = False
         return complete

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     summary_hour: int = Field(9, ge=0, le=23, validation_alias="RUHEPULS_SUMMARY_HOUR")
     send_lock_seconds: int = Field(30, ge=1, le=600, validation_alias="RUHEPULS_SEND_LOCK_SECONDS")
 
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s]+$", validation_alias="RUHEPULS_PUBLIC_URL")
+    """Where people reach this web app (e.g. https://ruhepuls.example.org): report links use it."""
+    report_link_days: int = Field(14, ge=1, le=90, validation_alias="RUHEPULS_REPORT_LINK_DAYS")
+    """How long a report link in the lead channel stays valid."""
     host: str = Field("127.0.0.1", validation_alias="HOST")
     port: int = Field(8000, ge=0, le=65535, validation_alias="PORT")
 

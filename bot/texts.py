@@ -11,6 +11,31 @@ from classifier.model import TextCatalog, load_texts
 
 class BotTexts(TextCatalog):
     usage: Text
+    measure_refused: Text
+    measure_button: Text
+    measure_title: Text
+    measure_pick: Text
+    measure_own: Text
+    measure_own_prompt: Text
+    measure_role: Text
+    measure_role_default: Text
+    measure_roles: Text
+    measure_check: Text
+    measure_check_next: Text
+    measure_check_4w: Text
+    measure_check_8w: Text
+    measure_save: Text
+    measure_cancel: Text
+    measure_need_what: Text
+    measure_bad_role: Text
+    measure_saved: Text
+    measure_when_next: Text
+    measure_when_date: Text
+    measure_none: Text
+    measure_row: Text
+    measure_no_such: Text
+    measure_status_set: Text
+    measure_gone: Text
     refused: Text
     no_team: Text
     no_teams: Text

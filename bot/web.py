@@ -18,11 +18,12 @@ import logging
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .logs import REQUEST_ID, clamp
@@ -80,6 +81,26 @@ def create_app(settings: Settings) -> FastAPI:
         elif settings.public or settings.metrics_port:
             return JSONResponse({"error": "not found"}, status_code=404)
         return Response(scrape(), media_type=CONTENT_TYPE)
+
+    @api.get("/report/{token}")
+    async def report_page(request: Request, token: str) -> Response:
+        """A team report behind a signed link that expires (no accounts): read-only, rendered
+        here, nothing on it that is not in the PDF."""
+        from .report import gather, page, texts, verify
+
+        rt: Runtime = request.app.state.rt
+        grant = verify(rt.secret, token)
+        now = datetime.now(UTC)
+        headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+        if grant is None or grant.expires <= now:
+            lang = grant.lang if grant else settings.language
+            return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{texts()('refused', lang)}</p>",
+                                status_code=410 if grant else 403, headers=headers)  # fmt: skip
+        r = await gather(rt, grant.team, grant.start, grant.end, grant.lang)
+        if r is None:
+            return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{texts()('refused', grant.lang)}</p>",
+                                status_code=404, headers=headers)  # fmt: skip
+        return HTMLResponse(page(rt.conversations.config.questionnaire, r, grant.expires), headers=headers)
 
     @api.get("/privacy")
     async def privacy() -> PlainTextResponse:

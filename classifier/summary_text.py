@@ -7,9 +7,11 @@ support paths, and the participation state. Never a number of people, never a na
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from .disclosure import TeamSummary
+from .measures import Measure, Verdict
 from .model import Lang, LoadType, Questionnaire, Text, TextCatalog, load_texts
 from .scoring import Band
 
@@ -47,6 +49,19 @@ class SummaryTexts(TextCatalog):
     chart_kaum: Text
     chart_teilweise: Text
     chart_deutlich: Text
+    measures: Text
+    measure_line: Text
+    measure_bands: Text
+    measure_bands_none: Text
+    measure_view_better: Text
+    measure_view_same: Text
+    measure_view_worse: Text
+    measure_view_mixed: Text
+    measure_view_none: Text
+    status_planned: Text
+    status_running: Text
+    status_done: Text
+    status_dropped: Text
 
 
 @cache
@@ -57,6 +72,38 @@ def summary_texts() -> SummaryTexts:
 
 def _t(key: str, lang: Lang, **fmt: object) -> str:
     return summary_texts()(key, lang, **fmt)
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureNote:
+    """What a publication says of one measure: only published bands and a verdict under k."""
+
+    measure: Measure
+    before: Band | None
+    after: Band | None
+    verdict: Verdict | None
+
+    def as_record(self) -> dict[str, str | None]:
+        return {"id": self.measure.id, "before": self.before, "after": self.after, "verdict": self.verdict}
+
+
+def measure_lines(q: Questionnaire, lang: Lang, notes: list[MeasureNote]) -> list[str]:
+    """One paragraph per measure, in words."""
+    out = []
+    for n in notes:
+        m = n.measure
+        parts = [_t("measure_line", lang, what=m.what(q, lang).rstrip("."), role=m.role,
+                    since=m.chosen.strftime("%d.%m.%Y"), status=_t(f"status_{m.status}", lang))]  # fmt: skip
+        if m.type is not None:
+            name = q.types[m.type].name(lang)
+            if n.before is not None and n.after is not None:
+                before, after = _t(f"band_{n.before}", lang), _t(f"band_{n.after}", lang)
+                parts.append(_t("measure_bands", lang, type=name, before=before, after=after))
+            else:
+                parts.append(_t("measure_bands_none", lang, type=name))
+        parts.append(_t(f"measure_view_{n.verdict}" if n.verdict else "measure_view_none", lang))
+        out.append("• " + " ".join(parts))
+    return out
 
 
 def focus_types(summary: TeamSummary) -> list[LoadType]:
@@ -74,6 +121,7 @@ def render_summary(
     summary: TeamSummary | None,
     folded_into: str | None = None,
     combined: bool = False,
+    measures: list[MeasureNote] | None = None,
 ) -> str:
     """The text of one weekly post."""
     lines = [_t("title", lang, team=team, week=week)]
@@ -109,6 +157,8 @@ def render_summary(
     else:
         paths = [p(lang) for p in q.outcomes.moderate.paths]
     lines.append(_t("paths", lang) + "\n" + "\n".join(f"• {p}" for p in paths))
+    if measures:
+        lines.append(_t("measures", lang) + "\n" + "\n".join(measure_lines(q, lang, measures)))
     lines.append(_t("next_steps", lang))
     lines.append(_t("not_covered", lang))
     lines.append(_t("footer", lang, k=k))

@@ -17,7 +17,7 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
@@ -56,6 +56,8 @@ class Publication:
     (kept, so that every published cell can be traced to exactly one publication)."""
     status: Literal["pending", "posted"] = "pending"
     settled: bool = False
+    measures: tuple[Mapping[str, str | None], ...] = ()
+    """What the text says of the team's measures: id, band before and after, the verdict."""
     """The consumed fields are deleted and the bands are in the history."""
 
     def to_redis(self) -> dict[str, str]:
@@ -68,6 +70,7 @@ class Publication:
             "status": self.status,
             "settled": "1" if self.settled else "0",
             "root": self.root,
+            "measures": json.dumps(list(self.measures)),
         }
 
     @classmethod
@@ -84,7 +87,13 @@ class Publication:
             {t: tuple(c) for t, c in cells.items()} if isinstance(cells, dict) else {},
             "posted" if d.get("status") == "posted" else "pending",
             d.get("settled") == "1",
+            tuple(json.loads(d.get("measures", "[]"))),
         )
+
+    def record(self, week: str) -> str:
+        """The entry the team's report keeps of this post (no chart, no cells)."""
+        return json.dumps({"week": week, "text": self.text, "bands": self.bands, "wide": list(self.wide),
+                           "measures": list(self.measures)})  # fmt: skip
 
 
 def _text(raw: bytes | str) -> str:
@@ -102,6 +111,15 @@ return 1
 """
 
 
+_POSTED = """
+if redis.call('HGET', KEYS[1], 'status') == 'posted' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'posted')
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+return 1
+"""
+
+
 def history_entry(week: str, bands: Mapping[str, str], wide: Iterable[str]) -> str:
     """One stored history row: the published bands of a week, and which rested on 10."""
     return json.dumps({"week": week, "bands": dict(bands), "wide": sorted(wide)})
@@ -114,6 +132,7 @@ class ReportStore:
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
         )
         self._settle = redis.register_script(_SETTLE)
+        self._posted = redis.register_script(_POSTED)
 
     # --- counters -----------------------------------------------------------------------------
     async def pending(self, team_ids: Iterable[str]) -> dict[Cell, dict[str, int]]:
@@ -200,8 +219,15 @@ class ReportStore:
         if names:
             await self.redis.hdel(keys.counters(team_id), *names)
 
-    async def mark_posted(self, team_id: str, week: str) -> None:
-        await self.redis.hset(keys.publication(team_id, week), "status", "posted")
+    async def mark_posted(self, team_id: str, week: str, p: Publication) -> None:
+        """Posted: and, once only, into the record the team's report is made from."""
+        await self._posted(keys=[keys.publication(team_id, week), keys.published(team_id)],
+                           args=[p.record(week), HISTORY_WEEKS])  # fmt: skip
+
+    async def published(self, team_id: str) -> list[dict[str, Any]]:
+        """What reached the team's lead channel, oldest first (at most HISTORY_WEEKS posts)."""
+        rows = await self.redis.lrange(keys.published(team_id), 0, -1)
+        return [json.loads(r) for r in rows]
 
     # --- the weekly run -----------------------------------------------------------------------
     async def run_done(self, root: str, week: str) -> bool:

@@ -27,12 +27,23 @@ from classifier import Lang
 from flows import events as ev
 from flows import messages as msg
 from flows.limits import Limiter
+from flows.teams import TeamError
 
 from ..admin import Admin, is_admin_command
+from ..measures import Measures
 from ..runtime import Runtime
 from ..texts import say
 from .delivery import Delivery, Op
-from .render import ACTION_PREFIX, HOME_CLEAR, HOME_MOVE, home_view, payload
+from .render import (
+    ACTION_PREFIX,
+    HOME_CLEAR,
+    HOME_MOVE,
+    MEASURE_OPEN,
+    MEASURE_VIEW,
+    home_view,
+    measure_modal,
+    payload,
+)
 
 log = logging.getLogger("ruhepuls.slack")
 
@@ -222,6 +233,68 @@ def build_slack_app(
         await convo.delivery.send(client, team, rt.person("slack", f"{team}:{user}"), [home])
 
     admin = Admin(rt)
+    measures = Measures(rt)
+
+    @app.action(MEASURE_OPEN)
+    async def on_measure_open(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """A lead clicked "Choose a measure" under a summary: the modal (anyone else: a refusal
+        only they see)."""
+        await ack()
+        user, channel = (body.get("user") or {}).get("id"), (body.get("channel") or {}).get("id")
+        trigger, team_id = body.get("trigger_id"), action.get("value")
+        if not all(isinstance(x, str) for x in (user, trigger, team_id)):
+            return
+        try:
+            team = await measures.team_for(f"slack:{user}", str(team_id))
+        except TeamError as exc:
+            if isinstance(channel, str):
+                await convo._call(
+                    client, "chat_postEphemeral", channel=channel, user=user, text=say(exc.key, s.language)
+                )
+            return
+        choices = [(ref, measures.label(ref, team.language)) for ref in await measures.options(team.id)]
+        await convo._call(
+            client, "views_open", trigger_id=trigger, view=measure_modal(team.id, choices, team.language)
+        )
+
+    @app.view(MEASURE_VIEW)
+    async def on_measure_save(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        user, workspace = (body.get("user") or {}).get("id"), (body.get("team") or {}).get("id")
+        values = (view.get("state") or {}).get("values") or {}
+
+        def field(block: str) -> str | None:
+            v = (values.get(block) or {}).get(block) or {}
+            picked = v.get("selected_option") or {}
+            out = picked.get("value") if isinstance(picked, dict) and picked else v.get("value")
+            return out.strip() if isinstance(out, str) and out.strip() else None
+
+        team_id = view.get("private_metadata")
+        if not (isinstance(user, str) and isinstance(workspace, str) and isinstance(team_id, str)):
+            await ack()
+            return
+        lang = s.language
+        try:
+            team = await measures.team_for(f"slack:{user}", team_id)
+            lang = team.language
+            m = await measures.choose(f"slack:{user}", team_id, path=field("path"), text=field("own"),
+                                      role=field("role") or "", check=field("check") or "next")  # fmt: skip
+        except TeamError as exc:
+            block = {"measure_bad_role": "role", "measure_need_what": "own"}.get(exc.key, "own")
+            await ack(response_action="errors", errors={block: say(exc.key, lang, **exc.params)})
+            return
+        await ack()
+        if team.lead_channel:
+            person = rt.person("slack", f"{workspace}:{user}")
+            await convo.delivery.send(
+                client,
+                workspace,
+                person,
+                [Op("post", team.lead_channel, {"text": measures.saved(m, team, lang)})],
+            )
 
     @app.command("/ruhepuls")
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:

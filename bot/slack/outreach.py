@@ -16,6 +16,7 @@ from flows.teams import Team
 
 from ..platform import Delivery, Member
 from ..runtime import Runtime
+from .render import summary_blocks
 
 log = logging.getLogger("ruhepuls.outreach")
 
@@ -108,7 +109,8 @@ class SlackOutreach:
     async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
         assert team.lead_channel
         try:
-            await self._call("chat.postMessage", team.lead_channel, channel=team.lead_channel, text=text)
+            await self._call("chat.postMessage", team.lead_channel, channel=team.lead_channel, text=text,
+                             blocks=summary_blocks(text, team.id, team.language))  # fmt: skip
             if chart:
                 await self.client.files_upload_v2(
                     channel=team.lead_channel, content=chart, filename="ruhepuls.png", title="Ruhepuls"

@@ -114,3 +114,66 @@ def payload(m: msg.Message) -> tuple[list[dict[str, Any]], str]:
     is built and validated once (slack_sdk's checks are slow); callers must not mutate them."""
     block_dicts, fallback = _rendered(m)
     return list(block_dicts), fallback
+
+
+# --- measures: the button under a weekly summary, and the modal it opens --------------------------
+MEASURE_OPEN, MEASURE_VIEW = "rpm:open", "rpm:save"
+
+
+def _plain(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary_blocks(text: str, team_id: str, lang: Lang) -> list[dict[str, Any]]:
+    """A weekly summary as blocks (sections of at most 3,000 characters), with the button that
+    lets the team's leads choose a measure."""
+    chunks: list[str] = []
+    for para in text.split("\n\n"):
+        if chunks and len(chunks[-1]) + len(para) + 2 <= 2900:
+            chunks[-1] += "\n\n" + para
+        else:
+            chunks.append(_plain(para, 2900))
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "plain_text", "text": c, "emoji": False}} for c in chunks
+    ]
+    button = {"type": "button", "action_id": MEASURE_OPEN, "value": team_id,
+              "text": {"type": "plain_text", "text": say("measure_button", lang)}}  # fmt: skip
+    blocks.append({"type": "actions", "elements": [button]})
+    return blocks
+
+
+def measure_modal(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> dict[str, Any]:
+    """The modal: a suggestion or own words, a role, when to check. `choices` are (ref, text)."""
+
+    def option(value: str, text: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": _plain(text, 75)}, "value": value}
+
+    def text_input(
+        block: str, label: str, limit: int, optional: bool, initial: str | None = None
+    ) -> dict[str, Any]:
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": block, "max_length": limit}
+        if initial:
+            element["initial_value"] = initial
+        return {"type": "input", "block_id": block, "optional": optional, "element": element,
+                "label": {"type": "plain_text", "text": label}}  # fmt: skip
+
+    checks = [option(c, say(f"measure_check_{c}", lang)) for c in ("next", "4w", "8w")]
+    return {
+        "type": "modal",
+        "callback_id": MEASURE_VIEW,
+        "private_metadata": team_id,
+        "title": {"type": "plain_text", "text": _plain(say("measure_title", lang), 24)},
+        "submit": {"type": "plain_text", "text": say("measure_save", lang)},
+        "close": {"type": "plain_text", "text": say("measure_cancel", lang)},
+        "blocks": [
+            {"type": "input", "block_id": "path", "optional": True,
+             "label": {"type": "plain_text", "text": _plain(say("measure_pick", lang), 2000)},
+             "element": {"type": "static_select", "action_id": "path",
+                         "options": [option(ref, text) for ref, text in choices]}},
+            text_input("own", say("measure_own", lang), 280, True),
+            text_input("role", say("measure_role", lang), 80, False, say("measure_role_default", lang)),
+            {"type": "input", "block_id": "check", "label": {"type": "plain_text", "text": say("measure_check", lang)},
+             "element": {"type": "static_select", "action_id": "check", "options": checks,
+                         "initial_option": checks[0]}},
+        ],
+    }  # fmt: skip

@@ -1,0 +1,127 @@
+"""Measures, the same on every surface (Slack modal, Telegram dialog, Teams card, CLI, the admin
+command `measure`): who may change them, what a summary offers, choosing and changing one.
+
+Only a team's leads and the admins (and the command line, which has the server's keys anyway)
+may; every change, and every refused try, goes into the audit log with who made it. The record
+holds no answers and nothing about a person (`classifier.measures`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from pydantic import ValidationError
+
+from classifier import Lang, LoadType
+from classifier.measures import STATUSES, Measure, Status, options, path_text
+from flows.measures import MeasureStore
+from flows.teams import Team, TeamError
+
+from .runtime import Runtime
+from .texts import say
+
+CHECKS = ("next", "4w", "8w")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Measures:
+    def __init__(self, rt: Runtime, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.rt = rt
+        self.store = MeasureStore(rt.redis)
+        self.clock = clock
+
+    async def team_for(self, actor: str, team_id: str) -> Team:
+        """The team, when `actor` may change its measures; TeamError otherwise (audited)."""
+        team = await self.rt.teams.team(team_id)
+        allowed = actor.startswith("cli:") or actor in self.rt.settings.admins
+        if team is not None and (allowed or actor in team.leads):
+            return team
+        await self.rt.teams.audit(actor, "measure refused", team.id if team else "-", self.clock())
+        raise TeamError("measure_refused")
+
+    async def options(self, team_id: str) -> list[str]:
+        """The support paths (`<type>.<index>`) matching the team's last posted summary."""
+        posted = await self.rt.reports.published(team_id)
+        return options(
+            self.rt.conversations.config.questionnaire, posted[-1].get("bands") if posted else None
+        )
+
+    def label(self, ref: str, lang: Lang) -> str:
+        text = path_text(self.rt.conversations.config.questionnaire, ref)
+        return text(lang) if text else ref
+
+    async def choose(
+        self, actor: str, team_id: str, *, path: str | None = None, text: str | None = None,
+        role: str, check: str = "next",
+    ) -> Measure:  # fmt: skip
+        """Save a new measure (running from today). TeamError names what is wrong."""
+        team = await self.team_for(actor, team_id)
+        q = self.rt.conversations.config.questionnaire
+        if path is not None and path_text(q, path) is None:
+            raise TeamError("measure_need_what")
+        if path is None and not (text and 3 <= len(text.strip()) <= 280):
+            raise TeamError("measure_need_what")
+        if not 2 <= len(role.strip()) <= 80:
+            raise TeamError("measure_bad_role")
+        today = self.clock().date()
+        when = _check_date(today, check)
+        try:
+            m = Measure(id=MeasureStore.new_id(), team=team.id, type=LoadType(path[0]) if path else None,
+                        path=path, text=None if path else text, role=role, chosen=today, check=when)  # fmt: skip
+        except ValidationError as exc:
+            raise TeamError("measure_need_what") from exc
+        await self.store.save(m)
+        await self.rt.teams.audit(
+            actor, "measure add", team.id, self.clock(), f"{m.id} {m.path or 'own'} running"
+        )
+        return m
+
+    async def set_status(self, actor: str, team_id: str, measure_id: str, status: str) -> Measure:
+        team = await self.team_for(actor, team_id)
+        if status not in STATUSES:
+            raise TeamError("usage")
+        s: Status = status
+        m = await self.store.set_status(team.id, measure_id, s)
+        if m is None:
+            raise TeamError("measure_no_such", id=measure_id, team=team.id)
+        await self.rt.teams.audit(actor, "measure status", team.id, self.clock(), f"{m.id} {status}")
+        return m
+
+    def saved(self, m: Measure, team: Team, lang: Lang) -> str:
+        """The confirmation, for the lead channel."""
+        check = (say("measure_when_date", lang, date=m.check.strftime("%d.%m.%Y")) if m.check
+                 else say("measure_when_next", lang))  # fmt: skip
+        what = m.what(self.rt.conversations.config.questionnaire, lang).rstrip(".")
+        return say("measure_saved", lang, id=m.id, team=team.name, what=what, role=m.role, check=check)
+
+    async def listing(self, actor: str, team_id: str, lang: Lang) -> str:
+        team = await self.team_for(actor, team_id)
+        q = self.rt.conversations.config.questionnaire
+        rows = [
+            say(
+                "measure_row",
+                lang,
+                id=m.id,
+                what=m.what(q, lang).rstrip("."),
+                role=m.role,
+                since=m.chosen.strftime("%d.%m.%Y"),
+                status=m.status,
+            )  # fmt: skip
+            for m in await self.store.all(team.id)
+        ]
+        return "\n".join(rows) if rows else say("measure_none", lang, team=team.name)
+
+
+def _check_date(today: date, check: str) -> date | None:
+    if check == "next":
+        return None
+    if check in ("4w", "8w"):
+        return today + timedelta(weeks=int(check[0]))
+    try:
+        return date.fromisoformat(check)
+    except ValueError as exc:
+        raise TeamError("usage") from exc

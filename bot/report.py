@@ -1,0 +1,297 @@
+"""The team report for the risk-assessment file: `ruhepuls report` writes it as a PDF, and the
+web app shows the same report as a read-only page behind a signed link that expires.
+
+It is made only of what was already published: the summaries as they were posted (the team's
+`published` record), the bands they showed, what they said of the team's measures, and the
+measures' own record (what, since when, which role, status). Nothing is computed from counters
+here, so nothing below k can appear.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from classifier import Band, Lang, LoadType, Questionnaire, Text  # noqa: E402
+from classifier.measures import Measure, Verdict  # noqa: E402
+from classifier.model import TextCatalog, load_texts  # noqa: E402
+from classifier.summary_text import MeasureNote, measure_lines, summary_texts  # noqa: E402
+from flows.measures import MeasureStore  # noqa: E402
+from flows.schedule import iso_week  # noqa: E402
+
+from .runtime import Runtime  # noqa: E402
+
+LEVEL = {Band.KAUM: 0, Band.TEILWEISE: 1, Band.DEUTLICH: 2}
+
+
+class ReportTexts(TextCatalog):
+    title: Text
+    period: Text
+    purpose: Text
+    chart: Text
+    chart_alt: Text
+    chart_note: Text
+    measures: Text
+    no_measures: Text
+    summaries: Text
+    no_summaries: Text
+    method: Text
+    version: Text
+    rule: Text
+    generated: Text
+    expires: Text
+    refused: Text
+    link_line: Text
+
+
+@cache
+def texts() -> ReportTexts:
+    return load_texts("bot", "report.yaml", ReportTexts)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    week: str
+    text: str
+    bands: dict[str, str]
+    wide: frozenset[str]
+    notes: dict[str, dict[str, Any]]
+    """Measure id -> what this post said of it (bands before and after, the verdict)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    team: str
+    lang: Lang
+    start: date
+    end: date
+    posts: tuple[Posted, ...]
+    measures: tuple[Measure, ...]
+    version: str
+    k: int
+    generated: date
+
+
+async def gather(
+    rt: Runtime, team_id: str, start: date, end: date, lang: Lang | None = None
+) -> Report | None:
+    """The report of a team for the weeks from `start` to `end`; None when there is no team."""
+    team = await rt.teams.team(team_id)
+    if team is None:
+        return None
+    first, last = _week(start), _week(end)
+    posts = []
+    for row in await rt.reports.published(team_id):
+        if first <= str(row.get("week")) <= last:
+            notes = {str(n["id"]): n for n in row.get("measures") or [] if isinstance(n, dict) and "id" in n}
+            posts.append(Posted(str(row["week"]), str(row["text"]), dict(row.get("bands") or {}),
+                                frozenset(row.get("wide") or ()), notes))  # fmt: skip
+    measures = tuple(m for m in await MeasureStore(rt.redis).all(team_id) if m.chosen <= end)
+    q = rt.conversations.config.questionnaire
+    return Report(team.name, lang or team.language, start, end, tuple(posts), measures, q.version,
+                  rt.settings.min_group_size, datetime.now(UTC).date())  # fmt: skip
+
+
+def _week(d: date) -> str:
+    return iso_week(datetime.combine(d, datetime.min.time(), UTC))
+
+
+def chart(q: Questionnaire, r: Report) -> bytes:
+    """PNG: a point for every published band; a line only between consecutive posts whose band
+    for that type both rest on at least 10 people (as the weekly chart draws trends)."""
+    fig = Figure(figsize=(7.5, 3.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.15, 0.16, 0.55, 0.72))
+    weeks = [p.week for p in r.posts]
+    for n, t in enumerate(LoadType):
+        offset = (n - 1.5) * 0.06
+        pts = [(x, LEVEL[Band(p.bands[t.value])] + offset, t.value in p.wide)
+               for x, p in enumerate(r.posts) if t.value in p.bands]  # fmt: skip
+        (marker,) = ax.plot(
+            [x for x, _, _ in pts], [y for _, y, _ in pts], "o", label=q.types[t].name(r.lang)
+        )
+        for (x0, y0, w0), (x1, y1, w1) in zip(pts, pts[1:], strict=False):
+            if w0 and w1 and x1 == x0 + 1:
+                ax.plot([x0, x1], [y0, y1], "-", color=marker.get_color())
+    s = summary_texts()
+    ax.set_yticks([0, 1, 2], [s(f"chart_{b}", r.lang) for b in LEVEL])
+    ax.set_ylim(-0.3, 2.3)
+    ax.set_xlim(-0.5, max(0.5, len(weeks) - 0.5))
+    ax.set_xticks(range(len(weeks)), weeks, fontsize=7, rotation=30)
+    ax.set_title(texts()("chart", r.lang), fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _measure_text(q: Questionnaire, r: Report, m: Measure) -> str:
+    """A measure and the latest that a published summary said of its effect."""
+    said = [p.notes[m.id] for p in r.posts if m.id in p.notes]
+    last = said[-1] if said else {}
+
+    def band(v: object) -> Band | None:
+        return Band(v) if isinstance(v, str) and v in Band._value2member_map_ else None
+
+    verdict = last.get("verdict")
+    note = MeasureNote(m, band(last.get("before")), band(last.get("after")),
+                       Verdict(verdict) if isinstance(verdict, str) and verdict in Verdict._value2member_map_ else None)  # fmt: skip
+    return measure_lines(q, r.lang, [note])[0].removeprefix("• ")
+
+
+def sections(q: Questionnaire, r: Report) -> list[tuple[str, list[str]]]:
+    """The report as (heading, paragraphs), the same for PDF and page."""
+    t = texts()
+    lang = r.lang
+    measures = [_measure_text(q, r, m) for m in r.measures] or [t("no_measures", lang)]
+    posts = [p.text for p in r.posts] or [t("no_summaries", lang)]
+    method = [t("version", lang, version=r.version), t("rule", lang, k=r.k),
+              summary_texts()("not_covered", lang), t("generated", lang, date=r.generated.strftime("%d.%m.%Y"))]  # fmt: skip
+    return [
+        (
+            "",
+            [
+                t("period", lang, start=r.start.strftime("%d.%m.%Y"), end=r.end.strftime("%d.%m.%Y")),
+                t("purpose", lang),
+            ],
+        ),  # fmt: skip
+        (t("measures", lang), measures),
+        (t("summaries", lang), posts),
+        (t("method", lang), method),
+    ]
+
+
+def _font_dir() -> str:
+    return os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+
+
+def pdf(q: Questionnaire, r: Report) -> bytes:
+    """The report as a PDF (fpdf2, DejaVu Sans from matplotlib's own fonts: umlauts and quotes)."""
+    from fpdf import FPDF
+
+    doc = FPDF(format="A4")
+    doc.set_title(texts()("title", r.lang, team=r.team))
+    doc.set_creator("Ruhepuls")
+    doc.add_font("DejaVu", fname=os.path.join(_font_dir(), "DejaVuSans.ttf"))
+    doc.add_font("DejaVu", style="B", fname=os.path.join(_font_dir(), "DejaVuSans-Bold.ttf"))
+    doc.set_auto_page_break(True, margin=15)
+    doc.add_page()
+    doc.set_font("DejaVu", "B", 15)
+    doc.multi_cell(0, 8, texts()("title", r.lang, team=r.team), new_x="LMARGIN", new_y="NEXT")
+    for n, (heading, paragraphs) in enumerate(sections(q, r)):
+        if heading:
+            doc.ln(3)
+            doc.set_font("DejaVu", "B", 12)
+            doc.multi_cell(0, 7, heading, new_x="LMARGIN", new_y="NEXT")
+        doc.set_font("DejaVu", "", 9.5)
+        for para in paragraphs:
+            doc.multi_cell(0, 4.8, para, new_x="LMARGIN", new_y="NEXT")
+            doc.ln(2)
+        if n == 0 and r.posts:
+            doc.image(io.BytesIO(chart(q, r)), w=180)
+            doc.set_font("DejaVu", "", 8)
+            doc.multi_cell(0, 4, texts()("chart_note", r.lang), new_x="LMARGIN", new_y="NEXT")
+    return bytes(doc.output())
+
+
+_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{title}</title>
+<style>
+body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:1rem;color:#1d2327}}
+h1{{font-size:1.4rem}} h2{{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ccd}}
+.post{{white-space:pre-wrap;border-left:3px solid #9ab;padding-left:.8rem;margin:1rem 0}}
+img{{max-width:100%;height:auto}} .note{{color:#555;font-size:.85rem}}
+@media print{{body{{max-width:none}} .post{{break-inside:avoid}}}}
+</style></head><body>
+<h1>{title}</h1>
+{body}
+</body></html>
+"""
+
+
+def page(q: Questionnaire, r: Report, expires: datetime) -> str:
+    """The report as one server-rendered page: readable on a phone, printable, no script."""
+    t = texts()
+    e = html.escape
+    parts = []
+    for n, (heading, paragraphs) in enumerate(sections(q, r)):
+        if heading:
+            parts.append(f"<h2>{e(heading)}</h2>")
+        css = ' class="post"' if heading == t("summaries", r.lang) and r.posts else ""
+        parts += [f"<p{css}>{e(p)}</p>" for p in paragraphs]
+        if n == 0 and r.posts:
+            png = base64.b64encode(chart(q, r)).decode()
+            parts.append(f'<figure><img id="chart" src="data:image/png;base64,{png}" alt="{e(t("chart_alt", r.lang))}">'
+                         f'<figcaption class="note">{e(t("chart_note", r.lang))}</figcaption></figure>')  # fmt: skip
+    parts.append(
+        f'<p class="note">{e(t("expires", r.lang, date=expires.strftime("%d.%m.%Y %H:%M UTC")))}</p>'
+    )
+    return _PAGE.format(lang=r.lang, title=e(t("title", r.lang, team=r.team)), body="\n".join(parts))
+
+
+# --- the signed link ------------------------------------------------------------------------------
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _mac(secret: bytes, payload: str) -> str:
+    return _b64(hmac.new(secret, b"report\x1f" + payload.encode(), hashlib.sha256).digest()[:18])
+
+
+def sign(secret: bytes, team_id: str, start: date, end: date, lang: Lang, expires: datetime) -> str:
+    """A link token: what the page shows (team, period, language) and until when, signed with the
+    server secret. No account, no session: whoever has the link may read it until it expires."""
+    body = json.dumps({"t": team_id, "f": start.isoformat(), "u": end.isoformat(), "l": lang,
+                       "e": int(expires.timestamp())}, separators=(",", ":"))  # fmt: skip
+    payload = _b64(body.encode())
+    return f"{payload}.{_mac(secret, payload)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    team: str
+    start: date
+    end: date
+    lang: Lang
+    expires: datetime
+
+
+def verify(secret: bytes, token: str) -> Grant | None:
+    """The grant of a token, or None when it was not made here or was altered: the signature is
+    checked before anything is decoded. Whether it has expired is the caller's to check."""
+    if len(token) > 400 or token.count(".") != 1:
+        return None
+    payload, mac = token.split(".")
+    if not hmac.compare_digest(mac.encode(), _mac(secret, payload).encode()):
+        return None
+    try:
+        d = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        grant = Grant(str(d["t"]), date.fromisoformat(d["f"]), date.fromisoformat(d["u"]),
+                      "en" if d["l"] == "en" else "de", datetime.fromtimestamp(int(d["e"]), UTC))  # fmt: skip
+    except (ValueError, KeyError, TypeError):
+        return None
+    return grant
+
+
+def link(rt: Runtime, team_id: str, start: date, end: date, lang: Lang, days: int) -> str:
+    expires = datetime.now(UTC) + timedelta(days=days)
+    base = (rt.settings.public_url or f"http://{rt.settings.host}:{rt.settings.port}").rstrip("/")
+    return f"{base}/report/{sign(rt.secret, team_id, start, end, lang, expires)}"

@@ -1,0 +1,250 @@
+"""From summary to action, end to end: a lead chooses a measure from the weekly summary the bot
+posted (Slack payloads signed as Slack signs them), the next round asks the one extra question
+after the twelve, the answers are counted like every other and said only from k, and the
+following summary says what was chosen and what followed. Real Redis, the real web app, the
+local fake Slack API."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from fakes import FakeServer, FakeSlack
+from slackkit import SIGNING_SECRET, running_app, signed_headers
+
+from bot.reports import run_unit, units
+from bot.runtime import Runtime, runtime
+from bot.settings import Settings
+from bot.slack.app import web_client
+from bot.slack.outreach import SlackOutreach
+from flows import State
+from flows import events as ev
+from flows import messages as msg
+from flows.measures import MeasureStore
+from flows.teams import Team
+
+NOW = datetime.now(UTC)
+MONDAY = (NOW - timedelta(days=NOW.weekday())).replace(hour=9, minute=0, second=0, microsecond=0)
+ROUND1 = MONDAY - timedelta(days=14)  # two weeks ago: its summary was posted last week
+REPORT1 = ROUND1 + timedelta(days=7, minutes=-30)
+ROUND2 = NOW + timedelta(days=1)  # opened after the measure was chosen (today)
+REPORT2 = ROUND2 + timedelta(days=14 - ROUND2.weekday(), hours=-ROUND2.hour + 8, minutes=30 - ROUND2.minute)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def fake_slack() -> FakeServer:
+    with FakeServer(FakeSlack(channel_members={"CTEAM": []}), "/api") as server:
+        yield server
+
+
+@pytest.fixture
+def settings(redis_url: str, fake_slack: FakeServer, redis) -> Settings:
+    return Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                    SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="measure-secret",
+                    RUHEPULS_ADMINS="slack:UADMIN")  # fmt: skip
+
+
+@pytest.fixture
+async def rt(settings: Settings) -> AsyncIterator[Runtime]:
+    async with runtime(settings, clock=Clock(ROUND1 + timedelta(hours=1))) as r:
+        yield r
+
+
+async def surveys(
+    rt: Runtime, team_id: str, people: int, tag: str, view: str | None = None
+) -> list[msg.Message]:
+    """`people` members finish the survey; each answers the check-back question with `view` when
+    it is asked. Returns what the last one was shown after the twelfth answer."""
+    after: list[msg.Message] = []
+    for n in range(people):
+        person = rt.person("slack", f"T1:U{tag}{team_id}{n}")
+        await rt.teams.place([person], team_id)
+        await rt.conversations.handle(person, ev.Start("de"))
+        for item in rt.conversations.config.questionnaire.items:
+            handled = await rt.conversations.handle(person, ev.Answer(item.id, 4 if item.type == "C" else 1))
+        after = list(handled.messages)
+        session = await rt.conversations.session_of(person)
+        if session is not None and session.state is State.FOLLOWUP:
+            await rt.conversations.handle(person, ev.CheckBack(view))  # type: ignore[arg-type]
+    return after
+
+
+async def weekly(rt: Runtime, now: datetime) -> None:
+    outreach = SlackOutreach(rt, web_client(rt))
+    for unit in (await units(rt)).values():
+        assert await run_unit(rt, unit, now, outreach.post_summary)
+
+
+def posts(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    return [c.params for c in fake.calls if c.method == "chat.postMessage" and c.params["channel"] == channel]
+
+
+def click(post: dict[str, Any], user: str, label: str) -> str:
+    blocks = json.loads(post["blocks"]) if isinstance(post["blocks"], str) else post["blocks"]
+    button = next(
+        e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["text"]["text"] == label
+    )
+    payload = {
+        "type": "block_actions", "api_app_id": "A1", "trigger_id": f"trig-{user}",
+        "user": {"id": user, "team_id": "T1"}, "team": {"id": "T1"},
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": post["channel"]},
+        "channel": {"id": post["channel"]}, "message": {"ts": "1.1", "blocks": blocks},
+        "actions": [{"action_id": button["action_id"], "block_id": "b", "type": "button",
+                     "value": button["value"], "action_ts": f"{time.time_ns()}"}],
+    }  # fmt: skip
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def submit(view: dict[str, Any], user: str, **values: str | None) -> str:
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        bid, element = block["block_id"], block["element"]
+        value = values.get(bid)
+        if element["type"] == "static_select":
+            state[bid] = {
+                bid: {"type": "static_select", "selected_option": {"value": value} if value else None}
+            }
+        else:
+            state[bid] = {bid: {"type": "plain_text_input", "value": value}}
+    payload = {"type": "view_submission", "api_app_id": "A1", "team": {"id": "T1"},
+               "user": {"id": user, "team_id": "T1"},
+               "view": {**view, "id": "V1", "state": {"values": state}}}  # fmt: skip
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def send(http: httpx.AsyncClient, base: str, body: str) -> httpx.Response:
+    headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+    return await http.post(f"{base}/slack/events", content=body, headers=headers)
+
+
+async def wait_for(fake: FakeSlack, method: str, before: int) -> dict[str, Any]:
+    for _ in range(300):
+        found = [c for c in fake.calls[before:] if c.method == method]
+        if found:
+            return found[-1].params
+        await asyncio_sleep(0.01)
+    raise AssertionError(f"no {method}: {[c.method for c in fake.calls[before:]]}")
+
+
+async def asyncio_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
+    rt: Runtime, settings: Settings, fake_slack: FakeServer
+) -> None:
+    fake: FakeSlack = fake_slack.fake
+    team = Team(id="support", name="Support", platform="slack", channel="CTEAM", lead_channel="LSUP",
+                leads=("slack:ULEAD",))  # fmt: skip
+    await rt.teams.save_team(team)
+    await rt.teams.open_round("support", ROUND1, ROUND1 + timedelta(days=6))
+    after = await surveys(rt, "support", 6, "a")
+    assert isinstance(after[0], msg.Result)  # no measure yet: no extra question
+    await rt.teams.close_round("support")
+    await weekly(rt, REPORT1)
+    first = posts(fake, "LSUP")[-1]
+    assert "Druck ohne Spielraum: deutlich" in first["text"]
+
+    async with running_app(settings) as base, httpx.AsyncClient() as http:
+        # someone who is not a lead of the team: refused, and only they see it
+        before = len(fake.calls)
+        assert (await send(http, base, click(first, "UOTHER", "Maßnahme festlegen"))).status_code == 200
+        refusal = await wait_for(fake, "chat.postEphemeral", before)
+        assert refusal["user"] == "UOTHER" and "nur die Leitungen dieses Teams" in refusal["text"]
+        assert not any(c.method == "views.open" for c in fake.calls[before:])
+        # the lead: the modal, offering the paths of the pattern the summary showed clearly
+        before = len(fake.calls)
+        assert (await send(http, base, click(first, "ULEAD", "Maßnahme festlegen"))).status_code == 200
+        opened = await wait_for(fake, "views.open", before)
+        view = json.loads(opened["view"]) if isinstance(opened["view"], str) else opened["view"]
+        offered = [o["value"] for o in view["blocks"][0]["element"]["options"]]
+        assert offered and all(ref.startswith("C.") for ref in offered)
+        # neither a path nor own words: the modal says so, nothing is saved
+        r = await send(http, base, submit(view, "ULEAD", role="Teamleitung", check="next"))
+        assert r.json()["response_action"] == "errors"
+        assert await MeasureStore(rt.redis).all("support") == []
+        before = len(fake.calls)
+        r = await send(http, base, submit(view, "ULEAD", path=offered[0], role="Teamleitung", check="next"))
+        assert r.status_code == 200 and not r.content.strip(b"{} ")
+        confirmation = await wait_for(fake, "chat.postMessage", before)
+    assert confirmation["channel"] == "LSUP" and "Teamleitung" in confirmation["text"]
+    (measure,) = await MeasureStore(rt.redis).all("support")
+    assert measure.path == offered[0] and measure.status == "running" and measure.role == "Teamleitung"
+    audit = await rt.teams.audit_log()
+    assert any(a["what"] == "measure add" and a["who"] == "slack:ULEAD" for a in audit)
+    assert any(a["what"] == "measure refused" and a["who"] == "slack:UOTHER" for a in audit)
+
+    # the next round asks the extra question, after the twelve; its answers are counted
+    rt.conversations._followups.clear()
+    rt.conversations._rounds.clear()  # this process cached round one for two seconds
+    rt.conversations._clock = Clock(ROUND2 + timedelta(hours=1))  # type: ignore[assignment]
+    await rt.teams.open_round("support", ROUND2, ROUND2 + timedelta(days=6))
+    after = await surveys(rt, "support", 6, "b", view="some")
+    question = after[0]
+    assert isinstance(question, msg.Question) and question.item_id == "followup"
+    assert (
+        "Personalplanung" in question.text
+        or measure.what(rt.conversations.config.questionnaire, "de")[:20] in question.text
+    )
+    counters = await rt.redis.hgetall("rp:{support}:agg")
+    assert sum(int(v) for f, v in counters.items() if f.decode().endswith(f"v:{measure.id}:some")) == 6, (
+        counters
+    )
+    await rt.teams.close_round("support")
+    await weekly(rt, REPORT2)
+    second = posts(fake, "LSUP")[-1]["text"]
+    assert "Maßnahmen des Teams" in second
+    assert "Druck ohne Spielraum: vorher deutlich ausgeprägt, jetzt deutlich ausgeprägt" in second, second
+    assert "Sicht des Teams: überwiegend eine Verbesserung" in second
+    published = await rt.reports.published("support")
+    assert [p["week"] for p in published] == sorted(p["week"] for p in published) and len(published) == 2
+
+
+async def test_the_view_is_withheld_below_k_and_only_asked_with_a_running_measure(
+    rt: Runtime, fake_slack: FakeServer
+) -> None:
+    from bot.measures import Measures
+
+    fake: FakeSlack = fake_slack.fake
+    for team_id in ("billing", "sales"):
+        await rt.teams.save_team(Team(id=team_id, name=team_id.title(), platform="slack", channel="CTEAM",
+                                      lead_channel=f"L{team_id}"))  # fmt: skip
+    measures = Measures(rt, clock=lambda: ROUND1)
+    m = await measures.choose("cli:admin", "billing", text="Eine ruhige Ecke für Pausen nach harten Gesprächen",
+                              role="Standortleitung")  # fmt: skip
+    stopped = await measures.choose("cli:admin", "sales", path="A.0", role="Teamleitung")
+    await measures.set_status("cli:admin", "sales", stopped.id, "dropped")
+    rt.conversations._clock = Clock(ROUND2 + timedelta(hours=1))  # type: ignore[assignment]
+    for team_id in ("billing", "sales"):
+        await rt.teams.open_round(team_id, ROUND2, ROUND2 + timedelta(days=6))
+    # billing: four give a view, two "don't know" (an answer, but no view): withheld
+    await surveys(rt, "billing", 4, "c", view="clear")
+    await surveys(rt, "billing", 2, "d", view="dk")
+    after = await surveys(rt, "sales", 6, "e", view="clear")
+    assert isinstance(after[0], msg.Result)  # a dropped measure asks nothing
+    sales = await rt.redis.hgetall("rp:{sales}:agg")
+    assert not any(":v:" in f.decode() or "|v:" in f.decode() for f in sales)
+    for team_id in ("billing", "sales"):
+        await rt.teams.close_round(team_id)
+    await weekly(rt, REPORT2)
+    text = posts(fake, "Lbilling")[-1]["text"]
+    assert "Eine ruhige Ecke für Pausen" in text
+    assert "noch nicht genug Antworten auf die Zusatzfrage" in text
+    assert "überwiegend" not in text and "geteilt" not in text
+    assert m.id in [n["id"] for n in (await rt.reports.published("billing"))[-1]["measures"]]
