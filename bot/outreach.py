@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from datetime import datetime
 
 from flows import engine, keys
@@ -53,7 +54,8 @@ async def pump(
         menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
         claimed = await rt.teams.claimed(team.id, rnd.id, kind)
         complete = True
-        for n, (member, pending, done) in enumerate(zip(members, todo, finished, strict=True)):
+        refreshed = time.monotonic()
+        for member, pending, done in zip(members, todo, finished, strict=True):
             if not pending or done:
                 continue
             tag = outreach_tag(rt.secret, rnd.id, kind, member.person)
@@ -69,8 +71,10 @@ async def pump(
             await rt.teams.mark_sent(
                 team.id, rnd.id, kind, member.person, unreachable=outcome == "gone" and kind == "inv"
             )
-            if n % 25 == 24:
-                await rt.teams.refresh_lock(team.id, seconds)
+            if time.monotonic() - refreshed > seconds / 3:  # by time: a slow platform must not outlast it
+                if not await rt.teams.refresh_lock(team.id, token, seconds):
+                    return False  # lost (this worker stalled): the one that holds it goes on
+                refreshed = time.monotonic()
         return complete
     finally:
         await rt.teams.unlock(team.id, token)

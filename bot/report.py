@@ -218,7 +218,7 @@ _PAGE = """<!doctype html>
 body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:1rem;color:#1d2327}}
 h1{{font-size:1.4rem}} h2{{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ccd}}
 .post{{white-space:pre-wrap;border-left:3px solid #9ab;padding-left:.8rem;margin:1rem 0}}
-img{{max-width:100%;height:auto}} .note{{color:#555;font-size:.85rem}}
+figure{{margin:1rem 0}} img{{max-width:100%;height:auto}} .note{{color:#555;font-size:.85rem}}
 @media print{{body{{max-width:none}} .post{{break-inside:avoid}}}}
 </style></head><body>
 <h1>{title}</h1>

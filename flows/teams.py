@@ -95,6 +95,10 @@ if uses then
 end
 return team
 """
+_REFRESH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -134,6 +138,7 @@ class TeamStore:
         self.secret = secret
         self._open = redis.register_script(_OPEN_ROUND)
         self._release = redis.register_script(_RELEASE)
+        self._refresh = redis.register_script(_REFRESH)
         self._join = redis.register_script(_JOIN)
 
     # --- teams ------------------------------------------------------------------------------
@@ -362,8 +367,10 @@ class TeamStore:
     async def lock(self, team_id: str, token: str, seconds: int) -> bool:
         return bool(await self.redis.set(keys.send_lock(team_id), token, nx=True, ex=seconds))
 
-    async def refresh_lock(self, team_id: str, seconds: int) -> None:
-        await self.redis.expire(keys.send_lock(team_id), seconds)
+    async def refresh_lock(self, team_id: str, token: str, seconds: int) -> bool:
+        """Extend the send lock if this holder still has it; False when it was lost (expired and
+        taken by another worker): then this one must stop sending."""
+        return bool(await self._refresh(keys=[keys.send_lock(team_id)], args=[token, seconds]))
 
     async def unlock(self, team_id: str, token: str) -> None:
         await self._release(keys=[keys.send_lock(team_id)], args=[token])

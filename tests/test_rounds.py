@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis as redis_sync
 from conftest import REPO, python_env
 from fakes import FakeServer, FakeSlack, FakeTelegram
 from slackkit import SIGNING_SECRET, SlackAgent, running_app
@@ -292,6 +293,7 @@ async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: 
 
 # --- the real worker, killed half-way -----------------------------------------------------------
 def test_worker_killed_half_way_sends_no_invitation_twice_and_loses_none(redis_url: str, tmp_path) -> None:
+    redis_sync.Redis.from_url(redis_url).flushdb()  # the worker ticks every team in Redis: only this test's
     members = [f"W{n:03d}" for n in range(40)]
     fake = FakeSlack(channel_members={"CBIG": members}, delay=0.05)
     with FakeServer(fake, "/api") as api:

@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import redis as redis_sync
 from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
 from slackkit import running_app
 from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity, teams_env
@@ -112,6 +113,7 @@ async def test_a_round_reaches_every_installed_member_once_and_counts_the_unreac
 
 
 def test_worker_killed_half_way_sends_nobody_a_second_invitation(redis_url: str, tmp_path) -> None:
+    redis_sync.Redis.from_url(redis_url).flushdb()  # the worker ticks every team in Redis: only this test's
     people = [f"entra-w{n:02d}" for n in range(30)]
     fake = FakeTeams(installed=set(people), roster={TEAM: [(f"29:{p}", p) for p in people]}, delay=0.05)
     with FakeTeamsServer(fake):
