@@ -248,3 +248,89 @@ async def test_the_view_is_withheld_below_k_and_only_asked_with_a_running_measur
     assert "noch nicht genug Antworten auf die Zusatzfrage" in text
     assert "überwiegend" not in text and "geteilt" not in text
     assert m.id in [n["id"] for n in (await rt.reports.published("billing"))[-1]["measures"]]
+
+
+async def test_a_lead_chooses_a_measure_in_telegram(redis_url: str, redis) -> None:
+    """The summary in the lead group carries the button; a lead continues in the private chat
+    (suggestion or own words, a role, when to check); anyone else is refused in a toast."""
+    from fakes import FakeTelegram
+    from telegram import Bot
+    from tgkit import WEBHOOK_SECRET, TelegramAgent
+
+    from bot.telegram.outreach import TelegramOutreach
+
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_API_URL=f"{api.url}/bot",
+                            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET, RUHEPULS_SECRET="tg-measure")  # fmt: skip
+        async with runtime(settings, clock=Clock(ROUND1 + timedelta(hours=1))) as rt:
+            await rt.teams.save_team(Team(id="hot", name="Hot", platform="telegram", lead_channel="-1001",
+                                          leads=("telegram:4242",)))  # fmt: skip
+            await rt.teams.open_round("hot", ROUND1, ROUND1 + timedelta(days=6))
+            await surveys(rt, "hot", 5, "t")
+            await rt.teams.close_round("hot")
+            async with Bot("1:T", base_url=f"{api.url}/bot") as bot:
+                outreach = TelegramOutreach(rt, bot)
+                for unit in (await units(rt)).values():
+                    assert await run_unit(rt, unit, REPORT1, outreach.post_summary)
+            summary = next(
+                c for c in fake.calls if c.method == "sendMessage" and c.params["chat_id"] == "-1001"
+            )
+            markup = summary.params["reply_markup"]
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            (button,) = [b for row in markup["inline_keyboard"] for b in row]
+            assert button["text"] == "Maßnahme festlegen"
+
+            async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:
+                group = {"id": -1001, "type": "supergroup", "title": "Leads"}
+
+                def press(agent: TelegramAgent) -> dict[str, Any]:
+                    update = agent.click_update("", data=button["callback_data"], message_id=1)
+                    update["callback_query"]["message"]["chat"] = group
+                    return update
+
+                other = TelegramAgent(http, base, fake, user_id=777)
+                other.screen[1] = {"text": summary.params["text"], "reply_markup": markup}
+                before = len(fake.calls)
+                assert (await other.send(press(other))).status_code == 200
+                toast = next(c for c in fake.calls[before:] if c.method == "answerCallbackQuery")
+                assert "nur die Leitungen" in toast.params["text"] and toast.params["show_alert"] in (
+                    True,
+                    "true",
+                )
+                assert not any(c.method == "sendMessage" for c in fake.calls[before:])
+
+                lead = TelegramAgent(http, base, fake, user_id=4242)
+                lead.screen[1] = {"text": summary.params["text"], "reply_markup": markup}
+                await lead.send(press(lead))
+                assert "Welchen Hebel" in lead.text()
+                await lead.click(say_de("measure_own"))
+                assert "in einem Satz" in lead.text()
+                await lead.say("x")  # too short: asked again, nothing saved
+                assert "3 bis 280 Zeichen" in lead.text()
+                await lead.say("Nach jedem Eskalationsanruf zehn Minuten Abkühlzeit")
+                await lead.click("Standortleitung")
+                await lead.click("Frühestens in 4 Wochen")
+                assert "festgelegt" in lead.text() and "in der ersten Runde ab" in lead.text()
+                # a stale click on the finished dialog changes nothing
+                await lead.send(lead.click_update("", data="mc:next", message_id=lead.last_id))
+                assert "abgelaufen" in lead.text()
+            (m,) = await MeasureStore(rt.redis).all("hot")
+            assert (
+                m.text == "Nach jedem Eskalationsanruf zehn Minuten Abkühlzeit"
+                and m.role == "Standortleitung"
+            )
+            assert m.check == m.chosen + timedelta(weeks=4) and m.path is None
+            to_group = [
+                c.params["text"]
+                for c in fake.calls
+                if c.method == "sendMessage" and c.params["chat_id"] == "-1001"
+            ]
+            assert any("Abkühlzeit" in t for t in to_group[1:])
+            assert not [k async for k in rt.redis.scan_iter("rp:mdraft:*")]  # the dialog's state is gone
+
+
+def say_de(name: str) -> str:
+    from bot.texts import say
+
+    return say(name, "de")

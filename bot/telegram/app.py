@@ -36,6 +36,7 @@ from ..metrics import API_CALLS
 from ..outbox import Outbox
 from ..runtime import Runtime
 from ..texts import say
+from .measure import PREFIXES, MeasureDialog
 from .render import render
 
 TgApp = Application[Any, Any, Any, Any, Any, Any]
@@ -184,6 +185,11 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     app = builder.build()
     convo = TelegramConversation(rt)
     admin = Admin(rt)
+    dialog = MeasureDialog(rt)
+
+    async def send(chat: int, text: str, markup: Any) -> None:
+        await _call(lambda: app.bot.send_message(chat, text, reply_markup=markup), "sendMessage")
+
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
     def _ids(update: Update) -> tuple[int, int] | None:
@@ -196,6 +202,8 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         ids = _ids(update)
         if ids is None or update.message is None:
             return
+        if text is None and await dialog.typed(ids[0], update.message.text or "", send):
+            return  # a lead's words for a measure (never an answer to the survey)
         event: ev.Event = ev.Text(text if text is not None else (update.message.text or ""))
         await convo.handle(app, ids[0], ids[1], event, f"u{update.update_id}")
         if text is None:  # a typed answer or remark stays in nobody's history
@@ -245,6 +253,9 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     async def on_click(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
+            return
+        if isinstance(query.data, str) and query.data.startswith(PREFIXES):
+            await dialog.click(query, send)  # a lead's measure, from the summary in the lead group
             return
         await _call(query.answer, "answerCallbackQuery")  # first, so the spinner stops at once
         event = ev.decode(query.data)

@@ -96,7 +96,11 @@ class TelegramOutreach:
 
         assert team.lead_channel
         try:
-            await self._send(int(team.lead_channel), text=text)
+            from .measure import summary_keyboard
+
+            await self._send(
+                int(team.lead_channel), text=text, reply_markup=summary_keyboard(team.id, team.language)
+            )
             if chart:
                 await self.bot.send_photo(int(team.lead_channel), photo=chart)
             return True
