@@ -44,11 +44,10 @@ class Measures:
         raise TeamError("measure_refused")
 
     async def options(self, team_id: str) -> list[str]:
-        """The support paths (`<type>.<index>`) matching the team's last posted summary."""
-        posted = await self.rt.reports.published(team_id)
-        return options(
-            self.rt.conversations.config.questionnaire, posted[-1].get("bands") if posted else None
-        )
+        """The support paths (`<type>.<index>`) matching the team's last summary (its bands are in
+        the history from the moment its week is frozen, so a card posted with it can offer them)."""
+        history = await self.rt.reports.history(team_id, last=1)
+        return options(self.rt.conversations.config.questionnaire, history[-1].bands if history else None)
 
     def label(self, ref: str, lang: Lang) -> str:
         text = path_text(self.rt.conversations.config.questionnaire, ref)

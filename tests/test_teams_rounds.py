@@ -15,7 +15,7 @@ import httpx
 import redis as redis_sync
 from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
 from slackkit import running_app
-from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity, teams_env
+from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity, eventually, teams_env
 from test_rounds import kill_worker_half_way
 from test_summaries import Clock, take_surveys
 
@@ -189,3 +189,53 @@ def test_unauthenticated_teams_is_refused_with_a_public_host(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert done.returncode != 0 and "refused with a public HOST" in done.stderr
+
+
+async def test_a_lead_chooses_a_measure_in_the_summary_card(redis_url, redis) -> None:
+    """The summary card opens a form (Action.ShowCard with inputs); a lead's submission saves the
+    measure and is confirmed in the channel, anyone else's is refused in a message only they see."""
+    from flows.measures import MeasureStore
+
+    fake = FakeTeams()
+    with FakeTeamsServer(fake):
+        settings = settings_for(redis_url, fake)
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            assert (
+                await TeamsAgent(http, base, fake, "x").post(install_in_team(fake, LEADS))
+            ).status_code == 200
+            async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as rt:
+                await rt.teams.save_team(Team(id="tm", name="Tm", platform="teams", channel=TEAM, lead_channel=LEADS,
+                                              leads=("teams:lead-1",)))  # fmt: skip
+                await rt.teams.open_round("tm", OPENED, OPENED + timedelta(days=14))
+                await take_surveys(rt, "tm", 5)
+                async with __import__("contextlib").AsyncExitStack() as stack:
+                    await tick(rt, {"teams": await platforms()["teams"].reach(rt, stack)}, REPORT)
+                (summary,) = fake.cards(LEADS)
+                show = next(a for b in summary["body"] if b["type"] == "ActionSet" for a in b["actions"])
+                assert show["type"] == "Action.ShowCard" and show["title"] == "Maßnahme festlegen"
+                form = show["card"]
+                offered = [c["value"] for c in form["body"][0]["choices"]]
+                assert offered
+                (save,) = form["actions"]
+
+                async def submit(user: str, **inputs: str) -> dict:
+                    body = activity(fake, "invoke", user, personal=False, conversation=LEADS, name="adaptiveCard/action",
+                                    value={"action": {"type": "Action.Execute", "verb": save["verb"],
+                                                      "data": {**save["data"], **inputs}}, "trigger": "manual"})  # fmt: skip
+                    r = await TeamsAgent(http, base, fake, user).post(body)
+                    assert r.status_code == 200, r.text
+                    return r.json()
+
+                refused = await submit("someone-else", path=offered[0], role="Teamleitung", check="next")
+                assert refused["type"] == "application/vnd.microsoft.activity.message"
+                assert "nur die Leitungen" in refused["value"]
+                empty = await submit("lead-1", role="Teamleitung", check="next")
+                assert "Bitte einen Vorschlag wählen" in empty["value"]
+                assert await MeasureStore(rt.redis).all("tm") == []
+                saved = await submit("lead-1", path=offered[0], role="Teamleitung", check="8w")
+                assert "festgelegt" in saved["value"]
+                (m,) = await MeasureStore(rt.redis).all("tm")
+                assert m.path == offered[0] and m.check is not None
+                await eventually(lambda: len(fake.cards(LEADS)) == 2)
+                assert "festgelegt" in " ".join(b.get("text", "") for b in fake.cards(LEADS)[-1]["body"])
+                assert len(fake.cards(LEADS)) == 2  # the summary card was not replaced

@@ -26,14 +26,16 @@ from flows import events as ev
 from flows import messages as msg
 from flows.references import References
 from flows.store import REDIS_DOWN
+from flows.teams import TeamError
 
 from ..admin import Admin, is_admin_command
+from ..measures import Measures
 from ..metrics import API_CALLS
 from ..outbox import Outbox
 from ..platform import MALFORMED
 from ..runtime import Runtime
 from ..texts import say
-from .render import action_of, card
+from .render import action_of, card, measure_of
 from .sdk import Sdk
 
 log = logging.getLogger("ruhepuls.teams")
@@ -113,6 +115,7 @@ class TeamsBot:
         self.refs = References(rt.redis, rt.secret, "teams")
         self.outbox = Outbox("teams", quiet=(Unreachable, TimeoutError))  # `call` logs those
         self.admin = Admin(rt)
+        self.measures = Measures(rt)
         self.validator: Any = None
         if not rt.settings.teams_allow_unauthenticated:
             from microsoft_teams.apps.auth import InboundActivityTokenValidator
@@ -245,6 +248,9 @@ class TeamsBot:
         user = user_of(a)
         lang = self.rt.settings.language
         value = a.value.model_dump(by_alias=True) if a.value is not None else None
+        form = measure_of(value)
+        if user is not None and form is not None:
+            return await self.on_measure(ctx, user, form)
         event = ev.decode(action_of(value))
         if user is None or event is None or not is_personal(a):
             return AdaptiveCardActionCardResponse(value=card(msg.Notice(say("press_not_understood", lang))))
@@ -257,6 +263,23 @@ class TeamsBot:
             first = msg.Notice(say("result_removed", lang))
         self._post(ctx, a.conversation.id, [m for m in messages if not isinstance(m, msg.Delete)])
         return AdaptiveCardActionCardResponse(value=card(first or msg.Notice(say("result_removed", lang))))
+
+    async def on_measure(self, ctx: Any, user: str, form: dict[str, str]) -> Any:
+        """A lead saved the measure form under a summary: the answer is a message only they see
+        (the summary card stays as it is); the confirmation goes to the channel."""
+        from microsoft_teams.api.models import AdaptiveCardActionMessageResponse
+
+        lang = self.rt.settings.language
+        try:
+            team = await self.measures.team_for(f"teams:{user}", form.get("team", ""))
+            lang = team.language
+            m = await self.measures.choose(f"teams:{user}", team.id, path=form.get("path"), text=form.get("own"),
+                                           role=form.get("role", ""), check=form.get("check", "next"))  # fmt: skip
+        except TeamError as exc:
+            return AdaptiveCardActionMessageResponse(value=say(exc.key, lang, **exc.params))
+        saved = self.measures.saved(m, team, lang)
+        self._post(ctx, ctx.activity.conversation.id, [msg.Notice(saved)])
+        return AdaptiveCardActionMessageResponse(value=saved)
 
     async def _handle(
         self, user: str, event: ev.Event, event_id: str, again: bool = False

@@ -19,10 +19,11 @@ from flows.limits import Limiter, Rate
 from flows.references import References
 from flows.teams import Team
 
+from ..measures import Measures
 from ..platform import Delivery, Member
 from ..runtime import Runtime
 from .app import Unreachable, call
-from .render import card, summary_card
+from .render import card, measure_form, summary_card
 from .sdk import Sdk
 
 log = logging.getLogger("ruhepuls.outreach")
@@ -123,7 +124,10 @@ class TeamsOutreach:
             log.warning("teams summary not posted: the app is not installed in the lead channel's team")
             return False
         conversations, channel = self.sdk.api(ref["svc"]).conversations, team.lead_channel
-        activity = MessageActivityInput().add_card(summary_card(text, chart))
+        measures = Measures(self.rt)
+        choices = [(ref, measures.label(ref, team.language)) for ref in await measures.options(team.id)]
+        form = measure_form(team.id, choices, team.language)
+        activity = MessageActivityInput().add_card(summary_card(text, chart, form))
         try:
             await self._pace(channel)
             await call("summary", lambda: conversations.create_activity(channel, activity))

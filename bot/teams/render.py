@@ -6,9 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from microsoft_teams.cards import ActionSet, AdaptiveCard, CardElement, ExecuteAction, Image, TextBlock
+from microsoft_teams.cards import (
+    ActionSet,
+    AdaptiveCard,
+    CardElement,
+    Choice,
+    ChoiceSetInput,
+    ExecuteAction,
+    Image,
+    ShowCardAction,
+    TextBlock,
+    TextInput,
+)
 
+from classifier import Lang
 from flows import messages as msg
+
+from ..texts import say
 
 VERB = "rp"
 
@@ -54,15 +68,53 @@ def card(m: msg.Message) -> AdaptiveCard:
     return AdaptiveCard(body=body)
 
 
-def summary_card(text: str, chart_png: bytes | None) -> AdaptiveCard:
-    """A weekly summary for a lead channel: its text, and the chart as an inline image."""
+MEASURE_VERB = "rpm"
+
+
+def measure_form(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> ShowCardAction:
+    """ "Choose a measure" under a summary: the form opens inside the card (a suggestion or own
+    words, a role, when to check); its button is an `Action.Execute` with verb `rpm`."""
+    checks = [Choice(title=say(f"measure_check_{c}", lang), value=c) for c in ("next", "4w", "8w")]
+    form = AdaptiveCard(
+        body=[
+            ChoiceSetInput(id="path", label=say("measure_pick", lang), style="expanded", wrap=True,
+                           choices=[Choice(title=text, value=ref) for ref, text in choices]),
+            TextInput(id="own", label=say("measure_own", lang), max_length=280, is_multiline=True),
+            TextInput(id="role", label=say("measure_role", lang), max_length=80, value=say("measure_role_default", lang)),
+            ChoiceSetInput(id="check", label=say("measure_check", lang), value="next", choices=checks),
+        ],
+        actions=[ExecuteAction(title=say("measure_save", lang), verb=MEASURE_VERB,
+                               data={MEASURE_VERB: "save", "team": team_id})],
+    )  # fmt: skip
+    return ShowCardAction(title=say("measure_button", lang), card=form)
+
+
+def summary_card(text: str, chart_png: bytes | None, form: ShowCardAction | None = None) -> AdaptiveCard:
+    """A weekly summary for a lead channel: its text, the chart as an inline image, and the
+    form to choose a measure."""
     import base64
 
     body: list[CardElement] = [_text(part) for part in text.split("\n\n") if part.strip()]
     if chart_png:
         url = "data:image/png;base64," + base64.b64encode(chart_png).decode()
         body.append(Image(url=url, alt_text="Ruhepuls"))
+    if form is not None:
+        body.append(ActionSet(actions=[form]))
     return AdaptiveCard(body=body)
+
+
+def measure_of(value: object) -> dict[str, str] | None:
+    """The fields of a measure form's submission (`rpm` verb), or None."""
+    if not isinstance(value, dict):
+        return None
+    action = value.get("action")
+    if (
+        not isinstance(action, dict)
+        or action.get("verb") != MEASURE_VERB
+        or not isinstance(action.get("data"), dict)
+    ):
+        return None
+    return {str(k): v.strip() for k, v in action["data"].items() if isinstance(v, str) and v.strip()}
 
 
 def action_of(value: object) -> object:
