@@ -6,6 +6,7 @@
     round status <team>
     summary <team>          (also for the team's leads) the next weekly summary, as it would be posted
     measures <team>         (also for the team's leads) the team's measures
+    report <team> [weeks]   (also for the team's leads) a signed link to the team report page
     measure <team> <id> planned|running|done|dropped   (also for the team's leads)
 
 Only the ids in RUHEPULS_ADMINS (and the command line, which has the server's keys anyway) may
@@ -83,6 +84,9 @@ class Admin:
             return await self.summary(actor, words[1], lg)
         if words and words[0].lower() in ("measure", "measures", "maßnahme", "maßnahmen"):
             return await self.measure(actor, words[1:], lg)
+        if len(words) in (2, 3) and words[0].lower() in ("report", "teambericht"):
+            weeks = words[2] if len(words) == 3 else "26"
+            return await self.report_link(actor, words[1], int(weeks) if weeks.isdigit() else 26, lg)
         verb = " ".join(w.lower() for w in words[:2])
         args = words[2:]
         if not self.allowed(actor):
@@ -128,6 +132,22 @@ class Admin:
         except TeamError as exc:
             return say(exc.key, lang, **exc.params)
         return say("usage", lang)
+
+    async def report_link(self, actor: str, team_id: str, weeks: int, lang: Lang) -> str:
+        """A signed link to the team report page over the last `weeks` weeks (leads and admins)."""
+        from .measures import Measures
+        from .report import link, texts
+
+        try:
+            team = await Measures(self.rt, self.clock).team_for(actor, team_id)
+        except TeamError as exc:
+            return say(exc.key, lang)
+        today = self.clock().date()
+        days = self.rt.settings.report_link_days
+        start = today - timedelta(weeks=max(1, min(weeks, 104)))
+        await self.rt.teams.audit(actor, "report link", team.id, self.clock())
+        url = link(self.rt, team.id, start, today, team.language, days)
+        return texts()("link_line", lang, days=days, url=url)
 
     async def _team_list(self, lang: Lang) -> str:
         teams = await self.rt.teams.teams()

@@ -128,6 +128,12 @@ def chart(q: Questionnaire, r: Report) -> bytes:
         for (x0, y0, w0), (x1, y1, w1) in zip(pts, pts[1:], strict=False):
             if w0 and w1 and x1 == x0 + 1:
                 ax.plot([x0, x1], [y0, y1], "-", color=marker.get_color())
+    for n, m in enumerate(r.measures, 1):  # where a measure began: between the posts before and after
+        chosen = _week(m.chosen)
+        x = next((i for i, p in enumerate(r.posts) if p.week > chosen), None)
+        if x is not None:
+            ax.axvline(x - 0.5, color="#777", linestyle="--", linewidth=1)
+            ax.text(x - 0.45, 2.2, f"M{n}", fontsize=7, color="#555", va="top")
     s = summary_texts()
     ax.set_yticks([0, 1, 2], [s(f"chart_{b}", r.lang) for b in LEVEL])
     ax.set_ylim(-0.3, 2.3)
@@ -158,7 +164,9 @@ def sections(q: Questionnaire, r: Report) -> list[tuple[str, list[str]]]:
     """The report as (heading, paragraphs), the same for PDF and page."""
     t = texts()
     lang = r.lang
-    measures = [_measure_text(q, r, m) for m in r.measures] or [t("no_measures", lang)]
+    measures = [f"M{n}: {_measure_text(q, r, m)}" for n, m in enumerate(r.measures, 1)] or [
+        t("no_measures", lang)
+    ]
     posts = [p.text for p in r.posts] or [t("no_summaries", lang)]
     method = [t("version", lang, version=r.version), t("rule", lang, k=r.k),
               summary_texts()("not_covered", lang), t("generated", lang, date=r.generated.strftime("%d.%m.%Y"))]  # fmt: skip

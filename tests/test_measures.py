@@ -334,3 +334,56 @@ def say_de(name: str) -> str:
     from bot.texts import say
 
     return say(name, "de")
+
+
+async def test_leads_list_and_change_their_measures_and_get_a_report_link(rt: Runtime) -> None:
+    """The admin command on every surface: a team's leads (and admins) list its measures, change
+    their status and ask for a report link; anyone else is refused and audited."""
+    from bot.admin import Admin
+    from bot.measures import Measures
+    from bot.report import verify
+
+    await rt.teams.save_team(Team(id="care", name="Care", platform="slack", leads=("slack:ULEAD",)))
+    m = await Measures(rt).choose("slack:ULEAD", "care", path="B.1", role="Teamleitung")
+    admin = Admin(rt)
+    listing = await admin.run("slack:ULEAD", "measures care")
+    assert m.id in listing and "Teamleitung" in listing and "running" in listing
+    assert "jetzt done" in await admin.run("slack:ULEAD", f"measure care {m.id} done")
+    assert (await MeasureStore(rt.redis).get("care", m.id)).status == "done"  # type: ignore[union-attr]
+    assert "nur die Leitungen" in await admin.run("slack:USOMEONE", f"measure care {m.id} dropped")
+    assert "nur die Leitungen" in await admin.run("slack:USOMEONE", "report care")
+    assert (await MeasureStore(rt.redis).get("care", m.id)).status == "done"  # type: ignore[union-attr]
+    line = await admin.run("slack:ULEAD", "report care 8")
+    grant = verify(rt.secret, line.rsplit(" ", 1)[-1].rsplit("/", 1)[-1])
+    assert grant is not None and grant.team == "care" and (grant.end - grant.start).days == 56
+    whats = [(a["who"], a["what"]) for a in await rt.teams.audit_log()]
+    assert ("slack:ULEAD", "measure status") in whats and ("slack:USOMEONE", "measure refused") in whats
+    assert ("slack:ULEAD", "report link") in whats
+
+
+def test_measures_from_the_command_line(redis_url: str) -> None:
+    import subprocess
+    import sys
+
+    import redis as redis_sync
+    from conftest import REPO, python_env
+
+    redis_sync.Redis.from_url(redis_url).flushdb()
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="cli-measures")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=REPO, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+
+    assert run("team", "add", "desk", "--name", "Desk", "--platform", "slack").returncode == 0
+    options = run("measure", "options", "--team", "desk")
+    assert options.returncode == 0 and options.stdout.startswith("A.0: ")
+    added = run("measure", "add", "--team", "desk", "--path", "B.1", "--role", "Teamleitung")
+    assert added.returncode == 0 and "festgelegt" in added.stdout, added.stderr
+    mid = added.stdout.split()[1]
+    assert run("measure", "status", "--team", "desk", "--id", mid, "dropped").returncode == 0
+    assert "dropped" in run("measure", "list", "--team", "desk").stdout
+    bad = run("measure", "add", "--team", "desk", "--path", "Z.9", "--role", "Teamleitung")
+    assert bad.returncode != 0 and "Bitte einen Vorschlag" in bad.stderr
+    nobody = run("measure", "add", "--team", "nope", "--text", "Etwas Sinnvolles", "--role", "Teamleitung")
+    assert nobody.returncode != 0

@@ -281,7 +281,9 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     app.add_handler(CommandHandler("start", on_start, filters=private))
     app.add_handler(CommandHandler(["help", "hilfe"], on_help, filters=private))
     app.add_handler(CommandHandler("pause", on_pause, filters=private))
-    app.add_handler(CommandHandler(["round", "team"], on_admin, filters=private))
+    app.add_handler(
+        CommandHandler(["round", "team", "measure", "measures", "report"], on_admin, filters=private)
+    )
     app.add_handler(CommandHandler(["language", "sprache"], on_language, filters=private))
     app.add_handler(MessageHandler(private & filters.TEXT, on_text))
     app.add_handler(CallbackQueryHandler(on_click))
