@@ -136,7 +136,8 @@ class Admin:
     async def report_link(self, actor: str, team_id: str, weeks: int, lang: Lang) -> str:
         """A signed link to the team report page over the last `weeks` weeks (leads and admins)."""
         from .measures import Measures
-        from .report import link, texts
+        from .report import link
+        from .texts import report_texts as texts
 
         try:
             team = await Measures(self.rt, self.clock).team_for(actor, team_id)

@@ -18,7 +18,6 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import matplotlib
@@ -27,41 +26,16 @@ matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from classifier import Band, Lang, LoadType, Questionnaire, Text  # noqa: E402
+from classifier import Band, Lang, LoadType, Questionnaire  # noqa: E402
 from classifier.measures import Measure, Verdict  # noqa: E402
-from classifier.model import TextCatalog, load_texts  # noqa: E402
 from classifier.summary_text import MeasureNote, measure_lines, summary_texts  # noqa: E402
 from flows.measures import MeasureStore  # noqa: E402
 from flows.schedule import iso_week  # noqa: E402
 
 from .runtime import Runtime  # noqa: E402
+from .texts import report_texts as texts  # noqa: E402
 
 LEVEL = {Band.KAUM: 0, Band.TEILWEISE: 1, Band.DEUTLICH: 2}
-
-
-class ReportTexts(TextCatalog):
-    title: Text
-    period: Text
-    purpose: Text
-    chart: Text
-    chart_alt: Text
-    chart_note: Text
-    measures: Text
-    no_measures: Text
-    summaries: Text
-    no_summaries: Text
-    method: Text
-    version: Text
-    rule: Text
-    generated: Text
-    expires: Text
-    refused: Text
-    link_line: Text
-
-
-@cache
-def texts() -> ReportTexts:
-    return load_texts("bot", "report.yaml", ReportTexts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,7 @@ def preflight() -> list[str]:
     from classifier.summary_text import summary_texts
 
     from .privacy import privacy_texts
-    from .texts import bot_texts
+    from .texts import bot_texts, report_texts
 
     q = classifier.default()
     loaded = [
@@ -101,6 +101,7 @@ def preflight() -> list[str]:
         summary_texts(),
         bot_texts(),
         privacy_texts(),
+        report_texts(),
     ]
     scripts = flows.store.script_sources()
     return [

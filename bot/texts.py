@@ -81,3 +81,29 @@ def bot_texts() -> BotTexts:
 
 def say(name: str, lang: Lang, **fmt: object) -> str:
     return bot_texts()(name, lang, **fmt)
+
+
+class ReportTexts(TextCatalog):
+    title: Text
+    period: Text
+    purpose: Text
+    chart: Text
+    chart_alt: Text
+    chart_note: Text
+    measures: Text
+    no_measures: Text
+    summaries: Text
+    no_summaries: Text
+    method: Text
+    version: Text
+    rule: Text
+    generated: Text
+    expires: Text
+    refused: Text
+    link_line: Text
+
+
+@cache
+def report_texts() -> ReportTexts:
+    """The team report's texts (bot/report.yaml)."""
+    return load_texts("bot", "report.yaml", ReportTexts)

@@ -86,7 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def report_page(request: Request, token: str) -> Response:
         """A team report behind a signed link that expires (no accounts): read-only, rendered
         here, nothing on it that is not in the PDF."""
-        from .report import gather, page, texts, verify
+        from .report import gather, page, verify
+        from .texts import report_texts as texts
 
         rt: Runtime = request.app.state.rt
         grant = verify(rt.secret, token)
