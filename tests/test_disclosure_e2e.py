@@ -15,12 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import classifier
+from bot.measures import Measures
 from bot.reports import _chart_series, preview, run_due, units
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from classifier import LoadType, Outcome, classify
+from flows import State, keys
 from flows import events as ev
-from flows import keys
 from flows.reports import HistoryEntry
 from flows.schedule import iso_week
 from flows.teams import Team
@@ -59,8 +60,11 @@ class World:
         if await self.rt.teams.current_round(team_id) is None:
             await self.rt.teams.open_round(team_id, OPENED, OPENED + 10 * WEEK)
 
-    async def finish(self, team_id: str, answers: dict[str, int | None], at: datetime) -> None:
-        """One new member of the team takes the whole survey at `at`."""
+    async def finish(
+        self, team_id: str, answers: dict[str, int | None], at: datetime, view: str | None = None
+    ) -> bool:
+        """One new member of the team takes the whole survey at `at`, and answers the extra
+        question on the team's measure with `view` if it is asked. True when it was asked."""
         self.counter += 1
         person = self.rt.person("slack", f"T1:U{self.counter:05d}")
         await self.rt.teams.place([person], team_id)
@@ -68,6 +72,11 @@ class World:
         await self.rt.conversations.handle(person, ev.Start("de"))
         for item in Q.items:
             await self.rt.conversations.handle(person, ev.Answer(item.id, answers.get(item.id)))
+        session = await self.rt.conversations.session_of(person)
+        if session is None or session.state is not State.FOLLOWUP:
+            return False
+        await self.rt.conversations.handle(person, ev.CheckBack(view))  # type: ignore[arg-type]
+        return True
 
     async def run(self, now: datetime) -> None:
         await run_due(self.rt, now, self.poster)
@@ -187,12 +196,18 @@ TREES = [
 ]
 answer = st.one_of(st.none(), st.integers(0, 4))
 surveys = st.fixed_dictionaries({i.id: answer for i in Q.items})
+views = st.sampled_from(["worse", "same", "some", "clear", "dk", None])
 
 
 @st.composite
 def histories(
     draw: st.DrawFn,
-) -> tuple[dict[str, str | None], list[list[tuple[str, dict[str, int | None], int]]], list[str], int | None]:
+) -> tuple[
+    dict[str, str | None],
+    list[list[tuple[str, dict[str, int | None], int, str | None]]],
+    list[str],
+    int | None,
+]:
     tree = draw(st.sampled_from(TREES))
     weeks = draw(st.integers(2, 4))
     completions = []
@@ -200,7 +215,7 @@ def histories(
         week = []
         for team_id in tree:
             for _ in range(draw(st.integers(0, 7))):
-                week.append((team_id, draw(surveys), draw(st.integers(0, 4))))
+                week.append((team_id, draw(surveys), draw(st.integers(0, 4)), draw(views)))
         completions.append(week)
     actions = draw(st.lists(st.sampled_from(["run", "preview", "both", "missed", "late"]),
                             min_size=weeks, max_size=weeks))  # fmt: skip
@@ -221,16 +236,24 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
         world = World(rt)
         for team_id, parent in sorted(tree.items(), key=lambda kv: kv[1] is not None):
             await world.team(team_id, parent)
+            await Measures(rt, clock=lambda: OPENED - WEEK).choose(
+                "cli:x", team_id, path="C.0", role="Teamleitung"
+            )
         truth: dict[tuple[str, str], list[dict[str, int | None]]] = {}
+        said: dict[tuple[str, str], list[str | None]] = {}  # the views given to the extra question
         previews: list[tuple[str, str, str]] = []
         weeks_seen: set[str] = set()
         for n, (week, action) in enumerate(zip(completions, actions, strict=True)):
-            for team_id, answers, day in week:
+            for team_id, answers, day, view in week:
                 at = OPENED + n * WEEK + day * DAY + timedelta(hours=3)
-                await world.finish(team_id, answers, at)
+                asked = await world.finish(team_id, answers, at, view)
                 rnd = await rt.teams.current_round(team_id)
                 assert rnd is not None
                 truth.setdefault((team_id, f"{rnd.id}:{iso_week(at)}"), []).append(answers)
+                with_result = classify(Q, answers).outcome is not Outcome.NO_RESULT
+                assert asked == with_result, "the extra question comes exactly after a survey with a result"
+                if asked:
+                    said.setdefault((team_id, f"{rnd.id}:{iso_week(at)}"), []).append(view)
             now = report_time(n + 1) + (2 * DAY if action == "late" else timedelta(0))
             weeks_seen.add(iso_week(now))
             if action in ("preview", "both"):
@@ -255,6 +278,8 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
                 used += cells
                 group = [a for c in cells for a in truth.get(c, [])]
                 check_statements(p.text, group, need, k, bool(p.bands))
+                own = [v for c in cells if c[0] == p.team for v in said.get(c, [])]  # only they were asked it
+                check_view(p.text, own, k)
         for team_id, week, text in previews:  # a preview is exactly the frozen publication
             assert (await rt.reports.publications([team_id], week))[team_id].text == text
         stored = {
@@ -271,6 +296,25 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
             pending = any(f.startswith(cell[1] + "|") for f in fields)
             with_result = any(classify(Q, a).outcome is not Outcome.NO_RESULT for a in truth[cell])
             assert (cell in published) or pending or not with_result
+
+
+def check_view(text: str, views: list[str | None], k: int) -> None:
+    """The team's view of its measure is said only from k who gave one, and says the majority."""
+    opinions = [v for v in views if v not in (None, "dk")]
+    if "Sicht des Teams: noch nicht genug" in text:
+        assert len(opinions) < k
+    verdict = re.search(r"Sicht des Teams: (überwiegend eine Verbesserung|überwiegend keine Veränderung|"
+                        r"überwiegend eine Verschlechterung|geteilt)", text)  # fmt: skip
+    if verdict is None:
+        return
+    assert len(opinions) >= k, f"the view of a measure on {len(opinions)} people"
+    better = sum(v in ("some", "clear") for v in opinions)
+    if "Verbesserung" in verdict.group(1):
+        assert 2 * better > len(opinions)
+    elif "keine Veränderung" in verdict.group(1):
+        assert 2 * opinions.count("same") > len(opinions)
+    elif "Verschlechterung" in verdict.group(1):
+        assert 2 * opinions.count("worse") > len(opinions)
 
 
 def check_statements(
