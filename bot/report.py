@@ -277,3 +277,15 @@ def link(rt: Runtime, team_id: str, start: date, end: date, lang: Lang, days: in
     expires = datetime.now(UTC) + timedelta(days=days)
     base = (rt.settings.public_url or f"http://{rt.settings.host}:{rt.settings.port}").rstrip("/")
     return f"{base}/report/{sign(rt.secret, team_id, start, end, lang, expires)}"
+
+
+REPORT_WEEKS = 26
+
+
+def summary_link(rt: Runtime, team_id: str, lang: Lang) -> str | None:
+    """The link a weekly post carries to the team report of the last half year (valid
+    RUHEPULS_REPORT_LINK_DAYS), when the web app's public address is known."""
+    if not rt.settings.public_url:
+        return None
+    today = datetime.now(UTC).date()
+    return link(rt, team_id, today - timedelta(weeks=REPORT_WEEKS), today, lang, rt.settings.report_link_days)

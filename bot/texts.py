@@ -11,6 +11,7 @@ from classifier.model import TextCatalog, load_texts
 
 class BotTexts(TextCatalog):
     usage: Text
+    report_button: Text
     measure_refused: Text
     measure_button: Text
     measure_title: Text

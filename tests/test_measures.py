@@ -18,6 +18,7 @@ import pytest
 from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, running_app, signed_headers
 
+from bot.report import verify
 from bot.reports import run_unit, units
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
@@ -55,7 +56,7 @@ def fake_slack() -> FakeServer:
 def settings(redis_url: str, fake_slack: FakeServer, redis) -> Settings:
     return Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                     SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="measure-secret",
-                    RUHEPULS_ADMINS="slack:UADMIN")  # fmt: skip
+                    RUHEPULS_ADMINS="slack:UADMIN", RUHEPULS_PUBLIC_URL="https://ruhepuls.example.org")  # fmt: skip
 
 
 @pytest.fixture
@@ -160,6 +161,15 @@ async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
     await weekly(rt, REPORT1)
     first = posts(fake, "LSUP")[-1]
     assert "Druck ohne Spielraum: deutlich" in first["text"]
+    blocks = json.loads(first["blocks"]) if isinstance(first["blocks"], str) else first["blocks"]
+    (url,) = [e["url"] for b in blocks if b["type"] == "actions" for e in b["elements"] if "url" in e]
+    assert url.startswith("https://ruhepuls.example.org/report/")
+    grant = verify(rt.secret, url.rsplit("/", 1)[1])
+    assert (
+        grant is not None
+        and grant.team == "support"
+        and grant.expires > datetime.now(UTC) + timedelta(days=13)
+    )
 
     async with running_app(settings) as base, httpx.AsyncClient() as http:
         # someone who is not a lead of the team: refused, and only they see it

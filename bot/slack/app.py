@@ -40,6 +40,7 @@ from .render import (
     HOME_MOVE,
     MEASURE_OPEN,
     MEASURE_VIEW,
+    REPORT_LINK,
     home_view,
     measure_modal,
     payload,
@@ -258,6 +259,10 @@ def build_slack_app(
         await convo._call(
             client, "views_open", trigger_id=trigger, view=measure_modal(team.id, choices, team.language)
         )
+
+    @app.action(REPORT_LINK)
+    async def on_report_link(ack: AsyncAck) -> None:
+        await ack()  # a link button: Slack opens the page itself
 
     @app.view(MEASURE_VIEW)
     async def on_measure_save(

@@ -15,6 +15,7 @@ from flows.limits import Limiter
 from flows.teams import Team
 
 from ..platform import Delivery, Member
+from ..report import summary_link
 from ..runtime import Runtime
 from .render import summary_blocks
 
@@ -110,7 +111,7 @@ class SlackOutreach:
         assert team.lead_channel
         try:
             await self._call("chat.postMessage", team.lead_channel, channel=team.lead_channel, text=text,
-                             blocks=summary_blocks(text, team.id, team.language))  # fmt: skip
+                             blocks=summary_blocks(text, team.id, team.language, summary_link(self.rt, team.id, team.language)))  # fmt: skip
             if chart:
                 await self.client.files_upload_v2(
                     channel=team.lead_channel, content=chart, filename="ruhepuls.png", title="Ruhepuls"

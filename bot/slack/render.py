@@ -117,14 +117,16 @@ def payload(m: msg.Message) -> tuple[list[dict[str, Any]], str]:
 
 
 # --- measures: the button under a weekly summary, and the modal it opens --------------------------
-MEASURE_OPEN, MEASURE_VIEW = "rpm:open", "rpm:save"
+MEASURE_OPEN, MEASURE_VIEW, REPORT_LINK = "rpm:open", "rpm:save", "rpm:report"
 
 
 def _plain(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def summary_blocks(text: str, team_id: str, lang: Lang) -> list[dict[str, Any]]:
+def summary_blocks(
+    text: str, team_id: str, lang: Lang, report_url: str | None = None
+) -> list[dict[str, Any]]:
     """A weekly summary as blocks (sections of at most 3,000 characters), with the button that
     lets the team's leads choose a measure."""
     chunks: list[str] = []
@@ -138,7 +140,11 @@ def summary_blocks(text: str, team_id: str, lang: Lang) -> list[dict[str, Any]]:
     ]
     button = {"type": "button", "action_id": MEASURE_OPEN, "value": team_id,
               "text": {"type": "plain_text", "text": say("measure_button", lang)}}  # fmt: skip
-    blocks.append({"type": "actions", "elements": [button]})
+    elements = [button]
+    if report_url:
+        elements.append({"type": "button", "action_id": REPORT_LINK, "url": report_url,
+                         "text": {"type": "plain_text", "text": say("report_button", lang)}})  # fmt: skip
+    blocks.append({"type": "actions", "elements": elements})
     return blocks
 
 

@@ -21,9 +21,10 @@ from flows.teams import Team
 
 from ..measures import Measures
 from ..platform import Delivery, Member
+from ..report import summary_link
 from ..runtime import Runtime
 from .app import Unreachable, call
-from .render import card, measure_form, summary_card
+from .render import card, measure_form, report_button, summary_card
 from .sdk import Sdk
 
 log = logging.getLogger("ruhepuls.outreach")
@@ -127,7 +128,8 @@ class TeamsOutreach:
         measures = Measures(self.rt)
         choices = [(ref, measures.label(ref, team.language)) for ref in await measures.options(team.id)]
         form = measure_form(team.id, choices, team.language)
-        activity = MessageActivityInput().add_card(summary_card(text, chart, form))
+        report = report_button(summary_link(self.rt, team.id, team.language), team.language)
+        activity = MessageActivityInput().add_card(summary_card(text, chart, form, report))
         try:
             await self._pace(channel)
             await call("summary", lambda: conversations.create_activity(channel, activity))

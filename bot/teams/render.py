@@ -14,6 +14,7 @@ from microsoft_teams.cards import (
     ChoiceSetInput,
     ExecuteAction,
     Image,
+    OpenUrlAction,
     ShowCardAction,
     TextBlock,
     TextInput,
@@ -71,6 +72,10 @@ def card(m: msg.Message) -> AdaptiveCard:
 MEASURE_VERB = "rpm"
 
 
+def report_button(url: str | None, lang: Lang) -> OpenUrlAction | None:
+    return OpenUrlAction(title=say("report_button", lang), url=url) if url else None
+
+
 def measure_form(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> ShowCardAction:
     """ "Choose a measure" under a summary: the form opens inside the card (a suggestion or own
     words, a role, when to check); its button is an `Action.Execute` with verb `rpm`."""
@@ -89,7 +94,12 @@ def measure_form(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> Sh
     return ShowCardAction(title=say("measure_button", lang), card=form)
 
 
-def summary_card(text: str, chart_png: bytes | None, form: ShowCardAction | None = None) -> AdaptiveCard:
+def summary_card(
+    text: str,
+    chart_png: bytes | None,
+    form: ShowCardAction | None = None,
+    report: OpenUrlAction | None = None,
+) -> AdaptiveCard:
     """A weekly summary for a lead channel: its text, the chart as an inline image, and the
     form to choose a measure."""
     import base64
@@ -98,8 +108,9 @@ def summary_card(text: str, chart_png: bytes | None, form: ShowCardAction | None
     if chart_png:
         url = "data:image/png;base64," + base64.b64encode(chart_png).decode()
         body.append(Image(url=url, alt_text="Ruhepuls"))
-    if form is not None:
-        body.append(ActionSet(actions=[form]))
+    actions = [a for a in (form, report) if a is not None]
+    if actions:
+        body.append(ActionSet(actions=actions))
     return AdaptiveCard(body=body)
 
 

@@ -23,10 +23,11 @@ from ..texts import say
 PREFIXES = ("ms:", "mp:", "mr:", "mc:")
 
 
-def summary_keyboard(team_id: str, lang: Lang) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(say("measure_button", lang), callback_data=f"ms:{team_id}")]]
-    )
+def summary_keyboard(team_id: str, lang: Lang, report_url: str | None = None) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(say("measure_button", lang), callback_data=f"ms:{team_id}")]]
+    if report_url:
+        rows.append([InlineKeyboardButton(say("report_button", lang), url=report_url)])
+    return InlineKeyboardMarkup(rows)
 
 
 def _short(text: str, limit: int = 60) -> str:

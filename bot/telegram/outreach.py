@@ -96,10 +96,15 @@ class TelegramOutreach:
 
         assert team.lead_channel
         try:
+            from ..report import summary_link
             from .measure import summary_keyboard
 
             await self._send(
-                int(team.lead_channel), text=text, reply_markup=summary_keyboard(team.id, team.language)
+                int(team.lead_channel),
+                text=text,
+                reply_markup=summary_keyboard(
+                    team.id, team.language, summary_link(self.rt, team.id, team.language)
+                ),
             )
             if chart:
                 await self.bot.send_photo(int(team.lead_channel), photo=chart)
