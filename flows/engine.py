@@ -386,6 +386,11 @@ def finish_anyway(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     return complete(ctx, s)
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _followup(ctx: _Ctx, s: Session, f: Followup) -> msg.Question:
     """The one optional check-back question on the team's measure, after the twelve."""
     lang = s.lang
@@ -399,7 +404,7 @@ def _followup(ctx: _Ctx, s: Session, f: Followup) -> msg.Question:
         total,
         ctx.t("followup_progress", lang),
         ctx.t("followup_stem", lang, since=f.since),
-        ctx.t("followup_question", lang, what=f.what(lang).rstrip(".") + "."),
+        ctx.t("followup_question", lang, what=_sentence(f.what(lang))),
         options,
         (msg.Choice(ctx.t("support", lang), encode(ev.Support())),),
         ctx.t("followup_note", lang, k=ctx.cfg.min_group_size - 1),
