@@ -85,8 +85,8 @@ class Admin:
         if words and words[0].lower() in ("measure", "measures", "maßnahme", "maßnahmen"):
             return await self.measure(actor, words[1:], lg)
         if len(words) in (2, 3) and words[0].lower() in ("report", "teambericht"):
-            weeks = words[2] if len(words) == 3 else "26"
-            return await self.report_link(actor, words[1], int(weeks) if weeks.isdigit() else 26, lg)
+            weeks = int(words[2]) if words[2:] and words[2].isdigit() else None
+            return await self.report_link(actor, words[1], weeks, lg)
         verb = " ".join(w.lower() for w in words[:2])
         args = words[2:]
         if not self.allowed(actor):
@@ -133,21 +133,20 @@ class Admin:
             return say(exc.key, lang, **exc.params)
         return say("usage", lang)
 
-    async def report_link(self, actor: str, team_id: str, weeks: int, lang: Lang) -> str:
-        """A signed link to the team report page over the last `weeks` weeks (leads and admins)."""
+    async def report_link(self, actor: str, team_id: str, weeks: int | None, lang: Lang) -> str:
+        """A signed link to the team report page over the last `weeks` weeks (default: half a
+        year), for the team's leads and the admins."""
         from .measures import Measures
-        from .report import link
+        from .report import REPORT_WEEKS, recent_link
         from .texts import report_texts as texts
 
         try:
             team = await Measures(self.rt, self.clock).team_for(actor, team_id)
         except TeamError as exc:
             return say(exc.key, lang)
-        today = self.clock().date()
-        days = self.rt.settings.report_link_days
-        start = today - timedelta(weeks=max(1, min(weeks, 104)))
         await self.rt.teams.audit(actor, "report link", team.id, self.clock())
-        url = link(self.rt, team.id, start, today, team.language, days)
+        url = recent_link(self.rt, team.id, team.language, weeks or REPORT_WEEKS)
+        days = self.rt.settings.report_link_days
         return texts()("link_line", lang, days=days, url=url)
 
     async def _team_list(self, lang: Lang) -> str:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from classifier.measures import STATUSES
 from flows.teams import Team, TeamError
 
 from .admin import Admin
@@ -87,7 +88,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     mstat = msub.add_parser("status", help="change a measure's status")
     mstat.add_argument("--team", required=True)
     mstat.add_argument("--id", required=True)
-    mstat.add_argument("status", choices=["planned", "running", "done", "dropped"])
+    mstat.add_argument("status", choices=STATUSES)
 
     report = sub.add_parser(
         "report", help="the team report for the risk-assessment file (PDF or signed link)"
@@ -137,16 +138,15 @@ async def _measure(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
         if args.measure_command == "status":
             m = await measures.set_status(actor, args.team, args.id, args.status)
             return say("measure_status_set", lang, id=m.id, status=m.status)
-        m = await measures.choose(
+        team, m = await measures.choose(
             actor, args.team, path=args.path, text=args.text, role=args.role, check=args.check
         )
-        team = await measures.team_for(actor, args.team)
         return measures.saved(m, team, lang)
     except TeamError as exc:
         sys.exit("ruhepuls: " + say(exc.key, lang, **exc.params))
 
 
-async def _report(rt: Runtime, args: argparse.Namespace) -> str:
+async def _report(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
     from datetime import date
 
     from .report import gather, link, pdf
@@ -158,8 +158,7 @@ async def _report(rt: Runtime, args: argparse.Namespace) -> str:
     r = await gather(rt, args.team, start, end, args.lang)
     if r is None:
         sys.exit(f"ruhepuls: no team {args.team}")
-    await rt.teams.audit("cli:" + getpass.getuser(), "report link" if args.link else "report pdf", args.team,
-                         datetime.now(UTC))  # fmt: skip
+    await rt.teams.audit(actor, "report link" if args.link else "report pdf", args.team, datetime.now(UTC))
     if args.link:
         return link(rt, args.team, start, end, r.lang, args.days or rt.settings.report_link_days)
     out = args.out or f"ruhepuls-{args.team}.pdf"
@@ -182,7 +181,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
             if args.command == "measure":
                 return await _measure(rt, actor, args)
             if args.command == "report":
-                return await _report(rt, args)
+                return await _report(rt, actor, args)
             if args.command == "summary":
                 return await admin.run(actor, f"summary {args.team}", settings.language)
             if args.command == "round":

@@ -21,8 +21,6 @@ from flows.teams import Team, TeamError
 from .runtime import Runtime
 from .texts import say
 
-CHECKS = ("next", "4w", "8w")
-
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -56,28 +54,26 @@ class Measures:
     async def choose(
         self, actor: str, team_id: str, *, path: str | None = None, text: str | None = None,
         role: str, check: str = "next",
-    ) -> Measure:  # fmt: skip
-        """Save a new measure (running from today). TeamError names what is wrong."""
+    ) -> tuple[Team, Measure]:  # fmt: skip
+        """Save a new measure (running from today) for a team `actor` may change, and return
+        both. TeamError names what is wrong; the lengths are the record's own (`Measure`)."""
         team = await self.team_for(actor, team_id)
         q = self.rt.conversations.config.questionnaire
-        if path is not None and path_text(q, path) is None:
+        if (path is None and not text) or (path is not None and path_text(q, path) is None):
             raise TeamError("measure_need_what")
-        if path is None and not (text and 3 <= len(text.strip()) <= 280):
-            raise TeamError("measure_need_what")
-        if not 2 <= len(role.strip()) <= 80:
-            raise TeamError("measure_bad_role")
         today = self.clock().date()
-        when = _check_date(today, check)
         try:
             m = Measure(id=MeasureStore.new_id(), team=team.id, type=LoadType(path[0]) if path else None,
-                        path=path, text=None if path else text, role=role, chosen=today, check=when)  # fmt: skip
+                        path=path, text=None if path else text, role=role.strip(), chosen=today,
+                        check=_check_date(today, check))  # fmt: skip
         except ValidationError as exc:
-            raise TeamError("measure_need_what") from exc
+            wrong = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            raise TeamError("measure_bad_role" if "role" in wrong else "measure_need_what") from exc
         await self.store.save(m)
         await self.rt.teams.audit(
             actor, "measure add", team.id, self.clock(), f"{m.id} {m.path or 'own'} running"
         )
-        return m
+        return team, m
 
     async def set_status(self, actor: str, team_id: str, measure_id: str, status: str) -> Measure:
         team = await self.team_for(actor, team_id)

@@ -18,7 +18,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import matplotlib
 
@@ -68,7 +68,7 @@ async def gather(
     team = await rt.teams.team(team_id)
     if team is None:
         return None
-    first, last = _week(start), _week(end)
+    first, last = iso_week(start), iso_week(end)
     posts = []
     for row in await rt.reports.published(team_id):
         if first <= str(row.get("week")) <= last:
@@ -79,10 +79,6 @@ async def gather(
     q = rt.conversations.config.questionnaire
     return Report(team.name, lang or team.language, start, end, tuple(posts), measures, q.version,
                   rt.settings.min_group_size, datetime.now(UTC).date())  # fmt: skip
-
-
-def _week(d: date) -> str:
-    return iso_week(datetime.combine(d, datetime.min.time(), UTC))
 
 
 def chart(q: Questionnaire, r: Report) -> bytes:
@@ -103,7 +99,7 @@ def chart(q: Questionnaire, r: Report) -> bytes:
             if w0 and w1 and x1 == x0 + 1:
                 ax.plot([x0, x1], [y0, y1], "-", color=marker.get_color())
     for n, m in enumerate(r.measures, 1):  # where a measure began: between the posts before and after
-        chosen = _week(m.chosen)
+        chosen = iso_week(m.chosen)
         x = next((i for i, p in enumerate(r.posts) if p.week > chosen), None)
         if x is not None:
             ax.axvline(x - 0.5, color="#777", linestyle="--", linewidth=1)
@@ -120,17 +116,24 @@ def chart(q: Questionnaire, r: Report) -> bytes:
     return buf.getvalue()
 
 
+E = TypeVar("E", Band, Verdict)
+
+
+def _parsed(kind: type[E], value: object) -> E | None:
+    """A stored enum value read back (None for a missing or unknown one)."""
+    try:
+        return kind(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _measure_text(q: Questionnaire, r: Report, m: Measure) -> str:
     """A measure and the latest that a published summary said of its effect."""
     said = [p.notes[m.id] for p in r.posts if m.id in p.notes]
     last = said[-1] if said else {}
 
-    def band(v: object) -> Band | None:
-        return Band(v) if isinstance(v, str) and v in Band._value2member_map_ else None
-
-    verdict = last.get("verdict")
-    note = MeasureNote(m, band(last.get("before")), band(last.get("after")),
-                       Verdict(verdict) if isinstance(verdict, str) and verdict in Verdict._value2member_map_ else None)  # fmt: skip
+    note = MeasureNote(m, _parsed(Band, last.get("before")), _parsed(Band, last.get("after")),
+                       _parsed(Verdict, last.get("verdict")))  # fmt: skip
     return measure_lines(q, r.lang, [note])[0].removeprefix("• ")
 
 
@@ -282,10 +285,13 @@ def link(rt: Runtime, team_id: str, start: date, end: date, lang: Lang, days: in
 REPORT_WEEKS = 26
 
 
-def summary_link(rt: Runtime, team_id: str, lang: Lang) -> str | None:
-    """The link a weekly post carries to the team report of the last half year (valid
-    RUHEPULS_REPORT_LINK_DAYS), when the web app's public address is known."""
-    if not rt.settings.public_url:
-        return None
+def recent_link(rt: Runtime, team_id: str, lang: Lang, weeks: int = REPORT_WEEKS) -> str:
+    """A link to the team report of the last `weeks` weeks, valid RUHEPULS_REPORT_LINK_DAYS."""
     today = datetime.now(UTC).date()
-    return link(rt, team_id, today - timedelta(weeks=REPORT_WEEKS), today, lang, rt.settings.report_link_days)
+    start = today - timedelta(weeks=max(1, min(weeks, 104)))
+    return link(rt, team_id, start, today, lang, rt.settings.report_link_days)
+
+
+def summary_link(rt: Runtime, team_id: str, lang: Lang) -> str | None:
+    """The link a weekly post carries, when the web app's public address is known."""
+    return recent_link(rt, team_id, lang) if rt.settings.public_url else None

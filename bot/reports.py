@@ -87,7 +87,7 @@ async def _measure_notes(
         return []
     notes = []
     for m in await MeasureStore(rt.redis).all(team_id):
-        chosen_week = iso_week(datetime.combine(m.chosen, datetime.min.time(), UTC))
+        chosen_week = iso_week(m.chosen)
         if chosen_week >= week or m.status == "planned":
             continue
         before = after = None

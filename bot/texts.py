@@ -11,6 +11,8 @@ from classifier.model import TextCatalog, load_texts
 
 class BotTexts(TextCatalog):
     usage: Text
+    measure_role_other: Text
+    measure_role_prompt: Text
     report_button: Text
     measure_refused: Text
     measure_button: Text

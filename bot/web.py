@@ -86,6 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def report_page(request: Request, token: str) -> Response:
         """A team report behind a signed link that expires (no accounts): read-only, rendered
         here, nothing on it that is not in the PDF."""
+        from flows.store import REDIS_DOWN
+
         from .report import gather, page, verify
         from .texts import report_texts as texts
 
@@ -97,7 +99,11 @@ def create_app(settings: Settings) -> FastAPI:
             lang = grant.lang if grant else settings.language
             return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{texts()('refused', lang)}</p>",
                                 status_code=410 if grant else 403, headers=headers)  # fmt: skip
-        r = await gather(rt, grant.team, grant.start, grant.end, grant.lang)
+        try:
+            r = await gather(rt, grant.team, grant.start, grant.end, grant.lang)
+        except REDIS_DOWN:
+            return HTMLResponse("<!doctype html><meta charset=utf-8><p>Ruhepuls: 503</p>", status_code=503,
+                                headers={**headers, "Retry-After": "30"})  # fmt: skip
         if r is None:
             return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{texts()('refused', grant.lang)}</p>",
                                 status_code=404, headers=headers)  # fmt: skip

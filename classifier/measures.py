@@ -24,8 +24,11 @@ from .scoring import Band
 
 Status = Literal["planned", "running", "done", "dropped"]
 STATUSES: tuple[Status, ...] = ("planned", "running", "done", "dropped")
-OWN_TEXT_MAX = 280
-ROLE_MAX = 80
+CHECKS = ("next", "4w", "8w")
+"""When to check, as offered: in the next round, or not before four or eight weeks."""
+OWN_TEXT = (3, 280)
+"""Shortest and longest own words for a measure (characters)."""
+ROLE = (2, 80)
 
 
 class View(enum.StrEnum):
@@ -61,9 +64,9 @@ class Measure(BaseModel):
     """The load type it addresses (None for an own measure not tied to one)."""
     path: str | None = Field(None, pattern=r"^[ABCD]\.[0-3]$")
     """A support path of the questionnaire (`<type>.<index>`), or None for own words."""
-    text: str | None = Field(None, min_length=3, max_length=OWN_TEXT_MAX)
+    text: str | None = Field(None, min_length=OWN_TEXT[0], max_length=OWN_TEXT[1])
     """The lead's own words (stored as typed: it describes a change, never a person)."""
-    role: str = Field(min_length=2, max_length=ROLE_MAX)
+    role: str = Field(min_length=ROLE[0], max_length=ROLE[1])
     chosen: date
     check: date | None = None
     """Ask from this day on; None: in the next round opened after `chosen`."""
@@ -75,12 +78,8 @@ class Measure(BaseModel):
         return " ".join(value.split()) if value is not None else None
 
     def what(self, q: Questionnaire, lang: Lang) -> str:
-        if self.path is not None:
-            t, i = self.path.split(".")
-            paths = q.types[LoadType(t)].paths
-            if int(i) < len(paths):
-                return paths[int(i)](lang)
-        return self.text or "?"
+        path = path_text(q, self.path) if self.path is not None else None
+        return path(lang) if path is not None else self.text or "?"
 
     def asks_in(self, round_opened: date) -> bool:
         """Does a round opened on this day ask the check-back question for this measure?"""
@@ -111,7 +110,7 @@ def options(q: Questionnaire, bands: Mapping[str, str] | None) -> list[str]:
 
 def view_field(measure_id: str, view: View) -> str:
     """The counter field one check-back answer adds to its cell."""
-    return f"v:{measure_id}:{view.value}"
+    return f"v:{measure_id}:{view}"
 
 
 def views(counters: Mapping[str, int], measure_id: str) -> dict[View, int]:

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import classifier
 from classifier import Lang, Questionnaire
-from classifier.measures import View, view_field
+from classifier.measures import Measure, View, view_field
 from classifier.result import join_names
 from classifier.scoring import type_means
 
@@ -60,6 +60,12 @@ class Followup:
     since: str
     """When it was chosen, as the person reads it (e.g. "03.11.2026")."""
     what: classifier.Text
+
+    @classmethod
+    def of(cls, m: Measure, q: Questionnaire) -> Followup:
+        return cls(
+            m.id, m.chosen.strftime("%d.%m.%Y"), classifier.Text(de=m.what(q, "de"), en=m.what(q, "en"))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,8 +400,7 @@ def _sentence(text: str) -> str:
 def _followup(ctx: _Ctx, s: Session, f: Followup) -> msg.Question:
     """The one optional check-back question on the team's measure, after the twelve."""
     lang = s.lang
-    views = ("worse", "same", "some", "clear", "dk")
-    options = tuple(msg.Choice(ctx.t(f"view_{v}", lang), encode(ev.CheckBack(v))) for v in views)  # type: ignore[arg-type]
+    options = tuple(msg.Choice(ctx.t(f"view_{v}", lang), encode(ev.CheckBack(v))) for v in View)
     options += (msg.Choice(ctx.t("followup_skip", lang), encode(ev.CheckBack(None))),)
     total = len(ctx.cfg.questionnaire.items)
     return msg.Question(
@@ -424,7 +429,7 @@ def complete(ctx: _Ctx, done: Session, view: ev.CheckBack | None = None) -> Step
             asking = replace(done, index=len(q.items) - 1, state=State.FOLLOWUP)
             return Step(asking, (_followup(ctx, asking, ctx.followup),))
         if ctx.followup is not None and view is not None and view.view is not None and contribution:
-            contribution[view_field(ctx.followup.id, View(view.view))] = 1
+            contribution[view_field(ctx.followup.id, view.view)] = 1
         year, week, _ = ctx.now.isocalendar()
         completion = Completion(str(done.round_id), f"{year}-W{week:02d}", contribution)
     key = classifier.result_key(q, answers, counted=counted)

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from classifier import Lang
+from classifier.measures import View
+
+VIEWS = frozenset(v.value for v in View)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +112,11 @@ class ShowResult:
     lang: Lang = "de"
 
 
-CheckView = Literal["worse", "same", "some", "clear", "dk"]
-
-
 @dataclass(frozen=True, slots=True)
 class CheckBack:
     """The answer to the check-back question on the team's measure (None: rather not say)."""
 
-    view: CheckView | None
+    view: View | None
 
 
 Event = (
@@ -187,8 +187,8 @@ def decode(action: object) -> Event | None:
         return Language(rest)  # type: ignore[arg-type]
     if head == "snooze" and rest in ("1", "24"):
         return Snooze(int(rest))
-    if head == "cb" and rest in ("worse", "same", "some", "clear", "dk", "-"):
-        return CheckBack(None if rest == "-" else rest)  # type: ignore[arg-type]
+    if head == "cb" and (rest == "-" or rest in VIEWS):
+        return CheckBack(None if rest == "-" else View(rest))
     if head == "r":
         view, _, rest = rest.partition(":")
         lang, _, code = rest.partition(":")

@@ -56,9 +56,9 @@ class Publication:
     (kept, so that every published cell can be traced to exactly one publication)."""
     status: Literal["pending", "posted"] = "pending"
     settled: bool = False
+    """The consumed fields are deleted and the bands are in the history."""
     measures: tuple[Mapping[str, str | None], ...] = ()
     """What the text says of the team's measures: id, band before and after, the verdict."""
-    """The consumed fields are deleted and the bands are in the history."""
 
     def to_redis(self) -> dict[str, str]:
         return {

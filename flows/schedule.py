@@ -7,7 +7,7 @@ time zone; what falls into the night waits for the next allowed moment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -69,6 +69,7 @@ def reminder_times(opened: datetime, ends: datetime) -> tuple[datetime, datetime
     return opened + span * 0.4, opened + span * 0.75
 
 
-def iso_week(now: datetime) -> str:
+def iso_week(now: date) -> str:
+    """The ISO week of a day or a moment, as `2026-W48`."""
     year, week, _ = now.isocalendar()
     return f"{year}-W{week:02d}"

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from classifier import Lang
-from classifier import Text as Text_
 
 from . import engine
 from .errors import StoreBusy, StoreUnavailable
@@ -110,18 +109,13 @@ class Conversations:
         now = time.monotonic()
         hit = self._followups.get(scope)
         if hit is None or hit[0] < now:
-            found = None
             current = await self.teams.current_round(scope)
             m = (
                 await self.measures.asked_in(scope, current.opened.date())
                 if current and current.is_open
                 else None
             )
-            if m is not None:
-                q = self.config.questionnaire
-                found = engine.Followup(
-                    m.id, m.chosen.strftime("%d.%m.%Y"), Text_(de=m.what(q, "de"), en=m.what(q, "en"))
-                )
+            found = engine.Followup.of(m, self.config.questionnaire) if m is not None else None
             hit = (now + self._round_ttl, found)
             self._followups[scope] = hit
         return hit[1]

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -168,3 +169,23 @@ def wait_until_up(url: str, log: Path | None = None, seconds: float = 30) -> Non
             pass
         assert time.monotonic() < deadline, log.read_text() if log else f"{url} did not come up"
         time.sleep(0.05)
+
+
+class Clock:
+    """A clock a test sets by hand (`runtime(settings, clock=Clock(moment))`)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[Any]:
+    """The local fake Slack Web API, a team channel CTEAM without members (modules that need
+    another fake define their own)."""
+    from fakes import FakeServer, FakeSlack
+
+    with FakeServer(FakeSlack(channel_members={"CTEAM": []}), "/api") as server:
+        yield server

@@ -6,6 +6,7 @@ local fake Slack API."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from conftest import Clock
 from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, running_app, signed_headers
 
@@ -36,20 +38,6 @@ ROUND1 = MONDAY - timedelta(days=14)  # two weeks ago: its summary was posted la
 REPORT1 = ROUND1 + timedelta(days=7, minutes=-30)
 ROUND2 = NOW + timedelta(days=1)  # opened after the measure was chosen (today)
 REPORT2 = ROUND2 + timedelta(days=14 - ROUND2.weekday(), hours=-ROUND2.hour + 8, minutes=30 - ROUND2.minute)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def fake_slack() -> FakeServer:
-    with FakeServer(FakeSlack(channel_members={"CTEAM": []}), "/api") as server:
-        yield server
 
 
 @pytest.fixture
@@ -137,14 +125,8 @@ async def wait_for(fake: FakeSlack, method: str, before: int) -> dict[str, Any]:
         found = [c for c in fake.calls[before:] if c.method == method]
         if found:
             return found[-1].params
-        await asyncio_sleep(0.01)
+        await asyncio.sleep(0.01)
     raise AssertionError(f"no {method}: {[c.method for c in fake.calls[before:]]}")
-
-
-async def asyncio_sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
 
 
 async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
@@ -236,9 +218,9 @@ async def test_the_view_is_withheld_below_k_and_only_asked_with_a_running_measur
         await rt.teams.save_team(Team(id=team_id, name=team_id.title(), platform="slack", channel="CTEAM",
                                       lead_channel=f"L{team_id}"))  # fmt: skip
     measures = Measures(rt, clock=lambda: ROUND1)
-    m = await measures.choose("cli:admin", "billing", text="Eine ruhige Ecke für Pausen nach harten Gesprächen",
+    _, m = await measures.choose("cli:admin", "billing", text="Eine ruhige Ecke für Pausen nach harten Gesprächen",
                               role="Standortleitung")  # fmt: skip
-    stopped = await measures.choose("cli:admin", "sales", path="A.0", role="Teamleitung")
+    _, stopped = await measures.choose("cli:admin", "sales", path="A.0", role="Teamleitung")
     await measures.set_status("cli:admin", "sales", stopped.id, "dropped")
     rt.conversations._clock = Clock(ROUND2 + timedelta(hours=1))  # type: ignore[assignment]
     for team_id in ("billing", "sales"):
@@ -316,10 +298,18 @@ async def test_a_lead_chooses_a_measure_in_telegram(redis_url: str, redis) -> No
                 assert "Welchen Hebel" in lead.text()
                 await lead.click(say_de("measure_own"))
                 assert "in einem Satz" in lead.text()
-                await lead.say("x")  # too short: asked again, nothing saved
+                assert lead.screen[lead.last_id]["reply_markup"]["force_reply"]  # typed as a reply
+                await lead.say("x", reply_to=lead.last_id)  # too short: asked again, nothing saved
                 assert "3 bis 280 Zeichen" in lead.text()
-                await lead.say("Nach jedem Eskalationsanruf zehn Minuten Abkühlzeit")
-                await lead.click("Standortleitung")
+                await lead.say("Nach jedem Eskalationsanruf zehn Minuten Abkühlzeit", reply_to=lead.last_id)
+                roles = lead.last_id
+                await lead.click("Andere Rolle eingeben")  # a role of their own, typed as a reply
+                await lead.say("x", reply_to=lead.last_id)
+                assert (
+                    "2 bis 80 Zeichen" in lead.text()
+                    and lead.screen[lead.last_id]["reply_markup"]["force_reply"]
+                )
+                await lead.click("Standortleitung", message_id=roles)  # or one of the offered ones after all
                 await lead.click("Frühestens in 4 Wochen")
                 assert "festgelegt" in lead.text() and "in der ersten Runde ab" in lead.text()
                 # a stale click on the finished dialog changes nothing
@@ -354,7 +344,7 @@ async def test_leads_list_and_change_their_measures_and_get_a_report_link(rt: Ru
     from bot.report import verify
 
     await rt.teams.save_team(Team(id="care", name="Care", platform="slack", leads=("slack:ULEAD",)))
-    m = await Measures(rt).choose("slack:ULEAD", "care", path="B.1", role="Teamleitung")
+    _, m = await Measures(rt).choose("slack:ULEAD", "care", path="B.1", role="Teamleitung")
     admin = Admin(rt)
     listing = await admin.run("slack:ULEAD", "measures care")
     assert m.id in listing and "Teamleitung" in listing and "running" in listing

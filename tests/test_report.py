@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
-from fakes import FakeServer, FakeSlack
-from test_measures import Clock, surveys, weekly
+from conftest import REPO, Clock, free_port, python_env, ruhepuls_process, wait_until_up
+from fakes import FakeServer
+from test_measures import surveys, weekly
 
 from bot.measures import Measures
 from bot.report import sign
@@ -32,12 +32,6 @@ REPORTS = [M - timedelta(days=d, minutes=30) for d in (21, 14, 7)]
 CHOSEN = M - timedelta(days=21) + timedelta(hours=1)
 SECRET = "report-secret"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-@pytest.fixture
-def fake_slack() -> FakeServer:
-    with FakeServer(FakeSlack(channel_members={"CTEAM": []}), "/api") as server:
-        yield server
 
 
 @pytest.fixture
@@ -62,7 +56,7 @@ async def three_weeks(rt: Runtime) -> str:
         await rt.teams.close_round("hotline")
         await weekly(rt, report)
         if n == 0:
-            m = await Measures(rt, clock=lambda: CHOSEN).choose(
+            _, m = await Measures(rt, clock=lambda: CHOSEN).choose(
                 "cli:admin", "hotline", path="C.1", role="Teamleitung"
             )
     return m.id

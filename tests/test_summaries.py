@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import REPO, python_env
+from conftest import REPO, Clock, python_env
 from fakes import FakeServer, FakeSlack, FakeTelegram
 
 from bot.outreach import tick
@@ -26,20 +26,6 @@ from flows.teams import Team
 
 OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday, 10:00 in Berlin (week 48)
 REPORT = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)  # next Monday, 09:30 in Berlin
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def fake_slack() -> FakeServer:
-    with FakeServer(FakeSlack(channel_members={"CTEAM": []}), "/api") as server:
-        yield server
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import redis as redis_sync
-from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
+from conftest import REPO, Clock, free_port, python_env, ruhepuls_process, wait_until_up
 from slackkit import running_app
 from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity, eventually, teams_env
 from test_rounds import kill_worker_half_way
-from test_summaries import Clock, take_surveys
+from test_summaries import take_surveys
 
 from bot.admin import Admin
 from bot.outreach import tick

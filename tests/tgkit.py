@@ -72,8 +72,14 @@ class TelegramAgent:
             msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return {"update_id": next(_update_ids), key: msg}
 
-    async def say(self, text: str) -> httpx.Response:
-        return await self.send(self.message_update(text))
+    async def say(self, text: str, reply_to: int | None = None) -> httpx.Response:
+        """Type a message; `reply_to` makes it a reply to that message of the bot's."""
+        update = self.message_update(text)
+        if reply_to is not None:
+            update["message"]["reply_to_message"] = {"message_id": reply_to, "date": 1_700_000_000,
+                                                     "chat": self.chat, "from": self.fake.me,
+                                                     "text": self.text(reply_to)}  # fmt: skip
+        return await self.send(update)
 
     def click_update(
         self, label: str, message_id: int | None = None, data: str | None = None

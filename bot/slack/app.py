@@ -282,10 +282,9 @@ def build_slack_app(
             await ack()
             return
         lang = s.language
-        try:
-            team = await measures.team_for(f"slack:{user}", team_id)
-            lang = team.language
-            m = await measures.choose(f"slack:{user}", team_id, path=field("path"), text=field("own"),
+        try:  # the team first: what is wrong with the form is said in its language
+            lang = (await measures.team_for(f"slack:{user}", team_id)).language
+            team, m = await measures.choose(f"slack:{user}", team_id, path=field("path"), text=field("own"),
                                       role=field("role") or "", check=field("check") or "next")  # fmt: skip
         except TeamError as exc:
             block = {"measure_bad_role": "role", "measure_need_what": "own"}.get(exc.key, "own")

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from classifier import Lang
+from classifier.measures import CHECKS
 from flows import messages as msg
 
 from ..texts import say
@@ -163,7 +164,7 @@ def measure_modal(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> d
         return {"type": "input", "block_id": block, "optional": optional, "element": element,
                 "label": {"type": "plain_text", "text": label}}  # fmt: skip
 
-    checks = [option(c, say(f"measure_check_{c}", lang)) for c in ("next", "4w", "8w")]
+    checks = [option(c, say(f"measure_check_{c}", lang)) for c in CHECKS]
     return {
         "type": "modal",
         "callback_id": MEASURE_VIEW,

@@ -270,10 +270,9 @@ class TeamsBot:
         from microsoft_teams.api.models import AdaptiveCardActionMessageResponse
 
         lang = self.rt.settings.language
-        try:
-            team = await self.measures.team_for(f"teams:{user}", form.get("team", ""))
-            lang = team.language
-            m = await self.measures.choose(f"teams:{user}", team.id, path=form.get("path"), text=form.get("own"),
+        try:  # the team first: what is wrong with the form is said in its language
+            lang = (await self.measures.team_for(f"teams:{user}", form.get("team", ""))).language
+            team, m = await self.measures.choose(f"teams:{user}", form.get("team", ""), path=form.get("path"), text=form.get("own"),
                                            role=form.get("role", ""), check=form.get("check", "next"))  # fmt: skip
         except TeamError as exc:
             return AdaptiveCardActionMessageResponse(value=say(exc.key, lang, **exc.params))

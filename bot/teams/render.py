@@ -21,6 +21,7 @@ from microsoft_teams.cards import (
 )
 
 from classifier import Lang
+from classifier.measures import CHECKS
 from flows import messages as msg
 
 from ..texts import say
@@ -79,7 +80,7 @@ def report_button(url: str | None, lang: Lang) -> OpenUrlAction | None:
 def measure_form(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> ShowCardAction:
     """ "Choose a measure" under a summary: the form opens inside the card (a suggestion or own
     words, a role, when to check); its button is an `Action.Execute` with verb `rpm`."""
-    checks = [Choice(title=say(f"measure_check_{c}", lang), value=c) for c in ("next", "4w", "8w")]
+    checks = [Choice(title=say(f"measure_check_{c}", lang), value=c) for c in CHECKS]
     form = AdaptiveCard(
         body=[
             ChoiceSetInput(id="path", label=say("measure_pick", lang), style="expanded", wrap=True,

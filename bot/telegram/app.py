@@ -202,7 +202,8 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         ids = _ids(update)
         if ids is None or update.message is None:
             return
-        if text is None and await dialog.typed(ids[0], update.message.text or "", send):
+        prompted = update.message.reply_to_message is not None  # only a reply can answer a lead's prompt
+        if text is None and prompted and await dialog.typed(ids[0], update.message.text or "", send):
             return  # a lead's words for a measure (never an answer to the survey)
         event: ev.Event = ev.Text(text if text is not None else (update.message.text or ""))
         await convo.handle(app, ids[0], ids[1], event, f"u{update.update_id}")

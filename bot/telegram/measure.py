@@ -1,26 +1,34 @@
 """Telegram: choosing a measure from the weekly summary, as a short guided dialog.
 
 The summary in the lead group carries a button (`ms:<team>`). A lead who presses it continues in
-their private chat with the bot, three steps with buttons: a suggestion (or own words, typed),
-a role (or typed), when to check. Anyone else gets a refusal only they see (the button's
-answer). The dialog's state lives a few minutes under the lead's pseudonym (`flows.measures`);
-the confirmation goes to the lead group.
+their private chat with the bot, three steps with buttons: a suggestion (or own words), a role
+(or another one), when to check. What a lead types comes as a reply to the bot's prompt
+(ForceReply), so only replies are looked at here and a typed survey answer costs nothing
+extra. Anyone else gets a refusal only they see (the button's answer). The dialog's state lives
+a few minutes under the lead's pseudonym (`flows.measures`); the confirmation goes to the lead
+group.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CallbackQuery, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 
 from classifier import Lang
+from classifier.measures import CHECKS, OWN_TEXT, ROLE
 from flows.teams import TeamError
 
-from ..measures import CHECKS, Measures
+from ..measures import Measures
 from ..runtime import Runtime
 from ..texts import say
 
 PREFIXES = ("ms:", "mp:", "mr:", "mc:")
+TYPED = {
+    # step -> (the draft field, its length, what to say when it is off, the next step)
+    "own": ("text", OWN_TEXT, "measure_need_what", "role"),
+    "role": ("role", ROLE, "measure_bad_role", "check"),
+}
 
 
 def summary_keyboard(team_id: str, lang: Lang, report_url: str | None = None) -> InlineKeyboardMarkup:
@@ -32,6 +40,10 @@ def summary_keyboard(team_id: str, lang: Lang, report_url: str | None = None) ->
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _buttons(pairs: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)] for label, data in pairs])
 
 
 class MeasureDialog:
@@ -56,71 +68,74 @@ class MeasureDialog:
             await query.answer()
             await store.keep_draft(person, {"team": team.id, "step": "what", "lang": team.language})
             refs = await self.measures.options(team.id)
-            lines = [say("measure_pick", team.language)]
-            lines += [f"{n}. {self.measures.label(ref, team.language)}" for n, ref in enumerate(refs, 1)]
-            rows = [[InlineKeyboardButton(f"{n}. {_short(self.measures.label(ref, team.language))}",
-                                          callback_data=f"mp:{ref}")] for n, ref in enumerate(refs, 1)]  # fmt: skip
-            rows.append([InlineKeyboardButton(say("measure_own", team.language), callback_data="mp:own")])
-            await send(user.id, "\n".join(lines), InlineKeyboardMarkup(rows))
+            labels = [self.measures.label(ref, team.language) for ref in refs]
+            text = "\n".join(
+                [say("measure_pick", team.language), *(f"{n}. {t}" for n, t in enumerate(labels, 1))]
+            )
+            pairs = [
+                (f"{n}. {_short(t)}", f"mp:{ref}")
+                for n, (ref, t) in enumerate(zip(refs, labels, strict=True), 1)
+            ]
+            await send(user.id, text, _buttons([*pairs, (say("measure_own", team.language), "mp:own")]))
             return
         await query.answer()
         draft = await store.draft(person)
-        lang: Lang = "en" if draft.get("lang") == "en" else "de"
         if not draft:
             await send(user.id, say("measure_gone", self.rt.settings.language), None)
             return
-        if data.startswith("mp:") and draft.get("step") == "what":
-            if data == "mp:own":
+        lang: Lang = "en" if draft.get("lang") == "en" else "de"
+        step, value = draft.get("step"), data[3:]
+        if data.startswith("mp:") and step == "what":
+            if value == "own":
                 await store.keep_draft(person, {**draft, "step": "own"})
-                await send(user.id, say("measure_own_prompt", lang), None)
-                return
-            await store.keep_draft(person, {**draft, "path": data[3:], "step": "role"})
-            await self._ask_role(user.id, lang, send)
-        elif data.startswith("mr:") and draft.get("step") == "role" and data[3:].isdigit():
+                await send(user.id, say("measure_own_prompt", lang), ForceReply())
+            else:
+                await store.keep_draft(person, {**draft, "path": value, "step": "role"})
+                await self._ask_role(user.id, lang, send)
+        elif data.startswith("mr:") and step == "role":
             roles = self._roles(lang)
-            if int(data[3:]) < len(roles):
-                await store.keep_draft(person, {**draft, "role": roles[int(data[3:])], "step": "check"})
+            if value == "own":
+                await send(user.id, say("measure_role_prompt", lang), ForceReply())
+            elif value.isdigit() and int(value) < len(roles):
+                await store.keep_draft(person, {**draft, "role": roles[int(value)], "step": "check"})
                 await self._ask_check(user.id, lang, send)
-        elif data.startswith("mc:") and draft.get("step") == "check" and data[3:] in CHECKS:
-            await self._save(actor, person, {**draft, "check": data[3:]}, user.id, send)
+        elif data.startswith("mc:") and step == "check" and value in CHECKS:
+            await self._save(actor, person, {**draft, "check": value}, user.id, send)
 
     async def typed(self, user_id: int, text: str, send: Any) -> bool:
-        """Typed text in the private chat: True when it belonged to a lead's dialog."""
+        """A reply in the private chat: True when it answered a prompt of a lead's dialog."""
         person = self.rt.person("telegram", str(user_id))
         draft = await self.measures.store.draft(person)
+        if draft.get("step") not in TYPED:
+            return False
         lang: Lang = "en" if draft.get("lang") == "en" else "de"
-        if draft.get("step") == "own":
-            if not 3 <= len(text.strip()) <= 280:
-                await send(user_id, say("measure_need_what", lang), None)
-                return True
-            await self.measures.store.keep_draft(person, {**draft, "text": text.strip(), "step": "role"})
-            await self._ask_role(user_id, lang, send)
+        name, (shortest, longest), off, then = TYPED[draft["step"]]
+        if not shortest <= len(text.strip()) <= longest:
+            await send(user_id, say(off, lang), ForceReply())
             return True
-        if draft.get("step") == "role":
-            if not 2 <= len(text.strip()) <= 80:
-                await send(user_id, say("measure_bad_role", lang), None)
-                return True
-            await self.measures.store.keep_draft(person, {**draft, "role": text.strip(), "step": "check"})
-            await self._ask_check(user_id, lang, send)
-            return True
-        return False
+        await self.measures.store.keep_draft(person, {**draft, name: text.strip(), "step": then})
+        await (self._ask_role if then == "role" else self._ask_check)(user_id, lang, send)
+        return True
 
     async def _ask_role(self, chat: int, lang: Lang, send: Any) -> None:
-        rows = [[InlineKeyboardButton(r, callback_data=f"mr:{n}")] for n, r in enumerate(self._roles(lang))]
-        await send(chat, say("measure_role", lang), InlineKeyboardMarkup(rows))
+        pairs = [(r, f"mr:{n}") for n, r in enumerate(self._roles(lang))]
+        await send(
+            chat, say("measure_role", lang), _buttons([*pairs, (say("measure_role_other", lang), "mr:own")])
+        )
 
     async def _ask_check(self, chat: int, lang: Lang, send: Any) -> None:
-        rows = [
-            [InlineKeyboardButton(say(f"measure_check_{c}", lang), callback_data=f"mc:{c}")] for c in CHECKS
-        ]
-        await send(chat, say("measure_check", lang), InlineKeyboardMarkup(rows))
+        await send(
+            chat,
+            say("measure_check", lang),
+            _buttons([(say(f"measure_check_{c}", lang), f"mc:{c}") for c in CHECKS]),
+        )
 
     async def _save(self, actor: str, person: str, draft: dict[str, str], chat: int, send: Any) -> None:
         lang: Lang = "en" if draft.get("lang") == "en" else "de"
         try:
-            team = await self.measures.team_for(actor, draft.get("team", ""))
-            m = await self.measures.choose(actor, team.id, path=draft.get("path"), text=draft.get("text"),
-                                           role=draft.get("role", ""), check=draft.get("check", "next"))  # fmt: skip
+            team, m = await self.measures.choose(actor, draft.get("team", ""), path=draft.get("path"),
+                                                 text=draft.get("text"), role=draft.get("role", ""),
+                                                 check=draft.get("check", "next"))  # fmt: skip
         except TeamError as exc:
             await send(chat, say(exc.key, lang, **exc.params), None)
             return
