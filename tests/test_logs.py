@@ -78,6 +78,10 @@ async def test_serve_and_worker_at_debug_log_no_secret_id_answer_or_result(
         with ruhepuls_process(["serve"], env, web_log), ruhepuls_process(["worker"], env, worker_log):
             base = f"http://127.0.0.1:{port}"
             wait_until_up(f"{base}/healthz", web_log)
+            # the worker invites every member first (within a second or two); a survey started
+            # before that would see the invitation arrive as the newest message in between
+            wait_for(lambda: sum(c.method == "chat.postMessage" and str(c.params.get("channel", "")).startswith("D")
+                                 for c in slack.calls) >= len(MEMBERS))  # fmt: skip
             async with httpx.AsyncClient() as http:
                 agent = SlackAgent(http, base, slack, user=MEMBERS[0])
                 await agent.say("hallo")
@@ -98,8 +102,6 @@ async def test_serve_and_worker_at_debug_log_no_secret_id_answer_or_result(
                 kim.sync()
             wait_for(lambda: sum(c.method == "chat.postMessage" and c.params.get("channel") == "LLOG"
                                  for c in slack.calls) >= 1)  # fmt: skip
-            wait_for(lambda: sum(c.method == "chat.postMessage" and str(c.params.get("channel", "")).startswith("D")
-                                 for c in slack.calls) >= len(MEMBERS))  # fmt: skip
             await asyncio.sleep(1.5)
     logs = web_log.read_text() + worker_log.read_text()
     assert "DEBUG" in logs or "INFO" in logs, "the processes logged"
