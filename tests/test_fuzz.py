@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -144,6 +144,14 @@ def test_no_body_gets_a_5xx(
             headers["X-Telegram-Bot-Api-Secret-Token"] = WEBHOOK_SECRET
         r = httpx.post(f"{app}/telegram/webhook", content=body, headers=headers, timeout=10)
     assert r.status_code < 500, (route, signed, body[:200], r.status_code, r.text[:200])
+
+
+@given(token=st.text(max_size=500) | st.from_regex(r"[A-Za-z0-9_=-]{0,300}\.[0-9a-f]{0,80}", fullmatch=True))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_report_link_gets_a_5xx(app: str, token: str) -> None:
+    """The report page reads its token from the path: whatever it is, a clear refusal."""
+    r = httpx.get(f"{app}/report/{quote(token, safe='')}", timeout=10)
+    assert r.status_code in (403, 404, 410), (token, r.status_code, r.text[:200])
 
 
 def test_huge_bodies_are_refused_before_they_are_read(app: str) -> None:
