@@ -80,19 +80,19 @@ async def _measure_notes(
     counters: Mapping[str, int],
     k: int,
 ) -> list[MeasureNote]:
-    """What this week's post says of the team's measures (chosen before this report week):
+    """What this week's post says of the team's measures (those `Measure.noted_in` it):
     the band of its load type before (the last publication up to the week it was chosen) and
     now, each only where it was published; the team's view only from k who gave one."""
     if summary is None:
         return []
     notes = []
     for m in await MeasureStore(rt.redis).all(team_id):
-        chosen_week = iso_week(m.chosen)
-        if chosen_week >= week or m.status == "planned":
+        if not m.noted_in(week):
             continue
         before = after = None
         if m.type is not None:
-            earlier = [h for h in history if h.week <= chosen_week and m.type.value in h.bands]
+            chosen = iso_week(m.chosen)
+            earlier = [h for h in history if h.week <= chosen and m.type.value in h.bands]
             before = Band(earlier[-1].bands[m.type.value]) if earlier else None
             after = summary.bands.get(m.type)
         notes.append(MeasureNote(m, before, after, verdict(counters, m.id, k)))

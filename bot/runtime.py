@@ -209,10 +209,8 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
         )
         teams = TeamStore(redis, secret)
         later = Later(redis)
-        conversations = (
-            flows.Conversations(store, cfg, clock, teams=teams, later=later, measures=MeasureStore(redis))
-            if clock
-            else flows.Conversations(store, cfg, teams=teams, later=later, measures=MeasureStore(redis))
+        conversations = flows.Conversations(
+            store, cfg, clock, teams=teams, later=later, measures=MeasureStore(redis)
         )
         queue = RedisQueue(queue_redis, name=QUEUE)
         yield Runtime(

@@ -92,21 +92,23 @@ def create_app(settings: Settings) -> FastAPI:
         from .texts import report_texts as texts
 
         rt: Runtime = request.app.state.rt
-        grant = verify(rt.secret, token)
-        now = datetime.now(UTC)
         headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
-        if grant is None or grant.expires <= now:
-            lang = grant.lang if grant else settings.language
-            return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{texts()('refused', lang)}</p>",
-                                status_code=410 if grant else 403, headers=headers)  # fmt: skip
+
+        def notice(text: str, status: int, **extra: str) -> HTMLResponse:
+            return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{text}</p>", status_code=status,
+                                headers=headers | extra)  # fmt: skip
+
+        grant = verify(rt.secret, token)
+        if grant is None:
+            return notice(texts()("refused", settings.language), 403)
+        if grant.expires <= datetime.now(UTC):
+            return notice(texts()("refused", grant.lang), 410)
         try:
             r = await gather(rt, grant.team, grant.start, grant.end, grant.lang)
         except REDIS_DOWN:
-            return HTMLResponse("<!doctype html><meta charset=utf-8><p>Ruhepuls: 503</p>", status_code=503,
-                                headers={**headers, "Retry-After": "30"})  # fmt: skip
+            return notice("Ruhepuls: 503", 503, **{"Retry-After": "30"})
         if r is None:
-            return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{texts()('refused', grant.lang)}</p>",
-                                status_code=404, headers=headers)  # fmt: skip
+            return notice(texts()("refused", grant.lang), 404)
         return HTMLResponse(page(rt.conversations.config.questionnaire, r, grant.expires), headers=headers)
 
     @api.get("/privacy")

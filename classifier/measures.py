@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -29,6 +29,9 @@ CHECKS = ("next", "4w", "8w")
 OWN_TEXT = (3, 280)
 """Shortest and longest own words for a measure (characters)."""
 ROLE = (2, 80)
+ENDED_NOTED_WEEKS = 26
+"""How long after it was chosen a measure that has ended (done, dropped) is still spoken of in
+the weekly posts (the team report keeps it for good)."""
 
 
 class View(enum.StrEnum):
@@ -80,6 +83,14 @@ class Measure(BaseModel):
     def what(self, q: Questionnaire, lang: Lang) -> str:
         path = path_text(q, self.path) if self.path is not None else None
         return path(lang) if path is not None else self.text or "?"
+
+    def noted_in(self, week: str) -> bool:
+        """Does the weekly post of the ISO `week` (e.g. `2026-W48`) speak of this measure? One
+        chosen before that week and not merely planned; once ended, for ENDED_NOTED_WEEKS."""
+        monday = date.fromisoformat(f"{week}-1")
+        if self.chosen >= monday or self.status == "planned":
+            return False
+        return self.status == "running" or self.chosen > monday - timedelta(weeks=ENDED_NOTED_WEEKS)
 
     def asks_in(self, round_opened: date) -> bool:
         """Does a round opened on this day ask the check-back question for this measure?"""

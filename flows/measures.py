@@ -26,23 +26,11 @@ class MeasureStore:
 
     async def all(self, team_id: str) -> list[Measure]:
         """The team's measures, oldest first (an unreadable entry is left out, never raised)."""
-        raw = await self.redis.hgetall(keys.measures(team_id))
-        out = []
-        for value in raw.values():
-            try:
-                out.append(Measure.model_validate_json(value))
-            except ValidationError:
-                continue
-        return sorted(out, key=lambda m: (m.chosen, m.id))
+        found = [_read(v) for v in (await self.redis.hgetall(keys.measures(team_id))).values()]
+        return sorted((m for m in found if m is not None), key=lambda m: (m.chosen, m.id))
 
     async def get(self, team_id: str, measure_id: str) -> Measure | None:
-        raw = await self.redis.hget(keys.measures(team_id), measure_id)
-        if raw is None:
-            return None
-        try:
-            return Measure.model_validate_json(raw)
-        except ValidationError:
-            return None
+        return _read(await self.redis.hget(keys.measures(team_id), measure_id))
 
     @staticmethod
     def new_id() -> str:
@@ -79,3 +67,11 @@ class MeasureStore:
 
     async def drop_draft(self, person: str) -> None:
         await self.redis.delete(keys.measure_draft(person))
+
+
+def _read(raw: bytes | str | None) -> Measure | None:
+    """A stored measure, or None for a missing or unreadable one."""
+    try:
+        return Measure.model_validate_json(raw) if raw is not None else None
+    except ValidationError:
+        return None

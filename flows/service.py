@@ -54,7 +54,7 @@ class Conversations:
         self,
         store: RedisStore,
         config: engine.Config,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] | None = None,
         teams: TeamStore | None = None,
         *,
         cache_size: int = 20_000,
@@ -67,7 +67,7 @@ class Conversations:
         self.later = later
         self.config = config
         self.teams = teams
-        self._clock = clock
+        self._clock = clock or _utcnow
         self._sessions: OrderedDict[Ref, tuple[int, Session | None]] = OrderedDict()
         self._cache_size = cache_size
         self._who: dict[str, tuple[float, str | None]] = {}

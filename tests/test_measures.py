@@ -242,6 +242,43 @@ async def test_the_view_is_withheld_below_k_and_only_asked_with_a_running_measur
     assert m.id in [n["id"] for n in (await rt.reports.published("billing"))[-1]["measures"]]
 
 
+async def test_a_measure_that_has_ended_leaves_the_weekly_posts_after_half_a_year(
+    rt: Runtime, fake_slack: FakeServer
+) -> None:
+    """Running measures are spoken of every week; ended ones (done, dropped) for half a year
+    from when they were chosen, then only in the team report."""
+    from bot.measures import Measures
+
+    fake: FakeSlack = fake_slack.fake
+    await rt.teams.save_team(
+        Team(id="desk", name="Desk", platform="slack", channel="CTEAM", lead_channel="LDESK")
+    )
+    q = rt.conversations.config.questionnaire
+    old, recent = (
+        Measures(rt, clock=lambda: ROUND1 - timedelta(weeks=30)),
+        Measures(rt, clock=lambda: ROUND1 - timedelta(weeks=3)),
+    )
+    _, running = await old.choose("cli:admin", "desk", path="A.0", role="Teamleitung")
+    _, done = await old.choose(
+        "cli:admin", "desk", text="Feste Rückrufzeiten statt Warteschleife", role="Teamleitung"
+    )
+    _, dropped = await recent.choose(
+        "cli:admin", "desk", text="Ein stiller Raum für die Pausen", role="Standortleitung"
+    )
+    await old.set_status("cli:admin", "desk", done.id, "done")
+    await old.set_status("cli:admin", "desk", dropped.id, "dropped")
+    await rt.teams.open_round("desk", ROUND1, ROUND1 + timedelta(days=6))
+    await surveys(rt, "desk", 6, "e")
+    await rt.teams.close_round("desk")
+    await weekly(rt, REPORT1)
+    text = posts(fake, "LDESK")[-1]["text"]
+    assert running.what(q, "de").rstrip(".") in text
+    assert "Ein stiller Raum für die Pausen" in text  # ended three weeks after it was chosen: still said
+    assert "Feste Rückrufzeiten" not in text  # ended, chosen 30 weeks ago: no longer
+    noted = [n["id"] for n in (await rt.reports.published("desk"))[-1]["measures"]]
+    assert sorted(noted) == sorted([running.id, dropped.id])
+
+
 async def test_a_lead_chooses_a_measure_in_telegram(redis_url: str, redis) -> None:
     """The summary in the lead group carries the button; a lead continues in the private chat
     (suggestion or own words, a role, when to check); anyone else is refused in a toast."""

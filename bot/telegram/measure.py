@@ -42,6 +42,10 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _lang(draft: dict[str, str]) -> Lang:
+    return "en" if draft.get("lang") == "en" else "de"
+
+
 def _buttons(pairs: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)] for label, data in pairs])
 
@@ -83,7 +87,7 @@ class MeasureDialog:
         if not draft:
             await send(user.id, say("measure_gone", self.rt.settings.language), None)
             return
-        lang: Lang = "en" if draft.get("lang") == "en" else "de"
+        lang = _lang(draft)
         step, value = draft.get("step"), data[3:]
         if data.startswith("mp:") and step == "what":
             if value == "own":
@@ -108,7 +112,7 @@ class MeasureDialog:
         draft = await self.measures.store.draft(person)
         if draft.get("step") not in TYPED:
             return False
-        lang: Lang = "en" if draft.get("lang") == "en" else "de"
+        lang = _lang(draft)
         name, (shortest, longest), off, then = TYPED[draft["step"]]
         if not shortest <= len(text.strip()) <= longest:
             await send(user_id, say(off, lang), ForceReply())
@@ -131,7 +135,7 @@ class MeasureDialog:
         )
 
     async def _save(self, actor: str, person: str, draft: dict[str, str], chat: int, send: Any) -> None:
-        lang: Lang = "en" if draft.get("lang") == "en" else "de"
+        lang = _lang(draft)
         try:
             team, m = await self.measures.choose(actor, draft.get("team", ""), path=draft.get("path"),
                                                  text=draft.get("text"), role=draft.get("role", ""),
