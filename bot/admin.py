@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from classifier import Lang
 from flows.schedule import next_allowed
-from flows.teams import Team, TeamError
+from flows.teams import Round, Team, TeamError
 
 from .runtime import Runtime
 from .texts import say
@@ -145,7 +145,7 @@ class Admin:
         except TeamError as exc:
             return say(exc.key, lang)
         await self.rt.teams.audit(actor, "report link", team.id, self.clock())
-        url = recent_link(self.rt, team.id, team.language, weeks or REPORT_WEEKS)
+        url = await recent_link(self.rt, team.id, team.language, weeks or REPORT_WEEKS)
         days = self.rt.settings.report_link_days
         return texts()("link_line", lang, days=days, url=url)
 
@@ -176,11 +176,11 @@ class Admin:
 
     async def close_round(self, actor: str, team_id: str, lang: Lang) -> str:
         await self._team(team_id)
-        closed = await self.rt.teams.close_round(team_id)
-        await self.rt.teams.audit(actor, "round close", team_id, self.clock(), closed.id if closed else "-")
+        closed = await self.rt.close_round(team_id, actor, self.clock())
         if closed is None:
             return say("no_round_open", lang)
-        return say("round_closed", lang, round=closed.id)
+        parent = (await self._team(team_id)).parent
+        return " ".join([say("round_closed", lang, round=closed.id), *self._pool_lines(closed, parent, lang)])
 
     async def status(self, actor: str, team_id: str, lang: Lang) -> str:
         """Open or closed, and, only once closed, whether k people got a result: never a live
@@ -198,5 +198,20 @@ class Admin:
             enough = await self.rt.teams.respondents(team_id, r.id) >= k
             state = say("state_closed", lang, ends=ends)
             part = say("part_enough", lang, k=k) if enough else say("part_not_enough", lang)
-        line = say("status", lang, round=r.id, team=team_id, state=state, part=part)
-        return f"{line} {say('unreachable', lang, n=r.unreachable)}" if r.unreachable else line
+        lines = [say("status", lang, round=r.id, team=team_id, state=state, part=part)]
+        if r.unreachable:
+            lines.append(say("unreachable", lang, n=r.unreachable))
+        lines += self._pool_lines(r, (await self._team(team_id)).parent, lang)
+        return " ".join(lines)
+
+    def _pool_lines(self, r: Round, parent: str | None, lang: Lang) -> list[str]:
+        """What closing the round did with results that never made a group of k (numbers only)."""
+        k = self.rt.settings.min_group_size
+        out = []
+        if r.to_parent:
+            out.append(say("pool_to_parent", lang, k=k, parent=parent or "-"))
+        if r.dropped:
+            out.append(say("pool_dropped", lang, n=r.dropped, k=k))
+        if r.lost:
+            out.append(say("pool_lost", lang, k=k, most=k - 1))
+        return out

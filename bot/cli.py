@@ -120,6 +120,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"ruhepuls: {exc}")
 
     command = args.command or ("serve" if settings.any_platform else "chat")
+    if (
+        command not in ("chat", "check", "doctor", "privacy")
+        and settings.external_redis
+        and not settings.secret
+    ):
+        sys.exit(
+            "ruhepuls: set RUHEPULS_SECRET (the key of every pseudonym, 32+ random bytes) in the "
+            "environment, away from the data: with a Redis of your own every command but "
+            "`ruhepuls chat` needs it"
+        )
     if command == "chat":
         _chat(settings, getattr(args, "lang", None))
     elif command == "check":

@@ -50,8 +50,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "link", help="Telegram: a new join link, limited in time or uses, or personal ones"
     )
     link.add_argument("id")
-    link.add_argument("--days", type=int, default=None, help="valid this many days (default: no limit)")
-    link.add_argument("--uses", type=int, default=None, help="valid for this many joins (default: no limit)")
+    link.add_argument("--days", type=int, default=14, help="valid this many days (default 14, at most 365)")
+    link.add_argument("--uses", type=int, default=50, help="valid for this many joins (default 50)")
     link.add_argument("--personal", type=int, default=None, metavar="N",
                       help="N single-use links, one per member")  # fmt: skip
     joined = tsub.add_parser("joined", help="Telegram: how many people joined the team by a link")
@@ -94,12 +94,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "report", help="the team report for the risk-assessment file (PDF or signed link)"
     )
     report.add_argument("--team", required=True)
-    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
-    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
+    report.add_argument("--from", dest="start", default=None, help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="end", default=None, help="last day, YYYY-MM-DD")
     report.add_argument("--lang", choices=["de", "en"], default=None, help="default: the team's language")
     report.add_argument("--out", default=None, help="the PDF to write (default: ruhepuls-<team>.pdf)")
     report.add_argument("--link", action="store_true", help="print a signed link to the report page instead")
-    report.add_argument("--days", type=int, default=None, help="how long the link is valid (default 14)")
+    report.add_argument(
+        "--days", type=int, default=None, help="how long the link is valid (default 14, at most 90)"
+    )
+    report.add_argument("--revoke", action="store_true", help="make every report link of the team invalid")
 
     audit = sub.add_parser("audit", help="show the audit log of admin actions")
     audit.add_argument("--count", type=int, default=50)
@@ -151,8 +154,15 @@ async def _report(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
 
     from .report import gather, link, pdf
 
+    if args.revoke:
+        team = await rt.teams.team(args.team)
+        if team is None:
+            sys.exit(f"ruhepuls: no team {args.team}")
+        await rt.teams.save_team(team.model_copy(update={"report_key": None}))  # a new key
+        await rt.teams.audit(actor, "report links revoked", args.team, datetime.now(UTC))
+        return f"every report link of {args.team} is revoked"
     try:
-        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+        start, end = date.fromisoformat(args.start or ""), date.fromisoformat(args.end or "")
     except ValueError:
         sys.exit("ruhepuls: --from and --to take dates as YYYY-MM-DD")
     r = await gather(rt, args.team, start, end, args.lang)
@@ -160,7 +170,10 @@ async def _report(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
         sys.exit(f"ruhepuls: no team {args.team}")
     await rt.teams.audit(actor, "report link" if args.link else "report pdf", args.team, datetime.now(UTC))
     if args.link:
-        return link(rt, args.team, start, end, r.lang, args.days or rt.settings.report_link_days)
+        try:
+            return await link(rt, args.team, start, end, r.lang, args.days or rt.settings.report_link_days)
+        except ValueError as exc:
+            sys.exit(f"ruhepuls: {exc}")
     out = args.out or f"ruhepuls-{args.team}.pdf"
     with open(out, "wb") as f:
         f.write(pdf(rt.conversations.config.questionnaire, r))

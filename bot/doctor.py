@@ -112,12 +112,16 @@ async def check(settings: Settings, data: Redis, sessions: Redis) -> list[Findin
             out.append(
                 Finding(True, "surveys in progress stay in memory (the sessions Redis writes nothing)")
             )
-    if settings.secret is None and settings.public:
-        out.append(Finding(False, "RUHEPULS_SECRET is not set for a public HOST",
+    if settings.secret is None and (settings.public or settings.external_redis):
+        out.append(Finding(False, "RUHEPULS_SECRET is not set (needed with a Redis of your own or a public HOST)",
                            "set RUHEPULS_SECRET (32+ random bytes) in the environment, away from the data"))  # fmt: skip
     elif settings.secret is None:
         out.append(
-            Finding(True, "a generated secret serves this local trial (set RUHEPULS_SECRET in production)")
+            Finding(
+                True,
+                "a generated secret, outside the data directory, serves this local trial "
+                "(set RUHEPULS_SECRET in production)",
+            )
         )
     else:
         out.append(Finding(True, "RUHEPULS_SECRET is set"))

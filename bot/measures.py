@@ -67,6 +67,8 @@ class Measures:
                         path=path, text=None if path else text, role=role.strip(), chosen=today,
                         check=_check_date(today, check))  # fmt: skip
         except ValidationError as exc:
+            if any("names_someone" in str(e.get("msg", "")) for e in exc.errors()):
+                raise TeamError("measure_names_someone") from exc
             wrong = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
             raise TeamError("measure_bad_role" if "role" in wrong else "measure_need_what") from exc
         await self.store.save(m)

@@ -25,7 +25,15 @@ from prometheus_client import (
 from prometheus_client import multiprocess as _multiprocess
 
 EVENTS = Counter("ruhepuls_events", "Inbound survey events", ["platform", "kind"])
-COMPLETIONS = Counter("ruhepuls_completions", "Surveys completed", ["platform"])
+RESULTS_WRITTEN = Counter(
+    "ruhepuls_results_written", "Results written to the data Redis, in sums of at least k (never one by one)"
+)
+RESULTS_DROPPED = Counter(
+    "ruhepuls_results_dropped", "Results fewer than k left at a round's close with no parent group to join"
+)
+POOLS_LOST = Counter(
+    "ruhepuls_pools_lost", "Rounds closed whose pool the sessions Redis had lost in a restart"
+)
 UNAVAILABLE = Counter("ruhepuls_store_unavailable", "Events answered 'briefly unavailable'", ["platform"])
 API_CALLS = Counter(
     "ruhepuls_platform_calls", "Calls to a platform's API by outcome", ["platform", "method", "status"]

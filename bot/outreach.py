@@ -36,8 +36,10 @@ log = logging.getLogger("ruhepuls.outreach")
 async def pump(
     rt: Runtime, outreach: Outreach, team: Team, rnd: Round, kind: keys.Kind, now: datetime
 ) -> bool:
-    """Send `kind` to every member who has not had it; reminders skip
-    those who finished. True when everybody is done, False if some must be tried again."""
+    """Send `kind` to every member who has not had it; reminders too go to every member (who
+    finished is known only to the sessions Redis, and a workspace export must not be able to
+    tell responders from the rest). True when everybody is done, False if some must be tried
+    again."""
     token = secrets.token_hex(8)
     seconds = rt.settings.send_lock_seconds
     if not await rt.teams.lock(team.id, token, seconds):
@@ -48,15 +50,12 @@ async def pump(
         ttl = int((rnd.ends - now).total_seconds()) + rt.settings.session_ttl_seconds
         await rt.teams.place(people, team.id, ttl)
         todo = await rt.teams.unsent(team.id, rnd.id, kind, people)
-        finished = (
-            await rt.teams.finished(team.id, rnd.id, people) if kind != "inv" else [False] * len(people)
-        )
         menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
         claimed = await rt.teams.claimed(team.id, rnd.id, kind)
         complete = True
         refreshed = time.monotonic()
-        for member, pending, done in zip(members, todo, finished, strict=True):
-            if not pending or done:
+        for member, pending in zip(members, todo, strict=True):
+            if not pending:
                 continue
             tag = outreach_tag(rt.secret, rnd.id, kind, member.person)
             if member.person in claimed and await outreach.delivered(member, tag) is not False:
@@ -87,12 +86,12 @@ def outreach_tag(secret: bytes, round_id: str, kind: str, person: str) -> str:
 
 async def tick_team(rt: Runtime, outreach: dict[str, Outreach], team: Team, now: datetime) -> None:
     """Everything a team's round needs at `now`: close it when due, else send what is due."""
+    await rt.teams.pools.settle(team.id)  # a batch a crash left half-written
     rnd = await rt.teams.current_round(team.id)
     if rnd is None or not rnd.is_open:
         return
     if now >= rnd.ends:
-        await rt.teams.close_round(team.id)
-        await rt.teams.audit("system", "round close (due)", team.id, now, rnd.id)
+        await rt.close_round(team.id, "system (due)", now)
         return
     sender = outreach.get(team.platform)
     if sender is None or not allowed(now, team.timezone, rt.settings.sending_hours):

@@ -51,7 +51,7 @@ def stored_list(s: Settings, lang: Lang) -> str:
     """What is stored, from the declared key list (flows/keys.yaml): the data sheet's list, and
     README's "What is stored" (`ruhepuls privacy --stored --lang en`)."""
     t = privacy_texts()
-    return stored(lang, s.session_ttl_days, (t.stored_sessions(lang), t.stored_data(lang)))
+    return stored(lang, s.session_ttl_days, (t.stored_sessions(lang), t.stored_data(lang)), s.min_group_size)
 
 
 def data_sheet(s: Settings, lang: str | None = None) -> str:

@@ -82,16 +82,17 @@ async def gather(
 
 
 def chart(q: Questionnaire, r: Report) -> bytes:
-    """PNG: a point for every published band; a line only between consecutive posts whose band
-    for that type both rest on at least 10 people (as the weekly chart draws trends)."""
+    """PNG: a point for every published band that rests on at least 10 people (a row of points
+    is a trend, and a trend rests on 10, as in the weekly chart); a line between consecutive
+    ones. Bands of smaller groups stand in the posts' texts only."""
     fig = Figure(figsize=(7.5, 3.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.15, 0.16, 0.55, 0.72))
     weeks = [p.week for p in r.posts]
     for n, t in enumerate(LoadType):
         offset = (n - 1.5) * 0.06
-        pts = [(x, LEVEL[Band(p.bands[t.value])] + offset, t.value in p.wide)
-               for x, p in enumerate(r.posts) if t.value in p.bands]  # fmt: skip
+        pts = [(x, LEVEL[Band(p.bands[t.value])] + offset, True)
+               for x, p in enumerate(r.posts) if t.value in p.bands and t.value in p.wide]  # fmt: skip
         (marker,) = ax.plot(
             [x for x, _, _ in pts], [y for _, y, _ in pts], "o", label=q.types[t].name(r.lang)
         )
@@ -241,11 +242,18 @@ def _mac(secret: bytes, payload: str) -> str:
     return _b64(hmac.new(secret, b"report\x1f" + payload.encode(), hashlib.sha256).digest()[:18])
 
 
-def sign(secret: bytes, team_id: str, start: date, end: date, lang: Lang, expires: datetime) -> str:
-    """A link token: what the page shows (team, period, language) and until when, signed with the
-    server secret. No account, no session: whoever has the link may read it until it expires."""
+MAX_LINK_DAYS = 90
+"""No report link lives longer; one that claims to is refused."""
+
+
+def sign(
+    secret: bytes, team_id: str, start: date, end: date, lang: Lang, expires: datetime, key: str = ""
+) -> str:
+    """A link token: what the page shows (team, period, language), until when, and the team's
+    report key (a new key revokes every earlier link), signed with the server secret. No
+    account, no session: whoever has the link may read it until it expires or is revoked."""
     body = json.dumps({"t": team_id, "f": start.isoformat(), "u": end.isoformat(), "l": lang,
-                       "e": int(expires.timestamp())}, separators=(",", ":"))  # fmt: skip
+                       "e": int(expires.timestamp()), "g": key}, separators=(",", ":"))  # fmt: skip
     payload = _b64(body.encode())
     return f"{payload}.{_mac(secret, payload)}"
 
@@ -257,6 +265,7 @@ class Grant:
     end: date
     lang: Lang
     expires: datetime
+    key: str = ""
 
 
 def verify(secret: bytes, token: str) -> Grant | None:
@@ -270,28 +279,41 @@ def verify(secret: bytes, token: str) -> Grant | None:
     try:
         d = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         grant = Grant(str(d["t"]), date.fromisoformat(d["f"]), date.fromisoformat(d["u"]),
-                      "en" if d["l"] == "en" else "de", datetime.fromtimestamp(int(d["e"]), UTC))  # fmt: skip
+                      "en" if d["l"] == "en" else "de", datetime.fromtimestamp(int(d["e"]), UTC),
+                      str(d.get("g", "")))  # fmt: skip
     except (ValueError, KeyError, TypeError):
         return None
     return grant
 
 
-def link(rt: Runtime, team_id: str, start: date, end: date, lang: Lang, days: int) -> str:
+async def link(rt: Runtime, team_id: str, start: date, end: date, lang: Lang, days: int) -> str:
+    """A signed link to the team report, valid `days` (1 to MAX_LINK_DAYS) days."""
+    if not 1 <= days <= MAX_LINK_DAYS:
+        raise ValueError(f"a report link is valid 1 to {MAX_LINK_DAYS} days")
+    team = await rt.teams.team(team_id)
     expires = datetime.now(UTC) + timedelta(days=days)
     base = (rt.settings.public_url or f"http://{rt.settings.host}:{rt.settings.port}").rstrip("/")
-    return f"{base}/report/{sign(rt.secret, team_id, start, end, lang, expires)}"
+    key = team.report_key or "" if team else ""
+    return f"{base}/report/{sign(rt.secret, team_id, start, end, lang, expires, key)}"
+
+
+def usable(grant: Grant, team_key: str | None, now: datetime) -> bool:
+    """Still valid: not expired, not longer-lived than any link may be, and made with the team's
+    current report key (not revoked, and not from a removed team whose id was reused)."""
+    live = now < grant.expires <= now + timedelta(days=MAX_LINK_DAYS, minutes=5)
+    return live and team_key is not None and hmac.compare_digest(grant.key, team_key)
 
 
 REPORT_WEEKS = 26
 
 
-def recent_link(rt: Runtime, team_id: str, lang: Lang, weeks: int = REPORT_WEEKS) -> str:
+async def recent_link(rt: Runtime, team_id: str, lang: Lang, weeks: int = REPORT_WEEKS) -> str:
     """A link to the team report of the last `weeks` weeks, valid RUHEPULS_REPORT_LINK_DAYS."""
     today = datetime.now(UTC).date()
     start = today - timedelta(weeks=max(1, min(weeks, 104)))
-    return link(rt, team_id, start, today, lang, rt.settings.report_link_days)
+    return await link(rt, team_id, start, today, lang, rt.settings.report_link_days)
 
 
-def summary_link(rt: Runtime, team_id: str, lang: Lang) -> str | None:
+async def summary_link(rt: Runtime, team_id: str, lang: Lang) -> str | None:
     """The link a weekly post carries, when the web app's public address is known."""
-    return recent_link(rt, team_id, lang) if rt.settings.public_url else None
+    return await recent_link(rt, team_id, lang) if rt.settings.public_url else None

@@ -23,6 +23,7 @@ from classifier import Band, LoadType
 from classifier.disclosure import TeamSummary, plan, summarize, thresholds
 from classifier.measures import verdict
 from classifier.summary_text import MeasureNote, render_summary
+from flows import keys
 from flows.measures import MeasureStore
 from flows.reports import HistoryEntry, Publication
 from flows.schedule import DAYS, iso_week
@@ -78,11 +79,14 @@ async def _measure_notes(
     history: list[HistoryEntry],
     summary: TeamSummary | None,
     counters: Mapping[str, int],
+    k_types: Mapping[LoadType, int],
     k: int,
 ) -> list[MeasureNote]:
     """What this week's post says of the team's measures (those `Measure.noted_in` it):
     the band of its load type before (the last publication up to the week it was chosen) and
-    now, each only where it was published; the team's view only from k who gave one."""
+    now, only where both were published on at least 10 people (a before-and-after is a trend,
+    and a trend rests on 10, as everywhere); the team's view only from k who gave one (the
+    higher k of the exhaustion-driven type for a measure on that type)."""
     if summary is None:
         return []
     notes = []
@@ -93,9 +97,10 @@ async def _measure_notes(
         if m.type is not None:
             chosen = iso_week(m.chosen)
             earlier = [h for h in history if h.week <= chosen and m.type.value in h.bands]
-            before = Band(earlier[-1].bands[m.type.value]) if earlier else None
-            after = summary.bands.get(m.type)
-        notes.append(MeasureNote(m, before, after, verdict(counters, m.id, k)))
+            if earlier and m.type.value in earlier[-1].wide and m.type in summary.wide:
+                before, after = Band(earlier[-1].bands[m.type.value]), summary.bands.get(m.type)
+        need = k_types[m.type] if m.type is not None else k
+        notes.append(MeasureNote(m, before, after, verdict(counters, m.id, need)))
     return notes
 
 
@@ -126,9 +131,10 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
         chart = None
         if charts and bands:
             chart = band_chart(q, _chart_series(history, week, bands, wide), team.language)
-        notes = await _measure_notes(rt, team.id, week, history, summary, pub.counters, k)
+        notes = await _measure_notes(rt, team.id, week, history, summary, pub.counters, k_types, k)
+        pooled = any(c.window.startswith(f"{keys.FOLD}:") for c in pub.cells)  # small teams' remainders
         text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=summary,
-                              combined=bool(pub.folded), measures=notes)  # fmt: skip
+                              combined=bool(pub.folded) or pooled, measures=notes)  # fmt: skip
         used: dict[str, tuple[str, ...]] = {}
         for cell in sorted(pub.cells):
             used[cell.team] = (*used.get(cell.team, ()), cell.window)
@@ -136,7 +142,8 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
                                      measures=tuple(n.as_record() for n in notes))  # fmt: skip
     for team in members:
         if team.id not in posts:
-            parent = by_id.get(result.folded_into.get(team.id, ""))
+            # a team with a parent reads the same sentence every week, answered or not
+            parent = by_id.get(result.folded_into.get(team.id) or team.parent or "")
             text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=None,
                                   folded_into=parent.name if parent else None)  # fmt: skip
             posts[team.id] = Publication(root, team.id, text)

@@ -24,7 +24,7 @@ from flows.later import Later
 from flows.measures import MeasureStore
 from flows.reports import ReportStore
 from flows.residue import ExpiringMessages
-from flows.teams import TeamStore
+from flows.teams import Round, TeamStore
 
 from .embedded_redis import EmbeddedRedis
 from .settings import Settings
@@ -77,9 +77,24 @@ class Runtime:
         except flows.FlowError:
             metrics.UNAVAILABLE.labels(platform).inc()
             raise
-        if handled.finished:
-            metrics.COMPLETIONS.labels(platform).inc()
-        return handled
+        return handled  # completions are not counted live: see metrics.RESULTS_WRITTEN
+
+    async def close_round(self, team_id: str, actor: str, now: datetime) -> Round | None:
+        """Close a team's open round (see TeamStore.close_round), audited with what became of
+        results that never made a group of k (numbers only), counted for the metrics."""
+        from . import metrics
+
+        closed = await self.teams.close_round(team_id)
+        detail = "-"
+        if closed is not None:
+            detail = (
+                f"{closed.id} to_parent={closed.to_parent} dropped={closed.dropped} lost={int(closed.lost)}"
+            )
+            metrics.RESULTS_DROPPED.inc(closed.dropped)
+            if closed.lost:
+                metrics.POOLS_LOST.inc()
+        await self.teams.audit(actor, "round close", team_id, now, detail)
+        return closed
 
     def person(self, platform: str, user_id: str) -> str:
         """A platform user's pseudonym; the user id itself is never stored with a survey."""
@@ -206,9 +221,13 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
             ttl_seconds=settings.session_ttl_seconds,
             data=redis,
             event_secret=secret,
+            pool_size=settings.min_group_size,
         )
-        teams = TeamStore(redis, secret)
-        later = Later(redis)
+        from . import metrics
+
+        store.pools.on_written = metrics.RESULTS_WRITTEN.inc
+        teams = TeamStore(redis, secret, store.pools)
+        later = Later(sessions)  # follows one person's activity: memory only
         conversations = flows.Conversations(
             store, cfg, clock, teams=teams, later=later, measures=MeasureStore(redis)
         )

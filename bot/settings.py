@@ -6,6 +6,7 @@ carry the `RUHEPULS_` prefix. README lists every one with its default.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     session_redis_url: str | None = Field(None, validation_alias="RUHEPULS_SESSION_REDIS_URL")
     """Surveys in progress; point it at a Redis without AOF/RDB so answers never reach a disk."""
     data_dir: Path = Field(Path(".ruhepuls"), validation_alias="RUHEPULS_DATA_DIR")
+    secret_file: Path | None = Field(None, validation_alias="RUHEPULS_SECRET_FILE")
+    """Where a local trial keeps its generated secret (default: the user's config directory,
+    never the data directory: a copy of the data must not carry the key to its pseudonyms)."""
     secret: SecretStr | None = Field(None, validation_alias="RUHEPULS_SECRET")
     session_ttl_days: int = Field(7, ge=1, le=90, validation_alias="RUHEPULS_SESSION_TTL_DAYS")
     language: Literal["de", "en"] = Field("de", validation_alias="RUHEPULS_LANGUAGE")
@@ -187,14 +191,24 @@ class Settings(BaseSettings):
                   self.metrics_token, self.secret]  # fmt: skip
         return [v.get_secret_value() for v in values if v is not None]
 
+    def generated_secret_path(self) -> Path:
+        if self.secret_file is not None:
+            return self.secret_file
+        config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return Path(config) / "ruhepuls" / "secret"
+
     def secret_bytes(self) -> bytes:
-        """The key for pseudonyms: RUHEPULS_SECRET, or, for local trials only (`ruhepuls serve`
-        refuses a public HOST without it), one generated once into the data dir."""
+        """The key for pseudonyms: RUHEPULS_SECRET, or, for local trials only (the CLI refuses
+        everything but `ruhepuls chat` without it when Redis is the deployment's own, and a
+        public HOST), one generated once into the user's config directory, outside the data
+        directory (a secret an earlier version left there is moved out)."""
         if self.secret is not None:
             return self.secret.get_secret_value().encode()
-        path = self.data_dir / "secret"
+        path = self.generated_secret_path()
+        old = self.data_dir / "secret"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.touch(mode=0o600)
-            path.write_text(secrets.token_hex(32))
+            path.write_text(old.read_text() if old.exists() else secrets.token_hex(32))
+        old.unlink(missing_ok=True)
         return path.read_text().strip().encode()

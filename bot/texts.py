@@ -31,6 +31,7 @@ class BotTexts(TextCatalog):
     measure_cancel: Text
     measure_need_what: Text
     measure_bad_role: Text
+    measure_names_someone: Text
     measure_saved: Text
     measure_when_next: Text
     measure_when_date: Text
@@ -67,6 +68,9 @@ class BotTexts(TextCatalog):
     result_removed: Text
     press_not_understood: Text
     unreachable: Text
+    pool_to_parent: Text
+    pool_dropped: Text
+    pool_lost: Text
     teams_name_short: Text
     teams_name_full: Text
     teams_desc_short: Text

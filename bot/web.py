@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
         here, nothing on it that is not in the PDF."""
         from flows.store import REDIS_DOWN
 
-        from .report import gather, page, verify
+        from .report import gather, page, usable, verify
         from .texts import report_texts as texts
 
         rt: Runtime = request.app.state.rt
@@ -101,9 +101,10 @@ def create_app(settings: Settings) -> FastAPI:
         grant = verify(rt.secret, token)
         if grant is None:
             return notice(texts()("refused", settings.language), 403)
-        if grant.expires <= datetime.now(UTC):
-            return notice(texts()("refused", grant.lang), 410)
         try:
+            team = await rt.teams.team(grant.team)
+            if not usable(grant, team.report_key if team else None, datetime.now(UTC)):
+                return notice(texts()("refused", grant.lang), 410)
             r = await gather(rt, grant.team, grant.start, grant.end, grant.lang)
         except REDIS_DOWN:
             return notice("Ruhepuls: 503", 503, **{"Retry-After": "30"})

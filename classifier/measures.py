@@ -12,6 +12,7 @@ least k people gave a view (a "don't know" is an answer, but no view).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Literal
@@ -78,6 +79,8 @@ class Measure(BaseModel):
     @field_validator("text", "role")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and names_someone(value):
+            raise ValueError("names_someone: a measure describes a change, never a person")
         return " ".join(value.split()) if value is not None else None
 
     def what(self, q: Questionnaire, lang: Lang) -> str:
@@ -117,6 +120,17 @@ def options(q: Questionnaire, bands: Mapping[str, str] | None) -> list[str]:
         if types:
             return [f"{t.value}.{i}" for t in types for i in range(min(3, len(q.types[t].paths)))]
     return [f"{t.value}.{i}" for t in LoadType for i in range(2)]
+
+
+_SOMEONE = re.compile(r"@\w|<@|<#|\b[UW][A-Z0-9]{8,}\b|\b\d{6,}\b|\b29:\S+|\b8:orgid:\S+|\S+@\S+\.\w{2,}")
+"""What would point at a person in a measure's text or role: an @mention (Slack, Teams,
+Telegram), a Slack user or workspace member id, a long number (a Telegram user id, a phone
+number, a staff number), a Teams user id, an e-mail address."""
+
+
+def names_someone(text: str) -> bool:
+    """Does `text` point at a person? Agents read a measure's words in the check-back question."""
+    return _SOMEONE.search(text) is not None
 
 
 def view_field(measure_id: str, view: View) -> str:

@@ -11,6 +11,7 @@ row whose guard holds names the action. A reader can check it against the produc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -253,6 +254,21 @@ def _support_text(ctx: _Ctx, lang: Lang) -> str:
 def show_support(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     lang = s.lang if s else ctx.lang
     return Step(s, (msg.Notice(_support_text(ctx, lang)),) + _where_you_were(ctx, s))
+
+
+def crisis(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    """Words of distress, however short: the crisis line first, then where to get help, then
+    where the person was (nothing of what they wrote is kept)."""
+    lang = s.lang if s else ctx.lang
+    sp = ctx.cfg.questionnaire.signpost
+    text = f"{sp.acute(lang)}\n\n{ctx.t('free_text', lang)}\n\n{_support_text(ctx, lang)}"
+    rest = _where_you_were(ctx, s) if s is not None else (_intro(ctx, lang),)
+    return Step(s, (msg.Notice(text),) + rest)
+
+
+def _distress(ctx: _Ctx, text: str) -> bool:
+    t = " " + " ".join(re.sub(r"[^\w'’]+", " ", text.lower()).split()).replace("’", "'") + " "
+    return any(f" {w} " in t for w in ctx.cfg.texts.words.crisis)
 
 
 def free_text(ctx: _Ctx, s: Session | None, e: Event) -> Step:
@@ -522,6 +538,8 @@ def _skip_phrases(ctx: _Ctx) -> set[str]:
 
 def on_text(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     assert isinstance(e, ev.Text)
+    if _distress(ctx, e.text):
+        return crisis(ctx, s, e)
     meant = interpret(ctx, s, e.text)
     if meant is not None:
         return _dispatch(ctx, s, meant)

@@ -111,12 +111,15 @@ def plan_lock(scope: str, week: str) -> str:
 # --- teams and rounds (operational data; never joined with answers) ---------------------------
 TEAMS = f"{PREFIX}:teams"
 """Set of team ids."""
-EXPIRING = f"{PREFIX}:expiring"
-"""Sorted set of chat:message ids to delete from a platform chat when due (sessions Redis)."""
 AUDIT = f"{PREFIX}:audit"
 """Stream of admin actions: who, what, when; never an answer."""
 LATER = f"{PREFIX}:later"
 """Who asked to be invited again later: platform address and pseudonym, scored by when."""
+
+
+def expiring(hour: int) -> str:
+    """Set of chat:message ids to delete from a platform chat in that hour (sessions Redis)."""
+    return f"{PREFIX}:expiring:{hour}"
 
 
 def team_pattern(team_id: str) -> str:
@@ -144,6 +147,47 @@ def round_hash(team_id: str) -> str:
 def done(team_id: str, round_id: str) -> str:
     """Set of keyed hashes of people who finished this round (stops double answers)."""
     return f"{_tag(team_id)}:done:{round_id}"
+
+
+# --- the completion pool (sessions Redis, memory only) and what reaches the data Redis ----------
+FOLD = "fold"
+"""The pool a closed round's remainder (fewer than k) joins in its parent team."""
+
+
+def pool(team_id: str, round_id: str) -> str:
+    """Hash: the summed counters of a round's completions not yet written (fewer than k people),
+    `@w` the week of the latest, `@r` the round; sessions Redis only."""
+    return f"{_tag(team_id)}:pool:{round_id}"
+
+
+def batches(team_id: str) -> str:
+    """Set of the ids of full pools (batches) waiting to be written; sessions Redis only."""
+    return f"{_tag(team_id)}:batches"
+
+
+def batch(team_id: str, batch_id: str) -> str:
+    """Hash: one full pool on its way to the data Redis (or, `@to`, to the parent's pool)."""
+    return f"{_tag(team_id)}:batch:{batch_id}"
+
+
+def closed(team_id: str, round_id: str) -> str:
+    """Set when a round closes, so that a late completion joins no pool; sessions Redis only."""
+    return f"{_tag(team_id)}:closed:{round_id}"
+
+
+def alive(team_id: str, round_id: str) -> str:
+    """Set when a round opens: its absence later says the sessions Redis lost its pools."""
+    return f"{_tag(team_id)}:alive:{round_id}"
+
+
+def merged(team_id: str) -> str:
+    """Set of the batch ids merged into this team's fold pool (each merged once)."""
+    return f"{_tag(team_id)}:merged"
+
+
+def written(team_id: str) -> str:
+    """Set of the batch ids written to the team's counters (each written once); data Redis."""
+    return f"{_tag(team_id)}:written"
 
 
 Kind = Literal["inv", "rem1", "rem2"]

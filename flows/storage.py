@@ -44,12 +44,13 @@ def kind_of(key: str) -> list[KeyKind]:
     return [k for k in key_kinds() if k.matches(key)]
 
 
-def stored(lang: Lang, ttl_days: int, headings: tuple[str, str]) -> str:
+def stored(lang: Lang, ttl_days: int, headings: tuple[str, str], k: int = 5) -> str:
     """The list of what is stored, as Markdown bullets under two headings (sessions, data)."""
     out = []
     for server, heading in zip(("sessions", "data"), headings, strict=True):
         out.append(heading)
-        for k in key_kinds():
-            if k.server == server:
-                out.append(f"- {k.holds(lang)}: {k.lives(lang).format(ttl=ttl_days)}.")
+        for kind in key_kinds():
+            if kind.server == server:
+                holds, lives = (t(lang).format(ttl=ttl_days, k=k) for t in (kind.holds, kind.lives))
+                out.append(f"- {holds}: {lives}.")
     return "\n".join(out)

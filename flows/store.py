@@ -4,10 +4,11 @@ Contract (checked by tests/test_store.py against a real Redis):
 - `load` returns the session and its version (0 when there never was one);
 - `commit` applies a step only when the version is still the loaded one and the event id was
   not applied before; one round trip per answer;
-- a completion first counts (count.lua on the data Redis: counters and done token in one
-  script, only while the round is open and only once per person and round), then deletes the
-  answers (transition.lua on the sessions Redis); a crash in between loses no count, and the
-  retry counts nothing twice;
+- a completion first counts (pool.lua on the sessions Redis: done token and counters into the
+  team's pool in one script, only once per person and round, and not after the round closed
+  there; a pool of k is written to the data Redis as one sum, see `flows.pool`), then deletes
+  the answers (transition.lua); a crash in between loses no count, and the retry counts nothing
+  twice;
 - a person's hash (session, version, seen event ids) expires `ttl` seconds after its last change,
   a finished one an hour after completion.
 """
@@ -28,6 +29,7 @@ from classifier import QuestionnaireError
 from . import keys
 from .engine import Step
 from .errors import StoreUnavailable
+from .pool import Pools
 from .session import Session, SessionDataError
 
 Status = Literal["ok", "seen", "conflict"]
@@ -51,17 +53,16 @@ def _script(name: str) -> str:
 
 def script_sources() -> dict[str, str]:
     """Every Lua script the store runs, by file name (loaded at import; listed for checks)."""
-    return {"transition.lua": _TRANSITION, "count.lua": _COUNT}
+    from . import pool
+
+    return {"transition.lua": _TRANSITION, "pool.lua": pool.POOL, "count.lua": pool.COUNT}
 
 
 _TRANSITION = _script("transition.lua")
-_COUNT = _script("count.lua")
 REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 FINISHED_TTL = 3600
 """Seconds a finished survey's version and last (keyed) event id stay: long enough to drop a
 platform's retry of the final click, short enough to say nothing about who finished when."""
-DONE_TTL = 92 * 86_400
-"""Done tokens live at most this long (a round lasts at most 90 days; closing deletes them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,9 @@ class Ref:
 
 
 class RedisStore:
-    """Sessions on `redis` (keep it without persistence: `RUHEPULS_SESSION_REDIS_URL`), counters
-    and done tokens on `data` (the same server when not given)."""
+    """Sessions, done tokens and pools on `redis` (keep it without persistence:
+    `RUHEPULS_SESSION_REDIS_URL`), counters on `data` in sums of `pool_size` (k) people (the same
+    server when not given)."""
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class RedisStore:
         ttl_seconds: int,
         data: Redis | None = None,
         event_secret: bytes = b"",
+        pool_size: int = 5,
     ) -> None:
         self.redis = redis
         self.data = data if data is not None else redis
@@ -91,7 +94,7 @@ class RedisStore:
         self._ttl = ttl_seconds
         self._event_secret = event_secret
         self._transition = redis.register_script(_TRANSITION)
-        self._count = self.data.register_script(_COUNT)
+        self.pools = Pools(redis, self.data, pool_size)
 
     def _event(self, event_id: str | None) -> str:
         """A keyed hash of the platform's event id: dedup works, no timestamp is stored."""
@@ -130,16 +133,8 @@ class RedisStore:
         args: list[str | int] = [self._event(event_id), version]
         c = step.completion
         try:
-            if c is not None and done_token:
-                count: list[str | int] = [done_token, c.round_id, DONE_TTL]
-                if c.counters:  # a survey with no result adds nothing, but takes its round
-                    for name, inc in keys.cell_fields(c.round_id, c.window, c.counters).items():
-                        count += [name, inc]
-                    count += [keys.round_total_field(c.round_id), 1]
-                await self._count(
-                    keys=[keys.counters(scope), keys.done(scope, c.round_id), keys.round_hash(scope)],
-                    args=count,
-                )
+            if c is not None and done_token:  # a survey with no result takes its round, adds nothing
+                await self.pools.add(scope, c.round_id, c.window, done_token, c.counters)
             if step.finished:
                 args += ["d", "", FINISHED_TTL]
             elif step.session == before:

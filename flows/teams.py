@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from redis.asyncio import Redis
 
 from . import keys
+from .pool import Pools
 from .schedule import reminder_times
 
 
@@ -40,6 +41,9 @@ class Team(BaseModel):
     """Platform-qualified ids ("slack:U1") who may preview the team's summary."""
     join_code: str | None = None
     """Telegram: the code in the deep link t.me/<bot>?start=<code>."""
+    report_key: str | None = None
+    """Signed into every report link of the team: a new one revokes them all, and a team added
+    again under a removed team's id gets a new one (old links never come back to life)."""
 
     @field_validator("timezone")
     @classmethod
@@ -61,6 +65,12 @@ class Round:
     invited: bool
     unreachable: int = 0
     """Members an invitation could never reach (the app not installed for them, bot blocked)."""
+    to_parent: int = 0
+    """At close: results (fewer than k) that went on to the parent team's pool."""
+    dropped: int = 0
+    """At close: results (fewer than k, no parent) that were dropped, never stored."""
+    lost: bool = False
+    """The sessions Redis restarted during the round: results waiting for k were lost."""
 
     @property
     def is_open(self) -> bool:
@@ -129,13 +139,18 @@ def _round(raw: dict[bytes, bytes]) -> Round | None:
         d["id"], "open" if d["status"] == "open" else "closed",
         datetime.fromisoformat(d["opened"]), datetime.fromisoformat(d["ends"]),
         reminders, int(d.get("reminded", 0)), d.get("invited") == "1", int(d.get("unreachable", 0)),
+        int(d.get("to_parent", 0)), int(d.get("dropped", 0)), d.get("lost") == "1",
     )  # fmt: skip
 
 
 class TeamStore:
-    def __init__(self, redis: Redis, secret: bytes = b"") -> None:
+    """Teams, rounds and their bookkeeping on the data Redis; who finished a round and the
+    completions not yet written are the `pools`' (on the sessions Redis)."""
+
+    def __init__(self, redis: Redis, secret: bytes = b"", pools: Pools | None = None) -> None:
         self.redis = redis
         self.secret = secret
+        self.pools = pools if pools is not None else Pools(redis, redis, 5)
         self._open = redis.register_script(_OPEN_ROUND)
         self._release = redis.register_script(_RELEASE)
         self._refresh = redis.register_script(_REFRESH)
@@ -143,13 +158,18 @@ class TeamStore:
 
     # --- teams ------------------------------------------------------------------------------
     async def save_team(self, team: Team) -> Team:
-        if team.platform == "telegram" and team.join_code is None:
+        if team.report_key is None:
+            team = team.model_copy(update={"report_key": secrets.token_hex(8)})
+        new_code = team.platform == "telegram" and team.join_code is None
+        if new_code:
             team = team.model_copy(update={"join_code": secrets.token_urlsafe(9)})
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(keys.team(team.id), team.model_dump_json())
             pipe.sadd(keys.TEAMS, team.id)
-            if team.join_code:
+            if team.join_code:  # the team's own link: valid for a while, renewed by every round
                 pipe.hset(keys.join_code(team.join_code), "team", team.id)
+                if new_code:
+                    pipe.expire(keys.join_code(team.join_code), JOIN_AFTER_ROUND)
             await pipe.execute()
         return team
 
@@ -281,6 +301,7 @@ class TeamStore:
         if team is not None and team.join_code:  # the team's own link lives as long as its rounds
             lifetime = int((ends - opened).total_seconds()) + JOIN_AFTER_ROUND
             await self.redis.expire(keys.join_code(team.join_code), lifetime)
+        await self.pools.opened(team_id, round_id)
         current = await self.current_round(team_id)
         assert current is not None
         return current
@@ -289,7 +310,9 @@ class TeamStore:
         return _round(await self.redis.hgetall(keys.round_hash(team_id)))
 
     async def close_round(self, team_id: str) -> Round | None:
-        """Close the open round; delete its key and every per-person trace of it."""
+        """Close the open round; delete its key and every per-person trace of it, and settle its
+        pool (see `flows.pool`): what it did is kept on the round (`kept`, `to_parent`,
+        `dropped`, `lost`) for the admin's status, as numbers only."""
         current = await self.current_round(team_id)
         if current is None or not current.is_open:
             return None
@@ -297,11 +320,14 @@ class TeamStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.round_hash(team_id), "status", "closed")
             pipe.hdel(keys.round_hash(team_id), "key")
-            pipe.delete(
-                keys.done(team_id, rid),
-                *(keys.sent(team_id, rid, k, c) for k in keys.KINDS for c in (False, True)),
-            )
+            pipe.delete(*(keys.sent(team_id, rid, k, c) for k in keys.KINDS for c in (False, True)))
             await pipe.execute()
+        team = await self.team(team_id)
+        settled = await self.pools.close(team_id, rid, team.parent if team else None)
+        await self.mark_round(
+            team_id, to_parent=str(settled.to_parent), dropped=str(settled.dropped),
+            lost="1" if settled.lost else "0",
+        )  # fmt: skip
         return await self.current_round(team_id)
 
     async def mark_round(self, team_id: str, **fields: str) -> None:
@@ -315,14 +341,7 @@ class TeamStore:
         return round_id.decode(), key.decode()
 
     async def has_finished(self, team_id: str, round_id: str, token: str) -> bool:
-        return bool(await self.redis.sismember(keys.done(team_id, round_id), token))
-
-    async def finished(self, team_id: str, round_id: str, people: list[str]) -> list[bool]:
-        key = await self.redis.hget(keys.round_hash(team_id), "key")
-        if key is None or not people:
-            return [False] * len(people)
-        tokens = [done_token(self.secret, key.decode(), p) for p in people]
-        return [bool(x) for x in await self.redis.smismember(keys.done(team_id, round_id), tokens)]
+        return await self.pools.has_finished(team_id, round_id, token)
 
     async def respondents(self, team_id: str, round_id: str) -> int:
         """Completed surveys in a round (internal: never shown; compared with k only)."""

@@ -23,6 +23,8 @@ class Words(BaseModel):
     support: tuple[str, ...]
     de: tuple[str, ...]
     en: tuple[str, ...]
+    crisis: tuple[str, ...]
+    """Found anywhere in typed text (between word boundaries), at any length."""
 
 
 class ConversationTexts(BaseModel):

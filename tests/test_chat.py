@@ -67,16 +67,20 @@ def test_unknown_input_gets_a_hint_not_an_error(env) -> None:
 
 def test_embedded_redis_keeps_answers_off_disk_keeps_teams_and_leaves_no_orphan(tmp_path: Path) -> None:
     data = tmp_path / "embedded"
-    env = python_env(RUHEPULS_DATA_DIR=str(data), USER="agent-lee", LOGNAME="agent-lee")
+    key = tmp_path / "config" / "secret"
+    env = python_env(
+        RUHEPULS_DATA_DIR=str(data), RUHEPULS_SECRET_FILE=str(key), USER="agent-lee", LOGNAME="agent-lee"
+    )
     admin = [sys.executable, "-m", "bot", "team"]
     subprocess.run([*admin, "add", "ops", "--name", "Ops", "--platform", "slack", "--channel", "C1"],
                    env=env, cwd=REPO, check=True, capture_output=True, timeout=60)  # fmt: skip
     first = chat("1\n3\n4\n", env)
     assert first.returncode == 0, first.stderr
     assert "Frage 3 von 12" in first.stdout
-    assert (data / "secret").exists() and oct((data / "secret").stat().st_mode)[-3:] == "600"
+    assert key.exists() and oct(key.stat().st_mode)[-3:] == "600"
+    assert not (data / "secret").exists(), "the generated secret lives outside the data directory"
     assert not _servers_for(data), "redis-server still running after exit"
-    person = flows.pseudonym((data / "secret").read_text().strip().encode(), "local", "agent-lee")
+    person = flows.pseudonym(key.read_text().strip().encode(), "local", "agent-lee")
     for path in data.rglob("*"):
         if path.is_file():
             content = path.read_bytes()

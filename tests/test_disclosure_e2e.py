@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import classifier
 from bot.measures import Measures
-from bot.reports import _chart_series, preview, run_due, units
+from bot.reports import _chart_series, preview, run_due
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from classifier import LoadType, Outcome, classify
@@ -107,23 +107,33 @@ async def test_one_answerer_among_four_who_skip_publishes_nothing(world: World) 
     assert "nicht genug" in await Admin(world.rt).run("cli:x", "round status support", "de")
 
 
-async def test_folded_children_are_consumed_so_one_person_never_flips_the_parent(world: World) -> None:
+async def test_small_teams_reach_their_parent_only_as_one_sum_of_k_after_their_rounds_close(
+    world: World,
+) -> None:
     await world.team("dept")
-    for team_id, n in (("small", 2), ("mid", 6), ("big", 9)):
+    for team_id, n in (("small", 2), ("tiny", 3), ("mid", 6)):
         await world.team(team_id, parent="dept")
         for _ in range(n):
-            await world.finish(team_id, LOW, OPENED + DAY)
+            await world.finish(team_id, ALL if team_id != "mid" else LOW, OPENED + DAY)
+    for team_id in ("small", "tiny", "mid", "dept"):
+        fields = [f.decode() for f in await world.rt.redis.hkeys(keys.counters(team_id))]
+        n = sum(int(v) for f, v in (await world.rt.redis.hgetall(keys.counters(team_id))).items()
+                if f.decode().endswith(":2026-W48|n"))  # fmt: skip
+        assert n in (0, 5), f"{team_id}: {n} people written"
+        assert team_id == "mid" or not fields, f"{team_id} wrote fewer than k"
     await world.run(report_time(1))
-    first = world.last_post("dept")
-    assert "Gemeinsame Auswertung" in first and "kaum ausgeprägt" in first
-    await world.finish("small", ALL, report_time(1) + DAY)  # one more person, in week 49
+    assert "Gemeinsame Auswertung" not in world.last_post("dept") and "noch nicht genug" in world.last_post(
+        "dept"
+    )
+    small_first = world.last_post("small")
+    for team_id in ("small", "tiny"):  # their rounds end: 2 + 3 results join dept's pool, one sum of 5
+        await world.rt.teams.close_round(team_id)
     await world.run(report_time(2))
     second = world.last_post("dept")
-    assert "noch nicht genug" in second and "deutlich" not in second and "stärker" not in second
-    for team_id in ("small", "mid", "dept"):
-        fields = [f.decode() for f in await world.rt.redis.hkeys(keys.counters(team_id))]
-        assert all("2026-W48" not in f for f in fields), f"{team_id} still holds published cells"
-    cells = await published_cells(world.rt, ["dept", "small", "mid", "big"], ["2026-W49", "2026-W50"])
+    assert "deutlich ausgeprägt" in second, "the five of small and tiny, as dept's own summary"
+    same = [p.split("\n", 1)[1] for p in (small_first, world.last_post("small"))]
+    assert same[0] == same[1], "a small team's lead reads the same lines every week"
+    cells = await published_cells(world.rt, ["dept", "small", "tiny", "mid"], ["2026-W49", "2026-W50"])
     assert len(cells) == len(set(cells)), "a cell was published twice"
 
 
@@ -145,23 +155,26 @@ async def test_previews_after_a_missed_run_show_the_one_frozen_plan(world: World
     assert later is not None and "noch nicht genug" in later, "next week stands on its own cells"
 
 
-async def test_reparenting_applies_only_to_cells_not_yet_planned(world: World) -> None:
+async def test_moving_a_team_between_parents_never_publishes_fewer_than_k(world: World) -> None:
     await world.team("a")
     await world.team("b")
-    for team_id, parent, n in (("x", "a", 2), ("y", "a", 6), ("z", "a", 9), ("w", "b", 6)):
+    for team_id, parent, n in (("x", "a", 2), ("y", "a", 6), ("w", "b", 3)):
         await world.team(team_id, parent=parent)
         for _ in range(n):
             await world.finish(team_id, LOW, OPENED + DAY)
-    assert "Gemeinsame Auswertung" in (await preview(world.rt, "a", report_time(1)) or "")
     x = await world.rt.teams.team("x")
     assert x is not None
     await world.rt.teams.save_team(x.model_copy(update={"parent": "b"}))  # an admin moves x to b
-    assert [t.id for t in (await units(world.rt))["b"]] == ["b", "w", "x"]
+    for team_id in ("x", "w"):
+        await world.rt.teams.close_round(team_id)  # x's 2 and w's 3: one sum of 5 in b
     await world.run(report_time(1))
-    b_post = world.last_post("b")
-    assert "Gemeinsame Auswertung" not in b_post, "x's cells were planned with a already"
-    cells = await published_cells(world.rt, ["a", "b", "x", "y", "z", "w"], ["2026-W49"])
-    assert len(cells) == len(set(cells)) and ("x", cells_of(cells, "x")[0][1]) in cells
+    assert "kaum ausgeprägt" in world.last_post("b")
+    for team_id in ("a", "b", "x", "y", "w"):  # every cell ever written holds k or more
+        raw = await world.rt.redis.hgetall(keys.counters(team_id))
+        sizes = [int(v) for f, v in raw.items() if (keys.parse_cell_field(f.decode()) or ("", ""))[1] == "n"]
+        assert all(n >= 5 for n in sizes), (team_id, sizes)
+    cells = await published_cells(world.rt, ["a", "b", "x", "y", "w"], ["2026-W49"])
+    assert len(cells) == len(set(cells)) and {c[0] for c in cells} == {"b", "y"}
 
 
 def test_chart_history_only_between_groups_of_ten() -> None:
@@ -241,19 +254,27 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
             )
         truth: dict[tuple[str, str], list[dict[str, int | None]]] = {}
         said: dict[tuple[str, str], list[str | None]] = {}  # the views given to the extra question
+        pools: dict[str, list[tuple[dict[str, int | None], str | None]]] = {}  # waiting for k
         previews: list[tuple[str, str, str]] = []
         weeks_seen: set[str] = set()
+        k = s.min_group_size
         for n, (week, action) in enumerate(zip(completions, actions, strict=True)):
             for team_id, answers, day, view in week:
                 at = OPENED + n * WEEK + day * DAY + timedelta(hours=3)
                 asked = await world.finish(team_id, answers, at, view)
                 rnd = await rt.teams.current_round(team_id)
                 assert rnd is not None
-                truth.setdefault((team_id, f"{rnd.id}:{iso_week(at)}"), []).append(answers)
                 with_result = classify(Q, answers).outcome is not Outcome.NO_RESULT
                 assert asked == with_result, "the extra question comes exactly after a survey with a result"
-                if asked:
-                    said.setdefault((team_id, f"{rnd.id}:{iso_week(at)}"), []).append(view)
+                if not with_result:
+                    continue
+                pool = pools.setdefault(team_id, [])
+                pool.append((answers, view))
+                if len(pool) >= k:  # the k-th result writes the pool, in the week of the k-th
+                    cell = (team_id, f"{rnd.id}:{iso_week(at)}")
+                    truth.setdefault(cell, []).extend(a for a, _ in pool)
+                    said.setdefault(cell, []).extend(v for _, v in pool)
+                    pool.clear()
             now = report_time(n + 1) + (2 * DAY if action == "late" else timedelta(0))
             weeks_seen.add(iso_week(now))
             if action in ("preview", "both"):
@@ -267,7 +288,6 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
         weeks_seen.add(iso_week(final))
         await world.run(final)
 
-        k = s.min_group_size
         exhausted = Q.item(Q.signpost.exhaustion_item).type
         need = {t: (max(k, k_exhaustion or k) if t is exhausted else k) for t in LoadType}
         used: list[tuple[str, str]] = []
@@ -290,6 +310,12 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
         for owner, window in used:  # and no published cell is left in any counters hash
             fields = [f.decode() for f in await rt.redis.hkeys(keys.counters(owner))]
             assert not any(f.startswith(window + "|") for f in fields)
+        for team_id in tree:  # every cell ever written holds at least k people
+            raw = await rt.redis.hgetall(keys.counters(team_id))
+            sizes = [
+                int(v) for f, v in raw.items() if (keys.parse_cell_field(f.decode()) or ("", ""))[1] == "n"
+            ]
+            assert all(size >= k for size in sizes), sizes
         published = {c for c in used}
         for cell in truth:  # every cell is either published once or still pending, never lost
             fields = [f.decode() for f in await rt.redis.hkeys(keys.counters(cell[0]))]

@@ -78,7 +78,7 @@ def test_each_platform_is_checked_and_says_how_to_fix_it(tmp_path: Path, redis_u
 
     slack, telegram = FakeSlack(), FakeTelegram()
     with FakeServer(slack, "/api") as s_api, FakeServer(telegram, "/bot") as t_api:
-        base = {"REDIS_URL": redis_url, "RUHEPULS_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO / "tests"),
+        base = {"REDIS_URL": redis_url, "RUHEPULS_SECRET": "d" * 32, "RUHEPULS_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO / "tests"),
                 "SLACK_BOT_TOKEN": "xoxb-doctor", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": f"{s_api.url}/api/",
                 "TELEGRAM_BOT_TOKEN": "42:doctor-token", "TELEGRAM_WEBHOOK_SECRET": "hook-secret",
                 "TELEGRAM_API_URL": f"{t_api.url}/bot", "TEAMS_APP_ID": APP_ID,
@@ -156,7 +156,9 @@ class SkewedClock:
 def test_a_skewed_clock_is_named(tmp_path: Path, persisting_redis: str, redis_url: str) -> None:
     skewed = SkewedClock(int(persisting_redis.rsplit(":", 1)[1].split("/")[0]))
     try:
-        env = dict(RUHEPULS_SESSION_REDIS_URL=redis_url, RUHEPULS_DATA_DIR=str(tmp_path))
+        env = dict(
+            RUHEPULS_SESSION_REDIS_URL=redis_url, RUHEPULS_SECRET="c" * 32, RUHEPULS_DATA_DIR=str(tmp_path)
+        )
         bad = doctor(REDIS_URL=f"redis://127.0.0.1:{skewed.port}/0", **env)
         assert bad.returncode != 0
         assert "clock differs from Redis's by 600 s" in bad.stdout and "NTP" in bad.stdout

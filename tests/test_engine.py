@@ -348,3 +348,35 @@ def test_no_check_back_outside_a_round_or_without_a_result() -> None:
     assert nothing.session is not None and nothing.session.state is State.REVIEW
     anyway = engine.step(CFG, nothing.session, ev.Finish(), now=NOW, round_id="r1", followup=FOLLOWUP)
     assert anyway.finished
+
+
+DISTRESS = ["suizid", "Suizid.", "nicht mehr", "Kann nicht mehr!", "hilfe bitte", "Selbstmord",
+            "suicide", "kill myself", "I can't go on", "can’t go on", "help me"]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_words_of_distress_get_the_crisis_line_first_at_any_length_and_state(lang: str) -> None:
+    n = len(ITEMS)
+    asking = [Session.new(lang, n, None), replace(Session.new(lang, n, None), index=n - 1)]  # type: ignore[arg-type]
+    sessions: list[Session | None] = [None, *asking, *(replace(s, state=State.PAUSED) for s in asking),
+        replace(asking[-1], state=State.REVIEW, answers="s" * n),
+        replace(asking[-1], state=State.FOLLOWUP, answers="2" * n)]  # fmt: skip
+    acute = CFG.questionnaire.signpost.acute(lang)  # type: ignore[arg-type]
+    for s in sessions:
+        for words in DISTRESS:
+            step = engine.step(CFG, s, ev.Text(words), lang=lang, now=NOW, followup=FOLLOWUP)  # type: ignore[arg-type]
+            first = step.messages[0]
+            assert isinstance(first, msg.Notice) and first.text.startswith(acute), (s, words)
+            assert step.session == s, "nothing of it is kept, and the survey stays where it was"
+            if s is not None and s.state is State.ASKING:
+                assert isinstance(step.messages[-1], msg.Question), "and the question again"
+    for harmless in ("hilfe", "oft", "3", "weiter", "nie"):
+        first = engine.step(CFG, asking[0], ev.Text(harmless), lang=lang, now=NOW).messages[0]  # type: ignore[arg-type]
+        assert not (isinstance(first, msg.Notice) and first.text.startswith(acute)), harmless
+
+
+def test_the_not_understood_hint_carries_the_crisis_line() -> None:
+    for lang in ("de", "en"):
+        s = Session.new(lang, len(ITEMS), None)  # type: ignore[arg-type]
+        step = engine.step(CFG, s, ev.Text("banane"), lang=lang, now=NOW)  # type: ignore[arg-type]
+        assert "0800 111 0 111" in step.messages[0].text  # type: ignore[union-attr]

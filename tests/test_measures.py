@@ -137,7 +137,7 @@ async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
                 leads=("slack:ULEAD",))  # fmt: skip
     await rt.teams.save_team(team)
     await rt.teams.open_round("support", ROUND1, ROUND1 + timedelta(days=6))
-    after = await surveys(rt, "support", 6, "a")
+    after = await surveys(rt, "support", 10, "a")  # ten: a before-and-after rests on ten both times
     assert isinstance(after[0], msg.Result)  # no measure yet: no extra question
     await rt.teams.close_round("support")
     await weekly(rt, REPORT1)
@@ -187,7 +187,7 @@ async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
     rt.conversations._rounds.clear()  # this process cached round one for two seconds
     rt.conversations._clock = Clock(ROUND2 + timedelta(hours=1))  # type: ignore[assignment]
     await rt.teams.open_round("support", ROUND2, ROUND2 + timedelta(days=6))
-    after = await surveys(rt, "support", 6, "b", view="some")
+    after = await surveys(rt, "support", 10, "b", view="some")
     question = after[0]
     assert isinstance(question, msg.Question) and question.item_id == "followup"
     assert (
@@ -195,7 +195,7 @@ async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
         or measure.what(rt.conversations.config.questionnaire, "de")[:20] in question.text
     )
     counters = await rt.redis.hgetall("rp:{support}:agg")
-    assert sum(int(v) for f, v in counters.items() if f.decode().endswith(f"v:{measure.id}:some")) == 6, (
+    assert sum(int(v) for f, v in counters.items() if f.decode().endswith(f"v:{measure.id}:some")) == 10, (
         counters
     )
     await rt.teams.close_round("support")
@@ -396,6 +396,25 @@ async def test_leads_list_and_change_their_measures_and_get_a_report_link(rt: Ru
     whats = [(a["who"], a["what"]) for a in await rt.teams.audit_log()]
     assert ("slack:ULEAD", "measure status") in whats and ("slack:USOMEONE", "measure refused") in whats
     assert ("slack:ULEAD", "report link") in whats
+
+
+async def test_a_measure_that_points_at_a_person_is_refused_and_nothing_is_saved(rt: Runtime) -> None:
+    """Agents read a measure's words in the extra question: no mention, id, number or address."""
+    from bot.measures import Measures
+    from flows.teams import TeamError
+
+    await rt.teams.save_team(Team(id="care", name="Care", platform="slack", leads=("slack:ULEAD",)))
+    for text, role in [("Gespräch mit @kim über Pausen", "Teamleitung"), ("Pausen neu planen", "<@U0123ABCD9>"),
+                       ("Rückruf an 0171234567 klären", "Teamleitung"), ("Plan mit kim@firma.de", "Teamleitung"),
+                       ("Dienstplan mit U0ABCDEF12 ändern", "Teamleitung")]:  # fmt: skip
+        with pytest.raises(TeamError) as refused:
+            await Measures(rt).choose("slack:ULEAD", "care", text=text, role=role)
+        assert refused.value.key == "measure_names_someone"
+    assert await MeasureStore(rt.redis).all("care") == []
+    _, m = await Measures(rt).choose(
+        "slack:ULEAD", "care", text="Abbruchregel für 3 Beleidigungen", role="Teamleitung"
+    )
+    assert m.text == "Abbruchregel für 3 Beleidigungen"
 
 
 def test_measures_from_the_command_line(redis_url: str) -> None:

@@ -157,3 +157,40 @@ async def test_the_report_page_in_headless_chromium(rt: Runtime, redis_url: str,
                 assert response is not None and response.status == status
                 assert "abgelaufen oder ungültig" in await phone.locator("body").inner_text()
             await browser.close()
+
+
+async def test_report_links_live_at_most_90_days_can_be_revoked_and_die_with_their_team(
+    rt: Runtime, redis_url: str, tmp_path: Path
+) -> None:
+    import httpx
+
+    await rt.teams.save_team(Team(id="north", name="North", platform="slack", channel="C1"))
+    port = free_port()
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port),
+                     RUHEPULS_PUBLIC_URL=f"http://127.0.0.1:{port}")  # fmt: skip
+    cli = [sys.executable, "-m", "bot", "report", "--team", "north"]
+    period = ["--from", "2026-10-01", "--to", "2026-11-30", "--link"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    too_long = run(*period, "--days", "365")
+    assert too_long.returncode != 0 and "1 to 90 days" in too_long.stderr
+    url = run(*period, "--days", "30").stdout.strip().splitlines()[-1]
+    team = await rt.teams.team("north")
+    assert team is not None and team.report_key
+    century = sign(SECRET.encode(), "north", R1.date(), M.date(), "de",
+                   datetime.now(UTC) + timedelta(days=36500), team.report_key)  # fmt: skip
+    with ruhepuls_process(["serve"], env, tmp_path / "serve.log"):
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "serve.log")
+        assert httpx.get(url, timeout=10).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/report/{century}", timeout=10).status_code == 410
+        assert "revoked" in run("--revoke").stdout
+        assert httpx.get(url, timeout=10).status_code == 410, "a revoked link"
+        fresh = run(*period).stdout.strip().splitlines()[-1]
+        assert httpx.get(fresh, timeout=10).status_code == 200
+        await rt.teams.remove_team("north")  # removed, and a new team takes the same id
+        await rt.teams.save_team(Team(id="north", name="North again", platform="slack", channel="C9"))
+        assert httpx.get(fresh, timeout=10).status_code == 410, "an old link revived by a reused id"
+    audit = [e["what"] for e in await rt.teams.audit_log()]
+    assert "report links revoked" in audit

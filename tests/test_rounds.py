@@ -166,7 +166,9 @@ async def test_invitations_reach_every_member_exactly_once(rt: Runtime, fake_sla
     assert any(v.startswith("start:") for v in values)
 
 
-async def test_reminders_only_to_those_who_have_not_finished(rt: Runtime, fake_slack: FakeServer) -> None:
+async def test_reminders_to_every_member_so_an_export_cannot_tell_who_took_part(
+    rt: Runtime, fake_slack: FakeServer
+) -> None:
     fake = fake_slack.fake
     outreach = {"slack": SlackOutreach(rt, web_client(rt))}
     opened = MONDAY_10
@@ -184,20 +186,22 @@ async def test_reminders_only_to_those_who_have_not_finished(rt: Runtime, fake_s
     first = opened + timedelta(days=4, hours=1)  # Friday 11:00 Berlin
     await tick(rt, outreach, first)
     await tick(rt, outreach, first + timedelta(minutes=5))
-    assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS[4:]}
+    assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS}, "those who finished too, with thanks"
+    texts = {c.params.get("text") for c in fake.calls if c.method == "chat.postMessage"}
+    assert len(texts) == 1 and "danke" in str(texts), "one text for all: thanks to those who took part"
     fake.calls.clear()
     second = opened + timedelta(days=7, hours=12)  # Monday 22:00 Berlin: quiet, then Tuesday
     await tick(rt, outreach, second)
     assert invitations(fake) == {}
     await tick(rt, outreach, second + timedelta(hours=11))
     await tick(rt, outreach, second + timedelta(days=1))
-    assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS[4:]}
+    assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS}
     fake.calls.clear()
     await tick(rt, outreach, opened + timedelta(days=9))
     assert invitations(fake) == {}  # never a third reminder
     await tick(rt, outreach, opened + timedelta(days=10, minutes=1))
     assert (await rt.teams.current_round("support")).status == "closed"
-    assert ("system", "round close (due)") in [(e["who"], e["what"]) for e in await rt.teams.audit_log()]
+    assert ("system (due)", "round close") in [(e["who"], e["what"]) for e in await rt.teams.audit_log()]
 
 
 async def test_a_finished_member_cannot_answer_twice(rt: Runtime, redis) -> None:
@@ -209,7 +213,7 @@ async def test_a_finished_member_cannot_answer_twice(rt: Runtime, redis) -> None
         await rt.conversations.handle(person, ev.Start("de"))
         for item in rt.conversations.config.questionnaire.items:
             await rt.conversations.handle(person, ev.Answer(item.id, 2))
-    assert int(await redis.hget(flows.keys.counters("support"), flows.keys.round_total_field(rnd.id))) == 1
+    assert int(await redis.hget(flows.keys.pool("support", rnd.id), "n")) == 1  # type: ignore[union-attr]
 
 
 async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, redis) -> None:
@@ -273,7 +277,9 @@ async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: 
             assert "nicht (mehr) gültig" in await start(26, short)
             assert await rt.teams.joined_count("hotline") == 3
             own = (await rt.teams.team("hotline")).join_code  # type: ignore[union-attr]
-            assert await redis.ttl(flows.keys.join_code(own)) == -1, "no round yet: the team's link stays"
+            assert 29 * 86_400 < await redis.ttl(flows.keys.join_code(own)) <= 30 * 86_400, (
+                "no round yet: the team's own link lasts 30 days"
+            )
             now = datetime.now(UTC)
             await rt.teams.open_round("hotline", now, now + timedelta(days=14))
             assert 43 * 86_400 < await redis.ttl(flows.keys.join_code(own)) <= 44 * 86_400, (
@@ -289,6 +295,12 @@ async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: 
         assert await redis.hget(flows.keys.join_code(code), "uses") == b"1"
     joined = subprocess.run([*cli, "joined", "hotline"], env=env, cwd=REPO, capture_output=True, text=True)
     assert joined.stdout.strip() == "3 joined hotline by a link"
+    plain = subprocess.run(
+        [*cli, "link", "hotline"], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    )
+    code = plain.stdout.strip().rsplit("=", 1)[1]
+    assert await redis.hget(flows.keys.join_code(code), "uses") == b"50", "limited by default"
+    assert 13 * 86_400 < await redis.ttl(flows.keys.join_code(code)) <= 14 * 86_400
 
 
 # --- the real worker, killed half-way -----------------------------------------------------------

@@ -79,33 +79,43 @@ async def test_expired_session_starts_fresh(conversations, redis) -> None:
     assert isinstance(out.messages[0], msg.Notice)  # "this survey is no longer running"
 
 
-async def test_completion_keeps_only_counters(conversations, teams, redis) -> None:
+async def test_completion_keeps_only_counters_in_sums_of_k(conversations, teams, redis) -> None:
     team = "team-7"
-    people = [ref(f"U{n}", team) for n in range(3)]
+    people = [ref(f"U{n}", team) for n in range(6)]
     round_id = await team_with_round(teams, team, [p.person for p in people])
-    for p in people:
+    counters_key = keys.counters(team)
+    for n, p in enumerate(people[:5]):
+        assert not await redis.exists(counters_key), f"written with {n} people in the pool"
         await started(conversations, p)
         for item in ITEMS:
             await conversations.handle(p.person, ev.Answer(item, 2 if item != "b2" else None))
-    counters_key = keys.counters(team)
     raw = {k.decode(): int(v) for k, v in (await redis.hgetall(counters_key)).items()}
     cell = f"{round_id}:2026-W48|"
     counters = {k.removeprefix(cell): v for k, v in raw.items() if k.startswith(cell)}
-    assert counters["n"] == 3 and counters["b:A:teilweise"] == 3 and counters["m:A"] == 3 * 12
-    assert counters["x:A"] == 3 and counters["xs:A"] == 6  # both of A's tension items answered
-    assert raw[f"{round_id}|n"] == 3
+    assert counters["n"] == 5 and counters["b:A:teilweise"] == 5 and counters["m:A"] == 5 * 12
+    assert counters["x:A"] == 5 and counters["xs:A"] == 10  # both of A's tension items answered
+    assert raw[f"{round_id}|n"] == 5
     # a second survey in the same round is refused, and counts nothing
     again = await conversations.handle(people[0].person, ev.Start("de"))
     assert "schon teilgenommen" in again.messages[0].text
-    await teams.close_round(team)
+    await started(conversations, people[5])  # one more: waits in the pool, dropped at close
+    for item in ITEMS:
+        await conversations.handle(people[5].person, ev.Answer(item, 2))
+    assert (await teams.respondents(team, round_id)) == 5
+    closed = await teams.close_round(team)
+    assert closed is not None and closed.dropped == 1 and not closed.lost
+    assert (await teams.respondents(team, round_id)) == 5
     # every key: no user id, no answer outside the counters, no done token left after close
     for key in await redis.keys("*"):
         k = key.decode()
-        assert "U0" not in k and "U1" not in k and ":done:" not in k
+        assert "U0" not in k and "U1" not in k and ":done:" not in k and ":pool:" not in k
         kind = await redis.type(key)
         if k == counters_key or k.startswith(
-            ("rp:teams", "rp:who:", f"rp:{{{team}}}:team", f"rp:{{{team}}}:round")
+            ("rp:teams", "rp:who:", f"rp:{{{team}}}:team", f"rp:{{{team}}}:round", f"rp:{{{team}}}:closed:")
         ):
+            continue
+        if k == keys.written(team):
+            assert await redis.scard(key) == 1  # one random batch id: one sum of five
             continue
         if kind == b"hash":
             assert set(await redis.hkeys(key)) == {b"v"}, f"{k} still holds session data"
@@ -124,7 +134,7 @@ async def test_final_answer_counted_once_under_concurrency(conversations, teams,
         *(conversations.handle(r.person, ev.Answer(ITEMS[-1], 1), event_id=f"last-{n}") for n in range(8))
     )
     assert sum(h.finished for h in results) == 1
-    assert int(await redis.hget(keys.counters("team-x"), f"{round_id}:2026-W48|n")) == 1
+    assert int(await redis.hget(keys.pool("team-x", round_id), "n")) == 1
 
 
 async def test_a_survey_outlasting_its_round_counts_nothing(conversations, teams, redis) -> None:
@@ -137,6 +147,7 @@ async def test_a_survey_outlasting_its_round_counts_nothing(conversations, teams
     out = await conversations.handle(r.person, ev.Answer(ITEMS[-1], 3))
     assert out.finished
     assert await redis.keys("rp:{team-y}:agg*") == [] and await redis.keys("rp:{team-y}:done:*") == []
+    assert await redis.keys("rp:{team-y}:pool:*") == []
 
 
 async def test_unreadable_session_is_replaced(conversations, redis) -> None:

@@ -116,18 +116,26 @@ async def test_from_ten_spread_and_trend(rt: Runtime, fake_slack: FakeServer) ->
         assert word not in text
 
 
-async def test_small_team_folded_into_parent(rt: Runtime, fake_slack: FakeServer) -> None:
+async def test_small_teams_count_in_their_parent_once_their_rounds_end(
+    rt: Runtime, fake_slack: FakeServer
+) -> None:
     fake = fake_slack.fake
     await rt.teams.save_team(Team(id="dept", name="Dept", platform="slack", lead_channel="Ldept"))
-    for team_id, n in (("small", 2), ("mid", 6), ("big", 9)):
+    for team_id, n in (("small", 2), ("tiny", 3), ("big", 9)):
         await open_team(rt, team_id, parent="dept")
         await take_surveys(rt, team_id, n)
-    assert [t.id for t in (await units(rt))["dept"]] == ["dept", "big", "mid", "small"]
+    for team_id in ("small", "tiny"):
+        await rt.teams.close_round(team_id)
+    assert [t.id for t in (await units(rt))["dept"]] == ["dept", "big", "small", "tiny"]
     await tick(rt, {"slack": SlackOutreach(rt, web_client(rt))}, REPORT)
-    assert "Gemeinsame Auswertung" in lead_posts(fake, "Ldept")[0]
+    assert (
+        "Gemeinsame Auswertung" in lead_posts(fake, "Ldept")[0]
+        and "Muster im Team" in lead_posts(fake, "Ldept")[0]
+    )
     assert "Muster im Team" in lead_posts(fake, "Lbig")[0]
-    for hidden in ("Lsmall", "Lmid"):  # the small team, and one more sibling so it can't be subtracted
-        assert "gemeinsamen Auswertung für Dept" in lead_posts(fake, hidden)[0]
+    for small in ("Lsmall", "Ltiny"):  # the same sentence every week, answered or not
+        assert "gemeinsamen Auswertung für Dept" in lead_posts(fake, small)[0]
+        assert "jede Woche gleich" in lead_posts(fake, small)[0]
 
 
 async def test_no_user_id_and_no_personal_answer_anywhere_in_redis(rt: Runtime, redis) -> None:

@@ -116,9 +116,10 @@ async def test_typed_text_is_deleted_and_the_result_leaves_the_chat_within_a_day
         await agent.click("selten")
     assert "Ihr Ergebnis" in agent.text()
     result_id = agent.last_id
-    due = await redis.zrange(flows.keys.EXPIRING, 0, -1, withscores=True)
-    assert [m for m, _ in due] == [f"{agent.user_id}:{result_id}".encode()]
-    assert 0 < due[0][1] - time.time() <= 86_400 and 0 < await redis.ttl(flows.keys.EXPIRING) <= 172_800
+    (bucket,) = await redis.keys("rp:expiring:*")  # one set per hour: no order within it
+    assert await redis.smembers(bucket) == {f"{agent.user_id}:{result_id}".encode()}
+    hour = int(bucket.decode().rsplit(":", 1)[1])
+    assert 0 < hour * 3600 - time.time() <= 86_400 and 0 < await redis.ttl(bucket) <= 172_800
     settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=f"{fake_tg.url}/bot",
                         RUHEPULS_SECRET="tg-test-secret")  # fmt: skip
     async with runtime(settings) as rt, Bot(TOKEN, base_url=f"{fake_tg.url}/bot") as bot:
@@ -126,11 +127,33 @@ async def test_typed_text_is_deleted_and_the_result_leaves_the_chat_within_a_day
         before = len(agent.fake.calls)
         await sweeper.sweep(time.time() + 3600)  # not yet
         assert not any(c.method == "deleteMessage" for c in agent.fake.calls[before:])
-        await sweeper.sweep(time.time() + 86_401)
+        await sweeper.sweep(time.time() + 86_400 + 3601)
         gone = [c for c in agent.fake.calls[before:] if c.method == "deleteMessage"]
         assert [int(c.params["message_id"]) for c in gone] == [result_id]
         await sweeper.sweep(time.time() + 90_000)  # handed out once
         assert len([c for c in agent.fake.calls[before:] if c.method == "deleteMessage"]) == 1
+
+
+async def test_serve_alone_deletes_the_results_whose_day_is_over(redis_url: str, redis) -> None:
+    """No worker: the web app itself sweeps (and `telegram poll` does the same, by one helper)."""
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                            TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-sweep")  # fmt: skip
+        async with runtime(settings) as rt:
+            await rt.expiring.add(4711, 99, now=time.time() - 86_400 - 7200)  # its day is over
+            await rt.expiring.add(4711, 100)  # shown just now: stays
+        async with running_app(settings):
+            deadline = time.monotonic() + 10
+            while not [c for c in fake.calls if c.method == "deleteMessage"]:
+                assert time.monotonic() < deadline, "the web app did not sweep"
+                await asyncio.sleep(0.05)
+        gone = [
+            (int(c.params["chat_id"]), int(c.params["message_id"]))
+            for c in fake.calls
+            if c.method == "deleteMessage"
+        ]
+        assert gone == [(4711, 99)]
 
 
 async def test_double_and_stale_clicks(agent: TelegramAgent, redis) -> None:

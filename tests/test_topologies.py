@@ -83,7 +83,8 @@ async def test_a_sentinel_failover_in_the_middle_of_a_survey_loses_no_answer(tmp
 
 
 async def _round_and_summary(settings: Settings, fake: FakeSlack) -> None:
-    """A round with invitations, six people answering, and the weekly summary on this topology."""
+    """A round with invitations, ten people answering (two sums of five), and the weekly summary
+    on this topology."""
     from datetime import UTC, datetime, timedelta
 
     from bot.admin import Admin
@@ -95,7 +96,7 @@ async def _round_and_summary(settings: Settings, fake: FakeSlack) -> None:
     from flows.teams import Team
 
     opened = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    members = [f"UTOPO{n:02d}" for n in range(6)]
+    members = [f"UTOPO{n:02d}" for n in range(10)]
     fake.channel_members["CTOPO"] = members
     settings = settings.model_copy(update={"quiet_hours": "24-0", "workdays": "mon-sun"})
     clock = {"now": opened}
@@ -116,7 +117,7 @@ async def _round_and_summary(settings: Settings, fake: FakeSlack) -> None:
                 handled = await rt.conversations.handle(person, ev.Answer(item.id, 4 if n % 4 == 0 else 0))
             assert handled.finished
         rnd = await rt.teams.current_round("topo")
-        assert rnd is not None and await rt.teams.respondents("topo", rnd.id) == 6
+        assert rnd is not None and await rt.teams.respondents("topo", rnd.id) == 10
         await tick(rt, outreach, opened + timedelta(days=7, hours=-0.5))  # the weekly summary
         lead = [c.params.get("text", "") for c in fake.calls if c.params.get("channel") == "LTOPO"]
         assert any("Wochenbericht für Topo" in t and "Konflikt ohne Rückendeckung" in t for t in lead), lead

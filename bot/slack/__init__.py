@@ -53,7 +53,7 @@ class Slack:
 
         session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
         stack.push_async_callback(session.close)
-        delivery = Delivery(Limiter(rt.redis, rt.secret), session)
+        delivery = Delivery(Limiter(rt.sessions, rt.secret), session)
         stack.push_async_callback(delivery.drain)  # queued cards go out before the session closes
         bolt = build_slack_app(rt, session, delivery)
         secret = signing_secret(rt).encode()

@@ -141,7 +141,7 @@ def build_slack_app(
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    convo = SlackConversation(rt, delivery or Delivery(Limiter(rt.redis, rt.secret), session))
+    convo = SlackConversation(rt, delivery or Delivery(Limiter(rt.sessions, rt.secret), session))
 
     @app.error
     async def on_error(error: Exception) -> BoltResponse:

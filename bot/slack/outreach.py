@@ -32,7 +32,7 @@ class SlackOutreach:
         self.rt, self.client = rt, client
         self._identity: tuple[str, str] | None = None
         self._dm: dict[str, str] = {}
-        self.limiter = Limiter(rt.redis, rt.secret)
+        self.limiter = Limiter(rt.sessions, rt.secret)
 
     async def _call(self, method: str, chat: str | None = None, **kwargs: Any) -> Any:
         from .delivery import call_limited
@@ -111,7 +111,7 @@ class SlackOutreach:
         assert team.lead_channel
         try:
             await self._call("chat.postMessage", team.lead_channel, channel=team.lead_channel, text=text,
-                             blocks=summary_blocks(text, team.id, team.language, summary_link(self.rt, team.id, team.language)))  # fmt: skip
+                             blocks=summary_blocks(text, team.id, team.language, await summary_link(self.rt, team.id, team.language)))  # fmt: skip
             if chart:
                 await self.client.files_upload_v2(
                     channel=team.lead_channel, content=chart, filename="ruhepuls.png", title="Ruhepuls"

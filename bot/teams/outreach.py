@@ -38,7 +38,7 @@ class TeamsOutreach:
     def __init__(self, rt: Runtime, sdk: Sdk) -> None:
         self.rt, self.sdk = rt, sdk
         self.refs = References(rt.redis, rt.secret, "teams")
-        self.limiter = Limiter(rt.redis, rt.secret)
+        self.limiter = Limiter(rt.sessions, rt.secret)
         self.app_id = str(rt.settings.teams_app_id)
 
     async def _pace(self, conversation: str) -> None:
@@ -128,7 +128,7 @@ class TeamsOutreach:
         measures = Measures(self.rt)
         choices = [(ref, measures.label(ref, team.language)) for ref in await measures.options(team.id)]
         form = measure_form(team.id, choices, team.language)
-        report = report_button(summary_link(self.rt, team.id, team.language), team.language)
+        report = report_button(await summary_link(self.rt, team.id, team.language), team.language)
         activity = MessageActivityInput().add_card(summary_card(text, chart, form, report))
         try:
             await self._pace(channel)

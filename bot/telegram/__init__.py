@@ -37,9 +37,12 @@ class Telegram:
 
             await stack.enter_async_context(polling(rt))
             return None
+        from .outreach import sweeping
+
         app = build_telegram_app(rt)
         await app.initialize()  # getMe
         stack.push_async_callback(app.shutdown)
+        await stack.enter_async_context(sweeping(rt, app.bot))
         expected = secret.get_secret_value().encode()
 
         async def admit(request: Request) -> Response | None:

@@ -5,8 +5,10 @@ chat, and on every tick the results whose day in the chat is over are deleted.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from flows import messages as msg
@@ -28,10 +30,37 @@ TELEGRAM_OVERALL = Rate(30, burst=30)
 TELEGRAM_PER_CHAT = Rate(1, burst=1)
 
 
+SWEEP_SECONDS = 300.0
+"""How often `serve` and `telegram poll` delete the results whose day in the chat is over."""
+
+
+@contextlib.asynccontextmanager
+async def sweeping(rt: Runtime, bot: Bot, every: float = SWEEP_SECONDS) -> AsyncIterator[None]:
+    """While open, delete due results every `every` seconds: the web app and the poller do it
+    themselves, so a Telegram setup without a worker still removes them within the day."""
+    outreach = TelegramOutreach(rt, bot)
+
+    async def loop() -> None:
+        while True:
+            try:
+                await outreach.sweep()
+            except Exception as exc:  # Redis or Telegram away for a moment: the next round tries again
+                log.warning("telegram result sweep failed: %s", type(exc).__name__)
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(loop(), name="ruhepuls-telegram-sweep")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class TelegramOutreach:
     def __init__(self, rt: Runtime, bot: Bot) -> None:
         self.rt, self.bot = rt, bot
-        self.limiter = Limiter(rt.redis, rt.secret)
+        self.limiter = Limiter(rt.sessions, rt.secret)
 
     async def _send(self, chat_id: int, **kwargs: Any) -> None:
         """sendMessage through the shared limiter; after a 429, exactly its retry_after."""
@@ -103,7 +132,7 @@ class TelegramOutreach:
                 int(team.lead_channel),
                 text=text,
                 reply_markup=summary_keyboard(
-                    team.id, team.language, summary_link(self.rt, team.id, team.language)
+                    team.id, team.language, await summary_link(self.rt, team.id, team.language)
                 ),
             )
             if chart:

@@ -14,6 +14,7 @@ from telegram import Update
 from ..runtime import Runtime, runtime
 from ..settings import Settings
 from .app import build_telegram_app
+from .outreach import sweeping
 
 log = logging.getLogger("ruhepuls.telegram")
 
@@ -48,7 +49,8 @@ async def polling(rt: Runtime) -> AsyncIterator[None]:
         await app.start()
         log.info("telegram polling")
         try:
-            yield
+            async with sweeping(rt, app.bot):
+                yield
         finally:
             await app.updater.stop()
             await app.stop()
