@@ -31,6 +31,7 @@ import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from .aggregate import clear, people, tension_base, type_mean, with_band
 from .model import LoadType, Questionnaire
@@ -168,6 +169,18 @@ class Spread(enum.StrEnum):
     MANY = "viele"
 
 
+class Cause(enum.StrEnum):
+    """What the team's own answers to a type's systemic item say of its cause."""
+
+    HIGH = "high"
+    """Most see it in the organisation's conditions (team mean of the systemic item high)."""
+    PARTLY = "partly"
+    LOW = "low"
+    """The team rarely sees it there: another lever (its room to act) lies nearer."""
+    FEW = "few"
+    """Too few answered the systemic item to say anything."""
+
+
 class Trend(enum.StrEnum):
     UP = "up"
     DOWN = "down"
@@ -185,6 +198,9 @@ class TeamSummary:
     """The band's direction against the last report, where both rest on at least 10."""
     wide: frozenset[LoadType]
     """Types whose band rests on at least 10 people (a later trend may refer to them)."""
+    cause: Mapping[LoadType, Cause] = field(default_factory=dict)
+    """Per listed type, what the team's systemic answers say of its cause (from k who answered
+    both of its tension items, as the tension field)."""
 
 
 def thresholds(
@@ -220,12 +236,18 @@ def summarize(
     spread: dict[LoadType, Spread] = {}
     trend: dict[LoadType, Trend] = {}
     wide: set[LoadType] = set()
+    cause: dict[LoadType, Cause] = {}
     for t in LoadType:
         n_t, mean = with_band(counters, t), type_mean(counters, t)
         if mean is None or n_t < need[t]:
             continue
         bands[t] = b = band(q, mean)
         x, systemic, room = tension_base(counters, t)
+        cause[t] = Cause.FEW
+        if x >= need[t] and systemic is not None:
+            cause[t] = (Cause.HIGH if systemic >= q.thresholds.tension_systemic
+                        else Cause.PARTLY if systemic >= q.thresholds.level_mid_from - Fraction(1, 2)
+                        else Cause.LOW)  # fmt: skip
         if x >= need[t] and systemic is not None and room is not None:
             if systemic >= q.thresholds.tension_systemic and room >= q.thresholds.tension_little_room:
                 tension.append(t)
@@ -238,4 +260,4 @@ def summarize(
         if previous and t in previous:
             d = _ORDER[b] - _ORDER[previous[t]]
             trend[t] = Trend.UP if d > 0 else Trend.DOWN if d < 0 else Trend.SAME
-    return TeamSummary(bands, tuple(tension), spread, trend, frozenset(wide))
+    return TeamSummary(bands, tuple(tension), spread, trend, frozenset(wide), cause)

@@ -77,6 +77,19 @@ class Text(_Frozen):
         return self.de if lang == "de" else self.en
 
 
+Need = Literal["low", "mid", "high", "skip"]
+"""What a sentence may presuppose of one answer: its level (nie/selten, manchmal, oft/immer) or
+that it was skipped."""
+
+
+class Said(Text):
+    """A sentence shown to a person, with what it presupposes of their answers beyond the answer
+    it is chosen by (`needs`: item id -> the answers it is true for). A test walks the answer
+    space and fails where a shown sentence presupposes what the answers deny."""
+
+    needs: dict[str, tuple[Need, ...]] = Field(default_factory=dict)
+
+
 class ScalePoint(_Frozen):
     value: int = Field(ge=0, le=4)
     label: Text
@@ -119,9 +132,9 @@ class Signpost(_Frozen):
     exhaustion_from: int = Field(ge=0, le=4)
     aggression_item: str
     aggression_from: int = Field(ge=0, le=4)
-    because_exhaustion: Text
-    because_aggression: Text
-    because_both: Text
+    because_exhaustion: Said
+    because_aggression: Said
+    because_both: Said
     pointer: Text
     text: Text
     acute: Text
@@ -129,13 +142,14 @@ class Signpost(_Frozen):
 
 
 class Systemic(_Frozen):
-    """What is systemic, by the level of the answer to the type's systemic item."""
+    """A sentence by the level of one answer: what is systemic (by the type's systemic item),
+    or what the pattern means (by its exposure or strain item). Each speaks only of that item."""
 
-    high: Text
-    mid: Text
-    low: Text
+    high: Said
+    mid: Said
+    low: Said
 
-    def __call__(self, level: Level) -> Text:
+    def __call__(self, level: Level) -> Said:
         return {Level.HIGH: self.high, Level.MID: self.mid, Level.LOW: self.low}[level]
 
 
@@ -143,17 +157,18 @@ class Influence(_Frozen):
     """Where the person has influence, by the level of the answer to the influence item (which
     is keyed so that more often means less room): room (low), some (mid), little (high)."""
 
-    room: Text
-    some: Text
-    little: Text
+    room: Said
+    some: Said
+    little: Said
 
-    def __call__(self, level: Level) -> Text:
+    def __call__(self, level: Level) -> Said:
         return {Level.LOW: self.room, Level.MID: self.some, Level.HIGH: self.little}[level]
 
 
 class TypeTexts(_Frozen):
     name: Text
-    meaning: Text
+    meaning: Systemic
+    """What the pattern means, by the level of the answer to its exposure (D: strain) item."""
     systemic: Systemic
     influence: Influence
     paths: tuple[Text, ...] = Field(min_length=2, max_length=4)
@@ -188,6 +203,8 @@ class MultipleTexts(_Frozen):
 
 class OutcomeTexts(_Frozen):
     title: Text
+    title_signpost: Text
+    """The title when the signpost is due: no "low" next to what the person reported."""
     meaning: Text
     systemic: Text
     influence: Text
@@ -214,6 +231,10 @@ class Outcomes(_Frozen):
     no_result: NoResultTexts
     systemic_skipped: Text
     influence_skipped: Text
+    meaning_skipped: Text
+    """A named pattern whose exposure (strain) item was skipped."""
+    no_reference: Text
+    """Said once with every result: Ruhepuls compares with nobody and has no reference values."""
 
 
 class Questionnaire(_Frozen):
@@ -269,6 +290,10 @@ class Questionnaire(_Frozen):
 
     def systemic_item(self, load_type: LoadType) -> Item:
         return next(i for i in self.items_of(load_type) if i.facet is Facet.SYSTEMIC)
+
+    def exposure_item(self, load_type: LoadType) -> Item:
+        """How often the stressor occurs (D: the strain it leaves): what the meaning speaks of."""
+        return next(i for i in self.items_of(load_type) if i.facet in (Facet.EXPOSURE, Facet.STRAIN))
 
 
 def _describe(exc: Exception) -> str:

@@ -15,17 +15,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import Lang, Level, LoadType, Questionnaire, Text
-from .scoring import Answers, Band, Classification, Outcome, classify
+from .model import Lang, Level, LoadType, Questionnaire, Said, Text
+from .scoring import Answers, Band, Outcome, classify
 
 MAX_PATHS = 4
-MAX_LINES = 2
-"""A "multiple" outcome has one line for each of at most this many named types."""
+MAX_LINES = 4
+"""A "multiple" outcome has one line for every named type: a tie is never broken arbitrarily."""
 
 _OUTCOME_CODE = {Outcome.DOMINANT: "d", Outcome.MULTIPLE: "m", Outcome.MODERATE: "o", Outcome.LOW: "l",
                  Outcome.NO_RESULT: "n"}  # fmt: skip
 _CODE_OUTCOME = {v: k for k, v in _OUTCOME_CODE.items()}
-_KEY = re.compile(r"^([dmoln])([ABCD]{0,4})\.([012x]{0,4})\.([012x]{0,4})\.([-eab])([cn])$")
+_KEY = re.compile(
+    r"^([dmoln])([ABCD]{0,4})\.([012x]{0,4})\.([012x]{0,4})\.(?:([012x]{0,4})\.)?([-eab])([cn])$"
+)
+"""A key in an action: outcome and types, per named type the levels of its systemic, influence
+and exposure answers, the signpost, counted. (Keys without the exposure part, on buttons sent
+before it existed, still decode: their meaning sentence is the neutral one.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,8 @@ class ResultKey:
     systemic: tuple[Level | None, ...] = ()
     """Per named type (dominant, multiple): the level of its systemic answer."""
     influence: tuple[Level | None, ...] = ()
+    exposure: tuple[Level | None, ...] = ()
+    """Per named type (dominant, multiple): the level of its exposure (D: strain) answer."""
     exhaustion: bool = False
     aggression: bool = False
     counted: bool = False
@@ -53,7 +60,8 @@ class ResultKey:
             (self.exhaustion, self.aggression)
         ]
         types = "".join(t.value for t in self.types)
-        return f"{_OUTCOME_CODE[self.outcome]}{types}.{levels(self.systemic)}.{levels(self.influence)}.{sp}{'c' if self.counted else 'n'}"
+        lv = f"{levels(self.systemic)}.{levels(self.influence)}.{levels(self.exposure)}"
+        return f"{_OUTCOME_CODE[self.outcome]}{types}.{lv}.{sp}{'c' if self.counted else 'n'}"
 
     @classmethod
     def decode(cls, code: str) -> ResultKey | None:
@@ -61,7 +69,8 @@ class ResultKey:
         m = _KEY.match(code)
         if m is None:
             return None
-        o, types, sys, inf, sp, counted = m.groups()
+        o, types, sys, inf, exp, sp, counted = m.groups()
+        per = ("x" * len(types)) if exp is None and o in "dm" else (exp or "")
         outcome = _CODE_OUTCOME[o]
         named = tuple(LoadType(t) for t in types)
         if len(set(named)) != len(named):
@@ -71,7 +80,12 @@ class ResultKey:
             outcome is Outcome.MULTIPLE and len(named) < 2
         ):
             return None
-        if per_type and not (len(sys) == len(inf) == len(named)) or not per_type and (sys or inf):
+        if (
+            per_type
+            and not (len(sys) == len(inf) == len(per) == len(named))
+            or not per_type
+            and (sys or inf or per)
+        ):
             return None
         if outcome in (Outcome.LOW, Outcome.NO_RESULT) and named:
             return None
@@ -79,7 +93,9 @@ class ResultKey:
         def levels(s: str) -> tuple[Level | None, ...]:
             return tuple(None if c == "x" else Level(c) for c in s)
 
-        return cls(outcome, named, levels(sys), levels(inf), sp in "eb", sp in "ab", counted == "c")
+        return cls(
+            outcome, named, levels(sys), levels(inf), levels(per), sp in "eb", sp in "ab", counted == "c"
+        )
 
 
 def result_key(q: Questionnaire, answers: Answers, *, counted: bool = False) -> ResultKey:
@@ -95,7 +111,18 @@ def result_key(q: Questionnaire, answers: Answers, *, counted: bool = False) -> 
     th = q.thresholds
     systemic = tuple(th.level(answers.get(q.systemic_item(t).id)) for t in named) if per_type else ()
     influence = tuple(th.level(answers.get(q.influence_item(t).id)) for t in named) if per_type else ()
-    return ResultKey(c.outcome, named, systemic, influence, exhaustion, aggression, counted)
+    exposure = tuple(th.level(answers.get(q.exposure_item(t).id)) for t in named) if per_type else ()
+    return ResultKey(c.outcome, named, systemic, influence, exposure, exhaustion, aggression, counted)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a result and what it rests on: the item whose answer chose it (and that
+    answer's level; None: skipped), besides what the sentence itself `needs`."""
+
+    said: Said | Text
+    item: str | None = None
+    level: Level | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +138,8 @@ class PersonalResult:
     """The systemic sentences alone (for tests that read the words)."""
     influence: str | None
     """The influence line alone."""
+    sentences: tuple[Sentence, ...] = ()
+    """Every sentence shown, with what it rests on (for tests that read the words)."""
 
 
 def join_names(names: list[str], lang: Lang) -> str:
@@ -119,74 +148,116 @@ def join_names(names: list[str], lang: Lang) -> str:
     return ", ".join(names[:-1]) + (" und " if lang == "de" else " and ") + names[-1]
 
 
-def support_paths(q: Questionnaire, c: Classification | ResultKey) -> tuple[Text, ...]:
-    """2-4 support paths for a classification, organisational levers first."""
+def _assistance(q: Questionnaire) -> Text:
+    """The path for lasting exhaustion (D's last: assistance programme, company doctor)."""
+    return q.types[LoadType.D].paths[-1]
+
+
+def support_paths(q: Questionnaire, c: ResultKey) -> tuple[Text, ...]:
+    """2-4 support paths, organisational levers first: a place for every named type's lever, and
+    for the assistance path when the exhaustion signpost is due."""
+    help_path = [_assistance(q)] if c.exhaustion else []
     if c.outcome is Outcome.DOMINANT:
-        return q.types[c.types[0]].paths[:MAX_PATHS]
+        own = list(q.types[c.types[0]].paths[:MAX_PATHS])
+        if help_path and help_path[0] not in own:
+            own = own[: MAX_PATHS - 1] + help_path
+        return tuple(own)
     if c.outcome is Outcome.MULTIPLE:
-        paths = list(q.outcomes.multiple.paths)
-        for t in c.types:  # each named type's first, organisational, lever
-            if len(paths) < MAX_PATHS:
-                paths.append(q.types[t].paths[0])
-        return tuple(paths)
-    if c.outcome is Outcome.MODERATE:
-        return q.outcomes.moderate.paths
-    if c.outcome is Outcome.LOW:
-        return q.outcomes.low.paths
+        levers = [q.types[t].paths[0] for t in c.types]
+        if help_path and LoadType.D not in c.types:
+            levers += help_path
+        elif help_path:  # D is named: its lever makes way for the assistance path
+            levers[c.types.index(LoadType.D)] = help_path[0]
+        shared = list(q.outcomes.multiple.paths)
+        return tuple((shared + levers)[-MAX_PATHS:])  # the shared lever first, where there is room
+    if c.outcome in (Outcome.MODERATE, Outcome.LOW):
+        texts = q.outcomes.moderate if c.outcome is Outcome.MODERATE else q.outcomes.low
+        return tuple([*texts.paths, *help_path][:MAX_PATHS])
     return ()
 
 
 def phrase(q: Questionnaire, key: ResultKey, lang: Lang) -> PersonalResult:
-    """The result for `key` in `lang`."""
+    """The result for `key` in `lang`: every sentence chosen by the answer it speaks of."""
     o = q.outcomes
     paths = tuple(p(lang) for p in support_paths(q, key))
+    shown: list[Sentence] = []
+
+    def say(text: Said | Text, item: str | None = None, level: Level | None = None) -> str:
+        shown.append(Sentence(text, item, level))
+        return text(lang)
+
+    def meaning(t: LoadType, level: Level | None) -> str:
+        item = q.exposure_item(t).id
+        return say(o.meaning_skipped, item) if level is None else say(q.types[t].meaning(level), item, level)
 
     def systemic(t: LoadType, level: Level | None) -> str:
-        return o.systemic_skipped(lang) if level is None else q.types[t].systemic(level)(lang)
+        item = q.systemic_item(t).id
+        return (
+            say(o.systemic_skipped, item) if level is None else say(q.types[t].systemic(level), item, level)
+        )
 
     def influence(t: LoadType, level: Level | None) -> str:
-        return o.influence_skipped(lang) if level is None else q.types[t].influence(level)(lang)
+        item = q.influence_item(t).id
+        return (
+            say(o.influence_skipped, item) if level is None else say(q.types[t].influence(level), item, level)
+        )
 
     lines: list[str] = []
     sys_lines: list[str] = []
     inf: str | None = None
+    exposure = key.exposure or (None,) * len(key.types)
     if key.outcome is Outcome.DOMINANT:
         t = key.types[0]
         title = o.dominant.title(lang).format(name=q.types[t].name(lang))
+        lines = [meaning(t, exposure[0])]
         sys_lines = [systemic(t, key.systemic[0])]
         inf = influence(t, key.influence[0])
-        lines = [q.types[t].meaning(lang), *sys_lines, inf]
+        lines += [*sys_lines, inf]
     elif key.outcome is Outcome.MULTIPLE:
         title = o.multiple.title(lang)
-        shown = list(zip(key.types, key.systemic, key.influence, strict=True))[:MAX_LINES]
+        shown_types = list(zip(key.types, key.systemic, key.influence, strict=True))[:MAX_LINES]
         m = o.multiple
-        sys_lines = [m.systemic_skipped(lang) if s is None else m.systemic(s)(lang) for _, s, _ in shown]
-        lines = [o.multiple.line(lang).format(name=q.types[t].name(lang), systemic=line)
-                 for (t, _, _), line in zip(shown, sys_lines, strict=True)]  # fmt: skip
+        # one line per level of the systemic answers, naming every type at that level
+        for level in (Level.HIGH, Level.MID, Level.LOW, None):
+            group = [t for t, lv, _ in shown_types if lv is level]
+            if not group:
+                continue
+            for t in group:
+                item = q.systemic_item(t).id
+                line = say(m.systemic_skipped, item) if level is None else say(m.systemic(level), item, level)
+            sys_lines.append(line)
+            names = join_names([q.types[t].name(lang) for t in group], lang)
+            lines.append(m.line(lang).format(name=names, systemic=line))
         # the influence line for the type where the person has the least room, naming it
-        t, _, level = max(shown, key=lambda x: -1 if x[2] is None else int(x[2].value))
-        inf = o.multiple.influence(lang).format(name=q.types[t].name(lang), influence=influence(t, level))
+        t, _, level = max(shown_types, key=lambda x: -1 if x[2] is None else int(x[2].value))
+        inf = m.influence(lang).format(name=q.types[t].name(lang), influence=influence(t, level))
         lines.append(inf)
     elif key.outcome is Outcome.NO_RESULT:
         nr = o.no_result
         title = nr.title(lang)
-        lines = [nr.meaning(lang), (nr.in_round if key.counted else nr.outside_round)(lang)]
+        lines = [say(nr.meaning), say(nr.in_round if key.counted else nr.outside_round)]
     else:
         texts = o.moderate if key.outcome is Outcome.MODERATE else o.low
-        title = texts.title(lang)
+        title = (texts.title_signpost if key.signpost else texts.title)(lang)
         if key.outcome is Outcome.MODERATE and key.types:
             names = join_names([q.types[t].name(lang) for t in key.types], lang)
             lines.append(o.moderate.partly(lang).format(names=names))
-        sys_lines = [texts.systemic(lang)]
-        inf = texts.influence(lang)
-        lines += [texts.meaning(lang), *sys_lines, inf]
-    if key.signpost:  # with a named pattern the pointer alone; otherwise also why it is there
+        if not key.signpost:  # with a signpost due: what the person reported comes first (below)
+            sys_lines = [say(texts.systemic)]
+            inf = say(texts.influence)
+            lines += [say(texts.meaning), *sys_lines, inf]
+    if key.signpost:  # with a named pattern the pointer alone; otherwise also why, and the acute line
         sp = q.signpost
         why = (sp.because_both if key.exhaustion and key.aggression
                else sp.because_exhaustion if key.exhaustion else sp.because_aggression)  # fmt: skip
         named = key.outcome in (Outcome.DOMINANT, Outcome.MULTIPLE)
-        lines.append(sp.pointer(lang) if named else f"{why(lang)} {sp.pointer(lang)}")
-    return PersonalResult(key, title, tuple(lines), paths, tuple(sys_lines), inf)
+        if named:
+            lines.append(sp.pointer(lang))
+        else:
+            lines.append(f"{say(why)} {sp.pointer(lang)}")
+        if key.outcome in (Outcome.LOW, Outcome.MODERATE):
+            lines.append(sp.acute(lang))
+    return PersonalResult(key, title, tuple(lines), paths, tuple(sys_lines), inf, tuple(shown))
 
 
 def personal_result(

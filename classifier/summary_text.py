@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from .disclosure import TeamSummary
+from .disclosure import Cause, TeamSummary
 from .measures import Measure, Verdict
 from .model import Lang, LoadType, Questionnaire, Text, TextCatalog, load_texts
 from .scoring import Band
@@ -31,6 +31,11 @@ class SummaryTexts(TextCatalog):
     cause_B: Text
     cause_C: Text
     cause_D: Text
+    cause_high: Text
+    cause_partly: Text
+    cause_low: Text
+    cause_few: Text
+    caution: Text
     paths: Text
     next_steps: Text
     not_covered: Text
@@ -150,9 +155,12 @@ def render_summary(
         lines.append(_t("tension", lang, names=names))
     focus = focus_types(summary)
     if focus:
-        lines.append(
-            _t("systemic", lang) + "\n" + "\n".join(f"• {_t(f'cause_{t.value}', lang)}" for t in focus)
-        )
+        causes = []
+        for t in focus:  # from the team's own answers on the cause, never asserted
+            level = summary.cause.get(t, Cause.FEW)
+            what = _t(f"cause_{t.value}", lang)
+            causes.append(f"• {q.types[t].name(lang)}: {_t(f'cause_{level}', lang, cause=what)}")
+        lines.append(_t("systemic", lang) + "\n" + "\n".join(causes))
         paths = [p(lang) for t in focus for p in q.types[t].paths[:2]]
     else:
         paths = [p(lang) for p in q.outcomes.moderate.paths]
@@ -160,6 +168,7 @@ def render_summary(
     if measures:
         lines.append(_t("measures", lang) + "\n" + "\n".join(measure_lines(q, lang, measures)))
     lines.append(_t("next_steps", lang))
+    lines.append(_t("caution", lang))
     lines.append(_t("not_covered", lang))
     lines.append(_t("footer", lang, k=k))
     return "\n\n".join(lines)

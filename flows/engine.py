@@ -361,7 +361,7 @@ def _result(ctx: _Ctx, key: classifier.ResultKey, view: ev.ResultView, lang: Lan
         lines, list_heading, items = (), ctx.t("paths_heading", lang), r.paths
         if ctx.cfg.offer:
             items += (f"{ctx.t('offer_heading', lang)} {ctx.cfg.offer}",)
-        note = ctx.t("orientation", lang)
+        note = f"{ctx.t('orientation', lang)} {ctx.cfg.questionnaire.outcomes.no_reference(lang)}"
         choices = (button("short_version", "s"), button("support", "h"), remove)
     elif view == "h":
         lines, note = (_support_text(ctx, lang),), None

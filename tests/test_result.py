@@ -29,21 +29,30 @@ def words(*parts: str) -> int:
 
 
 def all_keys() -> list[ResultKey]:
-    """Every result key there is: each outcome with every level of every named type's answers."""
+    """Every result key there is: each outcome with every level of every named type's answers
+    (for three and four tied types, every level of one type with the others at each level)."""
     levels = [None, Level.LOW, Level.MID, Level.HIGH]
-    flags = list(itertools.product([False, True], repeat=3))
+    flags = [dict(zip(("exhaustion", "aggression", "counted"), f, strict=True))
+             for f in itertools.product([False, True], repeat=3)]  # fmt: skip
     keys: list[ResultKey] = []
     for t in LoadType:
-        for s, i in itertools.product(levels, levels):
-            keys += [ResultKey(Outcome.DOMINANT, (t,), (s,), (i,), *f) for f in flags]
+        for s, i, e in itertools.product(levels, levels, levels):
+            keys += [ResultKey(Outcome.DOMINANT, (t,), (s,), (i,), (e,), **f) for f in flags]
     for pair in itertools.combinations(LoadType, 2):
         for s1, i1, s2, i2 in itertools.product(levels, repeat=4):
-            keys.append(ResultKey(Outcome.MULTIPLE, pair, (s1, s2), (i1, i2), True, True, True))
+            for e in levels:
+                keys.append(ResultKey(Outcome.MULTIPLE, pair, (s1, s2), (i1, i2), (e, e), True, True, True))
+    for n in (3, 4):
+        for named in itertools.combinations(LoadType, n):
+            for s, i, e in itertools.product(levels, levels, levels):
+                keys.append(
+                    ResultKey(Outcome.MULTIPLE, named, (s,) * n, (i,) * n, (e,) * n, True, True, True)
+                )
     for n in range(5):
         for named in itertools.combinations(LoadType, n):
-            keys += [ResultKey(Outcome.MODERATE, named, (), (), *f) for f in flags]
-    keys += [ResultKey(Outcome.LOW, (), (), (), *f) for f in flags]
-    keys += [ResultKey(Outcome.NO_RESULT, (), (), (), *f) for f in flags]
+            keys += [ResultKey(Outcome.MODERATE, named, **f) for f in flags]
+    keys += [ResultKey(Outcome.LOW, (), **f) for f in flags]
+    keys += [ResultKey(Outcome.NO_RESULT, (), **f) for f in flags]
     return keys
 
 
@@ -62,14 +71,17 @@ def test_every_combination_fits_a_phone_and_says_what_the_answers_say(lang: str)
         view = engine._result(ctx, key, "s", lang)
         n = words(view.title, *view.lines, view.note or "")
         assert n <= FIRST_MESSAGE_WORDS, (key, n, view.lines)
-        assert not any(re.search(r"\d", p) for p in (view.title, *view.lines)), "no number"
+        said = [p for p in (view.title, *view.lines) if p != Q.signpost.acute(lang)]  # phone numbers aside
+        assert not any(re.search(r"\d", p) for p in said), "no number"
         labels = [c.label for c in view.choices]
         assert t.support(lang) in labels and t.remove_result(lang) in labels, "help is one press away"
         if key.outcome is not Outcome.NO_RESULT:
             assert t.what_helps(lang) in labels and 2 <= len(r.paths) <= 4
         # the influence line follows the influence answer
         if key.outcome in (Outcome.DOMINANT, Outcome.MULTIPLE):
-            shown = list(zip(key.types, key.influence, strict=True))[:2]
+            shown = list(zip(key.types, key.influence, strict=True))
+            if key.outcome is Outcome.MULTIPLE:  # every tied type is named
+                assert all(Q.types[x].name(lang) in " ".join(r.lines) for x in key.types), key
             least = max(shown, key=lambda x: -1 if x[1] is None else int(x[1].value))
             sentence = (r.influence or "").replace(Q.types[least[0]].name(lang), "")  # the name may say it
             claimed = CLAIMS_ROOM.search(sentence)
@@ -81,12 +93,13 @@ def test_every_combination_fits_a_phone_and_says_what_the_answers_say(lang: str)
                 assert Q.types[least[0]].name(lang) in (r.influence or ""), "says which type it means"
             # the systemic sentence follows the systemic answer; never asserted without it
             multiple = key.outcome is Outcome.MULTIPLE
-            for (typ, level), sentence in zip(
-                zip(key.types, key.systemic, strict=True), r.systemic, strict=False
-            ):
-                skipped = Q.outcomes.multiple.systemic_skipped if multiple else Q.outcomes.systemic_skipped
+            skipped = Q.outcomes.multiple.systemic_skipped if multiple else Q.outcomes.systemic_skipped
+            expected = []
+            for typ, level in zip(key.types, key.systemic, strict=True):
                 by_level = Q.outcomes.multiple.systemic if multiple else Q.types[typ].systemic
-                assert sentence == (skipped(lang) if level is None else by_level(level)(lang))
+                expected.append(skipped(lang) if level is None else by_level(level)(lang))
+            assert sorted(set(expected)) == sorted(r.systemic), (key, r.systemic)
+            for sentence, level in zip(expected, key.systemic, strict=True):
                 asserted = "nicht an Ihnen" in sentence or "not in you" in sentence
                 assert asserted is (level is Level.HIGH), (key, sentence)
         if key.outcome is Outcome.MODERATE and key.types:
@@ -100,9 +113,16 @@ def test_every_combination_fits_a_phone_and_says_what_the_answers_say(lang: str)
                 if key.exhaustion and not key.aggression and not named
                 else None
             )
-            assert Q.signpost.pointer(lang) in r.lines[-1]
+            acute = key.outcome in (Outcome.LOW, Outcome.MODERATE)
+            said = r.lines[-2] if acute else r.lines[-1]
+            assert Q.signpost.pointer(lang) in said
             if why:
-                assert why in r.lines[-1]
+                assert why in said
+            if acute:  # no "low" next to what the person reported, and the acute line
+                assert r.lines[-1] == Q.signpost.acute(lang)
+                assert Q.outcomes.low.systemic(lang) not in r.lines and Q.outcomes.low.title(lang) != r.title
+            if key.exhaustion and key.outcome is not Outcome.NO_RESULT:
+                assert Q.types[LoadType.D].paths[-1](lang) in r.paths, "the assistance path has a place"
         else:
             assert not any(Q.signpost.pointer(lang) in line for line in r.lines)
         if key.outcome is Outcome.NO_RESULT:
@@ -111,7 +131,9 @@ def test_every_combination_fits_a_phone_and_says_what_the_answers_say(lang: str)
 
 
 def test_views_replace_each_other_and_help_holds_the_crisis_line() -> None:
-    key = ResultKey(Outcome.DOMINANT, (LoadType.A,), (Level.HIGH,), (Level.HIGH,), False, True, True)
+    key = ResultKey(
+        Outcome.DOMINANT, (LoadType.A,), (Level.HIGH,), (Level.HIGH,), (Level.HIGH,), False, True, True
+    )
     ctx = engine._Ctx(
         engine.Config(contacts=("EAP: 0800 000 000",), offer="Deeskalation, Anmeldung: https://x"), "de", None
     )  # type: ignore[arg-type]
@@ -134,9 +156,8 @@ def test_views_replace_each_other_and_help_holds_the_crisis_line() -> None:
 @settings(max_examples=300)
 def test_result_from_answers_is_words(answers, lang) -> None:
     r = personal_result(Q, answers, lang)
-    assert not any(re.search(r"\d", p) for p in (r.title, *r.lines, *r.paths)), (
-        "no number may reach the person"
-    )
+    said = [p for p in (r.title, *r.lines, *r.paths) if p != Q.signpost.acute(lang)]  # phone numbers aside
+    assert not any(re.search(r"\d", p) for p in said), "no number may reach the person"
     assert r.key == result_key(Q, answers)
     if r.key.outcome is Outcome.NO_RESULT:
         assert r.paths == ()
@@ -171,9 +192,11 @@ def test_signpost_says_why(changes, exhaustion, aggression) -> None:
     r = personal_result(Q, answers, "en")
     assert (r.key.exhaustion, r.key.aggression) == (exhaustion, aggression)
     if exhaustion:
-        assert r.lines[-1].startswith(Q.signpost.because_exhaustion.en)
+        assert r.lines[-2].startswith(Q.signpost.because_exhaustion.en)
     if aggression:
-        assert r.lines[-1].startswith(Q.signpost.because_aggression.en)
+        assert r.lines[-2].startswith(Q.signpost.because_aggression.en)
+    if exhaustion or aggression:
+        assert r.lines[-1] == Q.signpost.acute.en
 
 
 def test_contribution_holds_only_counters() -> None:

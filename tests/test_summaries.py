@@ -227,3 +227,27 @@ async def test_telegram_lead_chat_gets_text_and_photo(redis_url: str, redis) -> 
     texts = [c.params["text"] for c in fake.calls if c.method == "sendMessage"]
     assert len(texts) == 1 and "Wochenbericht für Hot" in texts[0]
     assert len(fake.photos()) == 1 and fake.photos()[0].params["chat_id"] == "-1001"
+
+
+@pytest.mark.parametrize(
+    ("a2", "cause"), [(0, "selten in unklaren Regeln"), (4, "hauptsächlich in unklaren Regeln")]
+)
+async def test_the_cause_line_comes_from_the_teams_own_answers(rt: Runtime, a2: int, cause: str) -> None:
+    """Six who say the rules were never unclear (but calls can't be ended) are not told their
+    cause is unclear rules; six who say they often were, are."""
+    await open_team(rt)
+    for n in range(6):
+        person = rt.person("slack", f"T1:UCAUSE{n}")
+        await rt.teams.place([person], "support")
+        await rt.conversations.handle(person, ev.Start("de"))
+        answers = {i.id: 0 for i in rt.conversations.config.questionnaire.items} | {
+            "a1": 4,
+            "a2": a2,
+            "a3": 4,
+        }
+        for item, value in answers.items():
+            await rt.conversations.handle(person, ev.Answer(item, value))
+    text = await preview(rt, "support", REPORT) or ""
+    assert "Konflikt ohne Rückendeckung: deutlich ausgeprägt" in text, text
+    assert f"Konflikt ohne Rückendeckung: Das Team sieht die Ursache {cause}" in text, text
+    assert "Vorsicht beim Lesen" in text
