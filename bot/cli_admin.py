@@ -80,7 +80,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     what.add_argument("--path", help="a support path as <type>.<index>, e.g. B.1 (see `measure options`)")
     what.add_argument("--text", help="the measure in your own words (3-280 characters)")
     madd.add_argument("--role", required=True, help="who is responsible: a role, not a name")
-    madd.add_argument("--check", default="next", help="next (default), 4w, 8w or a date YYYY-MM-DD")
+    madd.add_argument(
+        "--check",
+        default="4w",
+        help="4w (default: no earlier than four weeks), next, 8w or a date YYYY-MM-DD",
+    )
     mopt = msub.add_parser("options", help="the support paths matching the team's last summary")
     mopt.add_argument("--team", required=True)
     mlist = msub.add_parser("list", help="the team's measures")

@@ -53,7 +53,7 @@ class Measures:
 
     async def choose(
         self, actor: str, team_id: str, *, path: str | None = None, text: str | None = None,
-        role: str, check: str = "next",
+        role: str, check: str = "4w",
     ) -> tuple[Team, Measure]:  # fmt: skip
         """Save a new measure (running from today) for a team `actor` may change, and return
         both. TeamError names what is wrong; the lengths are the record's own (`Measure`)."""

@@ -67,6 +67,7 @@ class BotTexts(TextCatalog):
     bad_code: Text
     result_removed: Text
     press_not_understood: Text
+    press_done: Text
     unreachable: Text
     pool_to_parent: Text
     pool_dropped: Text

@@ -25,7 +25,8 @@ from .scoring import Band
 
 Status = Literal["planned", "running", "done", "dropped"]
 STATUSES: tuple[Status, ...] = ("planned", "running", "done", "dropped")
-CHECKS = ("next", "4w", "8w")
+CHECKS = ("4w", "next", "8w")
+"""When to ask the team: the first offered is the default (no earlier than four weeks)."""
 """When to check, as offered: in the next round, or not before four or eight weeks."""
 OWN_TEXT = (3, 280)
 """Shortest and longest own words for a measure (characters)."""

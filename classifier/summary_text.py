@@ -8,6 +8,7 @@ support paths, and the participation state. Never a number of people, never a na
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import cache
 
 from .disclosure import Cause, TeamSummary
@@ -63,6 +64,8 @@ class SummaryTexts(TextCatalog):
     measure_view_worse: Text
     measure_view_mixed: Text
     measure_view_none: Text
+    measure_early: Text
+    spread_row: Text
     status_planned: Text
     status_running: Text
     status_done: Text
@@ -92,8 +95,15 @@ class MeasureNote:
         return {"id": self.measure.id, "before": self.before, "after": self.after, "verdict": self.verdict}
 
 
-def measure_lines(q: Questionnaire, lang: Lang, notes: list[MeasureNote]) -> list[str]:
-    """One paragraph per measure, in words."""
+EARLY_WEEKS = 8
+"""A team's view of a measure given sooner than this after it was chosen is an early one."""
+
+
+def measure_lines(
+    q: Questionnaire, lang: Lang, notes: list[MeasureNote], week: str | None = None
+) -> list[str]:
+    """One paragraph per measure, in words; a view given within EARLY_WEEKS of the measure's
+    start (the report `week`) is marked as an early one."""
     out = []
     for n in notes:
         m = n.measure
@@ -107,13 +117,19 @@ def measure_lines(q: Questionnaire, lang: Lang, notes: list[MeasureNote]) -> lis
             else:
                 parts.append(_t("measure_bands_none", lang, type=name))
         parts.append(_t(f"measure_view_{n.verdict}" if n.verdict else "measure_view_none", lang))
+        if n.verdict and week and date.fromisoformat(f"{week}-1") < m.chosen + timedelta(weeks=EARLY_WEEKS):
+            parts.append(_t("measure_early", lang, weeks=EARLY_WEEKS))
         out.append("• " + " ".join(parts))
     return out
 
 
 def focus_types(summary: TeamSummary) -> list[LoadType]:
-    """The types a summary puts forward: clear bands and tension fields, in type order."""
-    return [t for t in LoadType if summary.bands.get(t) is Band.DEUTLICH or t in summary.tension]
+    """The types a summary puts forward: clear bands, tension fields and types that some or many
+    show clearly (even where the mean is lower), in type order."""
+    return [
+        t for t in LoadType
+        if summary.bands.get(t) is Band.DEUTLICH or t in summary.tension or t in summary.spread
+    ]  # fmt: skip
 
 
 def render_summary(
@@ -143,8 +159,9 @@ def render_summary(
         if b is None:
             continue
         row = f"• {q.types[t].name(lang)}: {_t(f'band_{b}', lang)}"
-        if t in summary.spread:
-            row += f", {_t(f'spread_{summary.spread[t]}', lang)}"
+        if t in summary.spread:  # the mean, and how many show it clearly: never one word for both
+            spread = _t(f"spread_{summary.spread[t]}", lang)
+            row = f"• {q.types[t].name(lang)}: {_t('spread_row', lang, band=_t(f'band_{b}', lang), spread=spread)}"
         if t in summary.trend:
             row += f" ({_t(f'trend_{summary.trend[t]}', lang)})"
         rows.append(row)
@@ -166,7 +183,7 @@ def render_summary(
         paths = [p(lang) for p in q.outcomes.moderate.paths]
     lines.append(_t("paths", lang) + "\n" + "\n".join(f"• {p}" for p in paths))
     if measures:
-        lines.append(_t("measures", lang) + "\n" + "\n".join(measure_lines(q, lang, measures)))
+        lines.append(_t("measures", lang) + "\n" + "\n".join(measure_lines(q, lang, measures, week)))
     lines.append(_t("next_steps", lang))
     lines.append(_t("caution", lang))
     lines.append(_t("not_covered", lang))

@@ -99,6 +99,8 @@ class _Ctx:
     round_id: str | None = None
     already_done: bool = False
     followup: Followup | None = None
+    just_finished: bool = False
+    """The person's survey was completed within the hour: a late click is left alone."""
 
     def t(self, name: str, lang: Lang | None = None, **fmt: object) -> str:
         text: classifier.Text = getattr(self.cfg.texts, name)
@@ -221,6 +223,11 @@ def nothing_saved(ctx: _Ctx, s: Session | None, e: Event) -> Step:
 
 
 def survey_gone(ctx: _Ctx, s: Session | None, e: Event) -> Step:
+    """A click on a question of a survey that no longer runs. Right after a completion it is a
+    double or late tap on the message that now holds the result: nothing is said, so that no
+    platform replaces the result with anything."""
+    if ctx.just_finished:
+        return Step(None, ())
     return Step(None, (msg.Notice(ctx.t("no_survey")), _intro(ctx, ctx.lang)))
 
 
@@ -313,7 +320,14 @@ def resume(ctx: _Ctx, s: Session | None, e: Event) -> Step:
 
 
 def cancel(ctx: _Ctx, s: Session | None, e: Event) -> Step:
-    assert s is not None
+    """Deleting the answers is asked first; only the confirming press deletes them."""
+    assert s is not None and isinstance(e, ev.Cancel)
+    if not e.confirmed:
+        choices = (
+            msg.Choice(ctx.t("cancel_yes", s.lang), encode(ev.Cancel(True))),
+            msg.Choice(ctx.t("cancel_no", s.lang), encode(ev.Resume())),
+        )
+        return Step(s, (msg.Menu(ctx.t("cancel_confirm", s.lang), choices),))
     return Step(None, (msg.Notice(ctx.t("cancelled", s.lang)),))
 
 
@@ -633,6 +647,7 @@ def step(
     round_id: str | None = None,
     already_done: bool = False,
     followup: Followup | None = None,
+    just_finished: bool = False,
 ) -> Step:
     """Apply one event.
 
@@ -640,6 +655,7 @@ def step(
     deployment default); `now` dates a completion to its reporting week; `round_id` is the open
     round of the person's team (a survey begun now counts there), and `already_done` says
     that they finished that round already (they may not answer it twice); `followup` the
-    team's running measure this round checks back on, after the twelve.
+    team's running measure this round checks back on, after the twelve; `just_finished` that
+    the person completed a survey within the hour (a click on it then changes nothing shown).
     """
-    return _dispatch(_Ctx(cfg, lang, now, round_id, already_done, followup), session, event)
+    return _dispatch(_Ctx(cfg, lang, now, round_id, already_done, followup, just_finished), session, event)

@@ -53,7 +53,9 @@ class Resume:
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
-    pass
+    """Delete the answers so far: asked first (`confirmed` False), done once confirmed."""
+
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,8 @@ def encode(event: Event) -> str:
             return f"snooze:{hours}"
         case CheckBack(view):
             return f"cb:{view or '-'}"
+        case Cancel(confirmed=True):
+            return "cancel:yes"
     for name, simple in _SIMPLE.items():
         if simple == event:
             return name
@@ -185,6 +189,8 @@ def decode(action: object) -> Event | None:
         return Start(rest or None)  # type: ignore[arg-type]
     if head == "lang" and rest in ("de", "en"):
         return Language(rest)  # type: ignore[arg-type]
+    if head == "cancel" and rest == "yes":
+        return Cancel(True)
     if head == "snooze" and rest in ("1", "24"):
         return Snooze(int(rest))
     if head == "cb" and (rest == "-" or rest in VIEWS):

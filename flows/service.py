@@ -68,7 +68,7 @@ class Conversations:
         self.config = config
         self.teams = teams
         self._clock = clock or _utcnow
-        self._sessions: OrderedDict[Ref, tuple[int, Session | None]] = OrderedDict()
+        self._sessions: OrderedDict[Ref, tuple[int, Session | None, bool]] = OrderedDict()
         self._cache_size = cache_size
         self._who: dict[str, tuple[float, str | None]] = {}
         self._rounds: dict[str, tuple[float, tuple[str, str] | None]] = {}
@@ -149,9 +149,9 @@ class Conversations:
         ref = Ref(scope, person)
         cached = self._sessions.pop(ref, None)  # re-inserted only after a successful commit
         if cached is None:
-            session, version = await self.store.load(ref)
+            session, version, finished = await self.store.load_state(ref)
         else:
-            version, session = cached
+            version, session, finished = cached
         secret = self.teams.secret if self.teams else b""
         round_id, token = (rnd[0], done_token(secret, rnd[1], person)) if rnd else (None, None)
         for _ in range(MAX_ATTEMPTS):
@@ -161,16 +161,18 @@ class Conversations:
             followup = await self._followup(scope, rnd, session)
             result = engine.step(
                 self.config, session, event, lang=lang, now=self._clock(),
-                round_id=round_id, already_done=already, followup=followup,
+                round_id=round_id, already_done=already, followup=followup, just_finished=finished,
             )  # fmt: skip
             out = await self.store.commit(ref, version, session, event_id, result, token)
             if out.status == "ok":
-                self._remember(ref, out.version, result.session)
+                self._remember(
+                    ref, out.version, result.session, result.finished or (finished and result.session is None)
+                )
                 await self._afterwards(result, person, scope, rnd, reach)
                 return Handled(result.messages, finished=result.finished)
             if out.status == "seen":
                 return Handled((), duplicate=True)
-            session, version = out.current, out.version
+            session, version, finished = out.current, out.version, out.finished
         raise StoreBusy("session changed concurrently too often")
 
     async def _afterwards(
@@ -190,8 +192,8 @@ class Conversations:
             for kind in KINDS[1:]:  # the reminders
                 await self.teams.mark_sent(scope, rnd[0], kind, person)
 
-    def _remember(self, ref: Ref, version: int, session: Session | None) -> None:
-        self._sessions[ref] = (version, session)
+    def _remember(self, ref: Ref, version: int, session: Session | None, finished: bool = False) -> None:
+        self._sessions[ref] = (version, session, finished)
         if len(self._sessions) > self._cache_size:
             self._sessions.popitem(last=False)
 

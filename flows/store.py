@@ -42,6 +42,8 @@ class Committed:
     """The version now stored (after the write when ok; the competing one on conflict)."""
     current: Session | None = None
     """On conflict: the session as it is now."""
+    finished: bool = False
+    """On conflict: the survey was just completed (a late click must leave the result alone)."""
 
 
 def _script(name: str) -> str:
@@ -104,17 +106,25 @@ class RedisStore:
 
     async def load(self, ref: Ref) -> tuple[Session | None, int]:
         """The session in progress (None if none, or if unreadable) and its version."""
+        session, version, _ = await self.load_state(ref)
+        return session, version
+
+    async def load_state(self, ref: Ref) -> tuple[Session | None, int, bool]:
+        """The session in progress, its version, and whether a survey was just completed
+        (within the hour its version is kept)."""
         try:
-            version, data = await self.redis.hmget(keys.session(ref.scope, ref.person), "v", "d")
+            version, data, finished = await self.redis.hmget(
+                keys.session(ref.scope, ref.person), "v", "d", "f"
+            )
         except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
         v = int(version or 0)
         if data is None:
-            return None, v
+            return None, v, finished is not None
         try:
-            return Session.loads(data, self._items), v
+            return Session.loads(data, self._items), v, False
         except SessionDataError:
-            return None, v  # overwritten by the next commit
+            return None, v, False  # overwritten by the next commit
 
     async def commit(
         self,
@@ -136,7 +146,7 @@ class RedisStore:
             if c is not None and done_token:  # a survey with no result takes its round, adds nothing
                 await self.pools.add(scope, c.round_id, c.window, done_token, c.counters)
             if step.finished:
-                args += ["d", "", FINISHED_TTL]
+                args += ["f", "", FINISHED_TTL]
             elif step.session == before:
                 args += ["n", "", self._ttl]
             elif step.session is not None:
@@ -153,4 +163,5 @@ class RedisStore:
                 current = Session.loads(reply[2], self._items)
             except SessionDataError:
                 current = None
-        return Committed(status, int(reply[1]), current)  # type: ignore[arg-type]
+        finished = status == "conflict" and len(reply) > 3 and bool(reply[3])
+        return Committed(status, int(reply[1]), current, finished)  # type: ignore[arg-type]

@@ -82,6 +82,9 @@ class ConversationTexts(BaseModel):
     stored_not_counted: Text
     orientation: Text
     remove_result: Text
+    cancel_confirm: Text
+    cancel_yes: Text
+    cancel_no: Text
     words: Words = Field()
 
 

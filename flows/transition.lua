@@ -5,18 +5,19 @@
 --         event id, so a re-delivery is dropped and no platform timestamp is stored).
 -- ARGV[1] event id ('' for none), ARGV[2] expected version, ARGV[3] op:
 --   w  write ARGV[4] as the session;
---   d  delete the session (cancel, or a completion whose counters count.lua has added):
---      the answers and the ids of its earlier events go;
+--   d  delete the session (cancel): the answers and the ids of its earlier events go;
+--   f  the same for a completion whose counters are pooled, and mark it finished (f = 1), so
+--      that a late or double click on it is ignored rather than answered over the result;
 --   n  nothing to change (the event is still recorded as seen).
 -- ARGV[5] TTL of the hash in seconds.
--- Returns {'ok', version} | {'seen', version} | {'conflict', version, data or false}.
+-- Returns {'ok', version} | {'seen', version} | {'conflict', version, data or false, finished}.
 local eid = ARGV[1]
 if eid ~= '' and redis.call('HEXISTS', KEYS[1], 'e:' .. eid) == 1 then
   return {'seen', 0}
 end
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[2]) then
-  return {'conflict', v, redis.call('HGET', KEYS[1], 'd')}
+  return {'conflict', v, redis.call('HGET', KEYS[1], 'd'), redis.call('HGET', KEYS[1], 'f') or ''}
 end
 local op = ARGV[3]
 if op ~= 'n' then
@@ -24,7 +25,9 @@ if op ~= 'n' then
   redis.call('HSET', KEYS[1], 'v', v)
   if op == 'w' then
     redis.call('HSET', KEYS[1], 'd', ARGV[4])
+    redis.call('HDEL', KEYS[1], 'f')
   else
+    if op == 'f' then redis.call('HSET', KEYS[1], 'f', 1) else redis.call('HDEL', KEYS[1], 'f') end
     local fields = redis.call('HKEYS', KEYS[1])
     for _, f in ipairs(fields) do
       if f == 'd' or string.sub(f, 1, 2) == 'e:' then redis.call('HDEL', KEYS[1], f) end

@@ -250,7 +250,7 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
         for team_id, parent in sorted(tree.items(), key=lambda kv: kv[1] is not None):
             await world.team(team_id, parent)
             await Measures(rt, clock=lambda: OPENED - WEEK).choose(
-                "cli:x", team_id, path="C.0", role="Teamleitung"
+                "cli:x", team_id, path="C.0", role="Teamleitung", check="next"
             )
         truth: dict[tuple[str, str], list[dict[str, int | None]]] = {}
         said: dict[tuple[str, str], list[str | None]] = {}  # the views given to the extra question

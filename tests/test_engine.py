@@ -140,8 +140,18 @@ def test_clicking_a_question_while_paused_answers_it() -> None:
     assert s is not None and s.state is State.ASKING and s.answers[0] == "1"
 
 
-def test_cancel_deletes_and_no_session_events() -> None:
-    assert run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Cancel(), "N")]) is None
+def test_cancel_asks_first_then_deletes_and_no_session_events() -> None:
+    kept = run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Cancel(), "M")])
+    assert kept is not None and kept.answers[0] == "1", "asking deletes nothing"
+    assert run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Cancel(), "M"), (ev.Resume(), "Q2")])
+    assert (
+        run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Cancel(), "M"), (ev.Cancel(True), "N")])
+        is None
+    )
+    s = run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2")])
+    menu = engine.step(CFG, s, ev.Text("abbrechen"), lang="de", now=NOW).messages[0]
+    assert isinstance(menu, msg.Menu) and "gelöscht" in menu.text
+    assert [ev.decode(c.action) for c in menu.choices] == [ev.Cancel(True), ev.Resume()]
     assert (
         run(
             [
@@ -277,6 +287,7 @@ def test_action_codec() -> None:
         ev.Pause(),
         ev.Resume(),
         ev.Cancel(),
+        ev.Cancel(True),
         ev.Later(),
         ev.Help(),
         ev.Dismiss(),

@@ -219,7 +219,7 @@ async def test_the_view_is_withheld_below_k_and_only_asked_with_a_running_measur
                                       lead_channel=f"L{team_id}"))  # fmt: skip
     measures = Measures(rt, clock=lambda: ROUND1)
     _, m = await measures.choose("cli:admin", "billing", text="Eine ruhige Ecke für Pausen nach harten Gesprächen",
-                              role="Standortleitung")  # fmt: skip
+                              role="Standortleitung", check="next")  # fmt: skip
     _, stopped = await measures.choose("cli:admin", "sales", path="A.0", role="Teamleitung")
     await measures.set_status("cli:admin", "sales", stopped.id, "dropped")
     rt.conversations._clock = Clock(ROUND2 + timedelta(hours=1))  # type: ignore[assignment]

@@ -57,7 +57,7 @@ async def three_weeks(rt: Runtime) -> str:
         await weekly(rt, report)
         if n == 0:
             _, m = await Measures(rt, clock=lambda: CHOSEN).choose(
-                "cli:admin", "hotline", path="C.1", role="Teamleitung"
+                "cli:admin", "hotline", path="C.1", role="Teamleitung", check="next"
             )
     return m.id
 

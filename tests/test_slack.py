@@ -169,6 +169,26 @@ async def test_double_and_stale_clicks(agent: SlackAgent, redis) -> None:
     assert session == "40----------", "the double click counted once, the stale click not at all"
 
 
+async def test_a_double_tap_on_the_last_answer_leaves_the_result(agent: SlackAgent) -> None:
+    """Issue 28: the second tap on the last answer replaced the result with "no longer running"."""
+    await agent.say("hi")
+    await agent.click("Starten")
+    q = agent.last_ts
+    for _ in range(11):
+        await agent.click("selten", q)
+    first, second = agent.click_payload("oft", q), agent.click_payload("oft", q)  # two taps, one screen
+    for body in (first, second):
+        assert (await agent.post(body, "application/x-www-form-urlencoded")).status_code == 200
+        await agent.settled()
+    assert "Ihr Ergebnis" in agent.text(q), "the result stays where it was shown"
+    assert "nicht mehr läuft" not in str(agent.messages)
+    assert list(agent.messages) == [q], "nothing posted below it either"
+    late = agent.click_payload("Was hilft", q)  # the result's own buttons still work
+    await agent.post(late, "application/x-www-form-urlencoded")
+    await agent.settled()
+    assert "Was helfen kann" in agent.text(q) or "Ruhepuls vergleicht" in agent.text(q)
+
+
 async def _session_answers(redis, agent: SlackAgent) -> str:
     person = flows.pseudonym(b"slack-test-secret", "slack", f"{agent.team}:{agent.user}")
     return flows.Session.loads(await redis.hget(flows.keys.session(flows.SOLO, person), "d"), 12).answers

@@ -255,6 +255,10 @@ class TeamsBot:
         if user is None or event is None or not is_personal(a):
             return AdaptiveCardActionCardResponse(value=card(msg.Notice(say("press_not_understood", lang))))
         messages = list(await self._handle(user, event, f"t{a.id}", again=True))
+        if not messages:  # a late press on a completed survey's card: the card (the result) stays
+            from microsoft_teams.api.models import AdaptiveCardActionMessageResponse
+
+            return AdaptiveCardActionMessageResponse(value=say("press_done", lang))
         pressed = a.reply_to_id
         first: msg.Message | None = messages.pop(0) if messages else None
         if isinstance(first, msg.Delete):
@@ -273,7 +277,7 @@ class TeamsBot:
         try:  # the team first: what is wrong with the form is said in its language
             lang = (await self.measures.team_for(f"teams:{user}", form.get("team", ""))).language
             team, m = await self.measures.choose(f"teams:{user}", form.get("team", ""), path=form.get("path"), text=form.get("own"),
-                                           role=form.get("role", ""), check=form.get("check", "next"))  # fmt: skip
+                                           role=form.get("role", ""), check=form.get("check", "4w"))  # fmt: skip
         except TeamError as exc:
             return AdaptiveCardActionMessageResponse(value=say(exc.key, lang, **exc.params))
         saved = self.measures.saved(m, team, lang)

@@ -87,7 +87,7 @@ def measure_form(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> Sh
                            choices=[Choice(title=text, value=ref) for ref, text in choices]),
             TextInput(id="own", label=say("measure_own", lang), max_length=280, is_multiline=True),
             TextInput(id="role", label=say("measure_role", lang), max_length=80, value=say("measure_role_default", lang)),
-            ChoiceSetInput(id="check", label=say("measure_check", lang), value="next", choices=checks),
+            ChoiceSetInput(id="check", label=say("measure_check", lang), value="4w", choices=checks),
         ],
         actions=[ExecuteAction(title=say("measure_save", lang), verb=MEASURE_VERB,
                                data={MEASURE_VERB: "save", "team": team_id})],

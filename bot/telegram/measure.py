@@ -139,7 +139,7 @@ class MeasureDialog:
         try:
             team, m = await self.measures.choose(actor, draft.get("team", ""), path=draft.get("path"),
                                                  text=draft.get("text"), role=draft.get("role", ""),
-                                                 check=draft.get("check", "next"))  # fmt: skip
+                                                 check=draft.get("check", "4w"))  # fmt: skip
         except TeamError as exc:
             await send(chat, say(exc.key, lang, **exc.params), None)
             return
