@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from classifier import Lang
 from flows.schedule import next_allowed
+from flows.store import REDIS_DOWN
 from flows.teams import Round, Team, TeamError
 
 from .runtime import Runtime
@@ -168,11 +169,16 @@ class Admin:
         now = self.clock()
         r = await self.rt.teams.open_round(team_id, now, now + timedelta(days=days))
         await self.rt.teams.audit(actor, "round open", team_id, now, f"{r.id} {days}d")
-        await self.rt.enqueue_invitations(team_id)
         start = next_allowed(now, tz, self.rt.settings.sending_hours)
-        return say(
+        opened = say(
             "round_opened", lang, round=r.id, team=team_id, ends=_local(r.ends, tz), when=_local(start, tz)
         )
+        try:
+            await self.rt.enqueue_invitations(team_id)
+        except REDIS_DOWN as exc:  # the round is open: the worker's next tick invites all the same
+            log.warning("invitation job not queued: %s", type(exc).__name__)
+            return f"{opened} {say('queue_down', lang)}"
+        return opened
 
     async def close_round(self, actor: str, team_id: str, lang: Lang) -> str:
         await self._team(team_id)

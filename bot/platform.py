@@ -41,7 +41,10 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, UnicodeDecodeError)
+MALFORMED = (
+    ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, UnicodeDecodeError,
+    OverflowError, OSError,  # a date of 1e20 seconds: "timestamp out of range"
+)  # fmt: skip
 """What parsing a body that passed its check may raise: a receiver answers it 400, never 500."""
 
 Delivery = Literal["sent", "gone", "retry"]

@@ -68,6 +68,7 @@ class BotTexts(TextCatalog):
     result_removed: Text
     press_not_understood: Text
     press_done: Text
+    queue_down: Text
     unreachable: Text
     pool_to_parent: Text
     pool_dropped: Text

@@ -160,7 +160,7 @@ async def _read_capped(request: Request) -> bytes | None:
     """The body, or None when it is (or announces to be) larger than MAX_BODY: nothing beyond
     the cap is read."""
     length = request.headers.get("content-length", "")
-    if length and (not length.isdigit() or int(length) > MAX_BODY):
+    if length and (not re.fullmatch(r"[0-9]{1,19}", length) or int(length) > MAX_BODY):
         return None
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -179,3 +179,42 @@ def test_a_survey_in_progress_is_untouched_by_the_fuzz(app: str, redis_url: str)
     assert before is not None and b"3-----------" in before
     test_no_body_gets_a_5xx(app=app)  # a fresh run of the fuzz, beside the survey
     assert r.hget(key, "d") == before
+
+
+HEADER_VALUES = ["²", "١٢٣", "１２３", "-1", "1e20", " 1", "99999999999999999999", "", "v0=²", "\u00a0"]
+
+
+@example(name="X-Slack-Request-Timestamp", value="²")
+@example(name="Content-Length", value="²")
+@given(
+    name=st.sampled_from(["X-Slack-Request-Timestamp", "X-Slack-Signature", "X-Telegram-Bot-Api-Secret-Token",
+                          "Authorization", "Content-Type", "X-Slack-Retry-Num", "X-Slack-Retry-Reason"]),
+    value=st.sampled_from(HEADER_VALUES) | st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")),
+                                                    max_size=40),
+)  # fmt: skip
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_header_gets_a_5xx(app: str, name: str, value: str) -> None:
+    """Issue 28: a Slack timestamp "²" (isdigit() is true, int() fails) answered 500."""
+    for route in ("/slack/events", "/telegram/webhook", "/api/messages"):
+        try:
+            r = httpx.post(f"{app}{route}", content=b"{}", headers={name: value}, timeout=10)
+        except (httpx.LocalProtocolError, UnicodeEncodeError):
+            continue  # a header the client itself refuses to send
+        assert r.status_code < 500, (route, name, value, r.status_code)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 1, "message": {"message_id": 1, "date": 1e20, "chat": {"id": 5, "type": "private"},
+                                     "from": {"id": 5, "is_bot": False, "first_name": "A"}, "text": "hi"}},
+        {"update_id": 2, "message": {"message_id": 1, "date": 1, "chat": {"id": {"x": 1}, "type": "private"},
+                                     "from": {"id": 5, "is_bot": False, "first_name": "A"}, "text": "hi"}},
+        {"update_id": 3, "message": {"message_id": 1, "date": -1e300, "chat": {"id": 5, "type": "private"},
+                                     "from": {"id": [1], "is_bot": False, "first_name": "A"}, "text": "hi"}},
+    ],
+)  # fmt: skip
+def test_odd_telegram_updates_with_the_secret_get_no_5xx(app: str, update: dict) -> None:
+    r = httpx.post(f"{app}/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+                   timeout=10)  # fmt: skip
+    assert r.status_code < 500, (update, r.status_code, r.text[:200])

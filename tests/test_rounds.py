@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import redis as redis_sync
-from conftest import REPO, python_env
+from conftest import REPO, free_port, python_env
 from fakes import FakeServer, FakeSlack, FakeTelegram
 from slackkit import SIGNING_SECRET, SlackAgent, running_app
 
@@ -432,3 +432,16 @@ async def test_later_asks_again_in_an_hour_or_not_this_round(
         night = MONDAY_10 + timedelta(hours=11)  # 20:00 in Berlin
         await tick(r, outreach, night)
         assert invitations(fake)[f"D{MEMBERS[2]}"] == 2 and await redis.zcard(flows.keys.LATER) == 1
+
+
+def test_round_open_with_the_queue_down_opens_the_round_and_says_so(redis_url: str, redis, tmp_path) -> None:
+    """Issue 28: a traceback, though the round was open, and a retry refused."""
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="q", RUHEPULS_DATA_DIR=str(tmp_path),
+                     RUHEPULS_QUEUE_URL=f"redis://127.0.0.1:{free_port()}/0")  # fmt: skip
+    cli = [sys.executable, "-m", "bot"]
+    subprocess.run([*cli, "team", "add", "qd", "--name", "QD", "--platform", "slack", "--channel", "C1"],
+                   env=env, cwd=REPO, check=True, capture_output=True)  # fmt: skip
+    out = subprocess.run([*cli, "round", "open", "--team", "qd"], env=env, cwd=REPO, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "ist offen" in out.stdout and "nächsten Lauf" in out.stdout

@@ -57,6 +57,9 @@ class Telegram:
                 if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                     raise ValueError("not an update")
                 update = Update.de_json(data, app.bot)
+                for who in (update.effective_chat, update.effective_user):  # ids Telegram sends as numbers
+                    if who is not None and (not isinstance(who.id, int) or isinstance(who.id, bool)):
+                        raise TypeError("an id that is not a number")
             except MALFORMED:
                 log.info("telegram update not understood")
                 return JSONResponse({"error": "malformed update"}, status_code=400)
