@@ -30,6 +30,8 @@ from .embedded_redis import EmbeddedRedis
 from .settings import Settings
 
 QUEUE = "ruhepuls"
+QUEUE_TIMEOUT = 10.0
+"""saq's queue blocks on Redis for a while by design: its client may wait this long."""
 
 
 class QueueNeedsPlainRedis(RuntimeError):
@@ -138,41 +140,44 @@ def flow_config(settings: Settings) -> flows.Config:
     )
 
 
-def _resilience() -> dict[str, Any]:
-    """A client whose pooled connections survive a Redis restart or failover unnoticed: a command
-    that meets a stale connection is retried (three times, backing off up to a quarter second).
-    Every write Ruhepuls sends is safe to repeat: the transition and count scripts check their
-    event id, version and done token, so a retry after a lost reply changes nothing twice."""
+def _resilience(timeout: float = 0.8) -> dict[str, Any]:
+    """A client whose pooled connections survive a Redis restart or failover unnoticed, and whose
+    every wait is bounded: a command that meets a stale connection, or no answer within
+    `timeout` seconds (a hung or failed-over server), is retried once on a fresh connection
+    (after Sentinel was asked again). At most about 2 × timeout + 0.1 s: a click is answered
+    inside Slack's 3 s whatever Redis does. Every write Ruhepuls sends is safe to repeat: the
+    transition and pool scripts check their event id, version and done token, so a retry after
+    a lost reply changes nothing twice."""
     return {
-        "socket_timeout": 5, "socket_connect_timeout": 2,
-        "retry": Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.25), retries=3),
+        "socket_timeout": timeout, "socket_connect_timeout": min(timeout, 0.5),
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.1), retries=1),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
     }  # fmt: skip
 
 
-def connect(url: str) -> Redis:
-    return Redis.from_url(url, **_resilience())
+def connect(url: str, timeout: float = 0.8) -> Redis:
+    return Redis.from_url(url, **_resilience(timeout))
 
 
-def connect_sentinel(sentinels: list[tuple[str, int]], master: str) -> Redis:
+def connect_sentinel(sentinels: list[tuple[str, int]], master: str, timeout: float = 0.8) -> Redis:
     """The current master of `master` as the Sentinels name it; after a failover the next
     command asks them again (the retry above covers the moment in between)."""
     from redis.asyncio.sentinel import Sentinel
 
-    sentinel = Sentinel(sentinels, socket_timeout=2, socket_connect_timeout=2)  # type: ignore[no-untyped-call]
-    client: Redis = sentinel.master_for(master, **_resilience())
+    sentinel = Sentinel(sentinels, socket_timeout=min(timeout, 0.5), socket_connect_timeout=0.5)  # type: ignore[no-untyped-call]
+    client: Redis = sentinel.master_for(master, **_resilience(timeout))
     return client
 
 
-def connect_cluster(url: str) -> Redis:
+def connect_cluster(url: str, timeout: float = 0.8) -> Redis:
     """A Redis Cluster client. Every multi-key script and transaction Ruhepuls runs stays in one
     hash slot (a team's keys share its `{team}` tag; everything else touches one key), so the
     same code runs on one Redis and on a cluster."""
     from redis.asyncio.cluster import RedisCluster
 
-    resilience = _resilience()
+    resilience = _resilience(timeout)
     cluster = RedisCluster.from_url(
-        url, socket_timeout=5, socket_connect_timeout=2, retry=resilience["retry"]
+        url, socket_timeout=timeout, socket_connect_timeout=min(timeout, 0.5), retry=resilience["retry"]
     )
     return cast(Redis, cluster)  # the commands Ruhepuls uses are the same on both
 
@@ -200,18 +205,27 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
         url, sessions_url = (e.start() for e in embedded)
     cluster = False
     if settings.sentinels:
-        redis = connect_sentinel(settings.sentinels, settings.redis_sentinel_master)
+        redis = connect_sentinel(settings.sentinels, settings.redis_sentinel_master, settings.redis_timeout)
     else:
         assert url is not None
         cluster = settings.redis_cluster if settings.redis_cluster is not None else await is_cluster(url)
-        redis = connect_cluster(url) if cluster else connect(url)
-    sessions = connect(sessions_url) if sessions_url else redis
+        redis = (
+            connect_cluster(url, settings.redis_timeout) if cluster else connect(url, settings.redis_timeout)
+        )
+    sessions = connect(sessions_url, settings.redis_timeout) if sessions_url else redis
     if cluster and not settings.queue_url:
         await redis.aclose()
         raise QueueNeedsPlainRedis(
             "the data Redis is a cluster and saq needs a plain Redis for its queue: set RUHEPULS_QUEUE_URL"
         )
-    queue_redis = connect(settings.queue_url) if settings.queue_url else redis
+    # saq's queue waits in blocking commands: a client of its own with a generous timeout
+    if settings.queue_url:
+        queue_redis = connect(settings.queue_url, QUEUE_TIMEOUT)
+    elif settings.sentinels:
+        queue_redis = connect_sentinel(settings.sentinels, settings.redis_sentinel_master, QUEUE_TIMEOUT)
+    else:
+        assert url is not None
+        queue_redis = connect(url, QUEUE_TIMEOUT)
     secret = settings.secret_bytes()
     try:
         cfg = flow_config(settings)

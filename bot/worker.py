@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from saq import CronJob, Worker
-from saq.types import Context
+from saq.types import Context, PartialTimersDict
 
 from .logs import clamp
 from .outreach import tick, tick_team
@@ -45,8 +45,35 @@ class WorkerContext(Context, total=False):
     outreach: dict[str, Outreach]
 
 
+HEARTBEAT_SECONDS = 30
+"""A tick job that has not said it is alive for this long is abandoned (its worker died) and
+swept, so the next tick runs: a crash costs well under a minute, not the job's 600 s timeout."""
+SWEEP_SECONDS = 10
+
+
+@contextlib.asynccontextmanager
+async def beating(ctx: WorkerContext) -> AsyncIterator[None]:
+    """While open, tell saq every third of HEARTBEAT_SECONDS that the job is alive."""
+    job = ctx.get("job")
+
+    async def beat() -> None:
+        while job is not None:
+            await asyncio.sleep(HEARTBEAT_SECONDS / 3)
+            with contextlib.suppress(Exception):  # Redis away for a moment: the next beat tries again
+                await job.update()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def tick_job(ctx: WorkerContext) -> None:
-    await tick(ctx["rt"], ctx["outreach"], _now())
+    async with beating(ctx):
+        await tick(ctx["rt"], ctx["outreach"], _now())
 
 
 async def invite(ctx: WorkerContext, *, team_id: str) -> None:
@@ -63,9 +90,10 @@ def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker[WorkerCon
     return Worker(
         rt.queue,
         functions=[("invite", invite)],
-        cron_jobs=[CronJob(tick_job, cron=rt.settings.tick_cron, timeout=600)],
+        cron_jobs=[CronJob(tick_job, cron=rt.settings.tick_cron, timeout=600, heartbeat=HEARTBEAT_SECONDS)],
         startup=startup,
         concurrency=4,
+        timers=PartialTimersDict(schedule=1, worker_info=10, sweep=SWEEP_SECONDS, abort=1),
     )
 
 

@@ -316,3 +316,43 @@ async def test_redis_down_gets_a_clear_answer_not_a_500(fake_slack: FakeServer) 
         assert "kurz nicht erreichbar" in post.params["text"]
         health = await http.get(f"{base}/healthz")
         assert health.status_code == 503
+
+
+async def test_a_hung_redis_costs_a_click_less_than_slacks_patience(fake_slack: FakeServer) -> None:
+    """Issue 28: with Redis hung (SIGSTOP), a click took 20 s and the notice came after 40 s.
+    Now every wait on Redis is bounded: Slack gets its answer inside its 3 s, the person a
+    polite notice, and once Redis is back the survey goes on where it was."""
+    import signal
+
+    from conftest import free_port, redis_process
+
+    fake_slack.fake.reset()
+    port = free_port()
+    with redis_process(
+        ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], port
+    ) as proc:
+        settings = Settings(
+            REDIS_URL=f"redis://127.0.0.1:{port}/0", SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{fake_slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/",
+            RUHEPULS_SECRET="hung",
+        )  # fmt: skip
+        async with running_app(settings) as base, httpx.AsyncClient(timeout=3.0) as http:  # Slack's patience
+            agent = SlackAgent(http, base, fake_slack.fake)
+            await agent.say("hallo")
+            await agent.click("Starten")
+            q = agent.last_ts
+            await agent.click("oft", q)
+            assert "Frage 2 von 12" in agent.text(q)
+            proc.send_signal(signal.SIGSTOP)
+            try:
+                r = await agent.post(agent.click_payload("nie", q), "application/x-www-form-urlencoded")
+                assert r.status_code == 200  # within 3 s, or httpx raised ReadTimeout
+                deadline = time.monotonic() + 10
+                while "kurz nicht erreichbar" not in str([c.params for c in fake_slack.fake.calls]):
+                    assert time.monotonic() < deadline, "no notice while Redis hangs"
+                    await asyncio.sleep(0.05)
+            finally:
+                proc.send_signal(signal.SIGCONT)
+            await agent.settled()
+            await agent.click("nie", q)
+            assert "Frage 3 von 12" in agent.text(q), "the survey goes on where it was"
