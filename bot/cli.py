@@ -148,13 +148,14 @@ def main(argv: list[str] | None = None) -> None:
             if settings.public:
                 sys.exit(
                     "ruhepuls: TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED accepts forged Teams activities; "
-                    "it is refused with a public HOST (use it only on 127.0.0.1 with a dev tunnel)"
+                    "it is refused with a public HOST (use it only on 127.0.0.1 with the Bot Framework "
+                    "Emulator on this machine; behind a tunnel, use the bot's real credentials)"
                 )
             import logging
 
             logging.getLogger("ruhepuls").warning(
                 "TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED is set: Teams activities are NOT verified. "
-                "Development only."
+                "Development only: answered only for a serviceUrl on this machine, never through a proxy."
             )
         serve(settings)
     elif command == "telegram":

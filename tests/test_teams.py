@@ -299,3 +299,30 @@ async def test_typed_answers_work_as_in_slack(agent: TeamsAgent, redis) -> None:
     person = flows.pseudonym(b"teams-secret", "teams", agent.user)
     session = flows.Session.loads(await redis.hget(flows.keys.session(flows.SOLO, person), "d"), 12)
     assert session.answers[:2] == "3s"
+
+
+async def test_development_mode_never_sends_the_bots_token_to_an_address_a_request_chose(
+    redis_url: str, fake: FakeTeams
+) -> None:
+    """Issue 24: unsigned activities in development mode made the bot POST its connector token to
+    any serviceUrl. Now only a serviceUrl on this machine is answered, and nothing that came
+    through a proxy or tunnel is admitted."""
+    fake.sent.clear()
+    settings = settings_for(redis_url, fake, TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED="1")
+    async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:
+        agent = TeamsAgent(http, base, fake, "dev-user")
+        elsewhere = activity(
+            fake, "message", agent.user, text="hallo", serviceUrl="https://attacker.invalid/"
+        )
+        r = await http.post(f"{base}/api/messages", json=elsewhere)  # no token at all
+        assert r.status_code == 403
+        tunnelled = activity(fake, "message", agent.user, text="hallo")
+        r = await http.post(
+            f"{base}/api/messages", json=tunnelled, headers={"X-Forwarded-For": "203.0.113.9"}
+        )
+        assert r.status_code == 403
+        assert fake.sent == [], "nothing was sent anywhere"
+        local = activity(fake, "message", agent.user, text="hallo")  # the emulator on this machine
+        r = await http.post(f"{base}/api/messages", json=local)
+        assert r.status_code == 200
+        await eventually(lambda: bool(fake.sent), seconds=10)

@@ -126,8 +126,12 @@ class TeamsBot:
     # --- inbound HTTP ------------------------------------------------------------------------
     async def admit(self, request: Request) -> Response | None:
         """The Bot Framework token (signature, issuer, audience, expiry), checked before the body
-        is read; its `serviceurl` claim is held against the body's `serviceUrl` by the SDK."""
+        is read; its `serviceurl` claim is held against the body's `serviceUrl` by the SDK. In
+        development mode (no token) nothing that came through a proxy or tunnel is admitted."""
         if self.validator is None:
+            if any(h in request.headers for h in FORWARDED):
+                log.warning("teams activity refused: development mode takes no forwarded request")
+                return JSONResponse({"error": "development mode is local only"}, status_code=403)
             return None
         raw = request.headers.get("authorization", "")
         if not raw.startswith("Bearer ") or len(raw) > 16_384:
@@ -150,6 +154,10 @@ class TeamsBot:
             return JSONResponse({"error": "malformed activity"}, status_code=400)
         if checked is None:  # a kind of activity Ruhepuls does not handle
             return Response(status_code=200)
+        if self.validator is None and not is_loopback(str(data.get("serviceUrl", ""))):
+            # unsigned: the bot would send its own token to an address the request chose
+            log.warning("teams activity refused: development mode answers only a serviceUrl on this machine")
+            return JSONResponse({"error": "development mode is local only"}, status_code=403)
         result = await self.sdk.route({"body": data, "headers": headers})
         status = result["status"]
         if status >= 500:  # the SDK turns a failure into 500: input never gets one from us
@@ -328,6 +336,25 @@ class TeamsBot:
 
 
 HANDLED = {"message", "invoke", "conversationUpdate", "installationUpdate"}
+FORWARDED = ("x-forwarded-for", "x-forwarded-host", "forwarded", "x-original-host", "x-ms-forwarded-host")
+"""Headers a proxy or dev tunnel adds: development mode refuses such requests."""
+
+
+def is_loopback(url: str) -> bool:
+    """Does `url` point at this machine (the Bot Framework Emulator, a local test)?"""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _checked(data: object) -> object | None:
