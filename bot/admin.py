@@ -206,7 +206,11 @@ class Admin:
             part = say("part_enough", lang, k=k) if enough else say("part_not_enough", lang)
         lines = [say("status", lang, round=r.id, team=team_id, state=state, part=part)]
         if r.unreachable:
-            lines.append(say("unreachable", lang, n=r.unreachable))
+            lines.append(
+                say("unreachable_one", lang)
+                if r.unreachable == 1
+                else say("unreachable", lang, n=r.unreachable)
+            )
         lines += self._pool_lines(r, (await self._team(team_id)).parent, lang)
         return " ".join(lines)
 

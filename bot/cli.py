@@ -53,7 +53,11 @@ def _check(settings: Settings, loaded: list[str]) -> None:
         print(line)
     from .platform import platforms
 
-    print("; ".join(f"{name}: {'on' if p.enabled(settings) else 'off'}" for name, p in platforms().items()))
+    states = []
+    for name, p in platforms().items():
+        why = settings.teams_off_reason() if name == "teams" else None
+        states.append(f"{name}: {'on' if p.enabled(settings) else 'off'}" + (f" ({why})" if why else ""))
+    print("; ".join(states))
 
 
 def _doctor(settings: Settings) -> None:

@@ -174,6 +174,18 @@ class Settings(BaseSettings):
     def teams_enabled(self) -> bool:
         return bool(self.teams_app_id and (self.teams_app_password or self.teams_token_provider))
 
+    def teams_off_reason(self) -> str | None:
+        """Why Microsoft Teams is off, in words an admin can act on (None when it is on)."""
+        if self.teams_enabled:
+            return None
+        generic = [n for n in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID") if os.environ.get(n)]
+        if generic:
+            return (f"{', '.join(generic)} set, but Ruhepuls reads TEAMS_APP_ID, TEAMS_APP_PASSWORD and "
+                    "TEAMS_TENANT_ID (the SDK's and Teams Toolkit's names are not read): rename them")  # fmt: skip
+        if self.teams_app_id:
+            return "TEAMS_APP_ID is set, but neither TEAMS_APP_PASSWORD nor TEAMS_TOKEN_PROVIDER"
+        return "TEAMS_APP_ID is not set"
+
     @property
     def any_platform(self) -> bool:
         return self.slack_enabled or self.telegram_enabled or self.teams_enabled

@@ -70,6 +70,8 @@ class BotTexts(TextCatalog):
     press_done: Text
     queue_down: Text
     unreachable: Text
+    unreachable_one: Text
+    terms: Text
     pool_to_parent: Text
     pool_dropped: Text
     pool_lost: Text

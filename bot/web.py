@@ -112,6 +112,13 @@ def create_app(settings: Settings) -> FastAPI:
             return notice(texts()("refused", grant.lang), 404)
         return HTMLResponse(page(rt.conversations.config.questionnaire, r, grant.expires), headers=headers)
 
+    @api.get("/terms")
+    async def terms() -> PlainTextResponse:
+        """The terms of use (linked from the Teams app package), both languages."""
+        from .texts import say
+
+        return PlainTextResponse(f"{say('terms', 'de')}\n\n{say('terms', 'en')}")
+
     @api.get("/privacy")
     async def privacy() -> PlainTextResponse:
         """The data sheet of this deployment (linked from the Teams app package)."""

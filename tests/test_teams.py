@@ -326,3 +326,10 @@ async def test_development_mode_never_sends_the_bots_token_to_an_address_a_reque
         r = await http.post(f"{base}/api/messages", json=local)
         assert r.status_code == 200
         await eventually(lambda: bool(fake.sent), seconds=10)
+
+
+async def test_a_signed_activity_of_another_channel_is_not_served_as_teams(agent: TeamsAgent) -> None:
+    """Issue 24: a validly signed `webchat` activity was served as if it came from Teams."""
+    before = len(agent.fake.sent)
+    r = await agent.post(activity(agent.fake, "message", agent.user, text="hallo", channelId="webchat"))
+    assert r.status_code == 403 and len(agent.fake.sent) == before

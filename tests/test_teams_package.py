@@ -47,6 +47,7 @@ def test_the_package_validates_field_by_field(tmp_path) -> None:
     assert 1 <= len(dev["name"]) <= 32
     for key in ("websiteUrl", "privacyUrl", "termsOfUseUrl"):
         assert dev[key].startswith("https://") and len(dev[key]) <= 2048
+    assert dev["termsOfUseUrl"].endswith("/terms") and dev["privacyUrl"].endswith("/privacy")
     assert 1 <= len(m["name"]["short"]) <= 30 and len(m["name"]["full"]) <= 100
     assert 1 <= len(m["description"]["short"]) <= 80 and 1 <= len(m["description"]["full"]) <= 4000
     assert re.match(r"^#[0-9a-fA-F]{6}$", m["accentColor"])
@@ -95,3 +96,8 @@ def test_package_refuses_what_teams_would_refuse(tmp_path) -> None:
     bad = subprocess.run([*cmd[:-4], "--url", "http://x.example", "--out", str(tmp_path / "a.zip")], env=env,
                          cwd=REPO, capture_output=True, text=True)  # fmt: skip
     assert bad.returncode != 0 and "https" in bad.stderr
+    long_name = subprocess.run(
+        [*cmd, "--developer", "A" * 33], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert long_name.returncode != 0 and "32 characters" in long_name.stderr
+    assert not (tmp_path / "a.zip").exists(), "no invalid manifest written"

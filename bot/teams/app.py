@@ -154,6 +154,10 @@ class TeamsBot:
             return JSONResponse({"error": "malformed activity"}, status_code=400)
         if checked is None:  # a kind of activity Ruhepuls does not handle
             return Response(status_code=200)
+        if self.validator is not None and data.get("channelId") != "msteams":
+            # a validly signed activity of another Bot Framework channel (webchat, …) is not Teams
+            log.info("activity refused: not from Microsoft Teams")
+            return JSONResponse({"error": "not a Teams activity"}, status_code=403)
         if self.validator is None and not is_loopback(str(data.get("serviceUrl", ""))):
             # unsigned: the bot would send its own token to an address the request chose
             log.warning("teams activity refused: development mode answers only a serviceUrl on this machine")

@@ -57,7 +57,7 @@ def manifest(app_id: str, url: str, developer: str, version: str) -> dict[str, A
             "name": developer,
             "websiteUrl": base,
             "privacyUrl": f"{base}/privacy",
-            "termsOfUseUrl": f"{base}/privacy",
+            "termsOfUseUrl": f"{base}/terms",
         },  # fmt: skip
         "name": {"short": say("teams_name_short", "de"), "full": say("teams_name_full", "de")},
         "description": {"short": say("teams_desc_short", "de"), "full": say("teams_desc_full", "de")},
@@ -105,6 +105,8 @@ def build(app_id: str, url: str, developer: str = "Ruhepuls", version: str = "1.
         raise ValueError("TEAMS_APP_ID must be the bot's Microsoft App ID (a GUID)")
     if not url.startswith("https://"):
         raise ValueError("--url must be the bot's public https address")
+    if not 1 <= len(developer) <= 32:  # the manifest schema's developer.name maxLength
+        raise ValueError("--developer takes 1 to 32 characters (the Teams manifest's limit)")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(
