@@ -163,9 +163,12 @@ class Admin:
         return team
 
     async def open_round(self, actor: str, team_id: str, days: int, lang: Lang) -> str:
-        tz = (await self._team(team_id)).timezone
+        team = await self._team(team_id)
+        tz = team.timezone
         if not 1 <= days <= 90:
             raise TeamError("days_range")
+        if team.platform == "teams" and not await self.reachable(team):
+            raise TeamError("teams_not_installed", team=team_id)
         now = self.clock()
         r = await self.rt.teams.open_round(team_id, now, now + timedelta(days=days))
         await self.rt.teams.audit(actor, "round open", team_id, now, f"{r.id} {days}d")
@@ -213,6 +216,14 @@ class Admin:
             )
         lines += self._pool_lines(r, (await self._team(team_id)).parent, lang)
         return " ".join(lines)
+
+    async def reachable(self, team: Team) -> bool:
+        """Microsoft Teams: has the bot seen the app installed in the team's Teams team (so that
+        its roster can be read and its members invited)?"""
+        from flows.references import References
+
+        refs = References(self.rt.redis, self.rt.secret, "teams")
+        return bool(team.channel) and await refs.get("team", str(team.channel)) is not None
 
     def _pool_lines(self, r: Round, parent: str | None, lang: Lang) -> list[str]:
         """What closing the round did with results that never made a group of k (numbers only)."""

@@ -225,9 +225,15 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 )  # fmt: skip
             except ValidationError as exc:
                 sys.exit("ruhepuls: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
+            if team.platform == "teams" and team.channel:  # an id copied from a link comes URL-encoded
+                from urllib.parse import unquote
+
+                team = team.model_copy(update={"channel": unquote(team.channel)})
             saved = await rt.teams.save_team(team)
             await rt.teams.audit(actor, "team add", saved.id, admin.clock())
             line = f"team {saved.id} saved ({saved.platform})"
+            if saved.platform == "teams" and not await admin.reachable(saved):
+                line += ". " + say("teams_not_installed", settings.language, team=saved.id)
             if saved.join_code:
                 line += f"; members join with the link https://t.me/<your_bot>?start={saved.join_code}"
             return line

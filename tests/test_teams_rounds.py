@@ -112,6 +112,19 @@ async def test_a_round_reaches_every_installed_member_once_and_counts_the_unreac
             assert "entra-10" not in status and "entra-11" not in status
 
 
+async def test_a_round_for_a_team_the_bot_was_never_installed_in_is_refused(redis_url, redis) -> None:
+    """Issue 24: such a round passed open and status, and nobody was invited or told."""
+    with FakeTeamsServer(FakeTeams()) as fake:
+        settings = settings_for(redis_url, fake)
+        async with runtime(settings, clock=Clock(OPENED)) as rt:
+            await rt.teams.save_team(
+                Team(id="ghost", name="Ghost", platform="teams", channel="19:nowhere@thread.tacv2")
+            )
+            reply = await Admin(rt, clock=lambda: OPENED).run("teams:the-admin", "round open ghost", "de")
+            assert "nicht installiert" in reply and "Zu einem Team hinzufügen" in reply
+            assert await rt.teams.current_round("ghost") is None, "no round that reaches nobody"
+
+
 def test_worker_killed_half_way_sends_nobody_a_second_invitation(redis_url: str, tmp_path) -> None:
     redis_sync.Redis.from_url(redis_url).flushdb()  # the worker ticks every team in Redis: only this test's
     people = [f"entra-w{n:02d}" for n in range(30)]
