@@ -72,3 +72,13 @@ def band_chart(q: Questionnaire, history: Sequence[tuple[str, Mapping[str, str]]
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="PNG", compress_level=3)
     return buf.getvalue()
+
+
+def compact(png: bytes, colors: int = 16) -> bytes:
+    """The same chart in a 16-colour palette: a quarter of the bytes, for channels that limit
+    a message's size (Teams: about 28 KB for a whole card)."""
+    with Image.open(io.BytesIO(png)) as image:
+        small = image.convert("RGB").quantize(colors=colors)
+        out = io.BytesIO()
+        small.save(out, "PNG", optimize=True)
+    return out.getvalue()

@@ -58,6 +58,10 @@ class FakeTeams:
     """team id -> [(29: account id, Entra object id)]"""
     sent: list[Sent] = field(default_factory=list)
     rate_limit: set[int] = field(default_factory=set)
+    max_bytes: int = 0
+    """Refuse an activity larger than this (JSON bytes) with 413 MessageSizeTooBig, as Teams
+    does from about 28 KB (0: no limit)."""
+    refused: int = 0
     delay: float = 0.0
     base_url: str = ""
     key: rsa.RSAPrivateKey = field(
@@ -124,6 +128,9 @@ class FakeTeams:
                         threading.Event().wait(self.delay)
                     with self._lock:
                         n = next(self._posts)
+                        if self.max_bytes and len(json.dumps(body)) > self.max_bytes:
+                            self.refused += 1
+                            return 413, {"error": {"code": "MessageSizeTooBig"}}, {}
                         if n in self.rate_limit:
                             return 429, {"error": {"code": "TooManyRequests"}}, {"Retry-After": "1"}
                         activity_id = f"m{next(self._ids)}"

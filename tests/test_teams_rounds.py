@@ -179,6 +179,32 @@ async def test_weekly_summary_reaches_the_lead_channel_as_a_card_with_its_chart(
     assert len(str(cards[0])) < 28_000, "Teams refuses messages over about 28 KB"
 
 
+async def test_a_summary_teams_refuses_as_too_large_arrives_once_in_a_smaller_form(redis_url, redis) -> None:
+    """Issue 24: a 413 (MessageSizeTooBig) made the worker send the same card every tick."""
+    fake = FakeTeams(max_bytes=12_000)  # smaller than any card with a chart, larger than one without
+    with FakeTeamsServer(fake):
+        settings = settings_for(redis_url, fake)
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            assert (
+                await TeamsAgent(http, base, fake, "x").post(install_in_team(fake, LEADS))
+            ).status_code == 200
+        async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as rt:
+            await rt.teams.save_team(
+                Team(id="tbig", name="Tbig", platform="teams", channel=TEAM, lead_channel=LEADS)
+            )
+            await rt.teams.open_round("tbig", OPENED, OPENED + timedelta(days=14))
+            await take_surveys(rt, "tbig", 5)
+            async with __import__("contextlib").AsyncExitStack() as stack:
+                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
+                for minutes in range(3):  # three ticks: posted once, never again
+                    await tick(rt, outreach, REPORT + timedelta(minutes=minutes))
+    assert len(fake.cards(LEADS)) == 1, (fake.refused, [x.path for x in fake.sent])
+    (summary,) = fake.cards(LEADS)
+    assert "Wochenbericht für Tbig" in " ".join(b.get("text", "") for b in summary["body"])
+    assert not [b for b in summary["body"] if b["type"] == "Image"], "the smaller form: no chart"
+    assert fake.refused <= 1
+
+
 async def test_conversation_update_adds_and_removes_the_reference(redis_url, redis) -> None:
     with FakeTeamsServer(FakeTeams()) as fake:
         async with running_app(settings_for(redis_url, fake)) as base, httpx.AsyncClient() as http:

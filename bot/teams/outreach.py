@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from functools import partial
 
 from flows import messages as msg
@@ -32,6 +33,10 @@ log = logging.getLogger("ruhepuls.outreach")
 PER_CONVERSATION = Rate(2, burst=7)
 """Teams allows a bot about 7 messages a second, 60 in 30 seconds, per conversation."""
 PER_BOT = Rate(30, burst=30)
+
+
+CARD_BYTES = 27_000
+"""A summary card with its chart is sent only below this size (Teams' limit is about 28 KB)."""
 
 
 class TeamsOutreach:
@@ -129,10 +134,34 @@ class TeamsOutreach:
         choices = [(ref, measures.label(ref, team.language)) for ref in await measures.options(team.id)]
         form = measure_form(team.id, choices, team.language)
         report = report_button(await summary_link(self.rt, team.id, team.language), team.language)
-        activity = MessageActivityInput().add_card(summary_card(text, chart, form, report))
+        if chart is not None:
+            from ..chart import compact
+
+            chart = compact(chart)
+
+        def activity(with_chart: bool) -> MessageActivityInput:
+            return MessageActivityInput().add_card(
+                summary_card(text, chart if with_chart else None, form, report)
+            )
+
+        # sized before sending: Teams refuses messages from about 28 KB (413 MessageSizeTooBig)
+        first = activity(True)
+        with_chart = chart is not None and len(first.model_dump_json(by_alias=True)) <= CARD_BYTES
         try:
             await self._pace(channel)
-            await call("summary", lambda: conversations.create_activity(channel, activity))
+            try:
+                await call("summary", lambda: conversations.create_activity(channel, activity(with_chart)))
+            except Unreachable as exc:
+                if exc.status != 413 or not with_chart:
+                    raise
+                log.warning("teams summary too large: sent again without the chart")
+                await call("summary", lambda: conversations.create_activity(channel, activity(False)))
+            return True
+        except Unreachable as exc:  # refused for good: said to the admin, never re-sent every tick
+            log.warning("teams summary refused: %d", exc.status)
+            await self.rt.teams.audit(
+                "system", "summary refused", team.id, datetime.now(UTC), f"teams {exc.status}"
+            )
             return True
         except Exception as exc:
             log.warning("teams summary failed: %s", type(exc).__name__)
