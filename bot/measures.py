@@ -48,8 +48,9 @@ class Measures:
         return options(self.rt.conversations.config.questionnaire, history[-1].bands if history else None)
 
     def label(self, ref: str, lang: Lang) -> str:
+        """A path as a lead chooses it: worded for the organisation."""
         text = path_text(self.rt.conversations.config.questionnaire, ref)
-        return text(lang) if text else ref
+        return text.for_lead(lang) if text else ref
 
     async def choose(
         self, actor: str, team_id: str, *, path: str | None = None, text: str | None = None,
@@ -92,7 +93,7 @@ class Measures:
         """The confirmation, for the lead channel."""
         check = (say("measure_when_date", lang, date=m.check.strftime("%d.%m.%Y")) if m.check
                  else say("measure_when_next", lang))  # fmt: skip
-        what = m.what(self.rt.conversations.config.questionnaire, lang).rstrip(".")
+        what = m.what(self.rt.conversations.config.questionnaire, lang, lead=True).rstrip(".")
         return say("measure_saved", lang, id=m.id, team=team.name, what=what, role=m.role, check=check)
 
     async def listing(self, actor: str, team_id: str, lang: Lang) -> str:
@@ -103,7 +104,7 @@ class Measures:
                 "measure_row",
                 lang,
                 id=m.id,
-                what=m.what(q, lang).rstrip("."),
+                what=m.what(q, lang, lead=True).rstrip("."),
                 role=m.role,
                 since=m.chosen.strftime("%d.%m.%Y"),
                 status=m.status,

@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .disclosure import minimum_group_size
-from .model import Lang, LoadType, Questionnaire, Text
+from .model import Lang, LoadType, Questionnaire, SupportPath, Text
 from .scoring import Band
 
 Status = Literal["planned", "running", "done", "dropped"]
@@ -84,9 +84,13 @@ class Measure(BaseModel):
             raise ValueError("names_someone: a measure describes a change, never a person")
         return " ".join(value.split()) if value is not None else None
 
-    def what(self, q: Questionnaire, lang: Lang) -> str:
+    def what(self, q: Questionnaire, lang: Lang, *, lead: bool = False) -> str:
+        """The measure in words: a path in the agent's wording (the check-back question) or,
+        for leads, in the organisation's; a lead's own words as typed."""
         path = path_text(q, self.path) if self.path is not None else None
-        return path(lang) if path is not None else self.text or "?"
+        if path is None:
+            return self.text or "?"
+        return path.for_lead(lang) if lead else path(lang)
 
     def noted_in(self, week: str) -> bool:
         """Does the weekly post of the ISO `week` (e.g. `2026-W48`) speak of this measure? One
@@ -102,7 +106,7 @@ class Measure(BaseModel):
         return self.status == "running" and round_opened > self.chosen and round_opened >= start
 
 
-def path_text(q: Questionnaire, ref: str) -> Text | None:
+def path_text(q: Questionnaire, ref: str) -> SupportPath | None:
     """The support path `<type>.<index>`, or None when there is none."""
     try:
         t, i = ref.split(".")

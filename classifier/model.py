@@ -90,6 +90,16 @@ class Said(Text):
     needs: dict[str, tuple[Need, ...]] = Field(default_factory=dict)
 
 
+class SupportPath(Text):
+    """A support path in the agent's words; `lead` the same lever worded for the organisation
+    (for leads' summaries and the measure picker)."""
+
+    lead: Text | None = None
+
+    def for_lead(self, lang: Lang) -> str:
+        return (self.lead or self)(lang)
+
+
 class ScalePoint(_Frozen):
     value: int = Field(ge=0, le=4)
     label: Text
@@ -171,7 +181,7 @@ class TypeTexts(_Frozen):
     """What the pattern means, by the level of the answer to its exposure (D: strain) item."""
     systemic: Systemic
     influence: Influence
-    paths: tuple[Text, ...] = Field(min_length=2, max_length=4)
+    paths: tuple[SupportPath, ...] = Field(min_length=2, max_length=4)
 
 
 class Item(_Frozen):

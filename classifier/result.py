@@ -158,17 +158,17 @@ def support_paths(q: Questionnaire, c: ResultKey) -> tuple[Text, ...]:
     for the assistance path when the exhaustion signpost is due."""
     help_path = [_assistance(q)] if c.exhaustion else []
     if c.outcome is Outcome.DOMINANT:
-        own = list(q.types[c.types[0]].paths[:MAX_PATHS])
+        own: list[Text] = list(q.types[c.types[0]].paths[:MAX_PATHS])
         if help_path and help_path[0] not in own:
             own = own[: MAX_PATHS - 1] + help_path
         return tuple(own)
     if c.outcome is Outcome.MULTIPLE:
-        levers = [q.types[t].paths[0] for t in c.types]
+        levers: list[Text] = [q.types[t].paths[0] for t in c.types]
         if help_path and LoadType.D not in c.types:
             levers += help_path
         elif help_path:  # D is named: its lever makes way for the assistance path
             levers[c.types.index(LoadType.D)] = help_path[0]
-        shared = list(q.outcomes.multiple.paths)
+        shared: list[Text] = list(q.outcomes.multiple.paths)
         return tuple((shared + levers)[-MAX_PATHS:])  # the shared lever first, where there is room
     if c.outcome in (Outcome.MODERATE, Outcome.LOW):
         texts = q.outcomes.moderate if c.outcome is Outcome.MODERATE else q.outcomes.low

@@ -107,7 +107,7 @@ def measure_lines(
     out = []
     for n in notes:
         m = n.measure
-        parts = [_t("measure_line", lang, what=m.what(q, lang).rstrip("."), role=m.role,
+        parts = [_t("measure_line", lang, what=m.what(q, lang, lead=True).rstrip("."), role=m.role,
                     since=m.chosen.strftime("%d.%m.%Y"), status=_t(f"status_{m.status}", lang))]  # fmt: skip
         if m.type is not None:
             name = q.types[m.type].name(lang)
@@ -178,7 +178,7 @@ def render_summary(
             what = _t(f"cause_{t.value}", lang)
             causes.append(f"• {q.types[t].name(lang)}: {_t(f'cause_{level}', lang, cause=what)}")
         lines.append(_t("systemic", lang) + "\n" + "\n".join(causes))
-        paths = [p(lang) for t in focus for p in q.types[t].paths[:2]]
+        paths = [p.for_lead(lang) for t in focus for p in q.types[t].paths[:2]]
     else:
         paths = [p(lang) for p in q.outcomes.moderate.paths]
     lines.append(_t("paths", lang) + "\n" + "\n".join(f"• {p}" for p in paths))
