@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from saq import CronJob, Worker
 from saq.types import Context, PartialTimersDict
 
+from .background import repeating
 from .logs import clamp
 from .outreach import tick, tick_team
 from .platform import Outreach, enabled
@@ -51,28 +52,13 @@ swept, so the next tick runs: a crash costs well under a minute, not the job's 6
 SWEEP_SECONDS = 10
 
 
-@contextlib.asynccontextmanager
-async def beating(ctx: WorkerContext) -> AsyncIterator[None]:
-    """While open, tell saq every third of HEARTBEAT_SECONDS that the job is alive."""
-    job = ctx.get("job")
-
-    async def beat() -> None:
-        while job is not None:
-            await asyncio.sleep(HEARTBEAT_SECONDS / 3)
-            with contextlib.suppress(Exception):  # Redis away for a moment: the next beat tries again
-                await job.update()
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def tick_job(ctx: WorkerContext) -> None:
-    async with beating(ctx):
+    """One tick, telling saq every third of HEARTBEAT_SECONDS that it is alive."""
+    job = ctx.get("job")
+    if job is None:
+        await tick(ctx["rt"], ctx["outreach"], _now())
+        return
+    async with repeating(job.update, HEARTBEAT_SECONDS / 3, "tick heartbeat", wait_first=True):
         await tick(ctx["rt"], ctx["outreach"], _now())
 
 

@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .disclosure import minimum_group_size
-from .model import Lang, LoadType, Questionnaire, SupportPath, Text
+from .model import Lang, LoadType, Questionnaire, SupportPath
 from .scoring import Band
 
 Status = Literal["planned", "running", "done", "dropped"]

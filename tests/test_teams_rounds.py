@@ -153,8 +153,9 @@ def test_worker_killed_half_way_sends_nobody_a_second_invitation(redis_url: str,
     assert "entra-w" not in err and "eyJ" not in err
 
 
-async def test_weekly_summary_reaches_the_lead_channel_as_a_card_with_its_chart(redis_url, redis) -> None:
-    fake = FakeTeams()
+async def summary_ticks(redis_url: str, fake: FakeTeams, team_id: str, ticks: int = 1) -> None:
+    """The app installed in the lead channel's team, five people through a round, and `ticks`
+    worker ticks from the report time on, a minute apart."""
     with FakeTeamsServer(fake):
         settings = settings_for(redis_url, fake)
         async with running_app(settings) as base, httpx.AsyncClient() as http:
@@ -162,12 +163,19 @@ async def test_weekly_summary_reaches_the_lead_channel_as_a_card_with_its_chart(
             assert r.status_code == 200
         async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as rt:
             await rt.teams.save_team(
-                Team(id="tsum", name="Tsum", platform="teams", channel=TEAM, lead_channel=LEADS)
+                Team(id=team_id, name=team_id.title(), platform="teams", channel=TEAM, lead_channel=LEADS)
             )
-            await rt.teams.open_round("tsum", OPENED, OPENED + timedelta(days=14))
-            await take_surveys(rt, "tsum", 5)
+            await rt.teams.open_round(team_id, OPENED, OPENED + timedelta(days=14))
+            await take_surveys(rt, team_id, 5)
             async with __import__("contextlib").AsyncExitStack() as stack:
-                await tick(rt, {"teams": await platforms()["teams"].reach(rt, stack)}, REPORT)
+                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
+                for minutes in range(ticks):
+                    await tick(rt, outreach, REPORT + timedelta(minutes=minutes))
+
+
+async def test_weekly_summary_reaches_the_lead_channel_as_a_card_with_its_chart(redis_url, redis) -> None:
+    fake = FakeTeams()
+    await summary_ticks(redis_url, fake, "tsum")
     cards = fake.cards(LEADS)
     assert len(cards) == 1
     texts = " ".join(b.get("text", "") for b in cards[0]["body"])
@@ -182,22 +190,7 @@ async def test_weekly_summary_reaches_the_lead_channel_as_a_card_with_its_chart(
 async def test_a_summary_teams_refuses_as_too_large_arrives_once_in_a_smaller_form(redis_url, redis) -> None:
     """Issue 24: a 413 (MessageSizeTooBig) made the worker send the same card every tick."""
     fake = FakeTeams(max_bytes=12_000)  # smaller than any card with a chart, larger than one without
-    with FakeTeamsServer(fake):
-        settings = settings_for(redis_url, fake)
-        async with running_app(settings) as base, httpx.AsyncClient() as http:
-            assert (
-                await TeamsAgent(http, base, fake, "x").post(install_in_team(fake, LEADS))
-            ).status_code == 200
-        async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as rt:
-            await rt.teams.save_team(
-                Team(id="tbig", name="Tbig", platform="teams", channel=TEAM, lead_channel=LEADS)
-            )
-            await rt.teams.open_round("tbig", OPENED, OPENED + timedelta(days=14))
-            await take_surveys(rt, "tbig", 5)
-            async with __import__("contextlib").AsyncExitStack() as stack:
-                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
-                for minutes in range(3):  # three ticks: posted once, never again
-                    await tick(rt, outreach, REPORT + timedelta(minutes=minutes))
+    await summary_ticks(redis_url, fake, "tbig", ticks=3)  # three ticks: posted once, never again
     assert len(fake.cards(LEADS)) == 1, (fake.refused, [x.path for x in fake.sent])
     (summary,) = fake.cards(LEADS)
     assert "Wochenbericht für Tbig" in " ".join(b.get("text", "") for b in summary["body"])

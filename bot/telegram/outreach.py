@@ -8,13 +8,13 @@ import asyncio
 import contextlib
 import logging
 import warnings
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from flows import messages as msg
 from flows.limits import Limiter, Rate
 from flows.teams import Team
 
+from ..background import repeating
 from ..platform import Delivery, Member
 from ..runtime import Runtime
 
@@ -34,27 +34,12 @@ SWEEP_SECONDS = 300.0
 """How often `serve` and `telegram poll` delete the results whose day in the chat is over."""
 
 
-@contextlib.asynccontextmanager
-async def sweeping(rt: Runtime, bot: Bot, every: float = SWEEP_SECONDS) -> AsyncIterator[None]:
+def sweeping(
+    rt: Runtime, bot: Bot, every: float = SWEEP_SECONDS
+) -> contextlib.AbstractAsyncContextManager[None]:
     """While open, delete due results every `every` seconds: the web app and the poller do it
     themselves, so a Telegram setup without a worker still removes them within the day."""
-    outreach = TelegramOutreach(rt, bot)
-
-    async def loop() -> None:
-        while True:
-            try:
-                await outreach.sweep()
-            except Exception as exc:  # Redis or Telegram away for a moment: the next round tries again
-                log.warning("telegram result sweep failed: %s", type(exc).__name__)
-            await asyncio.sleep(every)
-
-    task = asyncio.create_task(loop(), name="ruhepuls-telegram-sweep")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return repeating(TelegramOutreach(rt, bot).sweep, every, "telegram result sweep")
 
 
 class TelegramOutreach:
