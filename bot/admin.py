@@ -208,6 +208,8 @@ class Admin:
             state = say("state_closed", lang, ends=ends)
             part = say("part_enough", lang, k=k) if enough else say("part_not_enough", lang)
         lines = [say("status", lang, round=r.id, team=team_id, state=state, part=part)]
+        if r.failed:
+            lines.append(say("send_failed", lang, n=r.failed, code=r.failed_code or "?"))
         if r.unreachable:
             lines.append(
                 say("unreachable_one", lang)

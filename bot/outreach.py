@@ -27,10 +27,13 @@ from flows.schedule import allowed, next_allowed
 from flows.teams import Round, Team
 
 from .metrics import INVITATIONS, QUEUE_DEPTH
-from .platform import Member, Outreach
+from .platform import Member, Outreach, Retry
 from .runtime import Runtime
 
 log = logging.getLogger("ruhepuls.outreach")
+GIVE_UP_AFTER = 5
+"""A message that failed this many times (1, 2, 4, 8 minutes apart) is given up: counted for the
+admin with the platform's error code, and it no longer holds back the round's reminders."""
 
 
 async def pump(
@@ -52,10 +55,14 @@ async def pump(
         todo = await rt.teams.unsent(team.id, rnd.id, kind, people)
         menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
         claimed = await rt.teams.claimed(team.id, rnd.id, kind)
+        waiting = await rt.teams.backoffs(team.id, rnd.id, kind)
         complete = True
         refreshed = time.monotonic()
         for member, pending in zip(members, todo, strict=True):
             if not pending:
+                continue
+            if member.person in waiting and waiting[member.person][1] > now.timestamp():
+                complete = False  # failed before: its next try is not due yet
                 continue
             tag = outreach_tag(rt.secret, rnd.id, kind, member.person)
             if member.person in claimed and await outreach.delivered(member, tag) is not False:
@@ -63,9 +70,16 @@ async def pump(
                 continue
             await rt.teams.claim(team.id, rnd.id, kind, member.person)
             outcome = await outreach.send(member, menu, tag)
-            INVITATIONS.labels(team.platform, kind, outcome).inc()
-            if outcome == "retry":
-                complete = False
+            INVITATIONS.labels(team.platform, kind, "retry" if isinstance(outcome, Retry) else outcome).inc()
+            if isinstance(outcome, Retry):
+                gave_up = await rt.teams.failed_once_more(
+                    team.id, rnd.id, kind, member.person, now.timestamp(), outcome.code, GIVE_UP_AFTER
+                )
+                if gave_up:
+                    log.warning("%s to a member of %s given up: %s", kind, team.id, outcome.code)
+                    await rt.teams.audit("system", f"{kind} failed", team.id, now, outcome.code)
+                else:
+                    complete = False
                 continue
             await rt.teams.mark_sent(
                 team.id, rnd.id, kind, member.person, unreachable=outcome == "gone" and kind == "inv"
@@ -124,7 +138,7 @@ async def invite_again(rt: Runtime, outreach: dict[str, Outreach], now: datetime
         lang = team.language if team else rt.settings.language
         menu = engine.invitation(rt.conversations.config, lang, now=now)
         tag = outreach_tag(rt.secret, "later", "inv", person)
-        if await sender.send(Member(address, person), menu, tag) == "retry":
+        if isinstance(await sender.send(Member(address, person), menu, tag), Retry):
             await rt.later.add(platform, address, person, now.timestamp() + 300)
 
 

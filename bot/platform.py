@@ -47,7 +47,16 @@ MALFORMED = (
 )  # fmt: skip
 """What parsing a body that passed its check may raise: a receiver answers it 400, never 500."""
 
-Delivery = Literal["sent", "gone", "retry"]
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Not delivered this time, with the platform's error code (for the admin): tried again
+    later, with a growing pause, and given up after a few tries."""
+
+    code: str
+
+
+Delivery = Literal["sent", "gone"] | Retry
 """An invitation's fate: arrived, can never arrive (blocked, not installed), try again later."""
 
 

@@ -71,6 +71,7 @@ class BotTexts(TextCatalog):
     queue_down: Text
     unreachable: Text
     unreachable_one: Text
+    send_failed: Text
     teams_not_installed: Text
     terms: Text
     pool_to_parent: Text

@@ -200,6 +200,11 @@ def sent(team_id: str, round_id: str, kind: Kind, claimed: bool = False) -> str:
     return f"{_tag(team_id)}:{kind}{'-claimed' if claimed else ''}:{round_id}"
 
 
+def retries(team_id: str, round_id: str, kind: Kind) -> str:
+    """Hash: pseudonym -> `tries:next try (epoch seconds)` for a message that failed to go out."""
+    return f"{_tag(team_id)}:{kind}-retry:{round_id}"
+
+
 def send_lock(team_id: str) -> str:
     return f"{_tag(team_id)}:sending"
 

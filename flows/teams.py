@@ -71,6 +71,10 @@ class Round:
     """At close: results (fewer than k, no parent) that were dropped, never stored."""
     lost: bool = False
     """The sessions Redis restarted during the round: results waiting for k were lost."""
+    failed: int = 0
+    """Invitations and reminders given up after repeated failures (how many, never to whom)."""
+    failed_code: str = ""
+    """The platform's error code of the last of them."""
 
     @property
     def is_open(self) -> bool:
@@ -140,6 +144,7 @@ def _round(raw: dict[bytes, bytes]) -> Round | None:
         datetime.fromisoformat(d["opened"]), datetime.fromisoformat(d["ends"]),
         reminders, int(d.get("reminded", 0)), d.get("invited") == "1", int(d.get("unreachable", 0)),
         int(d.get("to_parent", 0)), int(d.get("dropped", 0)), d.get("lost") == "1",
+        sum(int(d.get(f"failed_{k}", 0)) for k in keys.KINDS), d.get("failed_code", ""),
     )  # fmt: skip
 
 
@@ -320,7 +325,10 @@ class TeamStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.round_hash(team_id), "status", "closed")
             pipe.hdel(keys.round_hash(team_id), "key")
-            pipe.delete(*(keys.sent(team_id, rid, k, c) for k in keys.KINDS for c in (False, True)))
+            pipe.delete(
+                *(keys.sent(team_id, rid, k, c) for k in keys.KINDS for c in (False, True)),
+                *(keys.retries(team_id, rid, k) for k in keys.KINDS),
+            )
             await pipe.execute()
         team = await self.team(team_id)
         settled = await self.pools.close(team_id, rid, team.parent if team else None)
@@ -374,6 +382,44 @@ class TeamStore:
             pipe.sadd(key, member)
             pipe.expire(key, ROUND_KEYS_TTL)  # closing the round deletes it earlier
             await pipe.execute()
+
+    async def backoffs(self, team_id: str, round_id: str, kind: keys.Kind) -> dict[str, tuple[int, float]]:
+        """People a message failed to reach: tries so far and when the next may be made."""
+        raw = await self.redis.hgetall(keys.retries(team_id, round_id, kind))
+        out = {}
+        for person, value in raw.items():
+            tries, _, due = value.decode().partition(":")
+            out[person.decode()] = (int(tries), float(due))
+        return out
+
+    async def failed_once_more(
+        self,
+        team_id: str,
+        round_id: str,
+        kind: keys.Kind,
+        person: str,
+        now: float,
+        code: str,
+        give_up_after: int,
+    ) -> bool:
+        """Note a failed send and when to try again (1, 2, 4, … minutes); True when it has now
+        failed `give_up_after` times: then it counts as sent, and the round keeps, for the
+        admin, how many failed and the platform's last error code (never who)."""
+        key = keys.retries(team_id, round_id, kind)
+        tries = int((await self.redis.hget(key, person) or b"0:0").split(b":")[0]) + 1
+        if tries >= give_up_after:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(key, person)
+                pipe.hincrby(keys.round_hash(team_id), f"failed_{kind}", 1)
+                pipe.hset(keys.round_hash(team_id), "failed_code", code[:64])
+                await pipe.execute()
+            await self.mark_sent(team_id, round_id, kind, person)
+            return True
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, person, f"{tries}:{now + 60 * 2 ** (tries - 1)}")
+            pipe.expire(key, ROUND_KEYS_TTL)
+            await pipe.execute()
+        return False
 
     async def claim(self, team_id: str, round_id: str, kind: keys.Kind, person: str) -> None:
         """Note that a message is about to go out (so a crash right after can be checked)."""

@@ -39,6 +39,8 @@ class FakeSlack:
     """What `apps.connections.open` answers: the Socket Mode WebSocket URL."""
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+    """Channel -> error: every chat.postMessage there fails with it (a member who can't be reached)."""
     rate_limit: dict[str, int] = field(default_factory=dict)
     scopes: str = "chat:write,im:history,im:write,commands,users:read"
     """What auth.test says the token may do (its X-OAuth-Scopes header)."""
@@ -98,6 +100,8 @@ class FakeSlack:
             return 200, {"ok": True}
         if method in self.fail:
             return 200, {"ok": False, "error": self.fail.pop(method)}
+        if method == "chat.postMessage" and params.get("channel") in self.broken:
+            return 200, {"ok": False, "error": self.broken[str(params["channel"])]}
         if method == "auth.test":
             return 200, {
                 "ok": True,
@@ -119,8 +123,9 @@ class FakeSlack:
         if method == "conversations.history":
             channel = params.get("channel")
             posted = [
-                c for c in self.calls if c.method == "chat.postMessage" and c.params.get("channel") == channel
-            ]
+                c for c in self.calls
+                if c.method == "chat.postMessage" and c.params.get("channel") == channel and c.result.get("ok")
+            ]  # fmt: skip
             messages = [
                 {
                     "type": "message",

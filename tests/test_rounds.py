@@ -434,6 +434,35 @@ async def test_later_asks_again_in_an_hour_or_not_this_round(
         assert invitations(fake)[f"D{MEMBERS[2]}"] == 2 and await redis.zcard(flows.keys.LATER) == 1
 
 
+async def test_a_member_who_cannot_be_reached_backs_off_and_never_blocks_the_reminders(
+    rt: Runtime, fake_slack: FakeServer
+) -> None:
+    """Issue 28: a member whose invitation kept failing was retried every tick, the round was
+    never marked invited, nobody got a reminder, and nobody was told."""
+    fake = fake_slack.fake
+    fake.broken[f"D{MEMBERS[0]}"] = "fatal_error"
+    outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+    await Admin(rt, clock=lambda: MONDAY_10).run("cli:x", "round open support 10", "de")
+    tries = []
+    for minute in range(0, 40):  # forty ticks, a minute apart
+        await tick(rt, outreach, MONDAY_10 + timedelta(minutes=minute))
+        tries.append(
+            sum(
+                1
+                for c in fake.calls
+                if c.method == "chat.postMessage" and c.params["channel"] == f"D{MEMBERS[0]}"
+            )
+        )
+    assert tries[-1] == 5, "five tries, 1, 2, 4 and 8 minutes apart, not forty"
+    assert tries[0] == 1 and tries[1] == 2 and tries[2] == 2, tries[:5]
+    rnd = await rt.teams.current_round("support")
+    assert rnd is not None and rnd.invited, "the others' reminders are not held back"
+    status = await Admin(rt, clock=lambda: MONDAY_10).run("cli:x", "round status support", "de")
+    assert "1 Einladungen oder Erinnerungen" in status and "fatal_error" in status
+    assert ("system", "inv failed") in [(e["who"], e["what"]) for e in await rt.teams.audit_log()]
+    assert MEMBERS[0] not in status
+
+
 def test_round_open_with_the_queue_down_opens_the_round_and_says_so(redis_url: str, redis, tmp_path) -> None:
     """Issue 28: a traceback, though the round was open, and a retry refused."""
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="q", RUHEPULS_DATA_DIR=str(tmp_path),

@@ -14,7 +14,7 @@ from flows import messages as msg
 from flows.limits import Limiter
 from flows.teams import Team
 
-from ..platform import Delivery, Member
+from ..platform import Delivery, Member, Retry
 from ..report import summary_link
 from ..runtime import Runtime
 from .render import summary_blocks
@@ -83,10 +83,10 @@ class SlackOutreach:
         except SlackApiError as exc:
             error = exc.response.get("error", "unknown")
             log.warning("slack invitation failed: %s", error)
-            return "gone" if error in PERMANENT_SLACK else "retry"
+            return "gone" if error in PERMANENT_SLACK else Retry(str(error))
         except Exception as exc:
             log.warning("slack invitation failed: %s", type(exc).__name__)
-            return "retry"
+            return Retry(type(exc).__name__)
 
     async def delivered(self, member: Member, tag: str) -> bool:
         try:

@@ -21,7 +21,7 @@ from flows.references import References
 from flows.teams import Team
 
 from ..measures import Measures
-from ..platform import Delivery, Member
+from ..platform import Delivery, Member, Retry
 from ..report import summary_link
 from ..runtime import Runtime
 from .app import Unreachable, call
@@ -114,7 +114,7 @@ class TeamsOutreach:
             return "gone"
         except Exception as exc:  # given up after retries, network: the next tick tries again
             log.warning("teams invitation failed: %s", type(exc).__name__)
-            return "retry"
+            return Retry(type(exc).__name__)
 
     async def delivered(self, member: Member, tag: str) -> bool | None:
         return None  # a bot cannot read its chats' history

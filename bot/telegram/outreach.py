@@ -15,7 +15,7 @@ from flows.limits import Limiter, Rate
 from flows.teams import Team
 
 from ..background import repeating
-from ..platform import Delivery, Member
+from ..platform import Delivery, Member, Retry
 from ..runtime import Runtime
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class TelegramOutreach:
             return "gone"
         except TelegramError as exc:
             log.warning("telegram invitation failed: %s", type(exc).__name__)
-            return "retry"
+            return Retry(type(exc).__name__)
 
     async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
         from telegram.error import TelegramError
