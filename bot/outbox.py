@@ -53,7 +53,11 @@ class Outbox:
         finally:
             self._queues.pop(conversation, None)
 
-    async def drain(self) -> None:
-        """Wait for everything queued (at shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for everything queued (at shutdown), `timeout` seconds at most."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(list(self._tasks), timeout=max(0.0, deadline - loop.time()))
+        if self._tasks:
+            log.warning("%s deliveries still waiting at shutdown: %d", self.platform, len(self._queues))

@@ -322,3 +322,31 @@ def threading_sleep(seconds: float) -> None:
     import time
 
     time.sleep(seconds)
+
+
+def test_cards_behind_a_429_go_out_before_serve_stops(redis_url: str, redis, tmp_path) -> None:
+    """Issue 28: on SIGTERM the Telegram outbox was never drained; a card waiting out a 429 was
+    dropped at every deploy."""
+    from conftest import ruhepuls_process, wait_until_up
+
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        port = free_port()
+        env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                         TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="drain", PORT=str(port),
+                         RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+        with ruhepuls_process(["serve"], env, tmp_path / "serve.log") as proc:
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "serve.log")
+            fake.fail["sendMessage"] = (429, 2)  # "retry after 2": the card waits in the outbox
+            update = {"update_id": 901, "message": {
+                "message_id": 1, "date": 1_700_000_000, "chat": {"id": 77, "type": "private"},
+                "from": {"id": 77, "is_bot": False, "first_name": "P"}, "text": "/start",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
+            r = httpx.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update,
+                           headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10)  # fmt: skip
+            assert r.status_code == 200
+            proc.terminate()  # a deploy, while the card waits out its 429
+            proc.wait(timeout=30)
+        delivered = [c for c in fake.calls if c.method == "sendMessage" and c.result.get("ok")
+                     and "Ruhepuls" in str(c.params.get("text"))]  # fmt: skip
+        assert delivered, "the waiting card went out before the process ended"

@@ -184,6 +184,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         builder = builder.updater(None)
     app = builder.build()
     convo = TelegramConversation(rt)
+    app.bot_data["outbox"] = convo.outbox  # drained before the app shuts down
     admin = Admin(rt)
     dialog = MeasureDialog(rt)
 

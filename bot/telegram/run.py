@@ -52,6 +52,7 @@ async def polling(rt: Runtime) -> AsyncIterator[None]:
             async with sweeping(rt, app.bot):
                 yield
         finally:
+            await app.bot_data["outbox"].drain()  # cards behind a 429 go out before we stop
             await app.updater.stop()
             await app.stop()
 
