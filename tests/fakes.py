@@ -42,7 +42,7 @@ class FakeSlack:
     broken: dict[str, str] = field(default_factory=dict)
     """Channel -> error: every chat.postMessage there fails with it (a member who can't be reached)."""
     rate_limit: dict[str, int] = field(default_factory=dict)
-    scopes: str = "chat:write,im:history,im:write,commands,users:read"
+    scopes: str = "chat:write,im:history,im:write,commands,users:read,channels:read,groups:read,files:write"
     """What auth.test says the token may do (its X-OAuth-Scopes header)."""
     enforce_limits: bool = False
     """Answer 429 with Retry-After as Slack does when a method's published limit is exceeded:

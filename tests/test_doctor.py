@@ -92,11 +92,13 @@ def test_each_platform_is_checked_and_says_how_to_fix_it(tmp_path: Path, redis_u
             good.stdout
         )  # the test Redis
 
-        slack.scopes = "chat:write,commands"
+        slack.scopes = "chat:write,commands,im:history,im:write,users:read"  # what doctor used to know
         telegram.webhook.update(url="", last_error_message="Connection refused")
         bad = doctor(**{**base, "TEAMS_TOKEN_PROVIDER": "teamskit:no_token", "RUHEPULS_QUIET_HOURS": "23-5"})
         assert bad.returncode != 0
-        assert "lacks the scopes im:history, im:write, users:read" in bad.stdout
+        assert "lacks the scopes channels:read, files:write, groups:read" in bad.stdout, (
+            "the manifest's eight"
+        )
         assert "no Telegram webhook is registered" in bad.stdout and "set-webhook" in bad.stdout
         assert (
             "no Teams token could be acquired (ValueError)" in bad.stdout

@@ -78,9 +78,12 @@ def test_manifests_match_what_the_app_handles() -> None:
 
     import yaml
 
+    from bot.slack import manifest_scopes
+
     folder = Path(__file__).resolve().parent.parent / "bot" / "slack"
     for name, socket in (("manifest.yaml", False), ("manifest-socket.yaml", True)):
         m = yaml.safe_load((folder / name).read_text())
+        assert set(m["oauth_config"]["scopes"]["bot"]) == manifest_scopes(), "both ask for the same scopes"
         s = m["settings"]
         assert s["socket_mode_enabled"] is socket
         assert set(s["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}

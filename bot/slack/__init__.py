@@ -99,8 +99,15 @@ class Slack:
         return SlackOutreach(rt, web_client(rt, session))
 
 
-SCOPES = frozenset({"chat:write", "im:history", "im:write", "commands", "users:read"})
-"""The bot scopes the manifests ask for."""
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes the app manifest asks for: read from bot/slack/manifest.yaml, the one
+    place they are written (the Socket Mode manifest must ask for the same)."""
+    from importlib import resources
+
+    import yaml
+
+    raw = yaml.safe_load(resources.files(__package__).joinpath("manifest.yaml").read_text("utf-8"))
+    return frozenset(raw["oauth_config"]["scopes"]["bot"])
 
 
 async def _check(rt: Runtime) -> list[Check]:
@@ -118,7 +125,7 @@ async def _check(rt: Runtime) -> list[Check]:
         return [Check(False, f"Slack's Web API is not reachable ({type(exc).__name__})", "check the network")]
     out = [Check(True, "Slack accepts SLACK_BOT_TOKEN")]
     granted = {s.strip() for s in str(auth.headers.get("x-oauth-scopes", "")).split(",") if s.strip()}
-    missing = sorted(SCOPES - granted) if granted else []
+    missing = sorted(manifest_scopes() - granted) if granted else []
     if missing:
         out.append(Check(False, f"the Slack app lacks the scopes {', '.join(missing)}",
                          "add them under OAuth & Permissions (or recreate the app from bot/slack/manifest.yaml) and reinstall"))  # fmt: skip
