@@ -102,6 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     package.add_argument("--out", default="ruhepuls-teams.zip", help="where to write the zip")
     package.add_argument("--developer", default="Ruhepuls", help="the organisation named as developer")
     package.add_argument("--version", default="1.0.0", help="the package version (raise it for each upload)")
+    teams_sub.add_parser(
+        "list", help="the Teams teams the app is installed in, with the ids `team add` takes"
+    )
     from .cli_admin import add_parsers
 
     add_parsers(sub)
@@ -171,6 +174,10 @@ def main(argv: list[str] | None = None) -> None:
             set_webhook(settings, args.url)
         else:
             poll(settings)
+    elif command == "teams" and args.teams_command == "list":
+        from .teams.package import installed
+
+        print(installed(settings))
     elif command == "teams":
         from .teams.package import build
 

@@ -113,6 +113,8 @@ TEAMS = f"{PREFIX}:teams"
 """Set of team ids."""
 AUDIT = f"{PREFIX}:audit"
 """Stream of admin actions: who, what, when; never an answer."""
+INSTALLED = f"{PREFIX}:msteams:installed"
+"""Hash: Microsoft Teams team id -> the team's and channel's names where the app is installed."""
 LATER = f"{PREFIX}:later"
 """Who asked to be invited again later: platform address and pseudonym, scored by when."""
 

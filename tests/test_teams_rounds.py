@@ -39,7 +39,8 @@ def settings_for(redis_url: str, fake: FakeTeams, **extra: str) -> Settings:
 
 def install_in_team(fake: FakeTeams, conversation: str = TEAM) -> dict:
     return activity(fake, "installationUpdate", "the-admin", personal=False, conversation=conversation,
-                    action="add", channelData={"team": {"id": conversation}, "tenant": {"id": "t"}})  # fmt: skip
+                    action="add", channelData={"team": {"id": conversation, "name": "Hotline Süd"},
+                                               "tenant": {"id": "t"}})  # fmt: skip
 
 
 def invitations(fake: FakeTeams) -> Counter[str]:
@@ -110,6 +111,23 @@ async def test_a_round_reaches_every_installed_member_once_and_counts_the_unreac
             )
             assert "2 Mitglieder konnte ich nicht erreichen" in status
             assert "entra-10" not in status and "entra-11" not in status
+
+
+def test_teams_list_names_the_teams_the_app_is_installed_in(redis_url: str, redis, tmp_path) -> None:
+    """Issue 24: nobody should have to copy a 19: id out of a link."""
+    import asyncio
+
+    async def install() -> None:
+        async with running_app(settings_for(redis_url, fake)) as base, httpx.AsyncClient() as http:
+            assert (await TeamsAgent(http, base, fake, "x").post(install_in_team(fake))).status_code == 200
+
+    with FakeTeamsServer(FakeTeams()) as fake:
+        asyncio.run(install())
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-rounds", RUHEPULS_DATA_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "bot", "teams", "list"], env=env, cwd=REPO, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert f"Hotline Süd: --channel {TEAM}" in out.stdout
 
 
 async def test_a_round_for_a_team_the_bot_was_never_installed_in_is_refused(redis_url, redis) -> None:

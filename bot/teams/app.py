@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 
 import flows
 from flows import events as ev
+from flows import keys
 from flows import messages as msg
 from flows.references import References
 from flows.store import REDIS_DOWN
@@ -206,9 +207,15 @@ class TeamsBot:
                     "person", user, {"conv": activity.conversation.id, "svc": service_url, "tenant": tenant}
                 )
             return
-        team = getattr(getattr(activity.channel_data, "team", None), "id", None)
+        team_data = getattr(activity.channel_data, "team", None)
+        team = getattr(team_data, "id", None)
         for ident in {activity.conversation.id.split(";", 1)[0], team} - {None}:
             await self.refs.save("team", str(ident), {"svc": service_url, "tenant": tenant})
+        if team:  # for `ruhepuls teams list`: which team is which, so nobody copies an id from a link
+            channel = getattr(activity.channel_data, "channel", None)
+            place = {"name": getattr(team_data, "name", None) or "", "channel": activity.conversation.id.split(";", 1)[0],
+                     "channel_name": getattr(channel, "name", None) or ""}  # fmt: skip
+            await self.rt.redis.hset(keys.INSTALLED, str(team), json.dumps(place))
 
     async def forget(self, activity: Any) -> None:
         if is_personal(activity):
@@ -219,6 +226,8 @@ class TeamsBot:
         team = getattr(getattr(activity.channel_data, "team", None), "id", None)
         for ident in {activity.conversation.id.split(";", 1)[0], team} - {None}:
             await self.refs.forget("team", str(ident))
+        if team:
+            await self.rt.redis.hdel(keys.INSTALLED, str(team))
 
     async def on_install(self, ctx: Any) -> None:
         await self.remember(ctx.activity)
