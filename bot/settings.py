@@ -96,6 +96,10 @@ class Settings(BaseSettings):
 
     teams_app_id: str | None = Field(None, validation_alias="TEAMS_APP_ID")
     teams_app_password: SecretStr | None = Field(None, validation_alias="TEAMS_APP_PASSWORD")
+    teams_managed_identity: str | None = Field(None, validation_alias="TEAMS_MANAGED_IDENTITY")
+    """Instead of a client secret, an Azure managed identity: `system` (the host's system-assigned
+    identity, federated with the app registration), the client id of a user-assigned identity
+    (federated), or `direct` (the bot's App ID is itself a user-assigned identity)."""
     """The bot's client secret (Azure bot registration)."""
     teams_tenant_id: str | None = Field(None, validation_alias="TEAMS_TENANT_ID")
     """Single-tenant apps: the tenant; unset for a multi-tenant registration."""
@@ -172,7 +176,10 @@ class Settings(BaseSettings):
 
     @property
     def teams_enabled(self) -> bool:
-        return bool(self.teams_app_id and (self.teams_app_password or self.teams_token_provider))
+        return bool(
+            self.teams_app_id
+            and (self.teams_app_password or self.teams_token_provider or self.teams_managed_identity)
+        )
 
     def teams_off_reason(self) -> str | None:
         """Why Microsoft Teams is off, in words an admin can act on (None when it is on)."""
@@ -183,7 +190,7 @@ class Settings(BaseSettings):
             return (f"{', '.join(generic)} set, but Ruhepuls reads TEAMS_APP_ID, TEAMS_APP_PASSWORD and "
                     "TEAMS_TENANT_ID (the SDK's and Teams Toolkit's names are not read): rename them")  # fmt: skip
         if self.teams_app_id:
-            return "TEAMS_APP_ID is set, but neither TEAMS_APP_PASSWORD nor TEAMS_TOKEN_PROVIDER"
+            return "TEAMS_APP_ID is set, but none of TEAMS_APP_PASSWORD, TEAMS_MANAGED_IDENTITY, TEAMS_TOKEN_PROVIDER"
         return "TEAMS_APP_ID is not set"
 
     @property

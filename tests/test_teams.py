@@ -333,3 +333,22 @@ async def test_a_signed_activity_of_another_channel_is_not_served_as_teams(agent
     before = len(agent.fake.sent)
     r = await agent.post(activity(agent.fake, "message", agent.user, text="hallo", channelId="webchat"))
     assert r.status_code == 403 and len(agent.fake.sent) == before
+
+
+@pytest.mark.parametrize(
+    ("identity", "credentials", "kind"),
+    [("system", "FederatedIdentityCredentials", "system"), ("direct", "ManagedIdentityCredentials", None),
+     ("11111111-2222-4333-8444-555555555555", "FederatedIdentityCredentials", "user")],
+)  # fmt: skip
+def test_a_managed_identity_instead_of_a_client_secret(
+    identity: str, credentials: str, kind: str | None
+) -> None:
+    """Issue 24: Azure creates single-tenant bots, ideally with a managed identity, no secret."""
+    from bot.teams.sdk import build
+
+    settings = Settings(TEAMS_APP_ID=APP_ID, TEAMS_TENANT_ID="22222222-2222-4333-8444-555555555555",
+                        TEAMS_MANAGED_IDENTITY=identity)  # fmt: skip
+    assert settings.teams_enabled and settings.teams_off_reason() is None
+    creds = build(settings).app.credentials
+    assert type(creds).__name__ == credentials and getattr(creds, "managed_identity_type", None) == kind
+    assert not hasattr(creds, "client_secret"), "no secret in play"

@@ -122,10 +122,12 @@ def build(settings: Settings) -> Sdk:
     route = Route()
     token = token_provider(settings)
     secret = settings.teams_app_password.get_secret_value() if settings.teams_app_password else None
+    identity = settings.teams_managed_identity
     with _own_environment(hide=GENERIC_ENV):
         app = App(
             client_id=settings.teams_app_id,
-            client_secret=None if token else secret,
+            client_secret=None if token or identity else secret,
+            managed_identity_client_id=None if identity in (None, "direct") else identity,
             token=token,
             tenant_id=settings.teams_tenant_id,
             cloud=cloud(settings),
