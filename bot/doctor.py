@@ -74,6 +74,19 @@ async def _persists(redis: Redis) -> bool | None:
     return aof == "yes" or bool((save or "").strip())
 
 
+async def _replicated(sessions: Redis) -> Finding:
+    """Pools of fewer than k completions live only on the sessions Redis: a replica (that, too,
+    writes nothing) keeps them through a restart of the primary."""
+    try:
+        info = await sessions.info("replication")
+    except (RedisError, OSError):
+        info = {}
+    if int(info.get("connected_slaves", 0) or 0) > 0 or info.get("role") == "slave":
+        return Finding(True, "the sessions Redis has a replica: pools of fewer than k survive a restart")
+    return Finding(True, "the sessions Redis has no replica: a restart loses at most k-1 results per team "
+                         "(round status says so); a replica that writes nothing, with Sentinel, keeps them")  # fmt: skip
+
+
 async def check(settings: Settings, data: Redis, sessions: Redis) -> list[Finding]:
     out: list[Finding] = []
     try:
@@ -112,6 +125,7 @@ async def check(settings: Settings, data: Redis, sessions: Redis) -> list[Findin
             out.append(
                 Finding(True, "surveys in progress stay in memory (the sessions Redis writes nothing)")
             )
+            out.append(await _replicated(sessions))
     if settings.secret is None and (settings.public or settings.external_redis):
         out.append(Finding(False, "RUHEPULS_SECRET is not set (needed with a Redis of your own or a public HOST)",
                            "set RUHEPULS_SECRET (32+ random bytes) in the environment, away from the data"))  # fmt: skip

@@ -50,6 +50,7 @@ def test_a_good_setup_passes(tmp_path: Path, redis_url: str, persisting_redis: s
                    HOST="0.0.0.0", RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
     assert split.returncode == 0, split.stdout
     assert "PROBLEM" not in split.stdout
+    assert "the sessions Redis has no replica" in split.stdout, "how to keep pools through a restart"
 
 
 def test_each_bad_setup_is_named_with_its_fix(tmp_path: Path, redis_url: str, persisting_redis: str) -> None:
