@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -57,6 +58,10 @@ async def polling(rt: Runtime) -> AsyncIterator[None]:
             await app.stop()
 
 
+SHUTDOWN_SECONDS = 20
+"""The longest `telegram poll` takes to stop after SIGTERM (the outbox drains within 10 s)."""
+
+
 def poll(settings: Settings) -> None:
     """Run by long polling, for machines without a public URL (removes any webhook first)."""
 
@@ -65,7 +70,18 @@ def poll(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with runtime(settings) as rt, polling(rt):
+        stack = contextlib.AsyncExitStack()
+        try:
+            rt = await stack.enter_async_context(runtime(settings))
+            await stack.enter_async_context(polling(rt))
             await stop.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal ends it at once
+                loop.add_signal_handler(sig, lambda: os._exit(1))
+            try:  # outbox drained (10 s at most), polling stopped, Redis closed: bounded
+                await asyncio.wait_for(stack.aclose(), SHUTDOWN_SECONDS)
+            except TimeoutError:
+                log.error("telegram poll: shutdown took longer than %d s, ended", SHUTDOWN_SECONDS)
+                os._exit(1)
 
     asyncio.run(main())
