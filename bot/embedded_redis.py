@@ -7,9 +7,12 @@ Two of them, each on a unix socket (mode 700) in the data directory:
 - the sessions server keeps the surveys in progress in memory only, and writes nothing at all:
   answers never reach the disk (after a restart, people resume from the start of an unfinished
   survey).
-Each stops with the process that started it: on a clean exit through `stop()`, and on Linux also
-when the parent dies abruptly (PR_SET_PDEATHSIG), so no orphan stays behind. A second Ruhepuls
-process (the worker beside the web process) finds the running servers and shares them.
+A second Ruhepuls process of the same data directory (the worker beside the web process) finds
+the running servers and shares them. Every process that uses them is registered (a file named
+by its pid under `users/`); the servers stop when the last of them stops, whichever started
+them, so the web process may be restarted under a running worker (and the other way round)
+without either losing Redis or the surveys in progress. Servers left by processes that were
+all killed are found and reused by the next start.
 
 An append-only file left by an earlier version (it logged every answer) is read once into a
 snapshot without the surveys then in progress, and deleted.
@@ -18,14 +21,11 @@ snapshot without the surveys then in progress, and deleted.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -74,10 +74,23 @@ def _ping(path: Path) -> bool:
         return False
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _shutdown(path: Path, save: bool) -> None:
+    """Ask the server at `path` to stop (saving its snapshot first, if it keeps one)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(str(path))
+        s.sendall(b"SHUTDOWN SAVE\r\n" if save else b"SHUTDOWN NOSAVE\r\n")
+        s.recv(64)  # the connection closes when it has stopped
 
 
 class EmbeddedRedis:
@@ -92,10 +105,31 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
+    @property
+    def _users(self) -> Path:
+        return self.data_dir / "users"
+
+    def _register(self) -> None:
+        self._users.mkdir(mode=0o700, exist_ok=True)
+        (self._users / str(os.getpid())).touch()
+
+    def _others(self) -> list[int]:
+        """Live Ruhepuls processes, other than this one, that use these servers."""
+        out = []
+        for entry in self._users.glob("*") if self._users.exists() else []:
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            if _alive(int(entry.name)):
+                out.append(int(entry.name))
+            else:
+                entry.unlink(missing_ok=True)  # a process that was killed
+        return out
+
     def start(self, timeout: float = 15.0) -> str:
         """Start (or join an already running) private server; return its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
+        self._register()
         if _ping(self.socket):
             return self.url  # another Ruhepuls process of this data dir runs it
         with contextlib.suppress(FileNotFoundError):
@@ -119,7 +153,7 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads yet at this point
+            start_new_session=True,  # outlives this process while others use it
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -156,13 +190,17 @@ class EmbeddedRedis:
             (self.data_dir / "appendonly.aof").unlink()
 
     def stop(self) -> None:
-        """Stop the server if this process started it (it flushes its append-only file)."""
+        """This process is done with the server: the last user stops it (with a snapshot of the
+        data server), whichever process started it; while others use it, it keeps running."""
+        (self._users / str(os.getpid())).unlink(missing_ok=True)
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
+        if self._others():
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if _ping(self.socket):
+            _shutdown(self.socket, save=not self.volatile)
+        if proc is not None:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis as redis_sync
-from conftest import REPO, free_port, python_env
+from conftest import REPO, free_port, python_env, ruhepuls_process, wait_until_up
 
 import flows
 from bot.embedded_redis import redis_binary
@@ -142,3 +142,27 @@ def _servers_for(data: Path) -> list[str]:
         if "redis-server" in cmd and str(data.resolve()) in cmd:
             found.append(cmd)
     return found
+
+
+def test_the_embedded_servers_outlive_the_process_that_started_them_while_another_uses_them(
+    tmp_path: Path,
+) -> None:
+    """Issue 28: when the process that had started the shared embedded Redis stopped, the other
+    lost Redis, and with it every survey in progress."""
+    import httpx
+
+    data = tmp_path / "shared"
+    ports = [free_port(), free_port()]
+    env = python_env(RUHEPULS_DATA_DIR=str(data), RUHEPULS_SECRET_FILE=str(tmp_path / "secret"))
+    with ruhepuls_process(["serve"], {**env, "PORT": str(ports[0])}, tmp_path / "a.log") as first:
+        wait_until_up(f"http://127.0.0.1:{ports[0]}/healthz", tmp_path / "a.log")
+        with ruhepuls_process(["serve"], {**env, "PORT": str(ports[1])}, tmp_path / "b.log"):
+            wait_until_up(f"http://127.0.0.1:{ports[1]}/healthz", tmp_path / "b.log")
+            first.terminate()  # the one that started the servers goes (a restart, a deploy)
+            first.wait(timeout=30)
+            assert len(_servers_for(data)) == 2, "both servers still run for the other process"
+            assert httpx.get(f"http://127.0.0.1:{ports[1]}/healthz", timeout=5).status_code == 200
+    deadline = time.monotonic() + 15
+    while _servers_for(data):  # the last one out stops them
+        assert time.monotonic() < deadline, "servers left behind"
+        time.sleep(0.1)
