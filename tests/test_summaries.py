@@ -251,3 +251,16 @@ async def test_the_cause_line_comes_from_the_teams_own_answers(rt: Runtime, a2: 
     assert "Konflikt ohne Rückendeckung: deutlich ausgeprägt" in text, text
     assert f"Konflikt ohne Rückendeckung: Das Team sieht die Ursache {cause}" in text, text
     assert "Vorsicht beim Lesen" in text
+
+
+async def test_a_refused_chart_never_posts_the_summary_twice(rt: Runtime, fake_slack: FakeServer) -> None:
+    """Issue 29: an upload refused after the text was posted made the next run post the text again."""
+    fake = fake_slack.fake
+    await open_team(rt)
+    await take_surveys(rt, "support", 5)
+    fake.fail["files.getUploadURLExternal"] = "internal_error"
+    outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+    for minutes in range(3):
+        await tick(rt, outreach, REPORT + timedelta(minutes=minutes))
+    assert len(lead_posts(fake, "Lsupport")) == 1, "the text once, whatever became of the chart"
+    assert ("system", "summary chart failed") in [(e["who"], e["what"]) for e in await rt.teams.audit_log()]

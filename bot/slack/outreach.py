@@ -5,6 +5,7 @@ the lead channel. Every Web API call goes through the shared limiter."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -108,20 +109,34 @@ class SlackOutreach:
         return False
 
     async def post_summary(self, team: Team, text: str, chart: bytes | None) -> bool:
+        """The text, then the chart. Once the text is posted the summary counts as posted: a
+        chart Slack refuses is said in the log and the audit log, never a reason to post the
+        text again on the next tick. Both go through the shared rate limiter."""
         assert team.lead_channel
         try:
             await self._call("chat.postMessage", team.lead_channel, channel=team.lead_channel, text=text,
                              blocks=summary_blocks(text, team.id, team.language, await summary_link(self.rt, team.id, team.language)))  # fmt: skip
-            if chart:
-                await self.client.files_upload_v2(
-                    channel=team.lead_channel, content=chart, filename="ruhepuls.png", title="Ruhepuls"
-                )
-            return True
         except SlackApiError as exc:
             log.warning("slack summary failed: %s", exc.response.get("error", "unknown"))
+            return False
         except Exception as exc:
             log.warning("slack summary failed: %s", type(exc).__name__)
-        return False
+            return False
+        if chart:
+            try:
+                await self._call("files.upload_v2", channel=team.lead_channel, content=chart,
+                                 filename="ruhepuls.png", title="Ruhepuls")  # fmt: skip
+            except Exception as exc:
+                code = (
+                    exc.response.get("error", "unknown")
+                    if isinstance(exc, SlackApiError)
+                    else type(exc).__name__
+                )
+                log.warning("slack summary chart failed: %s", code)
+                await self.rt.teams.audit(
+                    "system", "summary chart failed", team.id, datetime.now(UTC), f"slack {code}"
+                )
+        return True
 
     async def tidy(self) -> None:
         return None
