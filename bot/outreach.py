@@ -15,17 +15,18 @@ unreachable; a network failure does not (the next tick tries again).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
-import time
 from datetime import datetime
 
 from flows import engine, keys
 from flows.schedule import allowed, next_allowed
 from flows.teams import Round, Team
 
+from .background import repeating
 from .metrics import INVITATIONS, QUEUE_DEPTH
 from .platform import Member, Outreach, Retry
 from .runtime import Runtime
@@ -47,50 +48,68 @@ async def pump(
     seconds = rt.settings.send_lock_seconds
     if not await rt.teams.lock(team.id, token, seconds):
         return False  # another worker is sending for this team
+    lost = asyncio.Event()
+
+    async def keep() -> None:
+        """Hold the lock while this worker lives, even through a long Retry-After inside a send;
+        a worker that stalled and lost it stops before its next message."""
+        if not await rt.teams.refresh_lock(team.id, token, seconds):
+            lost.set()
+
     try:
-        members = await outreach.members(team)
-        people = [m.person for m in members]
-        ttl = int((rnd.ends - now).total_seconds()) + rt.settings.session_ttl_seconds
-        await rt.teams.place(people, team.id, ttl)
-        todo = await rt.teams.unsent(team.id, rnd.id, kind, people)
-        menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
-        claimed = await rt.teams.claimed(team.id, rnd.id, kind)
-        waiting = await rt.teams.backoffs(team.id, rnd.id, kind)
-        complete = True
-        refreshed = time.monotonic()
-        for member, pending in zip(members, todo, strict=True):
-            if not pending:
-                continue
-            if member.person in waiting and waiting[member.person][1] > now.timestamp():
-                complete = False  # failed before: its next try is not due yet
-                continue
-            tag = outreach_tag(rt.secret, rnd.id, kind, member.person)
-            if member.person in claimed and await outreach.delivered(member, tag) is not False:
-                await rt.teams.mark_sent(team.id, rnd.id, kind, member.person)
-                continue
-            await rt.teams.claim(team.id, rnd.id, kind, member.person)
-            outcome = await outreach.send(member, menu, tag)
-            INVITATIONS.labels(team.platform, kind, "retry" if isinstance(outcome, Retry) else outcome).inc()
-            if isinstance(outcome, Retry):
-                gave_up = await rt.teams.failed_once_more(
-                    team.id, rnd.id, kind, member.person, now.timestamp(), outcome.code, GIVE_UP_AFTER
-                )
-                if gave_up:
-                    log.warning("%s to a member of %s given up: %s", kind, team.id, outcome.code)
-                    await rt.teams.audit("system", f"{kind} failed", team.id, now, outcome.code)
-                else:
-                    complete = False
-                continue
-            await rt.teams.mark_sent(
-                team.id, rnd.id, kind, member.person, unreachable=outcome == "gone" and kind == "inv"
-            )
-            if time.monotonic() - refreshed > seconds / 3:  # by time: a slow platform must not outlast it
-                if not await rt.teams.refresh_lock(team.id, token, seconds):
-                    return False  # lost (this worker stalled): the one that holds it goes on
-                refreshed = time.monotonic()
-        return complete
+        async with repeating(keep, seconds / 3, "send lock", wait_first=True):
+            return await _send_all(rt, outreach, team, rnd, kind, now, lost)
     finally:
         await rt.teams.unlock(team.id, token)
+
+
+async def _send_all(
+    rt: Runtime,
+    outreach: Outreach,
+    team: Team,
+    rnd: Round,
+    kind: keys.Kind,
+    now: datetime,
+    lost: asyncio.Event,
+) -> bool:
+    members = await outreach.members(team)
+    people = [m.person for m in members]
+    ttl = int((rnd.ends - now).total_seconds()) + rt.settings.session_ttl_seconds
+    await rt.teams.place(people, team.id, ttl)
+    todo = await rt.teams.unsent(team.id, rnd.id, kind, people)
+    menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
+    claimed = await rt.teams.claimed(team.id, rnd.id, kind)
+    waiting = await rt.teams.backoffs(team.id, rnd.id, kind)
+    complete = True
+    for member, pending in zip(members, todo, strict=True):
+        if not pending:
+            continue
+        if lost.is_set():
+            return False  # the lock was lost (this worker stalled): the one that holds it goes on
+        if member.person in waiting and waiting[member.person][1] > now.timestamp():
+            complete = False  # failed before: its next try is not due yet
+            continue
+        tag = outreach_tag(rt.secret, rnd.id, kind, member.person)
+        if member.person in claimed and await outreach.delivered(member, tag) is not False:
+            await rt.teams.mark_sent(team.id, rnd.id, kind, member.person)
+            continue
+        await rt.teams.claim(team.id, rnd.id, kind, member.person)
+        outcome = await outreach.send(member, menu, tag)
+        INVITATIONS.labels(team.platform, kind, "retry" if isinstance(outcome, Retry) else outcome).inc()
+        if isinstance(outcome, Retry):
+            gave_up = await rt.teams.failed_once_more(
+                team.id, rnd.id, kind, member.person, now.timestamp(), outcome.code, GIVE_UP_AFTER
+            )
+            if gave_up:
+                log.warning("%s to a member of %s given up: %s", kind, team.id, outcome.code)
+                await rt.teams.audit("system", f"{kind} failed", team.id, now, outcome.code)
+            else:
+                complete = False
+            continue
+        await rt.teams.mark_sent(
+            team.id, rnd.id, kind, member.person, unreachable=outcome == "gone" and kind == "inv"
+        )
+    return complete
 
 
 def outreach_tag(secret: bytes, round_id: str, kind: str, person: str) -> str:

@@ -42,6 +42,8 @@ class FakeSlack:
     broken: dict[str, str] = field(default_factory=dict)
     """Channel -> error: every chat.postMessage there fails with it (a member who can't be reached)."""
     rate_limit: dict[str, int] = field(default_factory=dict)
+    retry_after: int = 0
+    """The Retry-After (seconds) of the 429s `rate_limit` asks for."""
     scopes: str = "chat:write,im:history,im:write,commands,users:read,channels:read,groups:read,files:write"
     """What auth.test says the token may do (its X-OAuth-Scopes header)."""
     enforce_limits: bool = False
@@ -86,7 +88,7 @@ class FakeSlack:
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.rate_limit.get(method, 0) > 0:
             self.rate_limit[method] -= 1
-            return 429, {"ok": False, "error": "ratelimited"}
+            return 429, {"ok": False, "error": "ratelimited", "retry_after": self.retry_after}
         wait = self._limited(method, params)
         if wait > 0:
             return 429, {"ok": False, "error": "ratelimited", "retry_after": max(1, math.ceil(wait))}

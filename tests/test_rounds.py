@@ -57,10 +57,11 @@ async def rt(redis_url: str, fake_slack: FakeServer, redis) -> AsyncIterator[Run
 
 
 def invitations(fake: FakeSlack) -> collections.Counter[str]:
+    """Messages that reached a DM (a refused try is no invitation)."""
     return collections.Counter(
         c.params["channel"]
         for c in fake.calls
-        if c.method == "chat.postMessage" and c.params["channel"].startswith("D")
+        if c.method == "chat.postMessage" and c.params["channel"].startswith("D") and c.result.get("ok")
     )
 
 
@@ -461,6 +462,30 @@ async def test_a_member_who_cannot_be_reached_backs_off_and_never_blocks_the_rem
     assert "1 Einladungen oder Erinnerungen" in status and "fatal_error" in status
     assert ("system", "inv failed") in [(e["who"], e["what"]) for e in await rt.teams.audit_log()]
     assert MEMBERS[0] not in status
+
+
+async def test_a_retry_after_longer_than_the_send_lock_sends_nobody_a_second_invitation(
+    redis_url: str, fake_slack: FakeServer, redis
+) -> None:
+    """Issue 28: a Retry-After of 31 s against a 30 s send lock let a second worker take the lock
+    and send the same invitation again. The lock is now held while its worker lives."""
+    import asyncio
+
+    fake = fake_slack.fake
+    fake.rate_limit["chat.postMessage"], fake.retry_after = 1, 4  # longer than the 2 s lock
+    async with runtime(settings_for(redis_url, fake_slack, RUHEPULS_SEND_LOCK_SECONDS="2")) as rt:
+        await rt.teams.save_team(
+            Team(id="support", name="Support", platform="slack", channel="CTEAM", lead_channel="CLEAD")
+        )
+        await Admin(rt, clock=lambda: MONDAY_10).run("cli:x", "round open support 10", "de")
+
+        async def worker(delay: float) -> None:
+            await asyncio.sleep(delay)
+            await tick(rt, {"slack": SlackOutreach(rt, web_client(rt))}, MONDAY_10)
+
+        await asyncio.gather(worker(0), worker(2.5), worker(3.5))  # two more workers, after the lock's 2 s
+        await tick(rt, {"slack": SlackOutreach(rt, web_client(rt))}, MONDAY_10 + timedelta(minutes=1))
+    assert invitations(fake) == {f"D{u}": 1 for u in MEMBERS}, "everyone once, nobody twice"
 
 
 def test_round_open_with_the_queue_down_opens_the_round_and_says_so(redis_url: str, redis, tmp_path) -> None:
