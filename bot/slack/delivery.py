@@ -35,6 +35,8 @@ RATES: dict[str, Rate] = {
     "conversations.open": Rate(100 / 60, burst=20),  # Tier 4
     "views.publish": Rate(100 / 60, burst=20),  # Tier 4
     "files.upload_v2": Rate(50 / 60, burst=5),  # two Tier 4 calls (upload URL, complete) per chart
+    "conversations.members": Rate(100 / 60, burst=20),  # Tier 4
+    "conversations.history": Rate(50 / 60, burst=10),  # Tier 3
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
 RESPONSE_URL_TIMEOUT = 2.0

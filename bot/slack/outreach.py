@@ -60,7 +60,7 @@ class SlackOutreach:
         found: list[Member] = []
         cursor = None
         while True:
-            page = await self.client.conversations_members(channel=team.channel, limit=500, cursor=cursor)
+            page = await self._call("conversations.members", channel=team.channel, limit=500, cursor=cursor)
             uid: object
             for uid in page.get("members", []):
                 if isinstance(uid, str) and uid != bot_user:
@@ -92,8 +92,8 @@ class SlackOutreach:
     async def delivered(self, member: Member, tag: str) -> bool:
         try:
             channel = await self._channel(member.address)
-            history = await self.client.conversations_history(
-                channel=channel, limit=20, include_all_metadata=True
+            history = await self._call(
+                "conversations.history", channel=channel, limit=20, include_all_metadata=True
             )
         except Exception as exc:
             log.warning("slack history failed: %s", type(exc).__name__)

@@ -46,9 +46,11 @@ class TeamsOutreach:
         self.limiter = Limiter(rt.sessions, rt.secret)
         self.app_id = str(rt.settings.teams_app_id)
 
-    async def _pace(self, conversation: str) -> None:
-        overall = self.limiter.bucket("teams", self.app_id, "send")
-        thread = self.limiter.bucket("teams", self.app_id, "send", conversation)
+    async def _pace(self, conversation: str, tenant: str) -> None:
+        """Teams limits a bot per app *and tenant*, and per conversation."""
+        scope = f"{self.app_id}.{tenant}" if tenant else self.app_id
+        overall = self.limiter.bucket("teams", scope, "send")
+        thread = self.limiter.bucket("teams", scope, "send", conversation)
         await asyncio.sleep(max(await self.limiter.reserve(overall, PER_BOT),
                                 await self.limiter.reserve(thread, PER_CONVERSATION)))  # fmt: skip
 
@@ -73,11 +75,11 @@ class TeamsOutreach:
             if not token:
                 return found
 
-    async def _personal(self, channel: str, user: str, account: str) -> tuple[str, str]:
-        """The member's personal chat (conversation id, service URL): stored, or created."""
+    async def _personal(self, channel: str, user: str, account: str) -> tuple[str, str, str]:
+        """The member's personal chat (conversation id, service URL, tenant): stored, or created."""
         ref = await self.refs.get("person", user)
         if ref is not None:
-            return ref["conv"], ref["svc"]
+            return ref["conv"], ref["svc"], ref.get("tenant", "")
         from microsoft_teams.api.clients.conversation import CreateConversationParams
         from microsoft_teams.api.models import Account
 
@@ -94,21 +96,21 @@ class TeamsOutreach:
         created = await call("open chat", lambda: api.conversations.create(params))
         fields = {"conv": created.id, "svc": team_ref["svc"], "tenant": team_ref.get("tenant", "")}
         await self.refs.save("person", user, fields)
-        return created.id, team_ref["svc"]
+        return created.id, team_ref["svc"], fields["tenant"]
 
-    async def _send(self, service_url: str, conversation: str, m: msg.Message) -> None:
+    async def _send(self, service_url: str, conversation: str, m: msg.Message, tenant: str) -> None:
         from microsoft_teams.api.activities import MessageActivityInput
 
         conversations = self.sdk.api(service_url).conversations
         activity = MessageActivityInput().add_card(card(m))
-        await self._pace(conversation)
+        await self._pace(conversation, tenant)
         await call("send", lambda: conversations.create_activity(conversation, activity))
 
     async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
         user, account, channel = (member.address.split("|", 2) + ["", ""])[:3]
         try:
-            conversation, service_url = await self._personal(channel, user, account)
-            await self._send(service_url, conversation, menu)
+            conversation, service_url, tenant = await self._personal(channel, user, account)
+            await self._send(service_url, conversation, menu, tenant)
             return "sent"
         except Unreachable:
             return "gone"
@@ -148,7 +150,7 @@ class TeamsOutreach:
         first = activity(True)
         with_chart = chart is not None and len(first.model_dump_json(by_alias=True)) <= CARD_BYTES
         try:
-            await self._pace(channel)
+            await self._pace(channel, ref.get("tenant", ""))
             try:
                 await call("summary", lambda: conversations.create_activity(channel, activity(with_chart)))
             except Unreachable as exc:
