@@ -443,3 +443,35 @@ def test_measures_from_the_command_line(redis_url: str) -> None:
     assert bad.returncode != 0 and "Bitte einen Vorschlag" in bad.stderr
     nobody = run("measure", "add", "--team", "nope", "--text", "Etwas Sinnvolles", "--role", "Teamleitung")
     assert nobody.returncode != 0
+
+
+async def test_the_view_of_a_measure_on_the_exhaustion_type_needs_its_higher_k(rt: Runtime) -> None:
+    """Issue 22: the higher k for the exhaustion-driven type was not applied to check-back views
+    on a measure for that type."""
+    from bot.measures import Measures
+    from bot.reports import _measure_notes
+    from classifier import LoadType
+    from classifier.disclosure import summarize, thresholds
+    from classifier.measures import view_field
+
+    q = rt.conversations.config.questionnaire
+    exhausted = q.item(q.signpost.exhaustion_item).type
+    other = next(t for t in LoadType if t is not exhausted)
+    await rt.teams.save_team(Team(id="care", name="Care", platform="slack"))
+    measures = Measures(rt, clock=lambda: ROUND1)
+    _, on_exhausted = await measures.choose(
+        "cli:admin", "care", path=f"{exhausted.value}.0", role="Teamleitung"
+    )
+    _, on_other = await measures.choose("cli:admin", "care", path=f"{other.value}.0", role="Teamleitung")
+    counters = {"n": 6, view_field(on_exhausted.id, "clear"): 6, view_field(on_other.id, "clear"): 6}  # type: ignore[arg-type]
+    for t in LoadType:
+        counters |= {f"b:{t}:teilweise": 6, f"m:{t}": 6 * 12}
+    k_types = thresholds(5, exhausted, 7)
+    summary = summarize(q, 5, counters, None, k_types)
+    week = (ROUND1 + timedelta(weeks=10)).strftime("%G-W%V")
+    notes = {
+        n.measure.id: n.verdict
+        for n in await _measure_notes(rt, "care", week, [], summary, counters, k_types, 5)
+    }
+    assert notes[on_other.id] is not None, "six views: said for the other type"
+    assert notes[on_exhausted.id] is None, "six views: withheld where the exhaustion k is seven"
