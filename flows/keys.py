@@ -124,6 +124,17 @@ def expiring(hour: int) -> str:
     return f"{PREFIX}:expiring:{hour}"
 
 
+def outgoing(platform: str, person: str) -> str:
+    """List: the cards waiting to be shown to a person, in order (sessions Redis); `:lock` beside
+    it (the same hash tag) names the one process delivering them."""
+    return f"{PREFIX}:{{o:{person}}}:{platform}"
+
+
+def outgoing_set(platform: str) -> str:
+    """Set of the people whose cards wait (so that any process can take a queue over)."""
+    return f"{PREFIX}:outq:{platform}"
+
+
 def team_pattern(team_id: str) -> str:
     """A SCAN pattern for every key of one team (all carry its hash tag)."""
     return _tag(team_id).replace("{", "\\{").replace("}", "\\}") + ":*"

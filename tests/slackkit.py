@@ -77,7 +77,7 @@ class SlackAgent:
                 continue
             if call.method == "chat.postMessage" and call.result.get("ok"):
                 self.messages[call.result["ts"]] = p.get("blocks") or []
-            elif call.method == "chat.update":
+            elif call.method == "chat.update" and call.result.get("ok"):  # a refused update shows nothing
                 self.messages[p["ts"]] = p.get("blocks") or []
             elif call.method == "views.publish" and p.get("user_id") == self.user:
                 view = p.get("view")

@@ -356,3 +356,62 @@ async def test_a_hung_redis_costs_a_click_less_than_slacks_patience(fake_slack: 
             await agent.settled()
             await agent.click("nie", q)
             assert "Frage 3 von 12" in agent.text(q), "the survey goes on where it was"
+
+
+async def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str, tmp_path) -> None:
+    """Issue 28: after kill -9 right after the ack, the next card (waiting behind a 429) never
+    arrived, and a restarted serve did not resume it. The queue now lives on the sessions Redis
+    and another process takes it over."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO, free_port, python_env, wait_until_up
+
+    with FakeServer(FakeSlack(), "/api") as api:
+        fake = api.fake
+        port = free_port()
+        env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="durable", PORT=str(port), RUHEPULS_DATA_DIR=str(tmp_path),
+                         SLACK_BOT_TOKEN="xoxb-d", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{api.url}/api/",
+                         SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/")  # fmt: skip
+
+        def serve(name: str) -> subprocess.Popen[bytes]:
+            out = (tmp_path / f"{name}.log").open("w")
+            return subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, stdout=out,
+                                    stderr=subprocess.STDOUT)  # fmt: skip
+
+        first = serve("first")
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "first.log")
+            async with httpx.AsyncClient(timeout=10) as http:
+                agent = SlackAgent(http, f"http://127.0.0.1:{port}", fake)
+                await agent.say("hallo")
+                await agent.click("Starten")
+                q = agent.last_ts
+                fake.fail["respond"] = "expired_url"  # the response URL refuses: chat.update instead …
+                fake.rate_limit["chat.update"], fake.retry_after = 1, 30  # … which waits out a long 429
+                r = await agent.post(agent.click_payload("oft", q), "application/x-www-form-urlencoded")
+                assert r.status_code == 200
+                deadline = time.monotonic() + 10
+                while not any(c.method == "chat.update" for c in fake.calls):
+                    assert time.monotonic() < deadline, "no chat.update tried"
+                    await asyncio.sleep(0.05)
+                first.send_signal(signal.SIGKILL)  # right after the ack, while the card waits
+                first.wait(timeout=10)
+                fake.retry_after = 0
+                second = serve("second")
+                try:
+                    wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "second.log")
+                    deadline = time.monotonic() + 40
+                    while True:
+                        agent.sync()
+                        if "Frage 2 von 12" in agent.text(q):
+                            break
+                        assert time.monotonic() < deadline, "the waiting card never arrived"
+                        await asyncio.sleep(0.2)
+                finally:
+                    second.terminate()
+                    second.wait(timeout=30)
+        finally:
+            if first.poll() is None:
+                first.kill()

@@ -51,13 +51,14 @@ class Slack:
 
         from flows.limits import Limiter
 
-        from .app import signing_secret
+        from .app import signing_secret, web_client
         from .delivery import Delivery
 
         session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
         stack.push_async_callback(session.close)
-        delivery = Delivery(Limiter(rt.sessions, rt.secret), session)
+        delivery = Delivery(Limiter(rt.sessions, rt.secret), session, rt.sessions, web_client(rt, session))
         stack.push_async_callback(delivery.drain)  # queued cards go out before the session closes
+        await stack.enter_async_context(delivery.recovering())  # queues a killed process left
         bolt = build_slack_app(rt, session, delivery)
         secret = signing_secret(rt).encode()
         if rt.settings.slack_app_token:

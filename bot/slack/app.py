@@ -91,7 +91,7 @@ class SlackConversation:
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             text = self.rt.conversations.config.texts.unavailable(lang)
-            await self.delivery.send(client, team, person, [Op("post", channel, {"text": text})])
+            await self.delivery.send(client, team, person, [Op("post", channel, {"text": text})], local=True)
             return
         ops: list[Op] = []
         for m in handled.messages:  # the first message replaces the one that was clicked
