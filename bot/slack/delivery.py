@@ -45,7 +45,6 @@ RATES: dict[str, Rate] = {
     "chat.postMessage": Rate(1.0, burst=3),  # per channel, short bursts allowed
     "conversations.open": Rate(100 / 60, burst=20),  # Tier 4
     "views.publish": Rate(100 / 60, burst=20),  # Tier 4
-    "files.upload_v2": Rate(50 / 60, burst=5),  # two Tier 4 calls (upload URL, complete) per chart
     "conversations.members": Rate(100 / 60, burst=20),  # Tier 4
     "conversations.history": Rate(50 / 60, burst=10),  # Tier 3
 }
