@@ -264,13 +264,9 @@ def show_support(ctx: _Ctx, s: Session | None, e: Event) -> Step:
 
 
 def crisis(ctx: _Ctx, s: Session | None, e: Event) -> Step:
-    """Words of distress, however short: the crisis line first, then where to get help, then
-    where the person was (nothing of what they wrote is kept)."""
+    """Words of distress, however short: the crisis line first, then what free text gets."""
     lang = s.lang if s else ctx.lang
-    sp = ctx.cfg.questionnaire.signpost
-    text = f"{sp.acute(lang)}\n\n{ctx.t('free_text', lang)}\n\n{_support_text(ctx, lang)}"
-    rest = _where_you_were(ctx, s) if s is not None else (_intro(ctx, lang),)
-    return Step(s, (msg.Notice(text),) + rest)
+    return free_text(ctx, s, e, first=ctx.cfg.questionnaire.signpost.acute(lang))
 
 
 def _distress(ctx: _Ctx, text: str) -> bool:
@@ -278,10 +274,13 @@ def _distress(ctx: _Ctx, text: str) -> bool:
     return any(f" {w} " in t for w in ctx.cfg.texts.words.crisis)
 
 
-def free_text(ctx: _Ctx, s: Session | None, e: Event) -> Step:
-    """Something the person wanted to say: never read, never stored; a kind word and help."""
+def free_text(ctx: _Ctx, s: Session | None, e: Event, first: str | None = None) -> Step:
+    """Something the person wanted to say: never read, never stored; a kind word and help
+    (after `first`, the crisis line, when it was words of distress)."""
     lang = s.lang if s else ctx.lang
     text = f"{ctx.t('free_text', lang)}\n\n{_support_text(ctx, lang)}"
+    if first:
+        text = f"{first}\n\n{text}"
     rest = _where_you_were(ctx, s) if s is not None else (_intro(ctx, lang),)
     return Step(s, (msg.Notice(text),) + rest)
 
