@@ -124,15 +124,17 @@ def expiring(hour: int) -> str:
     return f"{PREFIX}:expiring:{hour}"
 
 
-def outgoing(platform: str, person: str) -> str:
-    """List: the cards waiting to be shown to a person, in order (sessions Redis); `:lock` beside
-    it (the same hash tag) names the one process delivering them."""
-    return f"{PREFIX}:{{o:{person}}}:{platform}"
+def outgoing(platform: str, queue: str) -> str:
+    """List: the cards waiting to be shown to a person (or in a chat), in order (sessions Redis);
+    `:lock` beside it names the one process delivering them. Both share their hash tag with the
+    set of waiting queues of the same first digit (`outgoing_set`)."""
+    return f"{outgoing_set(platform, queue[:1])}:{queue}"
 
 
-def outgoing_set(platform: str) -> str:
-    """Set of the people whose cards wait (so that any process can take a queue over)."""
-    return f"{PREFIX}:outq:{platform}"
+def outgoing_set(platform: str, shard: str) -> str:
+    """Set of the queues (pseudonyms) starting with `shard` whose cards wait, so that any
+    process can take a queue over."""
+    return f"{PREFIX}:{{oq:{platform}:{shard}}}"
 
 
 def team_pattern(team_id: str) -> str:

@@ -51,13 +51,16 @@ class FakeTeams:
     """Plays the Bot Framework's OpenID metadata and keys (`/v1/.well-known/...`) and the Teams
     connector (`/v3/conversations/...`). `installed` are the Entra ids the app is installed for
     (a personal chat with anyone else is refused with 403); `roster[team]` its members;
-    `rate_limit[n]` answers the n-th activity post with 429 (Retry-After 1)."""
+    `rate_limit[n]` answers the n-th activity post with 429 (Retry-After `retry_after`)."""
 
     installed: set[str] = field(default_factory=set)
     roster: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """team id -> [(29: account id, Entra object id)]"""
     sent: list[Sent] = field(default_factory=list)
     rate_limit: set[int] = field(default_factory=set)
+    retry_after: int = 1
+    limited: int = 0
+    """How many posts were answered with 429."""
     max_bytes: int = 0
     """Refuse an activity larger than this (JSON bytes) with 413 MessageSizeTooBig, as Teams
     does from about 28 KB (0: no limit)."""
@@ -132,7 +135,12 @@ class FakeTeams:
                             self.refused += 1
                             return 413, {"error": {"code": "MessageSizeTooBig"}}, {}
                         if n in self.rate_limit:
-                            return 429, {"error": {"code": "TooManyRequests"}}, {"Retry-After": "1"}
+                            self.limited += 1
+                            return (
+                                429,
+                                {"error": {"code": "TooManyRequests"}},
+                                {"Retry-After": str(self.retry_after)},
+                            )
                         activity_id = f"m{next(self._ids)}"
                         self.sent.append(Sent("POST", path, {**body, "id": activity_id}, conversation, auth))
                     return 201, {"id": activity_id}, {}

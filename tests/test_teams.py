@@ -4,6 +4,7 @@ fake that records every activity the bot sends."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -270,6 +271,66 @@ def test_a_whole_survey_through_ruhepuls_serve(redis_url: str, fake: FakeTeams, 
     assert "Ihr Ergebnis" in text or "Ergebnis" in text
     log = (tmp_path / "serve.log").read_text()
     assert "served-person" not in log and "eyJ" not in log and "Traceback" not in log
+
+
+def test_a_card_waiting_out_a_429_survives_a_killed_process(
+    redis_url: str, fake: FakeTeams, tmp_path
+) -> None:
+    """Issue 28: Teams cards waited in the process's memory; kill -9 while one waited out a 429
+    lost it. The queue is on the sessions Redis and a restarted process delivers it."""
+    import asyncio
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO, free_port, python_env, wait_until_up
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-killed", PORT=str(port),
+                     PYTHONPATH=f"{REPO}:{REPO / 'tests'}", **teams_env(fake))  # fmt: skip
+
+    def serve(name: str) -> subprocess.Popen[str]:
+        with (tmp_path / f"{name}.log").open("w") as out:
+            return subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, text=True,
+                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+
+    async def say_start() -> str:
+        async with httpx.AsyncClient(timeout=15) as http:
+            agent = TeamsAgent(http, base, fake, "killed-person")
+            await agent.install()
+            posted = len(fake.posts())
+            fake.rate_limit, fake.retry_after = {posted + 1}, 30  # the next post waits out a long 429
+            r = await agent.post(activity(fake, "message", agent.user, text="start"))  # no wait for the card
+            assert r.status_code == 200
+            return agent.conversation
+
+    first = serve("first")
+    try:
+        wait_until_up(f"{base}/healthz", tmp_path / "first.log")
+        conversation = asyncio.run(say_start())
+        deadline = time.monotonic() + 10
+        while fake.limited == 0:
+            assert time.monotonic() < deadline, "the post was never tried"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)  # while the card waits out its 429
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert not fake.cards(conversation)
+    second = serve("second")
+    try:
+        wait_until_up(f"{base}/healthz", tmp_path / "second.log")
+        deadline = time.monotonic() + 60
+        while not fake.cards(conversation):
+            assert time.monotonic() < deadline, "the waiting card never arrived"
+            time.sleep(0.1)
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+    assert len(fake.cards(conversation)) == 1 and "Ruhepuls" in json.dumps(fake.cards(conversation)[0])
 
 
 async def test_the_privacy_page_names_what_teams_stores(app: str) -> None:

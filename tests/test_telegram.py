@@ -304,10 +304,10 @@ def test_set_webhook_and_polling(redis_url: str, redis, tmp_path, command: list[
         proc = subprocess.Popen([sys.executable, "-m", "bot", *command], env=env, cwd=REPO,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
         try:
-            for _ in range(200):
-                if any(c.method == "sendMessage" for c in fake.calls):
-                    break
-                threading_sleep(0.05)
+            deadline = time.monotonic() + 30
+            while not any(c.method == "sendMessage" for c in fake.calls) and proc.poll() is None:
+                assert time.monotonic() < deadline, "nothing sent within 30 s"
+                time.sleep(0.05)
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=20)
@@ -316,12 +316,6 @@ def test_set_webhook_and_polling(redis_url: str, redis, tmp_path, command: list[
         assert sent.params["chat_id"] in ("55", 55) and "Ruhepuls" in sent.params["text"]
         assert proc.returncode in (0, -15), err
         assert TOKEN not in err
-
-
-def threading_sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
 
 
 def test_cards_behind_a_429_go_out_before_serve_stops(redis_url: str, redis, tmp_path) -> None:
@@ -350,3 +344,40 @@ def test_cards_behind_a_429_go_out_before_serve_stops(redis_url: str, redis, tmp
         delivered = [c for c in fake.calls if c.method == "sendMessage" and c.result.get("ok")
                      and "Ruhepuls" in str(c.params.get("text"))]  # fmt: skip
         assert delivered, "the waiting card went out before the process ended"
+
+
+def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str, redis, tmp_path) -> None:
+    """Issue 28: the Telegram outbox lived in the process, so kill -9 while a card waited out a
+    429 lost it. The queue is on the sessions Redis; another process takes it over."""
+    import signal
+
+    from conftest import ruhepuls_process, wait_until_up
+
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        port = free_port()
+        env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                         TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="killed", PORT=str(port),
+                         RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+        update = {"update_id": 902, "message": {
+            "message_id": 1, "date": 1_700_000_000, "chat": {"id": 78, "type": "private"},
+            "from": {"id": 78, "is_bot": False, "first_name": "P"}, "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
+        with ruhepuls_process(["serve"], env, tmp_path / "first.log") as first:
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "first.log")
+            fake.fail["sendMessage"] = (429, 20)  # "retry after 20": the card waits in the queue
+            r = httpx.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update,
+                           headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10)  # fmt: skip
+            assert r.status_code == 200
+            first.send_signal(signal.SIGKILL)  # while the card waits out its 429
+            first.wait(timeout=10)
+        assert not any(c.method == "sendMessage" and c.result.get("ok") for c in fake.calls)
+        with ruhepuls_process(["serve"], env, tmp_path / "second.log"):
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "second.log")
+            deadline = time.monotonic() + 60
+            while not any(c.method == "sendMessage" and c.result.get("ok") and c.params.get("chat_id") in (78, "78")
+                          for c in fake.calls):  # fmt: skip
+                assert time.monotonic() < deadline, "the waiting card never arrived"
+                time.sleep(0.1)
+        sent = [c for c in fake.calls if c.method == "sendMessage" and c.result.get("ok")]
+        assert len(sent) == 1 and "Ruhepuls" in str(sent[0].params.get("text")), "shown once, the card itself"

@@ -28,6 +28,7 @@ class Teams:
         bot = TeamsBot(rt, built)
         await built.app.initialize()
         stack.push_async_callback(bot.outbox.drain)  # cards already due go out before shutdown
+        await stack.enter_async_context(bot.outbox.recovering())  # queues a killed process left
         return Receiver("/api/messages", bot.receive, bot.admit)
 
     async def check(self, rt: Runtime) -> list[Check]:

@@ -32,7 +32,7 @@ from flows.teams import TeamError
 from ..admin import Admin, is_admin_command
 from ..measures import Measures
 from ..metrics import API_CALLS
-from ..outbox import Outbox
+from ..outbox import Card, Outbox
 from ..platform import MALFORMED
 from ..runtime import Runtime
 from ..texts import say
@@ -114,7 +114,7 @@ class TeamsBot:
     def __init__(self, rt: Runtime, sdk: Sdk) -> None:
         self.rt, self.sdk = rt, sdk
         self.refs = References(rt.redis, rt.secret, "teams")
-        self.outbox = Outbox("teams", quiet=(Unreachable, TimeoutError))  # `call` logs those
+        self.outbox = Outbox("teams", self._show, rt.sessions)
         self.admin = Admin(rt)
         self.measures = Measures(rt)
         self.validator: Any = None
@@ -251,16 +251,16 @@ class TeamsBot:
         lang = self.rt.settings.language
         if not is_personal(a):
             if plain(a.text):  # @-mentioned in a channel: the survey and commands are private
-                self._post(ctx, a.conversation.id, [msg.Notice(say("private_only", lang))])
+                await self._post(ctx, a.conversation.id, [msg.Notice(say("private_only", lang))])
             return
         await self.remember(a)
         text = plain(a.text)
         if is_admin_command(text):  # the personal chat: only the person who asked sees it
             reply = await self.admin.run(f"teams:{user}", text, lang)
-            self._post(ctx, a.conversation.id, [msg.Notice(reply)])
+            await self._post(ctx, a.conversation.id, [msg.Notice(reply)])
             return
         messages = await self._handle(user, ev.Text(text or "start"), f"t{a.id}")
-        self._post(ctx, a.conversation.id, messages)
+        await self._post(ctx, a.conversation.id, messages)
 
     async def on_press(self, ctx: Any) -> Any:
         from microsoft_teams.api.models import AdaptiveCardActionCardResponse
@@ -284,9 +284,9 @@ class TeamsBot:
         first: msg.Message | None = messages.pop(0) if messages else None
         if isinstance(first, msg.Delete):
             if pressed:
-                self._delete(ctx, a.conversation.id, pressed)
+                await self._delete(ctx, a.conversation.id, pressed)
             first = msg.Notice(say("result_removed", lang))
-        self._post(ctx, a.conversation.id, [m for m in messages if not isinstance(m, msg.Delete)])
+        await self._post(ctx, a.conversation.id, [m for m in messages if not isinstance(m, msg.Delete)])
         return AdaptiveCardActionCardResponse(value=card(first or msg.Notice(say("result_removed", lang))))
 
     async def on_measure(self, ctx: Any, user: str, form: dict[str, str]) -> Any:
@@ -302,7 +302,7 @@ class TeamsBot:
         except TeamError as exc:
             return AdaptiveCardActionMessageResponse(value=say(exc.key, lang, **exc.params))
         saved = self.measures.saved(m, team, lang)
-        self._post(ctx, ctx.activity.conversation.id, [msg.Notice(saved)])
+        await self._post(ctx, ctx.activity.conversation.id, [msg.Notice(saved)])
         return AdaptiveCardActionMessageResponse(value=saved)
 
     async def _handle(
@@ -323,31 +323,48 @@ class TeamsBot:
             return (msg.Notice(self.rt.conversations.config.texts.unavailable(lang)),)
         return handled.messages
 
-    def _post(
+    def _queue(self, conversation: str) -> str:
+        return self.rt.person("teams", f"chat:{conversation}")
+
+    async def _post(
         self, ctx: Any, conversation: str, messages: list[msg.Message] | tuple[msg.Message, ...]
     ) -> None:
+        """Post the cards after the request, in order per conversation, through a queue that
+        survives the process (bot.outbox)."""
+        service_url = ctx.activity.service_url
+        cards = [{"svc": service_url, "c": conversation, "card": _json(card(m))}
+                 for m in messages if not isinstance(m, msg.Delete)]  # fmt: skip
+        await self.outbox.put(self._queue(conversation), cards)
+
+    async def _delete(self, ctx: Any, conversation: str, activity_id: str) -> None:
+        card = {"svc": ctx.activity.service_url, "c": conversation, "delete": activity_id}
+        await self.outbox.put(self._queue(conversation), [card])
+
+    async def _show(self, queued: Card) -> None:
         from microsoft_teams.api.activities import MessageActivityInput
+        from microsoft_teams.api.models import Attachment
 
-        conversations = ctx.api.conversations
-
-        def step(m: msg.Message) -> Callable[[], Awaitable[None]]:
-            async def send() -> None:
-                activity = MessageActivityInput().add_card(card(m))
-                await call("send", lambda: conversations.create_activity(conversation, activity))
-
-            return send
-
-        self.outbox.put(conversation, [step(m) for m in messages if not isinstance(m, msg.Delete)])
-
-    def _delete(self, ctx: Any, conversation: str, activity_id: str) -> None:
-        conversations = ctx.api.conversations
-
-        async def delete() -> None:
-            await call("delete", lambda: conversations.delete_activity(conversation, activity_id))
-
-        self.outbox.put(conversation, [delete])
+        conversations = self.sdk.api(str(queued["svc"])).conversations
+        conversation = str(queued["c"])
+        try:
+            if "delete" in queued:
+                await call(
+                    "delete", lambda: conversations.delete_activity(conversation, str(queued["delete"]))
+                )
+                return
+            attachment = Attachment(content_type=ADAPTIVE, content=queued["card"])
+            activity = MessageActivityInput().add_attachments(attachment)
+            await call("send", lambda: conversations.create_activity(conversation, activity))
+        except (Unreachable, TimeoutError):
+            pass  # `call` logged it
 
 
+def _json(c: Any) -> dict[str, Any]:
+    """A card as the JSON Teams receives (what a queue keeps)."""
+    return dict(c.model_dump(by_alias=True, exclude_none=True, mode="json"))
+
+
+ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 HANDLED = {"message", "invoke", "conversationUpdate", "installationUpdate"}
 FORWARDED = ("x-forwarded-for", "x-forwarded-host", "forwarded", "x-original-host", "x-ms-forwarded-host")
 """Headers a proxy or dev tunnel adds: development mode refuses such requests."""

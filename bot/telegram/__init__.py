@@ -43,6 +43,7 @@ class Telegram:
         await app.initialize()  # getMe
         stack.push_async_callback(app.shutdown)
         stack.push_async_callback(app.bot_data["outbox"].drain)  # cards behind a 429 go out first
+        await stack.enter_async_context(app.bot_data["outbox"].recovering())  # a killed process's queues
         await stack.enter_async_context(sweeping(rt, app.bot))
         expected = secret.get_secret_value().encode()
 

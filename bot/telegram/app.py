@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import warnings
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
@@ -33,7 +33,7 @@ from flows import messages as msg
 
 from ..admin import Admin
 from ..metrics import API_CALLS
-from ..outbox import Outbox
+from ..outbox import Card, Outbox
 from ..runtime import Runtime
 from ..texts import say
 from .measure import PREFIXES, MeasureDialog
@@ -87,14 +87,10 @@ async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: boo
     return None
 
 
-Step = Callable[[bool], Awaitable[None]]
-"""One part of a delivery; its argument says whether it runs inside the request."""
-
-
 class TelegramConversation:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.outbox = Outbox("telegram")
+    def __init__(self, rt: Runtime, app: TgApp) -> None:
+        self.rt, self.app = rt, app
+        self.outbox = Outbox("telegram", self._show, rt.sessions)
 
     def person(self, user_id: int) -> str:
         return self.rt.person("telegram", str(user_id))
@@ -104,74 +100,88 @@ class TelegramConversation:
         event_id: str | None, clicked: Message | None = None,
     ) -> None:  # fmt: skip
         lang = self.rt.settings.language
+        person = self.person(user_id)
         try:
             handled = await self.rt.handle(
-                "telegram", self.person(user_id), event, event_id=event_id, lang=lang,
-                reach=("telegram", str(chat_id)),
+                "telegram", person, event, event_id=event_id, lang=lang, reach=("telegram", str(chat_id)),
             )  # fmt: skip
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             text = self.rt.conversations.config.texts.unavailable(lang)
-            await self.deliver(app, chat_id, (msg.Notice(text),))
+            await self.deliver(person, chat_id, (msg.Notice(text),), local=True)
             return
-        await self.deliver(app, chat_id, handled.messages, clicked)
+        await self.deliver(person, chat_id, handled.messages, clicked)
 
     async def deliver(
         self,
-        app: TgApp,
+        person: str,
         chat_id: int,
         messages: tuple[msg.Message, ...],
         clicked: Message | None = None,
+        *,
+        local: bool = False,
     ) -> None:
-        """Show the messages in order: at once, unless Telegram asks to wait; then the rest
-        (and whatever comes next for this chat) waits in the chat's queue, never the request."""
-        steps = self._steps(app, chat_id, messages, clicked)
-        queued = [partial(step, False) for step in steps]  # from the queue: waits out a 429
-        if self.outbox.busy(chat_id):
-            self.outbox.put(chat_id, queued)
+        """Show the messages in order: at once, inside the request, unless Telegram asks to wait
+        or earlier cards still wait; then they go to the person's queue (bot.outbox: on the
+        sessions Redis, so a restart or another process delivers them)."""
+        cards = _cards(chat_id, messages, clicked)
+        if await self.outbox.busy(person):
+            await self.outbox.put(person, cards, local=local)
             return
-        for n, step in enumerate(steps):
+        for n, card in enumerate(cards):
             try:
-                await step(True)
+                await self._run(card, inline=True)
             except _Later as later:
-                self.outbox.put(chat_id, queued[n:], delay=later.seconds)
+                rest = [{**cards[n], "at": time.time() + later.seconds}, *cards[n + 1 :]]
+                await self.outbox.put(person, rest, local=local)
                 return
 
-    def _steps(
-        self, app: TgApp, chat_id: int, messages: tuple[msg.Message, ...], clicked: Message | None
-    ) -> list[Step]:
-        bot = app.bot
-        steps: list[Step] = []
-        for m in messages:
-            if isinstance(m, msg.Delete):
-                if clicked is not None:
-                    delete = partial(bot.delete_message, chat_id, clicked.message_id)
-                    steps.append(partial(self._run, delete, "deleteMessage"))
-                clicked = None
-                continue
-            text, keyboard = render(m)
-            result = isinstance(m, msg.Result)
-            if clicked is not None:
-                edit = partial(
-                    bot.edit_message_text, text, chat_id=chat_id, message_id=clicked.message_id,
-                    reply_markup=keyboard, parse_mode=ParseMode.HTML,
-                )  # fmt: skip
-                steps.append(partial(self._run, edit, "editMessageText",
-                                     expire_in=chat_id if result else None, message_id=clicked.message_id))  # fmt: skip
-                clicked = None
-            else:
-                send = partial(
-                    bot.send_message, chat_id, text, reply_markup=keyboard, parse_mode=ParseMode.HTML
-                )
-                steps.append(partial(self._run, send, "sendMessage", expire_in=chat_id if result else None))
-        return steps
+    async def _show(self, card: Card) -> None:
+        await self._run(card, inline=False)
 
-    async def _run(
-        self, call: Any, what: str, inline: bool, expire_in: int | None = None, message_id: int | None = None
-    ) -> None:
-        shown = await _call(call, what, inline=inline, defer=True)
-        if expire_in is not None and shown:  # a result: Telegram keeps it only while a bot may delete it
-            await self.rt.expiring.add(expire_in, message_id or shown.message_id)
+    async def _run(self, card: Card, *, inline: bool) -> None:
+        bot, chat = self.app.bot, int(card["chat"])
+        if card["k"] == "delete":
+            await _call(
+                lambda: bot.delete_message(chat, int(card["mid"])), "deleteMessage", inline=inline, defer=True
+            )
+            return
+        markup = InlineKeyboardMarkup.de_json(card["kb"], bot) if card.get("kb") else None
+        if card["k"] == "edit":
+            shown = await _call(
+                lambda: bot.edit_message_text(card["text"], chat_id=chat, message_id=int(card["mid"]),
+                                              reply_markup=markup, parse_mode=ParseMode.HTML),
+                "editMessageText", inline=inline, defer=True,
+            )  # fmt: skip
+        else:
+            shown = await _call(
+                lambda: bot.send_message(chat, card["text"], reply_markup=markup, parse_mode=ParseMode.HTML),
+                "sendMessage", inline=inline, defer=True,
+            )  # fmt: skip
+        if card.get("result") and shown:  # a result: Telegram keeps it only while a bot may delete it
+            await self.rt.expiring.add(chat, int(card.get("mid") or shown.message_id))
+
+
+def _cards(chat_id: int, messages: tuple[msg.Message, ...], clicked: Message | None) -> list[Card]:
+    """What to show, as cards a queue can keep: the first message replaces the clicked one."""
+    cards: list[Card] = []
+    mid = clicked.message_id if clicked is not None else None
+    for m in messages:
+        if isinstance(m, msg.Delete):
+            if mid is not None:
+                cards.append({"k": "delete", "chat": chat_id, "mid": mid})
+            mid = None
+            continue
+        text, keyboard = render(m)
+        card: Card = {"k": "edit" if mid is not None else "send", "chat": chat_id, "text": text,
+                      "kb": keyboard.to_dict() if keyboard is not None else None}  # fmt: skip
+        if mid is not None:
+            card["mid"] = mid
+        if isinstance(m, msg.Result):
+            card["result"] = True
+        cards.append(card)
+        mid = None
+    return cards
 
 
 def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
@@ -183,7 +193,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     if not polling:
         builder = builder.updater(None)
     app = builder.build()
-    convo = TelegramConversation(rt)
+    convo = TelegramConversation(rt, app)
     app.bot_data["outbox"] = convo.outbox  # drained before the app shuts down
     admin = Admin(rt)
     dialog = MeasureDialog(rt)

@@ -50,7 +50,7 @@ async def polling(rt: Runtime) -> AsyncIterator[None]:
         await app.start()
         log.info("telegram polling")
         try:
-            async with sweeping(rt, app.bot):
+            async with sweeping(rt, app.bot), app.bot_data["outbox"].recovering():
                 yield
         finally:
             await app.bot_data["outbox"].drain()  # cards behind a 429 go out before we stop
