@@ -502,9 +502,10 @@ TARGETS = (
         "<",
         100,
     ),
-    # one per answer, plus the count on the data Redis when a survey completes (1 in 13 clicks)
+    # one per answer, plus the completion's entry in its team's pool (1 in 13 clicks), plus the
+    # pool's sum written to the data Redis once per k completions (k = 5: 1 in 65 clicks)
     Target(
-        "EVALSHA per click (13 clicks a survey)", _at("redis_round_trips", "evalsha_per_click"), "<=", 1.08
+        "EVALSHA per click (13 clicks a survey)", _at("redis_round_trips", "evalsha_per_click"), "<=", 1.093
     ),
     Target("Redis bytes per in-progress session (mean)", _at("session_memory", "mean_bytes"), "<", 1024),
     Target("weekly summaries of 10,000 teams: compute seconds", _weekly_compute(10_000), "<", 10),

@@ -3,8 +3,11 @@
 - A click is answered through the interaction's `response_url` (`replace_original`), which is
   not a Web API method and shares no tier budget; `chat.update` is the fallback where there is no
   response URL, or it has expired.
-- The request only queues what to show and acks: nothing Slack does can make it wait. Each
-  person has one queue, so the next card never overtakes the previous one.
+- A click's card goes out through its response URL before the request answers, when nothing
+  waits for the person, within INLINE_SECONDS: on the screen when Slack gets its answer, with
+  nothing stored. Anything else, or anything that must wait, goes to the person's queue and the
+  request answers at once: Slack never waits for more than that second. Each person has one
+  queue, so the next card never overtakes the previous one.
 - Every Web API call goes through the shared limiter (flows.limits): Tier 3 for `chat.update`
   and `chat.delete`, one message per second per channel for `chat.postMessage`; a 429's
   Retry-After blocks that workspace's method for every process, exactly that long.
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import aiohttp
@@ -43,6 +46,9 @@ RATES: dict[str, Rate] = {
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
 RESPONSE_URL_TIMEOUT = 2.0
+INLINE_SECONDS = 1.0
+"""The longest a click's request waits for its card to show (Slack's patience is 3 s); after
+that the card goes to the queue and the request answers."""
 GIVE_UP_AFTER = 8
 """Attempts per operation (429s and network trouble) before it is dropped with a log line."""
 
@@ -77,12 +83,23 @@ class Delivery:
     async def send(
         self, client: AsyncWebClient, workspace: str, person: str, ops: list[Op], *, local: bool = False
     ) -> None:
-        """Queue the cards for the person and return at once (the request acks without waiting
-        for Slack); the person's queue delivers them in order. `local`: from this process, not
-        through Redis (the notice that Redis is unavailable)."""
+        """Show the cards in order. A click's card goes through its response URL at once, before
+        the request is answered, when nothing waits for the person (the common case: nothing
+        is stored); whatever cannot go at once, or must wait (a refusal, a 429, a slow Slack),
+        joins the person's queue (bot.outbox) and the request answers. `local`: the queue is
+        kept in this process, not in Redis (the notice that Redis is unavailable)."""
         if self.client is None:
             self.client = client
-        await self.outbox.put(person, [{"w": workspace, "op": asdict(op)} for op in ops], local=local)
+        if not local and ops and _inline(ops[0]) and not await self.outbox.busy(person):
+            while ops and _inline(ops[0]):
+                status = await self._respond(ops[0], INLINE_SECONDS)
+                API_CALLS.labels("slack", "response_url", status).inc()
+                if status != "ok":
+                    if status == "refused":  # expired: the Web API instead
+                        ops[0] = replace(ops[0], response_url=None)
+                    break
+                ops = ops[1:]
+        await self.outbox.put(person, [_card(workspace, op) for op in ops], local=local)
 
     def recovering(self) -> AbstractAsyncContextManager[None]:
         """While open, take over the queues a killed or stopped process left."""
@@ -141,7 +158,9 @@ class Delivery:
             await asyncio.sleep(0.5 * (attempt + 1))
             return op, False
 
-    async def _respond(self, op: Op) -> Literal["ok", "refused", "error"]:
+    async def _respond(
+        self, op: Op, timeout: float = RESPONSE_URL_TIMEOUT
+    ) -> Literal["ok", "refused", "error"]:
         body: dict[str, Any]
         if op.kind == "delete":
             body = {"delete_original": True}
@@ -150,7 +169,7 @@ class Delivery:
         session = self._session or aiohttp.ClientSession()
         try:
             async with session.post(
-                op.response_url or "", json=body, timeout=aiohttp.ClientTimeout(total=RESPONSE_URL_TIMEOUT)
+                op.response_url or "", json=body, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as r:
                 if r.status < 300:
                     return "ok"
@@ -189,6 +208,16 @@ async def call_limited(
             await limiter.block(bucket, retry_after)
             await asyncio.sleep(retry_after)
     raise AssertionError("unreachable")
+
+
+def _inline(op: Op) -> bool:
+    return bool(op.response_url) and op.kind in ("replace", "delete")
+
+
+def _card(workspace: str, op: Op) -> dict[str, Any]:
+    """An operation as a queue keeps it (shallow: the fields are JSON already)."""
+    return {"w": workspace, "op": {"kind": op.kind, "channel": op.channel, "fields": op.fields, "ts": op.ts,
+                                   "response_url": op.response_url}}  # fmt: skip
 
 
 def _web_call(op: Op) -> tuple[str, dict[str, Any]]:
