@@ -85,6 +85,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         default="4w",
         help="4w (default: no earlier than four weeks), next, 8w or a date YYYY-MM-DD",
     )
+    madd.add_argument(
+        "--due", default="4w", help="by when it is in place: <n>w (default 4w) or a date YYYY-MM-DD"
+    )
     mopt = msub.add_parser("options", help="the support paths matching the team's last summary")
     mopt.add_argument("--team", required=True)
     mlist = msub.add_parser("list", help="the team's measures")
@@ -146,7 +149,7 @@ async def _measure(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
             m = await measures.set_status(actor, args.team, args.id, args.status)
             return say("measure_status_set", lang, id=m.id, status=m.status)
         team, m = await measures.choose(
-            actor, args.team, path=args.path, text=args.text, role=args.role, check=args.check
+            actor, args.team, path=args.path, text=args.text, role=args.role, check=args.check, due=args.due
         )
         return measures.saved(m, team, lang)
     except TeamError as exc:

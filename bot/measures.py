@@ -54,7 +54,7 @@ class Measures:
 
     async def choose(
         self, actor: str, team_id: str, *, path: str | None = None, text: str | None = None,
-        role: str, check: str = "4w",
+        role: str, check: str = "4w", due: str = "4w",
     ) -> tuple[Team, Measure]:  # fmt: skip
         """Save a new measure (running from today) for a team `actor` may change, and return
         both. TeamError names what is wrong; the lengths are the record's own (`Measure`)."""
@@ -66,7 +66,7 @@ class Measures:
         try:
             m = Measure(id=MeasureStore.new_id(), team=team.id, type=LoadType(path[0]) if path else None,
                         path=path, text=None if path else text, role=role.strip(), chosen=today,
-                        check=_check_date(today, check))  # fmt: skip
+                        check=_check_date(today, check), due=_weeks_or_date(today, due))  # fmt: skip
         except ValidationError as exc:
             if any("names_someone" in str(e.get("msg", "")) for e in exc.errors()):
                 raise TeamError("measure_names_someone") from exc
@@ -91,10 +91,11 @@ class Measures:
 
     def saved(self, m: Measure, team: Team, lang: Lang) -> str:
         """The confirmation, for the lead channel."""
-        check = (say("measure_when_date", lang, date=m.check.strftime("%d.%m.%Y")) if m.check
+        check = (say("measure_when_date", lang, date=_day(m.check)) if m.check
                  else say("measure_when_next", lang))  # fmt: skip
         what = m.what(self.rt.conversations.config.questionnaire, lang, lead=True).rstrip(".")
-        return say("measure_saved", lang, id=m.id, team=team.name, what=what, role=m.role, check=check)
+        return say("measure_saved", lang, id=m.id, team=team.name, what=what, role=m.role, check=check,
+                   due=_day(m.due) if m.due else "–")  # fmt: skip
 
     async def listing(self, actor: str, team_id: str, lang: Lang) -> str:
         team = await self.team_for(actor, team_id)
@@ -106,7 +107,8 @@ class Measures:
                 id=m.id,
                 what=m.what(q, lang, lead=True).rstrip("."),
                 role=m.role,
-                since=m.chosen.strftime("%d.%m.%Y"),
+                since=_day(m.chosen),
+                due=_day(m.due) if m.due else "–",
                 status=m.status,
             )  # fmt: skip
             for m in await self.store.all(team.id)
@@ -115,11 +117,26 @@ class Measures:
 
 
 def _check_date(today: date, check: str) -> date | None:
-    if check == "next":
-        return None
-    if check in ("4w", "8w"):
-        return today + timedelta(weeks=int(check[0]))
+    return None if check == "next" else _weeks_or_date(today, check)
+
+
+def _weeks_or_date(today: date, given: str) -> date:
+    """`<n>w` (weeks from today, 1 to 52) or an ISO date from today on."""
     try:
-        return date.fromisoformat(check)
+        if (
+            given.endswith("w")
+            and given[:-1].isascii()
+            and given[:-1].isdigit()
+            and 1 <= int(given[:-1]) <= 52
+        ):
+            return today + timedelta(weeks=int(given[:-1]))
+        day = date.fromisoformat(given)
     except ValueError as exc:
         raise TeamError("usage") from exc
+    if day < today:
+        raise TeamError("usage")
+    return day
+
+
+def _day(d: date) -> str:
+    return d.strftime("%d.%m.%Y")

@@ -23,6 +23,11 @@ class BotTexts(TextCatalog):
     measure_role: Text
     measure_role_default: Text
     measure_roles: Text
+    measure_due: Text
+    measure_due_2w: Text
+    measure_due_4w: Text
+    measure_due_8w: Text
+    measure_due_12w: Text
     measure_check: Text
     measure_check_next: Text
     measure_check_4w: Text

@@ -4,7 +4,8 @@ counters and what may be said of them.
 
 A measure holds no answers and nothing about a person: what (a support path of the
 questionnaire, or a lead's own words), for which load type, since when, which role takes it
-on, when to check, and its status. The check-back question ("did it make a difference?") is
+on and by when, when to check, and its status (what the GDA's documentation of a risk
+assessment asks of a measure: what, who, by when, and whether it worked). The check-back question ("did it make a difference?") is
 counted like every other answer, into the same cell counters, and is said in words only when at
 least k people gave a view (a "don't know" is an answer, but no view).
 """
@@ -26,8 +27,11 @@ from .scoring import Band
 Status = Literal["planned", "running", "done", "dropped"]
 STATUSES: tuple[Status, ...] = ("planned", "running", "done", "dropped")
 CHECKS = ("4w", "next", "8w")
-"""When to ask the team: the first offered is the default (no earlier than four weeks)."""
-"""When to check, as offered: in the next round, or not before four or eight weeks."""
+"""When to ask the team, as offered: the first is the default (no earlier than four weeks), or
+in the next round (an early view), or not before eight weeks."""
+DUES = ("4w", "2w", "8w", "12w")
+"""By when the change is to be in place, as offered (the first is the default); recorded and
+shown with the measure, beside who is responsible."""
 OWN_TEXT = (3, 280)
 """Shortest and longest own words for a measure (characters)."""
 ROLE = (2, 80)
@@ -75,6 +79,8 @@ class Measure(BaseModel):
     chosen: date
     check: date | None = None
     """Ask from this day on; None: in the next round opened after `chosen`."""
+    due: date | None = None
+    """By when the change is to be in place (a record from before this field has none)."""
     status: Status = "running"
 
     @field_validator("text", "role")

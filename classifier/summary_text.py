@@ -57,6 +57,7 @@ class SummaryTexts(TextCatalog):
     chart_deutlich: Text
     measures: Text
     measure_line: Text
+    measure_due: Text
     measure_bands: Text
     measure_bands_none: Text
     measure_view_better: Text
@@ -107,8 +108,9 @@ def measure_lines(
     out = []
     for n in notes:
         m = n.measure
+        due = _t("measure_due", lang, date=m.due.strftime("%d.%m.%Y")) if m.due else ""
         parts = [_t("measure_line", lang, what=m.what(q, lang, lead=True).rstrip("."), role=m.role,
-                    since=m.chosen.strftime("%d.%m.%Y"), status=_t(f"status_{m.status}", lang))]  # fmt: skip
+                    since=m.chosen.strftime("%d.%m.%Y"), due=due, status=_t(f"status_{m.status}", lang))]  # fmt: skip
         if m.type is not None:
             name = q.types[m.type].name(lang)
             if n.before is not None and n.after is not None:

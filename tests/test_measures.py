@@ -172,12 +172,15 @@ async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
         assert r.json()["response_action"] == "errors"
         assert await MeasureStore(rt.redis).all("support") == []
         before = len(fake.calls)
-        r = await send(http, base, submit(view, "ULEAD", path=offered[0], role="Teamleitung", check="next"))
+        r = await send(
+            http, base, submit(view, "ULEAD", path=offered[0], role="Teamleitung", check="next", due="12w")
+        )
         assert r.status_code == 200 and not r.content.strip(b"{} ")
         confirmation = await wait_for(fake, "chat.postMessage", before)
     assert confirmation["channel"] == "LSUP" and "Teamleitung" in confirmation["text"]
     (measure,) = await MeasureStore(rt.redis).all("support")
     assert measure.path == offered[0] and measure.status == "running" and measure.role == "Teamleitung"
+    assert measure.due == measure.chosen + timedelta(weeks=12) and "umgesetzt bis" in confirmation["text"]
     audit = await rt.teams.audit_log()
     assert any(a["what"] == "measure add" and a["who"] == "slack:ULEAD" for a in audit)
     assert any(a["what"] == "measure refused" and a["who"] == "slack:UOTHER" for a in audit)
@@ -281,7 +284,7 @@ async def test_a_measure_that_has_ended_leaves_the_weekly_posts_after_half_a_yea
 
 async def test_a_lead_chooses_a_measure_in_telegram(redis_url: str, redis) -> None:
     """The summary in the lead group carries the button; a lead continues in the private chat
-    (suggestion or own words, a role, when to check); anyone else is refused in a toast."""
+    (suggestion or own words, a role, by when, when to check); anyone else is refused in a toast."""
     from fakes import FakeTelegram
     from telegram import Bot
     from tgkit import WEBHOOK_SECRET, TelegramAgent
@@ -347,8 +350,11 @@ async def test_a_lead_chooses_a_measure_in_telegram(redis_url: str, redis) -> No
                     and lead.screen[lead.last_id]["reply_markup"]["force_reply"]
                 )
                 await lead.click("Standortleitung", message_id=roles)  # or one of the offered ones after all
+                assert "Bis wann" in lead.text()
+                await lead.click("In 8 Wochen")
                 await lead.click("Frühestens in 4 Wochen")
                 assert "festgelegt" in lead.text() and "in der ersten Runde ab" in lead.text()
+                assert "umgesetzt bis" in lead.text()
                 # a stale click on the finished dialog changes nothing
                 await lead.send(lead.click_update("", data="mc:next", message_id=lead.last_id))
                 assert "abgelaufen" in lead.text()
@@ -358,6 +364,7 @@ async def test_a_lead_chooses_a_measure_in_telegram(redis_url: str, redis) -> No
                 and m.role == "Standortleitung"
             )
             assert m.check == m.chosen + timedelta(weeks=4) and m.path is None
+            assert m.due == m.chosen + timedelta(weeks=8), "by when, as the GDA's documentation asks"
             to_group = [
                 c.params["text"]
                 for c in fake.calls

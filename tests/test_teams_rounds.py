@@ -266,6 +266,7 @@ async def test_a_lead_chooses_a_measure_in_the_summary_card(redis_url, redis) ->
                 form = show["card"]
                 offered = [c["value"] for c in form["body"][0]["choices"]]
                 assert offered
+                assert [i["id"] for i in form["body"]] == ["path", "own", "role", "due", "check"]
                 (save,) = form["actions"]
 
                 async def submit(user: str, **inputs: str) -> dict:
@@ -282,10 +283,11 @@ async def test_a_lead_chooses_a_measure_in_the_summary_card(redis_url, redis) ->
                 empty = await submit("lead-1", role="Teamleitung", check="next")
                 assert "Bitte einen Vorschlag wählen" in empty["value"]
                 assert await MeasureStore(rt.redis).all("tm") == []
-                saved = await submit("lead-1", path=offered[0], role="Teamleitung", check="8w")
+                saved = await submit("lead-1", path=offered[0], role="Teamleitung", check="8w", due="2w")
                 assert "festgelegt" in saved["value"]
                 (m,) = await MeasureStore(rt.redis).all("tm")
                 assert m.path == offered[0] and m.check is not None
+                assert m.due is not None and (m.due - m.chosen).days == 14
                 await eventually(lambda: len(fake.cards(LEADS)) == 2)
                 assert "festgelegt" in " ".join(b.get("text", "") for b in fake.cards(LEADS)[-1]["body"])
                 assert len(fake.cards(LEADS)) == 2  # the summary card was not replaced

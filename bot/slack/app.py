@@ -285,7 +285,8 @@ def build_slack_app(
         try:  # the team first: what is wrong with the form is said in its language
             lang = (await measures.team_for(f"slack:{user}", team_id)).language
             team, m = await measures.choose(f"slack:{user}", team_id, path=field("path"), text=field("own"),
-                                      role=field("role") or "", check=field("check") or "4w")  # fmt: skip
+                                      role=field("role") or "", check=field("check") or "4w",
+                                      due=field("due") or "4w")  # fmt: skip
         except TeamError as exc:
             block = {"measure_bad_role": "role", "measure_need_what": "own"}.get(exc.key, "own")
             await ack(response_action="errors", errors={block: say(exc.key, lang, **exc.params)})

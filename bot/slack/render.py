@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from classifier import Lang
-from classifier.measures import CHECKS
+from classifier.measures import CHECKS, DUES
 from flows import messages as msg
 
 from ..texts import say
@@ -150,7 +150,7 @@ def summary_blocks(
 
 
 def measure_modal(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> dict[str, Any]:
-    """The modal: a suggestion or own words, a role, when to check. `choices` are (ref, text)."""
+    """The modal: a suggestion or own words, a role, by when, when to check. `choices` are (ref, text)."""
 
     def option(value: str, text: str) -> dict[str, Any]:
         return {"text": {"type": "plain_text", "text": _plain(text, 75)}, "value": value}
@@ -165,6 +165,7 @@ def measure_modal(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> d
                 "label": {"type": "plain_text", "text": label}}  # fmt: skip
 
     checks = [option(c, say(f"measure_check_{c}", lang)) for c in CHECKS]
+    dues = [option(d, say(f"measure_due_{d}", lang)) for d in DUES]
     return {
         "type": "modal",
         "callback_id": MEASURE_VIEW,
@@ -179,6 +180,8 @@ def measure_modal(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> d
                          "options": [option(ref, text) for ref, text in choices]}},
             text_input("own", say("measure_own", lang), 280, True),
             text_input("role", say("measure_role", lang), 80, False, say("measure_role_default", lang)),
+            {"type": "input", "block_id": "due", "label": {"type": "plain_text", "text": say("measure_due", lang)},
+             "element": {"type": "static_select", "action_id": "due", "options": dues, "initial_option": dues[0]}},
             {"type": "input", "block_id": "check", "label": {"type": "plain_text", "text": say("measure_check", lang)},
              "element": {"type": "static_select", "action_id": "check", "options": checks,
                          "initial_option": checks[0]}},

@@ -298,7 +298,8 @@ class TeamsBot:
         try:  # the team first: what is wrong with the form is said in its language
             lang = (await self.measures.team_for(f"teams:{user}", form.get("team", ""))).language
             team, m = await self.measures.choose(f"teams:{user}", form.get("team", ""), path=form.get("path"), text=form.get("own"),
-                                           role=form.get("role", ""), check=form.get("check", "4w"))  # fmt: skip
+                                           role=form.get("role", ""), check=form.get("check", "4w"),
+                                           due=form.get("due", "4w"))  # fmt: skip
         except TeamError as exc:
             return AdaptiveCardActionMessageResponse(value=say(exc.key, lang, **exc.params))
         saved = self.measures.saved(m, team, lang)

@@ -21,7 +21,7 @@ from microsoft_teams.cards import (
 )
 
 from classifier import Lang
-from classifier.measures import CHECKS
+from classifier.measures import CHECKS, DUES
 from flows import messages as msg
 
 from ..texts import say
@@ -79,15 +79,17 @@ def report_button(url: str | None, lang: Lang) -> OpenUrlAction | None:
 
 def measure_form(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> ShowCardAction:
     """ "Choose a measure" under a summary: the form opens inside the card (a suggestion or own
-    words, a role, when to check); its button is an `Action.Execute` with verb `rpm`."""
+    words, a role, by when, when to check); its button is an `Action.Execute` with verb `rpm`."""
     checks = [Choice(title=say(f"measure_check_{c}", lang), value=c) for c in CHECKS]
+    dues = [Choice(title=say(f"measure_due_{d}", lang), value=d) for d in DUES]
     form = AdaptiveCard(
         body=[
             ChoiceSetInput(id="path", label=say("measure_pick", lang), style="expanded", wrap=True,
                            choices=[Choice(title=text, value=ref) for ref, text in choices]),
             TextInput(id="own", label=say("measure_own", lang), max_length=280, is_multiline=True),
             TextInput(id="role", label=say("measure_role", lang), max_length=80, value=say("measure_role_default", lang)),
-            ChoiceSetInput(id="check", label=say("measure_check", lang), value="4w", choices=checks),
+            ChoiceSetInput(id="due", label=say("measure_due", lang), value=DUES[0], choices=dues),
+            ChoiceSetInput(id="check", label=say("measure_check", lang), value=CHECKS[0], choices=checks),
         ],
         actions=[ExecuteAction(title=say("measure_save", lang), verb=MEASURE_VERB,
                                data={MEASURE_VERB: "save", "team": team_id})],

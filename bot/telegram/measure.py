@@ -1,8 +1,8 @@
 """Telegram: choosing a measure from the weekly summary, as a short guided dialog.
 
 The summary in the lead group carries a button (`ms:<team>`). A lead who presses it continues in
-their private chat with the bot, three steps with buttons: a suggestion (or own words), a role
-(or another one), when to check. What a lead types comes as a reply to the bot's prompt
+their private chat with the bot, four steps with buttons: a suggestion (or own words), a role
+(or another one), by when, when to check. What a lead types comes as a reply to the bot's prompt
 (ForceReply), so only replies are looked at here and a typed survey answer costs nothing
 extra. Anyone else gets a refusal only they see (the button's answer). The dialog's state lives
 a few minutes under the lead's pseudonym (`flows.measures`); the confirmation goes to the lead
@@ -16,18 +16,18 @@ from typing import Any
 from telegram import CallbackQuery, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 
 from classifier import Lang
-from classifier.measures import CHECKS, OWN_TEXT, ROLE
+from classifier.measures import CHECKS, DUES, OWN_TEXT, ROLE
 from flows.teams import TeamError
 
 from ..measures import Measures
 from ..runtime import Runtime
 from ..texts import say
 
-PREFIXES = ("ms:", "mp:", "mr:", "mc:")
+PREFIXES = ("ms:", "mp:", "mr:", "md:", "mc:")
 TYPED = {
     # step -> (the draft field, its length, what to say when it is off, the next step)
     "own": ("text", OWN_TEXT, "measure_need_what", "role"),
-    "role": ("role", ROLE, "measure_bad_role", "check"),
+    "role": ("role", ROLE, "measure_bad_role", "due"),
 }
 
 
@@ -101,8 +101,11 @@ class MeasureDialog:
             if value == "own":
                 await send(user.id, say("measure_role_prompt", lang), ForceReply())
             elif value.isdigit() and int(value) < len(roles):
-                await store.keep_draft(person, {**draft, "role": roles[int(value)], "step": "check"})
-                await self._ask_check(user.id, lang, send)
+                await store.keep_draft(person, {**draft, "role": roles[int(value)], "step": "due"})
+                await self._ask_due(user.id, lang, send)
+        elif data.startswith("md:") and step == "due" and value in DUES:
+            await store.keep_draft(person, {**draft, "due": value, "step": "check"})
+            await self._ask_check(user.id, lang, send)
         elif data.startswith("mc:") and step == "check" and value in CHECKS:
             await self._save(actor, person, {**draft, "check": value}, user.id, send)
 
@@ -118,13 +121,20 @@ class MeasureDialog:
             await send(user_id, say(off, lang), ForceReply())
             return True
         await self.measures.store.keep_draft(person, {**draft, name: text.strip(), "step": then})
-        await (self._ask_role if then == "role" else self._ask_check)(user_id, lang, send)
+        await (self._ask_role if then == "role" else self._ask_due)(user_id, lang, send)
         return True
 
     async def _ask_role(self, chat: int, lang: Lang, send: Any) -> None:
         pairs = [(r, f"mr:{n}") for n, r in enumerate(self._roles(lang))]
         await send(
             chat, say("measure_role", lang), _buttons([*pairs, (say("measure_role_other", lang), "mr:own")])
+        )
+
+    async def _ask_due(self, chat: int, lang: Lang, send: Any) -> None:
+        await send(
+            chat,
+            say("measure_due", lang),
+            _buttons([(say(f"measure_due_{d}", lang), f"md:{d}") for d in DUES]),
         )
 
     async def _ask_check(self, chat: int, lang: Lang, send: Any) -> None:
@@ -139,7 +149,7 @@ class MeasureDialog:
         try:
             team, m = await self.measures.choose(actor, draft.get("team", ""), path=draft.get("path"),
                                                  text=draft.get("text"), role=draft.get("role", ""),
-                                                 check=draft.get("check", "4w"))  # fmt: skip
+                                                 check=draft.get("check", "4w"), due=draft.get("due", "4w"))  # fmt: skip
         except TeamError as exc:
             await send(chat, say(exc.key, lang, **exc.params), None)
             return
