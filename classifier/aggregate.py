@@ -12,7 +12,11 @@ counted over the people who answered what a statement is about), and nothing mor
   over exactly the people counted in `b:<t>:*`;
 - per type `t` whose systemic and influence items were both answered: `x:<t>` (one person),
   `xs:<t>` and `xi:<t>` (their two answers), so a tension field rests only on people who
-  answered both of its items.
+  answered both of its items;
+- per type `t` without an influence item (its third item is the strain item) whose systemic
+  item was answered: `y:<t>` (one person) and `ys:<t>` (the answer), for what the team says of
+  its cause. Counters of a version that still had an influence item for `t` (`x:<t>`) are left
+  unread for it.
 """
 
 from __future__ import annotations
@@ -39,7 +43,13 @@ def contribution(q: Questionnaire, answers: Answers) -> dict[str, int]:
             out[f"b:{t}:{b}"] = 1
             out[f"m:{t}"] = int(mean * MEAN_SCALE)
         systemic = answers.get(q.systemic_item(t).id)
-        room = answers.get(q.influence_item(t).id)
+        item = q.influence_item(t)
+        if item is None:
+            if systemic is not None:
+                out[f"y:{t}"] = 1
+                out[f"ys:{t}"] = systemic
+            continue
+        room = answers.get(item.id)
         if systemic is not None and room is not None:
             out[f"x:{t}"] = 1
             out[f"xs:{t}"] = systemic
@@ -66,6 +76,13 @@ def type_mean(counters: Mapping[str, int], t: LoadType) -> Fraction | None:
     """The team mean of the person means for `t`, over the people counted in `with_band`."""
     n = with_band(counters, t)
     return Fraction(int(counters.get(f"m:{t}", 0)), n * MEAN_SCALE) if n else None
+
+
+def cause_base(counters: Mapping[str, int], t: LoadType) -> tuple[int, Fraction | None]:
+    """For a type without an influence item: the people who answered its systemic item, and
+    their mean."""
+    n = int(counters.get(f"y:{t}", 0))
+    return (n, Fraction(int(counters.get(f"ys:{t}", 0)), n)) if n else (0, None)
 
 
 def tension_base(counters: Mapping[str, int], t: LoadType) -> tuple[int, Fraction | None, Fraction | None]:

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .aggregate import clear, people, tension_base, type_mean, with_band
+from .aggregate import cause_base, clear, people, tension_base, type_mean, with_band
 from .model import LoadType, Questionnaire
 from .scoring import Band, band
 
@@ -242,7 +242,10 @@ def summarize(
         if mean is None or n_t < need[t]:
             continue
         bands[t] = b = band(q, mean)
-        x, systemic, room = tension_base(counters, t)
+        if q.influence_item(t) is None:  # the cause from the systemic answers alone, no tension field
+            (x, systemic), room = cause_base(counters, t), None
+        else:
+            x, systemic, room = tension_base(counters, t)
         cause[t] = Cause.FEW
         if x >= need[t] and systemic is not None:
             cause[t] = (Cause.HIGH if systemic >= q.thresholds.tension_systemic

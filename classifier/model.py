@@ -178,9 +178,14 @@ class Influence(_Frozen):
 class TypeTexts(_Frozen):
     name: Text
     meaning: Systemic
-    """What the pattern means, by the level of the answer to its exposure (D: strain) item."""
+    """What the pattern means, by the level of the answer to its exposure item (or, without
+    one, its strain item)."""
     systemic: Systemic
-    influence: Influence
+    influence: Influence | None = None
+    """By the level of the answer to the type's influence item, where it has one."""
+    own: Said | None = None
+    """Where the type has no influence item (its third item is the strain item): one sentence
+    on the person's own room that presupposes no answer."""
     paths: tuple[SupportPath, ...] = Field(min_length=2, max_length=4)
 
 
@@ -194,6 +199,9 @@ class Item(_Frozen):
     """The skip button's label where the item presupposes an event that may not occur."""
     note: Text | None = None
     """A short line shown above the question (e.g. that skipping is fine)."""
+    since: str | None = None
+    """The questionnaire version whose wording this item has (None: as in every version): an
+    answer given in a survey started under an older version is not carried over."""
 
 
 class DominantTexts(_Frozen):
@@ -270,14 +278,22 @@ class Questionnaire(_Frozen):
             raise ValueError("item ids must be unique")
         for t in LoadType:
             facets = sorted(i.facet for i in self.items if i.type is t)
-            if (
-                len(facets) != 3
-                or Facet.SYSTEMIC not in facets
-                or Facet.INFLUENCE not in facets
-                or (Facet.EXPOSURE not in facets and Facet.STRAIN not in facets)
+            inner = {Facet.EXPOSURE, Facet.STRAIN}
+            if len(facets) != 3 or facets.count(Facet.SYSTEMIC) != 1 or not inner & set(facets):
+                raise ValueError(
+                    f"type {t} needs three items: one systemic, one exposure or strain, and one "
+                    "influence (or, beside a strain item, an exposure item)"
+                )
+            if Facet.INFLUENCE not in facets and set(facets) != {Facet.SYSTEMIC, *inner}:
+                raise ValueError(
+                    f"type {t}: without an influence item it needs an exposure and a strain item"
+                )
+            texts = self.types[t]
+            if (Facet.INFLUENCE in facets) != (texts.influence is not None) or (texts.influence is None) != (
+                texts.own is not None
             ):
                 raise ValueError(
-                    f"type {t} needs exactly one exposure (or strain), one systemic and one influence item"
+                    f"type {t}: `influence` texts go with an influence item, `own` with none (one of the two)"
                 )
         by_id = {i.id: i for i in self.items}
         for name in ("exhaustion_item", "aggression_item"):
@@ -295,15 +311,27 @@ class Questionnaire(_Frozen):
     def items_of(self, load_type: LoadType) -> tuple[Item, ...]:
         return tuple(i for i in self.items if i.type is load_type)
 
-    def influence_item(self, load_type: LoadType) -> Item:
-        return next(i for i in self.items_of(load_type) if i.facet is Facet.INFLUENCE)
+    def influence_item(self, load_type: LoadType) -> Item | None:
+        """The person's room to act on it; None for a type whose third item is its strain item."""
+        return next((i for i in self.items_of(load_type) if i.facet is Facet.INFLUENCE), None)
 
     def systemic_item(self, load_type: LoadType) -> Item:
         return next(i for i in self.items_of(load_type) if i.facet is Facet.SYSTEMIC)
 
     def exposure_item(self, load_type: LoadType) -> Item:
-        """How often the stressor occurs (D: the strain it leaves): what the meaning speaks of."""
-        return next(i for i in self.items_of(load_type) if i.facet in (Facet.EXPOSURE, Facet.STRAIN))
+        """How often the stressor occurs (without such an item: the strain it leaves): what the
+        meaning speaks of."""
+        mine = self.items_of(load_type)
+        return next((i for i in mine if i.facet is Facet.EXPOSURE), None) or next(
+            i for i in mine if i.facet is Facet.STRAIN
+        )
+
+    def carried_over(self, started: str | None) -> frozenset[str]:
+        """Items whose answers given in a survey started under version `started` (None: before
+        versions were kept with a survey) still mean what they ask now."""
+        return frozenset(
+            i.id for i in self.items if i.since is None or (started is not None and started >= i.since)
+        )
 
 
 def _describe(exc: Exception) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import Lang, Level, LoadType, Questionnaire, Said, Text
+from .model import Item, Lang, Level, LoadType, Questionnaire, Said, Text
 from .scoring import Answers, Band, Outcome, classify
 
 MAX_PATHS = 4
@@ -110,9 +110,13 @@ def result_key(q: Questionnaire, answers: Answers, *, counted: bool = False) -> 
     per_type = c.outcome in (Outcome.DOMINANT, Outcome.MULTIPLE)
     th = q.thresholds
     systemic = tuple(th.level(answers.get(q.systemic_item(t).id)) for t in named) if per_type else ()
-    influence = tuple(th.level(answers.get(q.influence_item(t).id)) for t in named) if per_type else ()
+    influence = tuple(_level(q, answers, q.influence_item(t)) for t in named) if per_type else ()
     exposure = tuple(th.level(answers.get(q.exposure_item(t).id)) for t in named) if per_type else ()
     return ResultKey(c.outcome, named, systemic, influence, exposure, exhaustion, aggression, counted)
+
+
+def _level(q: Questionnaire, answers: Answers, item: Item | None) -> Level | None:
+    return q.thresholds.level(answers.get(item.id)) if item is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +201,12 @@ def phrase(q: Questionnaire, key: ResultKey, lang: Lang) -> PersonalResult:
         )
 
     def influence(t: LoadType, level: Level | None) -> str:
-        item = q.influence_item(t).id
-        return (
-            say(o.influence_skipped, item) if level is None else say(q.types[t].influence(level), item, level)
-        )
+        found, texts = q.influence_item(t), q.types[t]
+        if found is None or texts.influence is None:  # no item on it: a sentence that presumes nothing
+            return say(texts.own or o.influence_skipped)
+        if level is None:
+            return say(o.influence_skipped, found.id)
+        return say(texts.influence(level), found.id, level)
 
     lines: list[str] = []
     sys_lines: list[str] = []
@@ -228,8 +234,15 @@ def phrase(q: Questionnaire, key: ResultKey, lang: Lang) -> PersonalResult:
             sys_lines.append(line)
             names = join_names([q.types[t].name(lang) for t in group], lang)
             lines.append(m.line(lang).format(name=names, systemic=line))
-        # the influence line for the type where the person has the least room, naming it
-        t, _, level = max(shown_types, key=lambda x: -1 if x[2] is None else int(x[2].value))
+
+        # the influence line for the type where the person has the least room, naming it (a type
+        # without an influence item only when no other is named)
+        def room(x: tuple[LoadType, Level | None, Level | None]) -> int:
+            if q.influence_item(x[0]) is None:
+                return -2
+            return -1 if x[2] is None else int(x[2].value)
+
+        t, _, level = max(shown_types, key=room)
         inf = m.influence(lang).format(name=q.types[t].name(lang), influence=influence(t, level))
         lines.append(inf)
     elif key.outcome is Outcome.NO_RESULT:

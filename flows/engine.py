@@ -193,7 +193,7 @@ def begin(ctx: _Ctx, s: Session | None, e: Event) -> Step:
     lang = e.lang or ctx.lang
     if ctx.round_id and ctx.already_done:
         return Step(None, (msg.Notice(ctx.t("already_done", lang)),))
-    new = Session.new(lang, len(ctx.cfg.questionnaire.items), ctx.round_id)
+    new = Session.new(lang, len(ctx.cfg.questionnaire.items), ctx.round_id, ctx.cfg.questionnaire.version)
     return Step(new, (_question(ctx, new),))
 
 

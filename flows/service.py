@@ -76,6 +76,8 @@ class Conversations:
         self._round_ttl = round_ttl
         self.measures = measures
         self._followups: dict[str, tuple[float, engine.Followup | None]] = {}
+        self._carried: dict[str | None, frozenset[str]] = {}
+        self._item_ids = tuple(i.id for i in config.questionnaire.items)
 
     async def _scope(self, person: str) -> tuple[str, tuple[str, str] | None]:
         """The person's scope (team or solo) and their team's open round (id, key)."""
@@ -152,9 +154,12 @@ class Conversations:
             session, version, finished = await self.store.load_state(ref)
         else:
             version, session, finished = cached
+        q = self.config.questionnaire
         secret = self.teams.secret if self.teams else b""
         round_id, token = (rnd[0], done_token(secret, rnd[1], person)) if rnd else (None, None)
         for _ in range(MAX_ATTEMPTS):
+            if session is not None:  # started under an older questionnaire: reworded items asked anew
+                session = session.carried_over(q.version, self._kept(session.version), self._item_ids)
             already = False
             if round_id and token and session is None and isinstance(event, (Start, Text)):
                 already = await self.teams.has_finished(scope, round_id, token)  # type: ignore[union-attr]
@@ -191,6 +196,12 @@ class Conversations:
         if result.quiet_round and rnd and self.teams is not None:
             for kind in KINDS[1:]:  # the reminders
                 await self.teams.mark_sent(scope, rnd[0], kind, person)
+
+    def _kept(self, started: str | None) -> frozenset[str]:
+        found = self._carried.get(started)
+        if found is None:
+            found = self._carried[started] = self.config.questionnaire.carried_over(started)
+        return found
 
     def _remember(self, ref: Ref, version: int, session: Session | None, finished: bool = False) -> None:
         self._sessions[ref] = (version, session, finished)

@@ -2,19 +2,22 @@
 
 Answers are a string with one character per item in questionnaire order: `0`-`4` an answer,
 `s` skipped, `-` not yet answered. The serialised session, `<state><lang><index>|<answers>|
-<round>` like `ade03|4403--------|r1a2b3c4d`, stays under 64 bytes, so Redis keeps the
-person's hash in its compact encoding.
+<round>|<questionnaire version>` like `ade03|4403--------|r1a2b3c4d|2026.12-2`, stays under 64
+bytes, so Redis keeps the person's hash in its compact encoding (a session stored before the
+version was kept has no fourth part).
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, replace
 
 from classifier import Lang
 
 UNANSWERED = "-"
 SKIPPED = "s"
+_VERSION = re.compile(r"[0-9A-Za-z._-]{1,16}")
 
 
 class State(enum.StrEnum):
@@ -37,10 +40,23 @@ class Session:
     index: int
     answers: str
     round_id: str | None = None
+    version: str | None = None
+    """The questionnaire version the survey was started under (None: before it was kept)."""
 
     @classmethod
-    def new(cls, lang: Lang, total: int, round_id: str | None = None) -> Session:
-        return cls(State.ASKING, lang, 0, UNANSWERED * total, round_id)
+    def new(cls, lang: Lang, total: int, round_id: str | None = None, version: str | None = None) -> Session:
+        return cls(State.ASKING, lang, 0, UNANSWERED * total, round_id, version)
+
+    def carried_over(self, version: str, keep: frozenset[str], item_ids: tuple[str, ...]) -> Session:
+        """The session under questionnaire `version`: an answer to an item reworded since the
+        survey started (not in `keep`) is taken back, so no sentence rests on what another
+        wording asked; it counts as not answered."""
+        if self.version == version:
+            return self
+        answers = "".join(
+            ch if i in keep else UNANSWERED for i, ch in zip(item_ids, self.answers, strict=True)
+        )
+        return replace(self, answers=answers, version=version)
 
     def with_answer(self, value: int | None) -> Session:
         ch = SKIPPED if value is None else str(value)
@@ -57,15 +73,19 @@ class Session:
         return out
 
     def dumps(self) -> str:
-        return f"{self.state.value[0]}{self.lang}{self.index:02d}|{self.answers}|{self.round_id or ''}"
+        head = f"{self.state.value[0]}{self.lang}{self.index:02d}|{self.answers}|{self.round_id or ''}"
+        return f"{head}|{self.version}" if self.version else head
 
     @classmethod
     def loads(cls, raw: str | bytes, total: int) -> Session:
         try:
             text = raw.decode() if isinstance(raw, bytes) else raw
-            head, answers, round_id = text.split("|")
+            head, answers, round_id, *rest = text.split("|")
+            if len(rest) > 1 or (rest and not _VERSION.fullmatch(rest[0])):
+                raise ValueError("not a questionnaire version")
             state = {"a": State.ASKING, "p": State.PAUSED, "r": State.REVIEW, "f": State.FOLLOWUP}[head[0]]
-            session = cls(state, head[1:3], int(head[3:]), answers, round_id or None)  # type: ignore[arg-type]
+            session = cls(state, head[1:3], int(head[3:]), answers, round_id or None,  # type: ignore[arg-type]
+                          rest[0] if rest else None)  # fmt: skip
         except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
             raise SessionDataError("unreadable session") from exc
         if (

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import classifier
 from classifier import LoadType, contribution
 from classifier.disclosure import (
+    Cause,
     Cell,
     DisclosureError,
     Spread,
@@ -122,7 +123,9 @@ def test_summary_words_by_size() -> None:
     small = summarize(Q, 5, counters_for(6, value=3))
     assert small is not None and small.spread == {} and small.trend == {} and small.wide == frozenset()
     assert set(small.bands.values()) == {classifier.Band.DEUTLICH}
-    assert set(small.tension) == set(LoadType)  # "oft" on systemic and on little room
+    with_room = {t for t in LoadType if Q.influence_item(t) is not None}  # D has no influence item
+    assert set(small.tension) == with_room  # "oft" on systemic and on little room
+    assert small.cause == dict.fromkeys(LoadType, Cause.HIGH)  # D's from its systemic answers alone
     big = summarize(Q, 5, pool([counters_for(8, value=3), counters_for(4, value=0)]),
                     previous={t: classifier.Band.KAUM for t in LoadType})  # fmt: skip
     assert big is not None and big.wide == frozenset(LoadType)
@@ -160,11 +163,12 @@ def test_k_per_statement_one_answerer_among_four_who_skip() -> None:
 
 def test_tension_needs_k_who_answered_both_of_its_items() -> None:
     strained = {i.id: 4 for i in Q.items}
-    no_room_answer = strained | {Q.influence_item(t).id: None for t in LoadType}
+    with_room = {t for t in LoadType if Q.influence_item(t) is not None}
+    no_room_answer = strained | {Q.influence_item(t).id: None for t in with_room}  # type: ignore[union-attr]
     s = summarize(Q, 5, pool([contribution(Q, strained)] * 4 + [contribution(Q, no_room_answer)] * 3))
     assert s is not None and set(s.bands) == set(LoadType) and s.tension == ()
     s = summarize(Q, 5, pool([contribution(Q, strained)] * 5 + [contribution(Q, no_room_answer)] * 3))
-    assert s is not None and set(s.tension) == set(LoadType)
+    assert s is not None and set(s.tension) == with_room
 
 
 def test_higher_k_for_the_exhaustion_type() -> None:
@@ -175,3 +179,18 @@ def test_higher_k_for_the_exhaustion_type() -> None:
     assert s is not None and exhausted not in s.bands and len(s.bands) == 3
     s = summarize(Q, 5, counters_for(8, value=3), k_types=ks)
     assert s is not None and exhausted in s.bands
+
+
+def test_counters_stored_under_the_older_questionnaire_are_read_for_what_they_still_mean() -> None:
+    """Issue 23: 2026.12-1 had an influence item for D (stepping out after a hard contact); its
+    counters (`x:D`) may still wait in a cell. D's band and mean mean the same and count; the old
+    pairs say nothing about D now: no tension field, and its cause only from `y:D`."""
+    strained = {i.id: 4 for i in Q.items}
+    now = pool([contribution(Q, strained)] * 3)
+    older = pool([contribution(Q, strained)] * 3) | {"x:D": 3, "xs:D": 12, "xi:D": 12}
+    older = {k: v for k, v in older.items() if not k.startswith("y")}
+    s = summarize(Q, 5, pool([now, older]))
+    assert s is not None and LoadType.D in s.bands and LoadType.D not in s.tension
+    assert s.cause[LoadType.D] is Cause.FEW, "three answered D's systemic item under this version: below k"
+    s = summarize(Q, 5, pool([now, now]))
+    assert s is not None and s.cause[LoadType.D] is Cause.HIGH

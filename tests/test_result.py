@@ -4,6 +4,7 @@ for a phone; 2-4 paths; why the signpost is shown; both languages."""
 
 import itertools
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -35,6 +36,17 @@ def all_keys() -> list[ResultKey]:
     flags = [dict(zip(("exhaustion", "aggression", "counted"), f, strict=True))
              for f in itertools.product([False, True], repeat=3)]  # fmt: skip
     keys: list[ResultKey] = []
+
+    def possible(k: ResultKey) -> ResultKey:  # a type without an influence item has no such answer
+        if not k.influence:
+            return k
+        return replace(
+            k,
+            influence=tuple(
+                None if Q.influence_item(t) is None else i for t, i in zip(k.types, k.influence, strict=True)
+            ),
+        )
+
     for t in LoadType:
         for s, i, e in itertools.product(levels, levels, levels):
             keys += [ResultKey(Outcome.DOMINANT, (t,), (s,), (i,), (e,), **f) for f in flags]
@@ -53,7 +65,7 @@ def all_keys() -> list[ResultKey]:
             keys += [ResultKey(Outcome.MODERATE, named, **f) for f in flags]
     keys += [ResultKey(Outcome.LOW, (), **f) for f in flags]
     keys += [ResultKey(Outcome.NO_RESULT, (), **f) for f in flags]
-    return keys
+    return list(dict.fromkeys(possible(k) for k in keys))
 
 
 KEYS = all_keys()
@@ -82,10 +94,18 @@ def test_every_combination_fits_a_phone_and_says_what_the_answers_say(lang: str)
             shown = list(zip(key.types, key.influence, strict=True))
             if key.outcome is Outcome.MULTIPLE:  # every tied type is named
                 assert all(Q.types[x].name(lang) in " ".join(r.lines) for x in key.types), key
-            least = max(shown, key=lambda x: -1 if x[1] is None else int(x[1].value))
+            least = max(
+                shown,
+                key=lambda x: (
+                    -2 if Q.influence_item(x[0]) is None else -1 if x[1] is None else int(x[1].value)
+                ),
+            )
             sentence = (r.influence or "").replace(Q.types[least[0]].name(lang), "")  # the name may say it
             claimed = CLAIMS_ROOM.search(sentence)
-            if least[1] in (Level.HIGH, None):
+            own = Q.types[least[0]].own
+            if own is not None:  # no influence item: the one sentence that presumes no answer
+                assert own(lang) in (r.influence or "") and not claimed, (key, r.influence)
+            elif least[1] in (Level.HIGH, None):
                 assert not claimed and "Spielraum" not in sentence, (key, r.influence)
             if least[1] is Level.LOW:
                 assert claimed, (key, r.influence)
@@ -206,6 +226,12 @@ def test_contribution_holds_only_counters() -> None:
     assert sum(v for k, v in c.items() if k.startswith("b:")) == 4  # one band per type
     assert c["m:A"] == 12 and c["m:B"] == 12  # mean 2 of its answered items, times 6
     tension_types = {k[2:] for k in c if k.startswith("x:")}
-    expected = {t.value for t in LoadType if "b2" not in (Q.systemic_item(t).id, Q.influence_item(t).id)}
+    expected = {
+        t.value
+        for t in LoadType
+        if (i := Q.influence_item(t)) is not None and "b2" not in (Q.systemic_item(t).id, i.id)
+    }
     assert tension_types == expected
+    # a type without an influence item (D) keeps its systemic answer alone, for the cause line
+    assert {k for k in c if k.startswith("y")} == {"y:D", "ys:D"} and c["ys:D"] == 2
     assert contribution(Q, {i.id: None for i in Q.items}) == {}, "no result counts toward nothing"

@@ -92,11 +92,15 @@ def test_authority_is_not_turned_into_breaks() -> None:
     assert "Anliegen selbst zu entscheiden" in text
 
 
-def test_cool_down_only_where_the_cool_down_answer_speaks() -> None:
+def test_self_control_sentences_rest_on_their_own_items() -> None:
+    """Issue 23: D's sentences speak each of its own item: what is required (d1), the
+    friendliness shown without feeling it (d2); exhaustion (d3) alone never names D."""
     _, text, _ = the_result(d1=IMMER, d2=NIE, d3=IMMER)
-    assert "Abkühl" not in text and "Ärger zu verbergen" in text
+    assert "oft verlangt, Ärger zu verbergen" in text and "Freundlich zu bleiben" not in text
     _, text, _ = the_result(d1=NIE, d2=IMMER, d3=IMMER)
-    assert "Gefühle zurück" not in text and "Ärger zu verbergen" not in text
+    assert "Freundlich zu bleiben" in text and "selten verlangt" in text
+    title, _, _ = the_result(d3=IMMER)
+    assert "Selbstkontrolle" not in title, "exhaustion alone is no self-control pattern"
 
 
 def test_rarely_insulted_is_not_everyday() -> None:

@@ -215,3 +215,41 @@ async def test_another_process_moving_the_session_is_noticed(conversations, stor
     assert out.messages[0].item_id == "b1"
     session, _ = await store.load(r)
     assert session.answers[:2] == "1-"
+
+
+async def test_a_survey_started_under_the_older_questionnaire_loses_only_its_reworded_answers(
+    conversations, store, redis, config
+) -> None:
+    """Issue 23: a2, d1 and d2 were reworded in 2026.12-2 (d2 now asks about feelings shown, not
+    about stepping out). A survey begun before, stored without a version, goes on: answers to
+    the unchanged items stay, those to the reworded ones count as not given, and no sentence of
+    the result rests on an answer to the older wording."""
+    q = config.questionnaire
+    assert {i.id for i in q.items if i.since} == {"a2", "d1", "d2"}
+    r = ref("UOLD")
+    old = "a" + "de" + "08" + "|" + "44444444----" + "|"  # eight answered, the old format
+    await redis.hset(keys.session(r.scope, r.person), mapping={"v": 5, "d": old})
+    handled = await conversations.handle(r.person, ev.Answer("a3", 4), event_id="old-1")
+    assert any(isinstance(m, msg.Question) and m.item_id == "b3" for m in handled.messages)
+    session, _ = await store.load(r)
+    assert session is not None and session.version == q.version
+    kept = dict(zip(ITEMS, session.answers, strict=True))
+    assert {i for i, ch in kept.items() if ch == "-"} == {"a2", "d1", "d2", "b3", "c3", "d3"}
+    assert kept["a1"] == kept["b1"] == kept["c1"] == kept["b2"] == kept["c2"] == kept["a3"] == "4"
+    for item in ("b3", "c3", "d3"):
+        handled = await conversations.handle(r.person, ev.Answer(item, 0), event_id=f"old-{item}")
+    (result,) = [m for m in handled.messages if isinstance(m, msg.Result)]
+    assert "Freundlich" not in " ".join(result.lines), "nothing said of an answer to the old d2"
+    raw = await redis.hget(keys.session(r.scope, r.person), "d")
+    assert raw is None, "finished: the answers are gone"
+
+
+def test_sessions_of_either_format_are_read_and_a_bad_version_is_refused() -> None:
+    from flows.session import Session, SessionDataError
+
+    assert Session.loads("ade01|3-----------|", 12).version is None
+    s = Session.loads("ade01|3-----------|r1|2026.12-2", 12)
+    assert s.version == "2026.12-2" and Session.loads(s.dumps(), 12) == s
+    for bad in ("ade01|3-----------||x y", "ade01|3-----------||a|b"):
+        with pytest.raises(SessionDataError):
+            Session.loads(bad, 12)
