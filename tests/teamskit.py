@@ -61,6 +61,8 @@ class FakeTeams:
     retry_after: int = 1
     limited: int = 0
     """How many posts were answered with 429."""
+    limit_next: int = 0
+    """Answer this many of the next posts with 429."""
     max_bytes: int = 0
     """Refuse an activity larger than this (JSON bytes) with 413 MessageSizeTooBig, as Teams
     does from about 28 KB (0: no limit)."""
@@ -134,7 +136,8 @@ class FakeTeams:
                         if self.max_bytes and len(json.dumps(body)) > self.max_bytes:
                             self.refused += 1
                             return 413, {"error": {"code": "MessageSizeTooBig"}}, {}
-                        if n in self.rate_limit:
+                        if n in self.rate_limit or self.limit_next > 0:
+                            self.limit_next = max(0, self.limit_next - 1)
                             self.limited += 1
                             return (
                                 429,

@@ -364,8 +364,12 @@ def check_statements(
                 assert len(answered) >= 10 and clear >= 3 and len(answered) - clear >= 3
             if "Bericht)" in row.group(1):
                 assert len(answered) >= 10
-        both = [a for a in results
-                if a[Q.systemic_item(t).id] is not None and a[Q.influence_item(t).id] is not None]  # fmt: skip
+        room = Q.influence_item(t)
+        both = [a for a in results  # who answered what a cause line and a tension field rest on
+                if a[Q.systemic_item(t).id] is not None and (room is None or a[room.id] is not None)]  # fmt: skip
         tension = re.search(r"Spannungsfelder[^:]*: ([^\n]*)", text)
         if tension and name in tension.group(1):
+            assert room is not None, f"a tension field for {t}, which asks nothing about room"
             assert len(both) >= need[t], f"tension of {t} on {len(both)} people"
+        if re.search(rf"• {re.escape(name)}: Das Team sieht die Ursache", text):
+            assert len(both) >= need[t], f"the cause of {t} on {len(both)} people"

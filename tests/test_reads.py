@@ -83,11 +83,27 @@ def test_the_exhaustion_question_says_skipping_is_fine() -> None:
         step(Session(State.ASKING, "de", i, "1" * i + "-" * (12 - i)), ev.Resume()).messages[0]
         for i in range(12)
     ]
-    assert sum(1 for o in others if isinstance(o, msg.Question) and o.note) == 1
+    noted = {o.item_id: o.note for o in others if isinstance(o, msg.Question) and o.note}
+    assert sum("überspringen" in n.lower() for n in noted.values()) == 1
+
+
+def test_a_question_asked_in_the_negative_says_so_above_it() -> None:
+    """Issue 23: the influence items ask how often something could not be done; the note above
+    says so, in both languages."""
+    for item in ("a3", "b3", "c3"):
+        i = ITEMS.index(item)
+        for lang in ("de", "en"):
+            (q,) = step(Session(State.ASKING, lang, i, "1" * i + "-" * (12 - i)), ev.Resume()).messages  # type: ignore[arg-type]
+            assert (
+                isinstance(q, msg.Question)
+                and q.note
+                and ("nicht" in q.note or "not" in q.note or "lacked" in q.note)
+            )
+            assert ("wie oft" in q.note) if lang == "de" else ("how often" in q.note)
 
 
 def test_items_that_presuppose_an_incident_offer_it_did_not_happen() -> None:
-    for item in ("a3", "d2"):
+    for item in ("a2", "a3", "d1"):
         i = ITEMS.index(item)
         (q,) = step(Session(State.ASKING, "de", i, "1" * i + "-" * (12 - i)), ev.Resume()).messages
         assert isinstance(q, msg.Question) and q.options[-1].label.startswith("kam nicht vor")

@@ -18,6 +18,7 @@ from conftest import REPO, Clock, free_port, python_env, ruhepuls_process, wait_
 from fakes import FakeServer
 from test_measures import surveys, weekly
 
+import classifier
 from bot.measures import Measures
 from bot.report import sign
 from bot.runtime import Runtime, runtime
@@ -98,7 +99,7 @@ async def test_the_pdf_holds_what_was_published_and_no_count(
     assert "Ruhepuls-Teambericht: Hotline Nord" in flat
     assert "Befugnisse oder ein Kulanzbudget" in flat and "Teamleitung" in flat  # the measure
     assert "Sicht des Teams: überwiegend eine Verbesserung" in flat
-    assert "Fragebogen-Version: 2026.12-1" in flat and "Offenlegungsregel" in flat
+    assert f"Fragebogen-Version: {classifier.default().version}" in flat and "Offenlegungsregel" in flat
     assert "Arbeitszeit, Umgebung" in flat  # what Ruhepuls does not cover
     assert "noch nicht genug Antworten" in flat  # week three, below k: no band, no number
     assert not counts_of_people(flat), counts_of_people(flat)

@@ -78,6 +78,12 @@ def test_a_clear_rule_that_keeps_someone_from_ending_abuse_is_not_called_backing
     _, text, _ = the_result(a1=IMMER, a2=NIE, a3=IMMER)
     assert "Rückhalt" not in text and "ohne klare Rückendeckung" not in text
     assert "gehören zu Ihrem Alltag" in text and "konnten Sie oft nicht" in text
+    # a2 asks about backing itself now (2026.12-2): the sentence repeats the person's own answer
+    assert "Rückendeckung bei Beleidigungen fehlte Ihnen selten" in text
+    assert (
+        "Rückendeckung" in Q.item("a2").text.de
+        and "kam nicht vor" in (Q.item("a2").skip_label or Q.skip_label).de
+    )
 
 
 def test_the_time_target_is_not_moved_into_the_conversation() -> None:

@@ -230,11 +230,12 @@ async def test_telegram_lead_chat_gets_text_and_photo(redis_url: str, redis) -> 
 
 
 @pytest.mark.parametrize(
-    ("a2", "cause"), [(0, "selten in unklaren Regeln"), (4, "hauptsächlich in unklaren Regeln")]
+    ("a2", "cause"),
+    [(0, "selten in fehlender Rückendeckung"), (4, "hauptsächlich in fehlender Rückendeckung")],
 )
 async def test_the_cause_line_comes_from_the_teams_own_answers(rt: Runtime, a2: int, cause: str) -> None:
-    """Six who say the rules were never unclear (but calls can't be ended) are not told their
-    cause is unclear rules; six who say they often were, are."""
+    """Six who say they never lacked backing (but calls can't be ended) are not told their
+    cause is a lack of backing; six who say they often did, are."""
     await open_team(rt)
     for n in range(6):
         person = rt.person("slack", f"T1:UCAUSE{n}")
