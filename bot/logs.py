@@ -119,10 +119,16 @@ def setup(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
 
 
 def clamp(level: int | str = logging.INFO) -> None:
-    """Third-party loggers at WARNING or above, whatever the level of ours (also applied by the
-    web app and the worker themselves, so that an embedding process gets it too)."""
+    """Ours at the chosen level, everything else at WARNING or above (an allow-list: the root
+    logger stays at WARNING, so a library nobody named, fontTools in `ruhepuls report` say, says
+    nothing below it); also applied by the web app and the worker themselves, so that an
+    embedding process gets it too. Libraries that set a level of their own are named in
+    THIRD_PARTY and held at WARNING as well."""
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     numeric = numeric if isinstance(numeric, int) else logging.INFO
+    logging.getLogger("ruhepuls").setLevel(numeric)
+    root = logging.getLogger()
+    root.setLevel(max(logging.WARNING, numeric))
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
     for name in TERSE:

@@ -28,6 +28,70 @@ for _name in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "SERVICE_URL"):
 
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 
+PURE = frozenset({"test_disclosure", "test_measure_rule", "test_questionnaire", "test_reads", "test_result",
+                  "test_scoring", "test_sentences"})  # fmt: skip
+"""Modules of pure tests (the classifier and the engine's words): no server, no socket, seconds
+for all of them (`pytest -m pure`); every other test is `e2e`."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        name = module.__name__.rsplit(".", 1)[-1] if module is not None else ""
+        item.add_marker(pytest.mark.pure if name in PURE else pytest.mark.e2e)
+
+
+def _on_this_machine(host: object) -> bool:
+    import ipaddress
+
+    if host in (None, "", "localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fails a test that reaches an address off this machine (the fakes are all local), and a
+    pure test that opens any connection at all. Covers this process; the servers a test starts
+    get only local addresses from it."""
+    pure = request.node.get_closest_marker("pure") is not None
+    reached: list[str] = []
+    connect, connect_ex, getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+    def allowed(sock: socket.socket, address: Any) -> bool:
+        if pure:
+            reached.append(f"{address!r} (a pure test opens no connection)")
+            return False
+        if sock.family == getattr(socket, "AF_UNIX", None) or _on_this_machine(address[0]):
+            return True
+        reached.append(repr(address))
+        return False
+
+    def guarded_connect(sock: socket.socket, address: Any) -> None:
+        if not allowed(sock, address):
+            raise ConnectionRefusedError(f"tests stay on this machine: {address!r}")
+        connect(sock, address)
+
+    def guarded_connect_ex(sock: socket.socket, address: Any) -> int:
+        if not allowed(sock, address):
+            return 111  # ECONNREFUSED
+        return connect_ex(sock, address)
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _on_this_machine(host.decode() if isinstance(host, bytes) else host):
+            reached.append(f"DNS {host!r}")
+            raise socket.gaierror(socket.EAI_NONAME, "tests stay on this machine")
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    yield
+    assert not reached, f"the test reached beyond this machine: {reached}"
+
 
 def free_port() -> int:
     with socket.socket() as s:

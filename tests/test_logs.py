@@ -151,3 +151,26 @@ def test_json_lines_with_request_ids(redis_url: str, tmp_path) -> None:
     hit = [r for r in records if r.get("request_id") == "lb-req-12345678"]
     assert hit and "not understood" in hit[0]["message"]
     assert SLACK_TOKEN not in log.read_text() and "json-secret" not in log.read_text()
+
+
+def test_only_our_loggers_speak_below_warning() -> None:
+    """Issue 25: logging by allow-list. `ruhepuls report` printed about 65 INFO lines from
+    fontTools per PDF: any library nobody named stays at WARNING, ours follow the chosen level."""
+    import logging
+
+    from bot.logs import setup
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers), logging.getLogger("ruhepuls").level)
+    try:
+        setup("DEBUG")
+        assert logging.getLogger("ruhepuls.web").isEnabledFor(logging.DEBUG)
+        for name in ("fontTools.subset", "some.library", "uvicorn.error"):
+            assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+            assert logging.getLogger(name).isEnabledFor(logging.WARNING), name
+        setup("ERROR")
+        assert not logging.getLogger("ruhepuls.web").isEnabledFor(logging.WARNING)
+    finally:
+        root.setLevel(before[0])
+        root.handlers[:] = before[1]
+        logging.getLogger("ruhepuls").setLevel(before[2])
