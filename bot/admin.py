@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from classifier import Lang
+from classifier import Lang, moment_text
 from flows.schedule import next_allowed
 from flows.store import REDIS_DOWN
 from flows.teams import Round, Team, TeamError
@@ -56,8 +56,8 @@ def is_admin_command(text: str) -> bool:
     return bool(words) and words[0] in ADMIN_WORDS
 
 
-def _local(at: datetime, tz: str) -> str:
-    return at.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
+def _local(at: datetime, tz: str, lang: Lang) -> str:
+    return moment_text(at.astimezone(ZoneInfo(tz)), lang)
 
 
 class Admin:
@@ -174,7 +174,12 @@ class Admin:
         await self.rt.teams.audit(actor, "round open", team_id, now, f"{r.id} {days}d")
         start = next_allowed(now, tz, self.rt.settings.sending_hours)
         opened = say(
-            "round_opened", lang, round=r.id, team=team_id, ends=_local(r.ends, tz), when=_local(start, tz)
+            "round_opened",
+            lang,
+            round=r.id,
+            team=team_id,
+            ends=_local(r.ends, tz, lang),
+            when=_local(start, tz, lang),
         )
         try:
             await self.rt.enqueue_invitations(team_id)
@@ -199,7 +204,7 @@ class Admin:
         r = await self.rt.teams.current_round(team_id)
         if r is None:
             return say("no_round_yet", lang)
-        ends = _local(r.ends, tz)
+        ends = _local(r.ends, tz, lang)
         if r.is_open:
             state, part = say("state_open", lang, ends=ends), say("part_later", lang)
         else:

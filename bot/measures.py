@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import ValidationError
 
-from classifier import Lang, LoadType
+from classifier import Lang, LoadType, day_text
 from classifier.measures import STATUSES, Measure, Status, options, path_text
 from flows.measures import MeasureStore
 from flows.teams import Team, TeamError
@@ -91,11 +91,11 @@ class Measures:
 
     def saved(self, m: Measure, team: Team, lang: Lang) -> str:
         """The confirmation, for the lead channel."""
-        check = (say("measure_when_date", lang, date=_day(m.check)) if m.check
+        check = (say("measure_when_date", lang, date=_day(m.check, lang)) if m.check
                  else say("measure_when_next", lang))  # fmt: skip
         what = m.what(self.rt.conversations.config.questionnaire, lang, lead=True).rstrip(".")
         return say("measure_saved", lang, id=m.id, team=team.name, what=what, role=m.role, check=check,
-                   due=_day(m.due) if m.due else "–")  # fmt: skip
+                   due=_day(m.due, lang) if m.due else "–")  # fmt: skip
 
     async def listing(self, actor: str, team_id: str, lang: Lang) -> str:
         team = await self.team_for(actor, team_id)
@@ -107,8 +107,8 @@ class Measures:
                 id=m.id,
                 what=m.what(q, lang, lead=True).rstrip("."),
                 role=m.role,
-                since=_day(m.chosen),
-                due=_day(m.due) if m.due else "–",
+                since=_day(m.chosen, lang),
+                due=_day(m.due, lang) if m.due else "–",
                 status=m.status,
             )  # fmt: skip
             for m in await self.store.all(team.id)
@@ -138,5 +138,5 @@ def _weeks_or_date(today: date, given: str) -> date:
     return day
 
 
-def _day(d: date) -> str:
-    return d.strftime("%d.%m.%Y")
+def _day(d: date, lang: Lang) -> str:
+    return day_text(d, lang)

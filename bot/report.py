@@ -26,7 +26,7 @@ matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from classifier import Band, Lang, LoadType, Questionnaire  # noqa: E402
+from classifier import Band, Lang, LoadType, Questionnaire, day_text, moment_text  # noqa: E402
 from classifier.measures import Measure, Verdict  # noqa: E402
 from classifier.summary_text import MeasureNote, measure_lines, summary_texts  # noqa: E402
 from flows.measures import MeasureStore  # noqa: E402
@@ -147,12 +147,12 @@ def sections(q: Questionnaire, r: Report) -> list[tuple[str, list[str]]]:
     ]
     posts = [p.text for p in r.posts] or [t("no_summaries", lang)]
     method = [t("version", lang, version=r.version), t("rule", lang, k=r.k),
-              summary_texts()("not_covered", lang), t("generated", lang, date=r.generated.strftime("%d.%m.%Y"))]  # fmt: skip
+              summary_texts()("not_covered", lang), t("generated", lang, date=day_text(r.generated, lang))]  # fmt: skip
     return [
         (
             "",
             [
-                t("period", lang, start=r.start.strftime("%d.%m.%Y"), end=r.end.strftime("%d.%m.%Y")),
+                t("period", lang, start=day_text(r.start, lang), end=day_text(r.end, lang)),
                 t("purpose", lang),
             ],
         ),  # fmt: skip
@@ -227,9 +227,7 @@ def page(q: Questionnaire, r: Report, expires: datetime) -> str:
             png = base64.b64encode(chart(q, r)).decode()
             parts.append(f'<figure><img id="chart" src="data:image/png;base64,{png}" alt="{e(t("chart_alt", r.lang))}">'
                          f'<figcaption class="note">{e(t("chart_note", r.lang))}</figcaption></figure>')  # fmt: skip
-    parts.append(
-        f'<p class="note">{e(t("expires", r.lang, date=expires.strftime("%d.%m.%Y %H:%M UTC")))}</p>'
-    )
+    parts.append(f'<p class="note">{e(t("expires", r.lang, date=f"{moment_text(expires, r.lang)} UTC"))}</p>')
     return _PAGE.format(lang=r.lang, title=e(t("title", r.lang, team=r.team)), body="\n".join(parts))
 
 

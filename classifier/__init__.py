@@ -14,8 +14,10 @@ from .model import (
     Questionnaire,
     QuestionnaireError,
     Text,
+    day_text,
     default,
     load,
+    moment_text,
     parse,
 )
 from .result import PersonalResult, ResultKey, personal_result, phrase, result_key, support_paths
@@ -45,4 +47,6 @@ __all__ = [
     "parse",
     "personal_result",
     "support_paths",
+    "day_text",
+    "moment_text",
 ]

@@ -8,6 +8,7 @@ A broken file fails at load time with a message that names the field.
 from __future__ import annotations
 
 import enum
+from datetime import date, datetime
 from fractions import Fraction
 from functools import cache
 from importlib import resources
@@ -18,6 +19,19 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 Lang = Literal["de", "en"]
+
+
+def day_text(d: date, lang: Lang) -> str:
+    """A day as a reader of `lang` writes it: 03.12.2026, or 3 Dec 2026."""
+    return d.strftime("%d.%m.%Y") if lang == "de" else f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def moment_text(at: datetime, lang: Lang) -> str:
+    """A day and time as a reader of `lang` writes it (the time in 24 hours)."""
+    return f"{day_text(at.date(), lang)} {at:%H:%M}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 LANGS: tuple[Lang, ...] = ("de", "en")
 
 

@@ -13,7 +13,7 @@ from functools import cache
 
 from .disclosure import Cause, TeamSummary
 from .measures import Measure, Verdict
-from .model import Lang, LoadType, Questionnaire, Text, TextCatalog, load_texts
+from .model import Lang, LoadType, Questionnaire, Text, TextCatalog, day_text, load_texts
 from .scoring import Band
 
 
@@ -108,9 +108,9 @@ def measure_lines(
     out = []
     for n in notes:
         m = n.measure
-        due = _t("measure_due", lang, date=m.due.strftime("%d.%m.%Y")) if m.due else ""
+        due = _t("measure_due", lang, date=day_text(m.due, lang)) if m.due else ""
         parts = [_t("measure_line", lang, what=m.what(q, lang, lead=True).rstrip("."), role=m.role,
-                    since=m.chosen.strftime("%d.%m.%Y"), due=due, status=_t(f"status_{m.status}", lang))]  # fmt: skip
+                    since=day_text(m.chosen, lang), due=due, status=_t(f"status_{m.status}", lang))]  # fmt: skip
         if m.type is not None:
             name = q.types[m.type].name(lang)
             if n.before is not None and n.after is not None:

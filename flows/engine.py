@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 import classifier
 from classifier import Lang, Questionnaire
@@ -58,15 +58,13 @@ class Followup:
     """The team's running measure a survey in this round checks back on (bot.measures)."""
 
     id: str
-    since: str
-    """When it was chosen, as the person reads it (e.g. "03.11.2026")."""
+    since: date
+    """When it was chosen."""
     what: classifier.Text
 
     @classmethod
     def of(cls, m: Measure, q: Questionnaire) -> Followup:
-        return cls(
-            m.id, m.chosen.strftime("%d.%m.%Y"), classifier.Text(de=m.what(q, "de"), en=m.what(q, "en"))
-        )
+        return cls(m.id, m.chosen, classifier.Text(de=m.what(q, "de"), en=m.what(q, "en")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,7 +435,7 @@ def _followup(ctx: _Ctx, s: Session, f: Followup) -> msg.Question:
         total + 1,
         total,
         ctx.t("followup_progress", lang),
-        ctx.t("followup_stem", lang, since=f.since),
+        ctx.t("followup_stem", lang, since=classifier.day_text(f.since, lang)),
         ctx.t("followup_question", lang, what=_sentence(f.what(lang))),
         options,
         (msg.Choice(ctx.t("support", lang), encode(ev.Support())),),

@@ -169,3 +169,14 @@ def test_the_result_views_show_paths_with_the_organisations_offer_and_help_with_
     assert ACUTE in text and "Betriebsärztin: Raum 2.14" in text and "EAP: 0800 555 0100" in text
     back = step(None, press(help_, "Kurzfassung")).messages[0]
     assert back == result
+
+
+def test_dates_read_as_each_language_writes_them() -> None:
+    """Issue 25: English texts got German dates."""
+    from datetime import date, datetime
+
+    import classifier
+
+    assert classifier.day_text(date(2026, 12, 3), "de") == "03.12.2026"
+    assert classifier.day_text(date(2026, 12, 3), "en") == "3 Dec 2026"
+    assert classifier.moment_text(datetime(2027, 1, 9, 8, 5), "en") == "9 Jan 2027 08:05"
