@@ -216,8 +216,14 @@ def sent(team_id: str, round_id: str, kind: Kind, claimed: bool = False) -> str:
 
 
 def retries(team_id: str, round_id: str, kind: Kind) -> str:
-    """Hash: pseudonym -> `tries:next try (epoch seconds)` for a message that failed to go out."""
+    """Hash: pseudonym -> `tries:next try (epoch seconds)` for a message that failed to go out
+    (sessions Redis: a per-person record, kept in memory only)."""
     return f"{_tag(team_id)}:{kind}-retry:{round_id}"
+
+
+def quiet(team_id: str, round_id: str) -> str:
+    """Set of pseudonyms who asked for no reminder this round (sessions Redis, memory only)."""
+    return f"{_tag(team_id)}:quiet:{round_id}"
 
 
 def send_lock(team_id: str) -> str:

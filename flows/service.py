@@ -18,7 +18,7 @@ from classifier import Lang
 from . import engine
 from .errors import StoreBusy, StoreUnavailable
 from .events import Event, Start, Text
-from .keys import KINDS, SOLO
+from .keys import SOLO
 from .later import Later
 from .measures import MeasureStore
 from .messages import Message
@@ -194,8 +194,7 @@ class Conversations:
             due = self._clock().timestamp() + result.snooze_hours * 3600
             await self.later.add(reach[0], reach[1], person, due)
         if result.quiet_round and rnd and self.teams is not None:
-            for kind in KINDS[1:]:  # the reminders
-                await self.teams.mark_sent(scope, rnd[0], kind, person)
+            await self.teams.mark_quiet(scope, rnd[0], person)
 
     def _kept(self, started: str | None) -> frozenset[str]:
         found = self._carried.get(started)

@@ -156,6 +156,9 @@ class TeamStore:
         self.redis = redis
         self.secret = secret
         self.pools = pools if pools is not None else Pools(redis, redis, 5)
+        self.sessions = self.pools.sessions
+        """Where per-person marks of a round live (who asked for no reminder, whose message
+        failed): the sessions Redis, kept in memory only."""
         self._open = redis.register_script(_OPEN_ROUND)
         self._release = redis.register_script(_RELEASE)
         self._refresh = redis.register_script(_REFRESH)
@@ -222,7 +225,8 @@ class TeamStore:
         if await self.team(team_id) is None:
             return None
         gone: dict[str, int] = {}
-        if sessions is not None and sessions is not self.redis:
+        sessions = sessions if sessions is not None else self.sessions
+        if sessions is not self.redis:
             pattern = keys.team_pattern(team_id)
             elsewhere = [k async for k in sessions.scan_iter(match=pattern, count=1000)]
             if elsewhere:
@@ -325,11 +329,11 @@ class TeamStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.round_hash(team_id), "status", "closed")
             pipe.hdel(keys.round_hash(team_id), "key")
-            pipe.delete(
-                *(keys.sent(team_id, rid, k, c) for k in keys.KINDS for c in (False, True)),
-                *(keys.retries(team_id, rid, k) for k in keys.KINDS),
-            )
+            pipe.delete(*(keys.sent(team_id, rid, k, c) for k in keys.KINDS for c in (False, True)))
             await pipe.execute()
+        await self.sessions.delete(
+            keys.quiet(team_id, rid), *(keys.retries(team_id, rid, k) for k in keys.KINDS)
+        )
         team = await self.team(team_id)
         settled = await self.pools.close(team_id, rid, team.parent if team else None)
         await self.mark_round(
@@ -360,7 +364,19 @@ class TeamStore:
         if not people:
             return []
         flags = await self.redis.smismember(keys.sent(team_id, round_id, kind), people)
+        if kind != "inv":  # a reminder: not to those who asked for none this round
+            quiet = await self.sessions.smismember(keys.quiet(team_id, round_id), people)
+            flags = [f or q for f, q in zip(flags, quiet, strict=True)]
         return [not f for f in flags]
+
+    async def mark_quiet(self, team_id: str, round_id: str, person: str) -> None:
+        """No more reminders this round for `person` (kept on the sessions Redis: it says
+        something of one person, so it is never written to a disk)."""
+        key = keys.quiet(team_id, round_id)
+        async with self.sessions.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, person)
+            pipe.expire(key, ROUND_KEYS_TTL)
+            await pipe.execute()
 
     async def mark_sent(
         self, team_id: str, round_id: str, kind: keys.Kind, person: str, *, unreachable: bool = False
@@ -385,7 +401,7 @@ class TeamStore:
 
     async def backoffs(self, team_id: str, round_id: str, kind: keys.Kind) -> dict[str, tuple[int, float]]:
         """People a message failed to reach: tries so far and when the next may be made."""
-        raw = await self.redis.hgetall(keys.retries(team_id, round_id, kind))
+        raw = await self.sessions.hgetall(keys.retries(team_id, round_id, kind))
         out = {}
         for person, value in raw.items():
             tries, _, due = value.decode().partition(":")
@@ -406,16 +422,16 @@ class TeamStore:
         failed `give_up_after` times: then it counts as sent, and the round keeps, for the
         admin, how many failed and the platform's last error code (never who)."""
         key = keys.retries(team_id, round_id, kind)
-        tries = int((await self.redis.hget(key, person) or b"0:0").split(b":")[0]) + 1
+        tries = int((await self.sessions.hget(key, person) or b"0:0").split(b":")[0]) + 1
         if tries >= give_up_after:
+            await self.sessions.hdel(key, person)
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hdel(key, person)
                 pipe.hincrby(keys.round_hash(team_id), f"failed_{kind}", 1)
                 pipe.hset(keys.round_hash(team_id), "failed_code", code[:64])
                 await pipe.execute()
             await self.mark_sent(team_id, round_id, kind, person)
             return True
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.sessions.pipeline(transaction=True) as pipe:
             pipe.hset(key, person, f"{tries}:{now + 60 * 2 ** (tries - 1)}")
             pipe.expire(key, ROUND_KEYS_TTL)
             await pipe.execute()

@@ -157,10 +157,14 @@ async def test_nothing_persisted_differs_by_fewer_than_k_completions(rt: Runtime
     members = {t: [f"T9:U{t.upper()}{n:03d}" for n in range(count)] for t, count in plan}
     for team_id, users in members.items():  # who belongs where: what inviting them records
         await rt.teams.place([rt.person("slack", u) for u in users], team_id)
+    declines = rt.person("slack", "T9:UQUIET")  # asks for no reminder ("not this time")
+    await rt.teams.place([declines], "ops")
     snapshot(servers)
     setup = len(aof_bytes(servers))
     done_tokens: list[str] = []
-    pseudonyms: list[str] = []
+    pseudonyms: list[str] = [declines]
+    await rt.conversations.handle(declines, ev.NotThisTime(), event_id="quiet-1")
+    assert await rt.teams.unsent("ops", keys_by_team["ops"][0], "rem1", [declines]) == [False]  # type: ignore[index]
     for team_id, users in members.items():
         rnd = keys_by_team[team_id]
         assert rnd is not None
