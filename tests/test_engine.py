@@ -4,6 +4,7 @@ languages, and properties over random event sequences."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from conftest import NOW
@@ -308,7 +309,9 @@ def test_action_codec() -> None:
         assert ev.decode(garbage) is None
 
 
-FOLLOWUP = engine.Followup("m0a1b2c", "03.11.2026", classifier.Text(de="Eine Teamregel", en="A team rule"))
+FOLLOWUP = engine.Followup(
+    "m0a1b2c", date(2026, 11, 3), classifier.Text(de="Eine Teamregel", en="A team rule")
+)
 
 
 def _twelve(followup: engine.Followup | None, answers: int = 3) -> engine.Step:
@@ -391,3 +394,11 @@ def test_the_not_understood_hint_carries_the_crisis_line() -> None:
         s = Session.new(lang, len(ITEMS), None)  # type: ignore[arg-type]
         step = engine.step(CFG, s, ev.Text("banane"), lang=lang, now=NOW)  # type: ignore[arg-type]
         assert "0800 111 0 111" in step.messages[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("lang", "day"), [("de", "Seit 03.11.2026"), ("en", "Since 3 Nov 2026")])
+def test_the_check_back_question_dates_the_measure_as_its_reader_writes_dates(lang: str, day: str) -> None:
+    """Issue 25: the English check-back question carried a German date."""
+    s = Session(State.FOLLOWUP, lang, len(ITEMS) - 1, "2" * len(ITEMS), "r1")  # type: ignore[arg-type]
+    (q,) = engine.step(CFG, s, ev.Resume(), lang=lang, now=NOW, round_id="r1", followup=FOLLOWUP).messages  # type: ignore[arg-type]
+    assert isinstance(q, msg.Question) and day in q.stem + q.text, (q.stem, q.text)
