@@ -29,7 +29,7 @@ def _utcnow() -> datetime:
 class Measures:
     def __init__(self, rt: Runtime, clock: Callable[[], datetime] = _utcnow) -> None:
         self.rt = rt
-        self.store = MeasureStore(rt.redis)
+        self.store = MeasureStore(rt.redis, rt.sessions)
         self.clock = clock
 
     async def team_for(self, actor: str, team_id: str) -> Team:

@@ -21,8 +21,10 @@ DRAFT_SECONDS = 900
 
 
 class MeasureStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, sessions: Redis | None = None) -> None:
+        """`sessions`: where a lead's dialog keeps its draft (the sessions Redis, memory only)."""
         self.redis = redis
+        self.sessions = sessions if sessions is not None else redis
 
     async def all(self, team_id: str) -> list[Measure]:
         """The team's measures, oldest first (an unreadable entry is left out, never raised)."""
@@ -55,7 +57,7 @@ class MeasureStore:
 
     # --- a lead's dialog (Telegram): a few fields, under their pseudonym, for minutes ----------
     async def draft(self, person: str) -> dict[str, str]:
-        raw = await self.redis.get(keys.measure_draft(person))
+        raw = await self.sessions.get(keys.measure_draft(person))
         try:
             data = json.loads(raw) if raw else {}
         except ValueError:
@@ -63,10 +65,10 @@ class MeasureStore:
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     async def keep_draft(self, person: str, draft: dict[str, str]) -> None:
-        await self.redis.set(keys.measure_draft(person), json.dumps(draft), ex=DRAFT_SECONDS)
+        await self.sessions.set(keys.measure_draft(person), json.dumps(draft), ex=DRAFT_SECONDS)
 
     async def drop_draft(self, person: str) -> None:
-        await self.redis.delete(keys.measure_draft(person))
+        await self.sessions.delete(keys.measure_draft(person))
 
 
 def _read(raw: bytes | str | None) -> Measure | None:

@@ -371,7 +371,7 @@ async def test_a_lead_chooses_a_measure_in_telegram(redis_url: str, redis) -> No
                 if c.method == "sendMessage" and c.params["chat_id"] == "-1001"
             ]
             assert any("Abkühlzeit" in t for t in to_group[1:])
-            assert not [k async for k in rt.redis.scan_iter("rp:mdraft:*")]  # the dialog's state is gone
+            assert not [k async for k in rt.sessions.scan_iter("rp:mdraft:*")]  # the dialog's state is gone
 
 
 def say_de(name: str) -> str:
