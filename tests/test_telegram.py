@@ -310,7 +310,7 @@ def test_set_webhook_and_polling(redis_url: str, redis, tmp_path, command: list[
                 time.sleep(0.05)
         finally:
             proc.terminate()
-            _, err = proc.communicate(timeout=20)
+            _, err = proc.communicate(timeout=60)  # shutdown is bounded by 20 s, more under load
         assert "deleteWebhook" in fake.methods()
         sent = next(c for c in fake.calls if c.method == "sendMessage")
         assert sent.params["chat_id"] in ("55", 55) and "Ruhepuls" in sent.params["text"]
