@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -321,24 +323,9 @@ def test_set_webhook_and_polling(redis_url: str, redis, tmp_path, command: list[
 def test_cards_behind_a_429_go_out_before_serve_stops(redis_url: str, redis, tmp_path) -> None:
     """Issue 28: on SIGTERM the Telegram outbox was never drained; a card waiting out a 429 was
     dropped at every deploy."""
-    from conftest import ruhepuls_process, wait_until_up
-
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        port = free_port()
-        env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                         TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="drain", PORT=str(port),
-                         RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
-        with ruhepuls_process(["serve"], env, tmp_path / "serve.log") as proc:
-            wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "serve.log")
-            fake.fail["sendMessage"] = (429, 2)  # "retry after 2": the card waits in the outbox
-            update = {"update_id": 901, "message": {
-                "message_id": 1, "date": 1_700_000_000, "chat": {"id": 77, "type": "private"},
-                "from": {"id": 77, "is_bot": False, "first_name": "P"}, "text": "/start",
-                "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
-            r = httpx.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update,
-                           headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10)  # fmt: skip
-            assert r.status_code == 200
+        with _a_card_waiting(redis_url, api.url, fake, tmp_path, retry_after=2, chat=77) as (proc, _, _):
             proc.terminate()  # a deploy, while the card waits out its 429
             proc.wait(timeout=30)
         delivered = [c for c in fake.calls if c.method == "sendMessage" and c.result.get("ok")
@@ -355,20 +342,11 @@ def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str, redi
 
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        port = free_port()
-        env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                         TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="killed", PORT=str(port),
-                         RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
-        update = {"update_id": 902, "message": {
-            "message_id": 1, "date": 1_700_000_000, "chat": {"id": 78, "type": "private"},
-            "from": {"id": 78, "is_bot": False, "first_name": "P"}, "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
-        with ruhepuls_process(["serve"], env, tmp_path / "first.log") as first:
-            wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "first.log")
-            fake.fail["sendMessage"] = (429, 20)  # "retry after 20": the card waits in the queue
-            r = httpx.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update,
-                           headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10)  # fmt: skip
-            assert r.status_code == 200
+        with _a_card_waiting(redis_url, api.url, fake, tmp_path, retry_after=20, chat=78) as (
+            first,
+            port,
+            env,
+        ):
             first.send_signal(signal.SIGKILL)  # while the card waits out its 429
             first.wait(timeout=10)
         assert not any(c.method == "sendMessage" and c.result.get("ok") for c in fake.calls)
@@ -381,3 +359,32 @@ def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str, redi
                 time.sleep(0.1)
         sent = [c for c in fake.calls if c.method == "sendMessage" and c.result.get("ok")]
         assert len(sent) == 1 and "Ruhepuls" in str(sent[0].params.get("text")), "shown once, the card itself"
+
+
+@contextlib.contextmanager
+def _a_card_waiting(
+    redis_url: str, api_url: str, fake: FakeTelegram, tmp_path: Path, *, retry_after: int, chat: int
+) -> Iterator[tuple[subprocess.Popen[bytes], int, dict[str, str]]]:
+    """`ruhepuls serve` with the webhook, whose first card to `chat` (the answer to /start)
+    waits out a 429 of `retry_after` seconds: the process, its port and environment."""
+    from conftest import ruhepuls_process, wait_until_up
+
+    port = free_port()
+    env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                     TELEGRAM_API_URL=f"{api_url}/bot", RUHEPULS_SECRET=f"waiting-{chat}", PORT=str(port),
+                     RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    with ruhepuls_process(["serve"], env, tmp_path / "first.log") as proc:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "first.log")
+        fake.fail["sendMessage"] = (429, retry_after)
+        assert _send_start(port, 900 + chat, chat).status_code == 200
+        yield proc, port, env
+
+
+def _send_start(port: int, update_id: int, chat: int) -> httpx.Response:
+    """`/start` from a private chat, as Telegram delivers it to the webhook."""
+    update = {"update_id": update_id, "message": {
+        "message_id": 1, "date": 1_700_000_000, "chat": {"id": chat, "type": "private"},
+        "from": {"id": chat, "is_bot": False, "first_name": "P"}, "text": "/start",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
+    return httpx.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update,
+                      headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10)  # fmt: skip
