@@ -130,8 +130,12 @@ class Outbox:
         """Take over the queues nobody drains (their process was killed or stopped)."""
         if self.redis is None:
             return
-        for shard in "0123456789abcdef":
-            for raw in await self.redis.smembers(self._set(shard)):
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip for the 16 sets
+            for shard in "0123456789abcdef":
+                pipe.smembers(self._set(shard))
+            waiting = await pipe.execute()
+        for members in waiting:
+            for raw in members:
                 queue = raw.decode() if isinstance(raw, bytes) else str(raw)
                 if queue in self._draining:
                     continue
