@@ -91,11 +91,11 @@ class Measures:
 
     def saved(self, m: Measure, team: Team, lang: Lang) -> str:
         """The confirmation, for the lead channel."""
-        check = (say("measure_when_date", lang, date=_day(m.check, lang)) if m.check
+        check = (say("measure_when_date", lang, date=day_text(m.check, lang)) if m.check
                  else say("measure_when_next", lang))  # fmt: skip
         what = m.what(self.rt.conversations.config.questionnaire, lang, lead=True).rstrip(".")
         return say("measure_saved", lang, id=m.id, team=team.name, what=what, role=m.role, check=check,
-                   due=_day(m.due, lang) if m.due else "–")  # fmt: skip
+                   due=day_text(m.due, lang) if m.due else "–")  # fmt: skip
 
     async def listing(self, actor: str, team_id: str, lang: Lang) -> str:
         team = await self.team_for(actor, team_id)
@@ -107,8 +107,8 @@ class Measures:
                 id=m.id,
                 what=m.what(q, lang, lead=True).rstrip("."),
                 role=m.role,
-                since=_day(m.chosen, lang),
-                due=_day(m.due, lang) if m.due else "–",
+                since=day_text(m.chosen, lang),
+                due=day_text(m.due, lang) if m.due else "–",
                 status=m.status,
             )  # fmt: skip
             for m in await self.store.all(team.id)
@@ -136,7 +136,3 @@ def _weeks_or_date(today: date, given: str) -> date:
     if day < today:
         raise TeamError("usage")
     return day
-
-
-def _day(d: date, lang: Lang) -> str:
-    return day_text(d, lang)

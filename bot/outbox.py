@@ -109,11 +109,12 @@ class Outbox:
         self._local[queue] = waiting = deque(cards)
         self._start(self._drain_local(queue, waiting))
 
-    async def busy(self, queue: str) -> bool:
-        """Is something still waiting for `queue` (so that new cards must go behind it)?"""
+    async def busy(self, queue: str, *, local: bool = False) -> bool:
+        """Is something still waiting for `queue` (so that new cards must go behind it)?
+        `local`: as far as this process knows (Redis is away, asking would only wait)."""
         if queue in self._local or queue in self._draining:
             return True
-        if self.redis is None:
+        if self.redis is None or local:
             return False
         try:
             return bool(await self.redis.exists(self._keys(queue)[0]))

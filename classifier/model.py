@@ -340,7 +340,7 @@ class Questionnaire(_Frozen):
             i for i in mine if i.facet is Facet.STRAIN
         )
 
-    def carried_over(self, started: str | None) -> frozenset[str]:
+    def kept_from(self, started: str | None) -> frozenset[str]:
         """Items whose answers given in a survey started under version `started` (None: before
         versions were kept with a survey) still mean what they ask now."""
         return frozenset(

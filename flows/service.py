@@ -158,7 +158,7 @@ class Conversations:
         secret = self.teams.secret if self.teams else b""
         round_id, token = (rnd[0], done_token(secret, rnd[1], person)) if rnd else (None, None)
         for _ in range(MAX_ATTEMPTS):
-            if session is not None:  # started under an older questionnaire: reworded items asked anew
+            if session is not None and session.version != q.version:  # started under an older one
                 session = session.carried_over(q.version, self._kept(session.version), self._item_ids)
             already = False
             if round_id and token and session is None and isinstance(event, (Start, Text)):
@@ -199,7 +199,7 @@ class Conversations:
     def _kept(self, started: str | None) -> frozenset[str]:
         found = self._carried.get(started)
         if found is None:
-            found = self._carried[started] = self.config.questionnaire.carried_over(started)
+            found = self._carried[started] = self.config.questionnaire.kept_from(started)
         return found
 
     def _remember(self, ref: Ref, version: int, session: Session | None, finished: bool = False) -> None:

@@ -33,6 +33,8 @@ class FakeSlack:
     channel_members: dict[str, list[str]] = field(default_factory=dict)
     delay: float = 0.0
     """Seconds each chat.postMessage takes (to kill a worker half-way through)."""
+    respond_delay: float = 0.0
+    """Seconds each use of a response URL takes (applied at the end, as a slow Slack would)."""
     base_url: str = ""
     uploads: dict[str, int] = field(default_factory=dict)
     """File id -> bytes received by the upload URL."""
@@ -61,6 +63,8 @@ class FakeSlack:
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.delay and method == "chat.postMessage":
             threading.Event().wait(self.delay)  # the way there; delivered once recorded below
+        if self.respond_delay and method == "respond":
+            threading.Event().wait(self.respond_delay)
         if method == "chat.postMessage" and str(params.get("channel", ""))[:1] in ("U", "W", "M"):
             params = {**params, "channel": f"D{params['channel']}"}  # a user id: Slack posts to the DM
         with self._lock:

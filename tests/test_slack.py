@@ -274,6 +274,29 @@ async def test_garbage_payloads_never_cause_a_500(agent: SlackAgent, body: str, 
     assert r.status_code < 500
 
 
+async def test_a_slow_response_url_never_holds_the_click(agent: SlackAgent) -> None:
+    """The card goes out before the click is answered only while that takes under a second: a
+    response URL that takes 1.5 s leaves the card to the person's queue, and it still arrives."""
+    await agent.say("hallo")
+    await agent.click("Starten")
+    q = agent.last_ts
+    agent.fake.respond_delay = 1.5
+    try:
+        began = time.monotonic()
+        r = await agent.post(agent.click_payload("oft", q), "application/x-www-form-urlencoded")
+        took = time.monotonic() - began
+        assert r.status_code == 200 and took < 1.4, f"the click waited {took:.2f} s for a slow Slack"
+        deadline = time.monotonic() + 15
+        while True:
+            agent.sync()
+            if "Frage 2 von 12" in agent.text(q):
+                break
+            assert time.monotonic() < deadline, "the card never arrived"
+            await asyncio.sleep(0.1)
+    finally:
+        agent.fake.respond_delay = 0.0
+
+
 async def test_slack_api_errors_are_survived(agent: SlackAgent, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     await agent.say("hallo")

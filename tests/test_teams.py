@@ -339,6 +339,19 @@ def test_a_card_waiting_out_a_429_survives_a_killed_process(
     assert len(fake.cards(conversation)) == 1 and "Ruhepuls" in json.dumps(fake.cards(conversation)[0])
 
 
+async def test_a_persons_messages_leave_no_write_of_their_own_on_the_data_server(
+    agent: TeamsAgent, redis
+) -> None:
+    """At rest: the conversation reference is written when it is new or changed, not on every
+    message (each would be a record of that person's activity in the append-only file)."""
+    await agent.say("hallo")
+    (ref,) = [k async for k in redis.scan_iter("rp:ref:teams:person:*")]
+    await redis.hset(ref, "probe", "1")  # gone if the reference were written again
+    await agent.say("hallo")
+    await agent.say("hilfe")
+    assert await redis.hget(ref, "probe") == b"1", "an unchanged reference was written again"
+
+
 async def test_the_privacy_page_names_what_teams_stores(app: str) -> None:
     async with httpx.AsyncClient() as http:
         r = await http.get(f"{app}/privacy")

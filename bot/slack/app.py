@@ -10,6 +10,7 @@ the store's seen-event check, keyed on Slack's `event_id`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -33,7 +34,7 @@ from ..admin import Admin, is_admin_command
 from ..measures import Measures
 from ..runtime import Runtime
 from ..texts import say
-from .delivery import Delivery, Op
+from .delivery import ANSWER_WITHIN, Delivery, Op
 from .render import (
     ACTION_PREFIX,
     HOME_CLEAR,
@@ -84,6 +85,7 @@ class SlackConversation:
     ) -> None:
         lang = self.rt.settings.language
         person = self.rt.person("slack", f"{team}:{user}")
+        by = asyncio.get_running_loop().time() + ANSWER_WITHIN
         try:
             handled = await self.rt.handle(
                 "slack", person, event, event_id=event_id, lang=lang, reach=("slack", user)
@@ -106,7 +108,7 @@ class SlackConversation:
                 else:
                     ops.append(Op("post", channel, fields))
             clicked_ts = response_url = None
-        await self.delivery.send(client, team, person, ops)
+        await self.delivery.send(client, team, person, ops, by=by)
 
     async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, Any] | None:
         try:

@@ -49,6 +49,10 @@ RESPONSE_URL_TIMEOUT = 2.0
 INLINE_SECONDS = 1.0
 """The longest a click's request waits for its card to show (Slack's patience is 3 s); after
 that the card goes to the queue and the request answers."""
+MIN_INLINE_SECONDS = 0.2
+"""Less time than this left before the request's deadline: no inline attempt."""
+ANSWER_WITHIN = 2.5
+"""Seconds from a request's arrival by which it is answered (Slack's patience is 3 s)."""
 GIVE_UP_AFTER = 8
 """Attempts per operation (429s and network trouble) before it is dropped with a log line."""
 
@@ -81,25 +85,39 @@ class Delivery:
         self.outbox = Outbox("slack", self._show, redis)
 
     async def send(
-        self, client: AsyncWebClient, workspace: str, person: str, ops: list[Op], *, local: bool = False
+        self,
+        client: AsyncWebClient,
+        workspace: str,
+        person: str,
+        ops: list[Op],
+        *,
+        local: bool = False,
+        by: float | None = None,
     ) -> None:
         """Show the cards in order. A click's card goes through its response URL at once, before
         the request is answered, when nothing waits for the person (the common case: nothing
         is stored); whatever cannot go at once, or must wait (a refusal, a 429, a slow Slack),
         joins the person's queue (bot.outbox) and the request answers. `local`: the queue is
-        kept in this process, not in Redis (the notice that Redis is unavailable)."""
+        kept in this process, not in Redis (the notice that Redis is unavailable). `by`: the
+        loop time by which the request must be answered (Slack's patience, less a margin); an
+        inline attempt never runs past it."""
         if self.client is None:
             self.client = client
-        if not local and ops and _inline(ops[0]) and not await self.outbox.busy(person):
-            while ops and _inline(ops[0]):
-                status = await self._respond(ops[0], INLINE_SECONDS)
+        loop = asyncio.get_running_loop()
+        waiting = list(ops)
+        if not local and waiting and _inline(waiting[0]) and not await self.outbox.busy(person):
+            while waiting and _inline(waiting[0]):
+                left = INLINE_SECONDS if by is None else min(INLINE_SECONDS, by - loop.time())
+                if left < MIN_INLINE_SECONDS:
+                    break  # the request has spent its time: the queue shows it
+                status = await self._respond(waiting[0], left)
                 API_CALLS.labels("slack", "response_url", status).inc()
                 if status != "ok":
                     if status == "refused":  # expired: the Web API instead
-                        ops[0] = replace(ops[0], response_url=None)
+                        waiting[0] = replace(waiting[0], response_url=None)
                     break
-                ops = ops[1:]
-        await self.outbox.put(person, [_card(workspace, op) for op in ops], local=local)
+                waiting.pop(0)
+        await self.outbox.put(person, [_card(workspace, op) for op in waiting], local=local)
 
     def recovering(self) -> AbstractAsyncContextManager[None]:
         """While open, take over the queues a killed or stopped process left."""

@@ -96,9 +96,13 @@ class TelegramConversation:
         return self.rt.person("telegram", str(user_id))
 
     async def handle(
-        self, app: TgApp, user_id: int, chat_id: int, event: ev.Event,
-        event_id: str | None, clicked: Message | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        user_id: int,
+        chat_id: int,
+        event: ev.Event,
+        event_id: str | None,
+        clicked: Message | None = None,
+    ) -> None:
         lang = self.rt.settings.language
         person = self.person(user_id)
         try:
@@ -125,7 +129,7 @@ class TelegramConversation:
         or earlier cards still wait; then they go to the person's queue (bot.outbox: on the
         sessions Redis, so a restart or another process delivers them)."""
         cards = _cards(chat_id, messages, clicked)
-        if await self.outbox.busy(person):
+        if await self.outbox.busy(person, local=local):
             await self.outbox.put(person, cards, local=local)
             return
         for n, card in enumerate(cards):
@@ -217,7 +221,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         if text is None and prompted and await dialog.typed(ids[0], update.message.text or "", send):
             return  # a lead's words for a measure (never an answer to the survey)
         event: ev.Event = ev.Text(text if text is not None else (update.message.text or ""))
-        await convo.handle(app, ids[0], ids[1], event, f"u{update.update_id}")
+        await convo.handle(ids[0], ids[1], event, f"u{update.update_id}")
         if text is None:  # a typed answer or remark stays in nobody's history
             delete = partial(app.bot.delete_message, ids[1], update.message.message_id)
             await _call(delete, "deleteMessage")
@@ -245,12 +249,12 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = _ids(update)
         if ids:
-            await convo.handle(app, ids[0], ids[1], ev.Help(), f"u{update.update_id}")
+            await convo.handle(ids[0], ids[1], ev.Help(), f"u{update.update_id}")
 
     async def on_pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = _ids(update)
         if ids:
-            await convo.handle(app, ids[0], ids[1], ev.Pause(), f"u{update.update_id}")
+            await convo.handle(ids[0], ids[1], ev.Pause(), f"u{update.update_id}")
 
     async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = _ids(update)
@@ -260,7 +264,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         if wanted not in ("de", "en"):
             current = await convo.rt.conversations.current_language(convo.person(ids[0]), s.language)
             wanted = "en" if current == "de" else "de"
-        await convo.handle(app, ids[0], ids[1], ev.Language(wanted), f"u{update.update_id}")  # type: ignore[arg-type]
+        await convo.handle(ids[0], ids[1], ev.Language(wanted), f"u{update.update_id}")  # type: ignore[arg-type]
 
     async def on_click(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -279,7 +283,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
             or query.from_user.is_bot
         ):
             return
-        await convo.handle(app, query.from_user.id, message.chat.id, event, f"c{query.id}", clicked=message)
+        await convo.handle(query.from_user.id, message.chat.id, event, f"c{query.id}", clicked=message)
 
     async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
