@@ -90,6 +90,16 @@ class SlackAgent:
                 self.messages.pop(p["ts"], None)
         return [c.method for c in new if c.method != "auth.test"]
 
+    async def until_shown(self, words: str, ts: str, seconds: float, why: str) -> None:
+        """Wait until the message `ts` shows `words` (a card delivered after the request)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.sync()
+            if words in self.text(ts):
+                return
+            assert time.monotonic() < deadline, why
+            await asyncio.sleep(0.1)
+
     def text(self, ts: str | None = None) -> str:
         blocks = self.messages[ts or self.last_ts]
         parts = []

@@ -286,13 +286,7 @@ async def test_a_slow_response_url_never_holds_the_click(agent: SlackAgent) -> N
         r = await agent.post(agent.click_payload("oft", q), "application/x-www-form-urlencoded")
         took = time.monotonic() - began
         assert r.status_code == 200 and took < 1.4, f"the click waited {took:.2f} s for a slow Slack"
-        deadline = time.monotonic() + 15
-        while True:
-            agent.sync()
-            if "Frage 2 von 12" in agent.text(q):
-                break
-            assert time.monotonic() < deadline, "the card never arrived"
-            await asyncio.sleep(0.1)
+        await agent.until_shown("Frage 2 von 12", q, 15, "the card never arrived")
     finally:
         agent.fake.respond_delay = 0.0
 
@@ -425,13 +419,7 @@ async def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str
                 second = serve("second")
                 try:
                     wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "second.log")
-                    deadline = time.monotonic() + 40
-                    while True:
-                        agent.sync()
-                        if "Frage 2 von 12" in agent.text(q):
-                            break
-                        assert time.monotonic() < deadline, "the waiting card never arrived"
-                        await asyncio.sleep(0.2)
+                    await agent.until_shown("Frage 2 von 12", q, 40, "the waiting card never arrived")
                 finally:
                     second.terminate()
                     second.wait(timeout=30)
