@@ -87,6 +87,7 @@ class Outbox:
         self._local: dict[str, deque[Card]] = {}
         self._draining: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._cluster = redis is not None and _is_cluster(redis)
         if redis is not None:
             self._push, self._next = redis.register_script(_PUSH), redis.register_script(_NEXT)
             self._renew = redis.register_script(_RENEW)
@@ -109,11 +110,22 @@ class Outbox:
         self._local[queue] = waiting = deque(cards)
         self._start(self._drain_local(queue, waiting))
 
-    async def busy(self, queue: str, *, local: bool = False) -> bool:
+    def watch_key(self, queue: str) -> str | None:
+        """The key whose existence says that something waits for `queue`, to be read in the
+        same round trip as the person's transition (`flows` `watch`): None when there is no
+        shared queue or the sessions Redis is a Cluster (the key lives in another slot)."""
+        if self.redis is None or self._cluster:
+            return None
+        return self._keys(queue)[0]
+
+    async def busy(self, queue: str, *, local: bool = False, known: bool | None = None) -> bool:
         """Is something still waiting for `queue` (so that new cards must go behind it)?
-        `local`: as far as this process knows (Redis is away, asking would only wait)."""
+        `local`: as far as this process knows (Redis is away, asking would only wait).
+        `known`: the answer read with the transition (`watch_key`); no question asked then."""
         if queue in self._local or queue in self._draining:
             return True
+        if known is not None:
+            return known
         if self.redis is None or local:
             return False
         try:
@@ -224,6 +236,12 @@ class Outbox:
             log.warning("%s queue not drained: %s", self.platform, type(exc).__name__)
         finally:
             self._draining.discard(queue)
+
+
+def _is_cluster(redis: Any) -> bool:
+    from redis.asyncio.cluster import RedisCluster
+
+    return isinstance(redis, RedisCluster)
 
 
 @asynccontextmanager

@@ -66,6 +66,7 @@ class Runtime:
         event_id: str | None = None,
         lang: Lang = "de",
         reach: tuple[str, str] | None = None,
+        watch: str | None = None,
     ) -> flows.Handled:
         """`conversations.handle`, counted for the metrics by platform and event kind."""
         from . import metrics
@@ -74,7 +75,7 @@ class Runtime:
         try:
             with metrics.timed():
                 handled = await self.conversations.handle(
-                    person, event, event_id=event_id, lang=lang, reach=reach
+                    person, event, event_id=event_id, lang=lang, reach=reach, watch=watch
                 )
         except flows.FlowError:
             metrics.UNAVAILABLE.labels(platform).inc()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import re
 import secrets
@@ -53,7 +54,11 @@ def create_app(settings: Settings) -> FastAPI:
                     api.add_api_route(receiver.path, _capped(receiver), methods=["POST"])
             yield
 
-    api = FastAPI(title="Ruhepuls", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    api = FastAPI(
+        title="Ruhepuls", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+        # no OpenTelemetry here: FastAPI would otherwise look for its providers on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )  # fmt: skip
 
     api.add_middleware(RequestIds)
 
@@ -130,6 +135,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 _PLAIN_ID = re.compile(rb"[A-Za-z0-9._-]{8,64}")
+_ID_PREFIX = secrets.token_hex(4).encode()
+"""Our own request ids: this process's random prefix and a counter (no system call per request)."""
+_ID_COUNT = itertools.count(1)
 
 
 class RequestIds:
@@ -145,7 +153,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
-        rid = given if _PLAIN_ID.fullmatch(given) else secrets.token_hex(8).encode()
+        rid = given if _PLAIN_ID.fullmatch(given) else b"%s%08x" % (_ID_PREFIX, next(_ID_COUNT))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

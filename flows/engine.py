@@ -51,6 +51,10 @@ class Config:
     """The organisation's real offer (e.g. its de-escalation training and where to sign up)."""
     intro_note: str | None = None
     """An employer's line for the intro (e.g. that working time may be used)."""
+    questions: dict[tuple[int, Lang], msg.Question] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Each question as shown, made once per item and language (a click's most common answer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,15 +132,21 @@ def can_go_back(ctx: _Ctx, s: Session, e: Event) -> bool:
 
 # --- rendering --------------------------------------------------------------------------------
 def _question(ctx: _Ctx, s: Session) -> msg.Question:
+    made = ctx.cfg.questions.get((s.index, s.lang))
+    if made is None:
+        made = ctx.cfg.questions[s.index, s.lang] = _make_question(ctx, s.index, s.lang)
+    return made
+
+
+def _make_question(ctx: _Ctx, index: int, lang: Lang) -> msg.Question:
     q = ctx.cfg.questionnaire
-    item = q.items[s.index]
-    lang = s.lang
+    item = q.items[index]
     skip = item.skip_label or q.skip_label
     options = tuple(msg.Choice(p.label(lang), encode(ev.Answer(item.id, p.value))) for p in q.scale) + (
         msg.Choice(skip(lang), encode(ev.Answer(item.id, None))),
     )
     controls: tuple[msg.Choice, ...] = ()
-    if s.index > 0:
+    if index > 0:
         controls += (msg.Choice(ctx.t("back", lang), encode(ev.Back(item.id))),)
     controls += (
         msg.Choice(ctx.t("pause", lang), encode(ev.Pause())),
@@ -145,9 +155,9 @@ def _question(ctx: _Ctx, s: Session) -> msg.Question:
     total = len(q.items)
     return msg.Question(
         item.id,
-        s.index + 1,
+        index + 1,
         total,
-        ctx.t("progress", lang, n=s.index + 1, total=total),
+        ctx.t("progress", lang, n=index + 1, total=total),
         q.stem(lang),
         item.text(lang),
         options,

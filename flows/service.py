@@ -35,6 +35,8 @@ class Handled:
     duplicate: bool = False
     """True when the event had been applied before; nothing was done."""
     finished: bool = False
+    waiting: bool | None = None
+    """Whether the key the caller asked to `watch` existed at the transition (None: not asked)."""
 
 
 def _utcnow() -> datetime:
@@ -134,18 +136,27 @@ class Conversations:
         event_id: str | None = None,
         lang: Lang = "de",
         reach: tuple[str, str] | None = None,
+        watch: str | None = None,
     ) -> Handled:
         """Apply one inbound event for a (pseudonymous) person and return what to say.
         `reach` (platform, address) is where to invite them again should they ask for "later";
-        it is kept only for that, never with a survey.
+        it is kept only for that, never with a survey. `watch`: a key of the sessions Redis
+        whose existence the caller wants to know (its queue of cards still waiting for the
+        person), read in the transition's own round trip.
         Raises StoreUnavailable (nothing changed) when Redis can't be reached."""
         try:
-            return await self._handle(person, event, event_id, lang, reach)
+            return await self._handle(person, event, event_id, lang, reach, watch)
         except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
 
     async def _handle(
-        self, person: str, event: Event, event_id: str | None, lang: Lang, reach: tuple[str, str] | None
+        self,
+        person: str,
+        event: Event,
+        event_id: str | None,
+        lang: Lang,
+        reach: tuple[str, str] | None,
+        watch: str | None = None,
     ) -> Handled:
         scope, rnd = await self._scope(person)
         ref = Ref(scope, person)
@@ -168,13 +179,13 @@ class Conversations:
                 self.config, session, event, lang=lang, now=self._clock(),
                 round_id=round_id, already_done=already, followup=followup, just_finished=finished,
             )  # fmt: skip
-            out = await self.store.commit(ref, version, session, event_id, result, token)
+            out = await self.store.commit(ref, version, session, event_id, result, token, watch)
             if out.status == "ok":
                 self._remember(
                     ref, out.version, result.session, result.finished or (finished and result.session is None)
                 )
                 await self._afterwards(result, person, scope, rnd, reach)
-                return Handled(result.messages, finished=result.finished)
+                return Handled(result.messages, finished=result.finished, waiting=out.watched)
             if out.status == "seen":
                 return Handled((), duplicate=True)
             session, version, finished = out.current, out.version, out.finished

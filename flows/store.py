@@ -44,6 +44,8 @@ class Committed:
     """On conflict: the session as it is now."""
     finished: bool = False
     """On conflict: the survey was just completed (a late click must leave the result alone)."""
+    watched: bool | None = None
+    """When ok and `watch` was given: whether that key existed at the transition."""
 
 
 def _script(name: str) -> str:
@@ -134,11 +136,13 @@ class RedisStore:
         event_id: str | None,
         step: Step,
         done_token: str | None = None,
+        watch: str | None = None,
     ) -> Committed:
         """Apply `step` to the session `before`, loaded at `version`, atomically. A completion
         first counts (if `done_token`, the person's keyed token for the round, is new), then
         deletes the answers. On a conflict the outcome carries the current session, so the
-        caller needs no reload."""
+        caller needs no reload. `watch`: a key in the sessions Redis (not a Cluster) whose
+        existence the caller wants to know, read in the same round trip."""
         scope, person = ref.scope, ref.person
         args: list[str | int] = [self._event(event_id), version]
         c = step.completion
@@ -153,7 +157,8 @@ class RedisStore:
                 args += ["w", step.session.dumps(), self._ttl]
             else:
                 args += ["d", "", self._ttl]
-            reply = await self._transition(keys=[keys.session(scope, person)], args=args)
+            session_key = keys.session(scope, person)
+            reply = await self._transition(keys=[session_key, watch] if watch else [session_key], args=args)
         except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
         status = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
@@ -164,4 +169,5 @@ class RedisStore:
             except SessionDataError:
                 current = None
         finished = status == "conflict" and len(reply) > 3 and bool(reply[3])
-        return Committed(status, int(reply[1]), current, finished)  # type: ignore[arg-type]
+        watched = bool(reply[2]) if status == "ok" and watch else None
+        return Committed(status, int(reply[1]), current, finished, watched)  # type: ignore[arg-type]

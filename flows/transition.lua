@@ -3,6 +3,8 @@
 -- KEYS[1] the person's hash: v = version, d = the session while one is in progress, and one
 --         field e:<id> per platform event already applied (a keyed hash of the platform's
 --         event id, so a re-delivery is dropped and no platform timestamp is stored).
+-- KEYS[2] (optional, never on a Redis Cluster) a key the caller wants to know exists, in the same
+--         round trip: the platform's queue of cards still waiting for this person.
 -- ARGV[1] event id ('' for none), ARGV[2] expected version, ARGV[3] op:
 --   w  write ARGV[4] as the session;
 --   d  delete the session (cancel): the answers and the ids of its earlier events go;
@@ -10,7 +12,7 @@
 --      that a late or double click on it is ignored rather than answered over the result;
 --   n  nothing to change (the event is still recorded as seen).
 -- ARGV[5] TTL of the hash in seconds.
--- Returns {'ok', version} | {'seen', version} | {'conflict', version, data or false, finished}.
+-- Returns {'ok', version, KEYS[2] exists (1/0) when given} | {'seen', version} | {'conflict', version, data or false, finished}.
 local eid = ARGV[1]
 if eid ~= '' and redis.call('HEXISTS', KEYS[1], 'e:' .. eid) == 1 then
   return {'seen', 0}
@@ -38,4 +40,5 @@ if eid ~= '' then
   redis.call('HSET', KEYS[1], 'e:' .. eid, 1)
 end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
+if KEYS[2] then return {'ok', v, redis.call('EXISTS', KEYS[2])} end
 return {'ok', v}

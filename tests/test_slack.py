@@ -426,3 +426,31 @@ async def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str
         finally:
             if first.poll() is None:
                 first.kill()
+
+
+async def test_a_click_waits_behind_cards_another_process_still_delivers(agent: SlackAgent, redis) -> None:
+    """Issue 28: a person's later card never overtakes an earlier one that another process
+    still delivers (its queue on the sessions Redis, its lock held). Whether such a queue exists
+    is read in the transition's own round trip, not asked per click."""
+    from bot.slack.delivery import Op, _card
+
+    await agent.say("hallo")
+    await agent.click("Starten")
+    q = agent.last_ts
+    person = flows.pseudonym(b"slack-test-secret", "slack", f"{agent.team}:{agent.user}")
+    queue = flows.keys.outgoing("slack", person)
+    earlier = Op("replace", agent.channel, {"text": "earlier", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "eine frühere Karte"}}]}, q)  # fmt: skip
+    await redis.rpush(queue, json.dumps(_card(agent.team, earlier)))
+    await redis.sadd(flows.keys.outgoing_set("slack", person[:1]), person)
+    await redis.set(f"{queue}:lock", "another-process", px=60_000)
+    before = len(agent.fake.calls)
+    r = await agent.post(agent.click_payload("oft", q), "application/x-www-form-urlencoded")
+    assert r.status_code == 200
+    assert not agent.fake.calls[before:], "the click's card went out before the one still waiting"
+    assert await redis.llen(queue) == 2, "the click's card waits behind the earlier one"
+    await redis.delete(f"{queue}:lock")  # the other process is gone: recovery takes the queue
+    await agent.until_shown("Frage 2 von 12", q, 20, "the queued cards never arrived")
+    shown = [json.dumps(c.params.get("blocks"), ensure_ascii=False) for c in agent.fake.calls[before:]
+             if c.method in ("chat.update", "respond")]  # fmt: skip
+    assert len(shown) == 2 and "eine frühere Karte" in shown[0] and "Frage 2 von 12" in shown[1]

@@ -88,8 +88,9 @@ class SlackConversation:
         by = asyncio.get_running_loop().time() + ANSWER_WITHIN
         try:
             handled = await self.rt.handle(
-                "slack", person, event, event_id=event_id, lang=lang, reach=("slack", user)
-            )
+                "slack", person, event, event_id=event_id, lang=lang, reach=("slack", user),
+                watch=self.delivery.outbox.watch_key(person),
+            )  # fmt: skip
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             text = self.rt.conversations.config.texts.unavailable(lang)
@@ -108,7 +109,7 @@ class SlackConversation:
                 else:
                     ops.append(Op("post", channel, fields))
             clicked_ts = response_url = None
-        await self.delivery.send(client, team, person, ops, by=by)
+        await self.delivery.send(client, team, person, ops, by=by, waiting=handled.waiting)
 
     async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, Any] | None:
         try:

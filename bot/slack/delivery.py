@@ -93,6 +93,7 @@ class Delivery:
         *,
         local: bool = False,
         by: float | None = None,
+        waiting: bool | None = None,
     ) -> None:
         """Show the cards in order. A click's card goes through its response URL at once, before
         the request is answered, when nothing waits for the person (the common case: nothing
@@ -100,24 +101,30 @@ class Delivery:
         joins the person's queue (bot.outbox) and the request answers. `local`: the queue is
         kept in this process, not in Redis (the notice that Redis is unavailable). `by`: the
         loop time by which the request must be answered (Slack's patience, less a margin); an
-        inline attempt never runs past it."""
+        inline attempt never runs past it. `waiting`: whether the person's queue existed, as
+        read with the transition (None: ask)."""
         if self.client is None:
             self.client = client
         loop = asyncio.get_running_loop()
-        waiting = list(ops)
-        if not local and waiting and _inline(waiting[0]) and not await self.outbox.busy(person):
-            while waiting and _inline(waiting[0]):
+        pending = list(ops)
+        if (
+            not local
+            and pending
+            and _inline(pending[0])
+            and not await self.outbox.busy(person, known=waiting)
+        ):
+            while pending and _inline(pending[0]):
                 left = INLINE_SECONDS if by is None else min(INLINE_SECONDS, by - loop.time())
                 if left < MIN_INLINE_SECONDS:
                     break  # the request has spent its time: the queue shows it
-                status = await self._respond(waiting[0], left)
+                status = await self._respond(pending[0], left)
                 API_CALLS.labels("slack", "response_url", status).inc()
                 if status != "ok":
                     if status == "refused":  # expired: the Web API instead
-                        waiting[0] = replace(waiting[0], response_url=None)
+                        pending[0] = replace(pending[0], response_url=None)
                     break
-                waiting.pop(0)
-        await self.outbox.put(person, [_card(workspace, op) for op in waiting], local=local)
+                pending.pop(0)
+        await self.outbox.put(person, [_card(workspace, op) for op in pending], local=local)
 
     def recovering(self) -> AbstractAsyncContextManager[None]:
         """While open, take over the queues a killed or stopped process left."""

@@ -108,13 +108,14 @@ class TelegramConversation:
         try:
             handled = await self.rt.handle(
                 "telegram", person, event, event_id=event_id, lang=lang, reach=("telegram", str(chat_id)),
+                watch=self.outbox.watch_key(person),
             )  # fmt: skip
         except flows.FlowError as exc:
             log.warning("survey store unavailable: %s", type(exc).__name__)
             text = self.rt.conversations.config.texts.unavailable(lang)
             await self.deliver(person, chat_id, (msg.Notice(text),), local=True)
             return
-        await self.deliver(person, chat_id, handled.messages, clicked)
+        await self.deliver(person, chat_id, handled.messages, clicked, waiting=handled.waiting)
 
     async def deliver(
         self,
@@ -124,12 +125,16 @@ class TelegramConversation:
         clicked: Message | None = None,
         *,
         local: bool = False,
+        waiting: bool | None = None,
     ) -> None:
         """Show the messages in order: at once, inside the request, unless Telegram asks to wait
         or earlier cards still wait; then they go to the person's queue (bot.outbox: on the
-        sessions Redis, so a restart or another process delivers them)."""
+        sessions Redis, so a restart or another process delivers them). `waiting`: whether the
+        person's queue existed, as read with the transition (None: ask)."""
         cards = _cards(chat_id, messages, clicked)
-        if await self.outbox.busy(person, local=local):
+        if not cards:
+            return
+        if await self.outbox.busy(person, local=local, known=waiting):
             await self.outbox.put(person, cards, local=local)
             return
         for n, card in enumerate(cards):
