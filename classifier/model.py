@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from fractions import Fraction
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -323,7 +323,12 @@ class Questionnaire(_Frozen):
         raise KeyError(item_id)
 
     def items_of(self, load_type: LoadType) -> tuple[Item, ...]:
-        return tuple(i for i in self.items if i.type is load_type)
+        return self.by_type[load_type]
+
+    @cached_property
+    def by_type(self) -> dict[LoadType, tuple[Item, ...]]:
+        """The items of each type, in order (looked up for every result)."""
+        return {t: tuple(i for i in self.items if i.type is t) for t in LoadType}
 
     def influence_item(self, load_type: LoadType) -> Item | None:
         """The person's room to act on it; None for a type whose third item is its strain item."""

@@ -157,25 +157,8 @@ def build_slack_app(
         log.error("slack listener failed: %s at %s", type(error).__name__, where)
         return BoltResponse(status=200, body="")
 
-    @app.event("message")
-    async def on_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
-            return
-        user, channel = event.get("user"), event.get("channel")
-        team = body.get("team_id") or event.get("team")
-        if not (isinstance(user, str) and isinstance(channel, str) and isinstance(team, str)):
-            return
-        text = event.get("text")
-        await convo.handle(
-            client, team=team, user=user, channel=channel,
-            event=ev.Text(text if isinstance(text, str) else ""),
-            event_id=body.get("event_id") if isinstance(body.get("event_id"), str) else None,
-        )  # fmt: skip
-
-    @app.event("app_home_opened")
-    async def on_home(ack: AsyncAck) -> None:
-        await ack()
-
+    # First: bolt tries the listeners in the order they were added, building each one's
+    # arguments, so the request that comes most (a click) matches at the first try.
     @app.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))
     async def on_click(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
@@ -204,6 +187,25 @@ def build_slack_app(
             event_id=f"a{action_ts}" if isinstance(action_ts, str) else None,
             response_url=url if trusted and isinstance(url, str) else None,
         )  # fmt: skip
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        user, channel = event.get("user"), event.get("channel")
+        team = body.get("team_id") or event.get("team")
+        if not (isinstance(user, str) and isinstance(channel, str) and isinstance(team, str)):
+            return
+        text = event.get("text")
+        await convo.handle(
+            client, team=team, user=user, channel=channel,
+            event=ev.Text(text if isinstance(text, str) else ""),
+            event_id=body.get("event_id") if isinstance(body.get("event_id"), str) else None,
+        )  # fmt: skip
+
+    @app.event("app_home_opened")
+    async def on_home(ack: AsyncAck) -> None:
+        await ack()
 
     @app.action(HOME_MOVE)
     async def on_move_home(
