@@ -25,6 +25,7 @@ TENANT = "11111111-2222-4333-8444-555555555555"
 BOT_TOKEN = jwt.encode({"aud": "https://api.botframework.com", "exp": 4102444800, "appid": APP_ID}, "x" * 32)
 ISSUER = "https://api.botframework.com"
 KID = "test-key"
+WEBCHAT_KID = "webchat-key"
 
 
 def bot_token(scope: str | list[str], tenant: str | None) -> str:
@@ -54,6 +55,8 @@ class FakeTeams:
     `rate_limit[n]` answers the n-th activity post with 429 (Retry-After `retry_after`)."""
 
     installed: set[str] = field(default_factory=set)
+    endorsements: list[str] = field(default_factory=lambda: ["msteams"])
+    """The channels Bot Framework's key set says the signing key speaks for."""
     roster: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """team id -> [(29: account id, Entra object id)]"""
     sent: list[Sent] = field(default_factory=list)
@@ -72,6 +75,10 @@ class FakeTeams:
     key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
+    webchat_key: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    """A second signing key of the same key set, endorsed only for Web Chat."""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _posts: Any = field(default_factory=lambda: itertools.count(1))
@@ -85,11 +92,19 @@ class FakeTeams:
         return f"{self.base_url}/teams/"
 
     def jwks(self) -> dict[str, Any]:
-        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-        return {"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256"}]}
+        def public(key: rsa.RSAPrivateKey) -> dict[str, Any]:
+            return {
+                **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())),
+                "use": "sig",
+                "alg": "RS256",
+            }
 
-    def token(self, **overrides: Any) -> str:
-        """A Bot Framework token as Teams sends it; `overrides` change or (None) drop claims."""
+        return {"keys": [{**public(self.key), "kid": KID, "endorsements": self.endorsements},
+                         {**public(self.webchat_key), "kid": WEBCHAT_KID, "endorsements": ["webchat"]}]}  # fmt: skip
+
+    def token(self, *, webchat_key: bool = False, **overrides: Any) -> str:
+        """A Bot Framework token as Teams sends it; `overrides` change or (None) drop claims;
+        `webchat_key`: signed with the key endorsed for Web Chat only."""
         now = int(time.time())
         claims: dict[str, Any] = {"iss": ISSUER, "aud": APP_ID, "iat": now - 10, "nbf": now - 10,
                                   "exp": now + 3600, "serviceurl": self.service_url}  # fmt: skip
@@ -98,7 +113,8 @@ class FakeTeams:
                 claims.pop(k, None)
             else:
                 claims[k] = v
-        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": KID})
+        key, kid = (self.webchat_key, WEBCHAT_KID) if webchat_key else (self.key, KID)
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
     # --- the connector --------------------------------------------------------------------------
     def answer(

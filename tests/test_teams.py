@@ -415,6 +415,17 @@ async def test_a_signed_activity_of_another_channel_is_not_served_as_teams(agent
     assert r.status_code == 403 and len(agent.fake.sent) == before
 
 
+async def test_a_key_not_endorsed_for_teams_is_refused(agent: TeamsAgent) -> None:
+    """Issue 24: Bot Framework's key set says per key which channels it may speak for; a token
+    from a key endorsed only for Web Chat was served although the activity said `msteams`."""
+    before = len(agent.fake.sent)
+    hello = activity(agent.fake, "message", agent.user, text="hallo")
+    r = await agent.post(hello, token=agent.fake.token(webchat_key=True))
+    assert r.status_code == 403 and len(agent.fake.sent) == before
+    r = await agent.post(activity(agent.fake, "message", agent.user, text="hallo"))
+    assert r.status_code == 200, "the key endorsed for Teams is served"
+
+
 @pytest.mark.parametrize(
     ("identity", "credentials", "kind"),
     [("system", "FederatedIdentityCredentials", "system"), ("direct", "ManagedIdentityCredentials", None),

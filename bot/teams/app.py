@@ -36,6 +36,7 @@ from ..outbox import Card, Outbox
 from ..platform import MALFORMED
 from ..runtime import Runtime
 from ..texts import say
+from .endorse import Endorsements, keys_url
 from .render import action_of, card, measure_of
 from .sdk import Sdk
 
@@ -118,10 +119,12 @@ class TeamsBot:
         self.admin = Admin(rt)
         self.measures = Measures(rt)
         self.validator: Any = None
+        self.endorsements: Endorsements | None = None
         if not rt.settings.teams_allow_unauthenticated:
             from microsoft_teams.apps.auth import InboundActivityTokenValidator
 
             self.validator = InboundActivityTokenValidator(str(rt.settings.teams_app_id), cloud=sdk.app.cloud)
+            self.endorsements = Endorsements(keys_url(sdk.app.cloud.openid_metadata_url))
         self._register()
 
     # --- inbound HTTP ------------------------------------------------------------------------
@@ -155,8 +158,12 @@ class TeamsBot:
             return JSONResponse({"error": "malformed activity"}, status_code=400)
         if checked is None:  # a kind of activity Ruhepuls does not handle
             return Response(status_code=200)
-        if self.validator is not None and data.get("channelId") != "msteams":
-            # a validly signed activity of another Bot Framework channel (webchat, …) is not Teams
+        if self.endorsements is not None and (
+            data.get("channelId") != "msteams"
+            or not await self.endorsements.allows(headers["authorization"].removeprefix("Bearer "), "msteams")
+        ):
+            # a validly signed activity of another Bot Framework channel (webchat, …), or signed
+            # by a key not endorsed for Teams, is not Teams
             log.info("activity refused: not from Microsoft Teams")
             return JSONResponse({"error": "not a Teams activity"}, status_code=403)
         if self.validator is None and not is_loopback(str(data.get("serviceUrl", ""))):
