@@ -2,7 +2,9 @@
 
 A zip with `manifest.json` (schema 1.17: the bot's id, scopes `personal` and `team`, German
 as the default language), `en-us.json` (the English names and descriptions) and the two icons,
-drawn here: `color.png` (192 x 192) and `outline.png` (32 x 32, white on transparent).
+drawn here: `color.png` (192 x 192) and `outline.png` (32 x 32, white on transparent). Both
+files are validated against Microsoft's published schemas (kept in `schema/`) before anything
+is written.
 """
 
 from __future__ import annotations
@@ -99,6 +101,24 @@ def localization() -> dict[str, Any]:
     return texts
 
 
+def invalid(document: dict[str, Any], schema: str) -> str | None:
+    """What Microsoft's schema `schema` (from `schema/`) finds wrong with `document`, as
+    `field: reason`, or None when it is valid."""
+    from importlib import resources
+
+    from jsonschema import Draft4Validator
+
+    rules = json.loads(resources.files(__package__).joinpath("schema", schema).read_text("utf-8"))
+    errors = sorted(Draft4Validator(rules).iter_errors(document), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    where = ".".join(str(p) for p in errors[0].absolute_path) or "(the whole file)"
+    reason = {"maxLength": f"longer than {errors[0].validator_value} characters"}.get(
+        str(errors[0].validator), str(errors[0].message)[:200]
+    )
+    return f"{where}: {reason}"
+
+
 def build(app_id: str, url: str, developer: str = "Ruhepuls", version: str = "1.0.0") -> bytes:
     """The package as zip bytes. Raises ValueError for an app id that is not a GUID or a URL
     that is not https."""
@@ -108,13 +128,16 @@ def build(app_id: str, url: str, developer: str = "Ruhepuls", version: str = "1.
         raise ValueError("--url must be the bot's public https address")
     if not 1 <= len(developer) <= 32:  # the manifest schema's developer.name maxLength
         raise ValueError("--developer takes 1 to 32 characters (the Teams manifest's limit)")
+    main, english = manifest(app_id, url, developer, version), localization()
+    refused = invalid(main, "MicrosoftTeams.schema.json") or invalid(
+        english, "MicrosoftTeams.Localization.schema.json"
+    )
+    if refused:
+        raise ValueError(f"Teams would refuse the package: {refused}")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(
-            "manifest.json",
-            json.dumps(manifest(app_id, url, developer, version), ensure_ascii=False, indent=2),
-        )
-        z.writestr("en-us.json", json.dumps(localization(), ensure_ascii=False, indent=2))
+        z.writestr("manifest.json", json.dumps(main, ensure_ascii=False, indent=2))
+        z.writestr("en-us.json", json.dumps(english, ensure_ascii=False, indent=2))
         z.writestr("color.png", _pulse(192, (255, 255, 255, 255), (0x2F, 0x6F, 0x73, 255)))
         z.writestr("outline.png", _pulse(32, (255, 255, 255, 255), (0, 0, 0, 0)))
     return out.getvalue()
