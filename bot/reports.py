@@ -64,12 +64,18 @@ def report_week(team: Team, now: datetime, weekday: str, hour: int) -> str:
     return iso_week(scheduled(team, now, weekday, hour).astimezone(UTC))
 
 
+CHART_WEEKS = 13
+"""Weeks a summary's chart shows, this one included: a quarter stays readable, and the image
+stays the same small size on every platform however long the team's history grows."""
+
+
 def _chart_series(
     history: list[HistoryEntry], week: str, bands: dict[str, str], wide: frozenset[str]
 ) -> list[tuple[str, dict[str, str]]]:
-    """Earlier weeks only for types where both points rest on at least 10 people."""
+    """Earlier weeks only for types where both points rest on at least 10 people; the last
+    CHART_WEEKS weeks."""
     past = [(h.week, {t: b for t, b in h.bands.items() if t in h.wide and t in wide}) for h in history]
-    return [*((w, b) for w, b in past if b), (week, bands)]
+    return [*((w, b) for w, b in past if b), (week, bands)][-CHART_WEEKS:]
 
 
 async def _measure_notes(

@@ -265,3 +265,20 @@ async def test_a_refused_chart_never_posts_the_summary_twice(rt: Runtime, fake_s
         await tick(rt, outreach, REPORT + timedelta(minutes=minutes))
     assert len(lead_posts(fake, "Lsupport")) == 1, "the text once, whatever became of the chart"
     assert ("system", "summary chart failed") in [(e["who"], e["what"]) for e in await rt.teams.audit_log()]
+
+
+def test_the_chart_shows_the_last_quarter_however_long_the_history() -> None:
+    """Issue 24: the chart grew with every published week (two years kept), past what a Teams
+    card carries and past what anyone can read. It shows the last 13 weeks, this one included."""
+    import classifier
+    from bot.chart import band_chart
+    from bot.reports import CHART_WEEKS, _chart_series
+    from flows.reports import HistoryEntry
+
+    wide = frozenset({"A", "B", "C", "D"})
+    bands = {"A": "deutlich", "B": "teilweise", "C": "kaum", "D": "kaum"}
+    history = [HistoryEntry(f"{2025 + i // 52}-W{i % 52 + 1:02d}", bands, wide) for i in range(104)]
+    series = _chart_series(history, "2027-W01", bands, wide)
+    assert len(series) == CHART_WEEKS == 13 and series[-1][0] == "2027-W01" and series[0][0] == "2026-W41"
+    short = band_chart(classifier.default(), series[-2:], "de")
+    assert len(band_chart(classifier.default(), series, "de")) < 1.5 * len(short)
