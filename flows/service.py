@@ -23,7 +23,7 @@ from .later import Later
 from .measures import MeasureStore
 from .messages import Message
 from .session import Session
-from .store import REDIS_DOWN, RedisStore, Ref
+from .store import REDIS_DOWN, RedisStore, Ref, Write
 from .teams import TeamStore, done_token
 
 MAX_ATTEMPTS = 8
@@ -179,7 +179,8 @@ class Conversations:
                 self.config, session, event, lang=lang, now=self._clock(),
                 round_id=round_id, already_done=already, followup=followup, just_finished=finished,
             )  # fmt: skip
-            out = await self.store.commit(ref, version, session, event_id, result, token, watch)
+            write = Write(result.session, result.finished, result.completion)
+            out = await self.store.commit(ref, version, session, event_id, write, token, watch)
             if out.status == "ok":
                 self._remember(
                     ref, out.version, result.session, result.finished or (finished and result.session is None)

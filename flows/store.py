@@ -27,12 +27,22 @@ from redis.asyncio import Redis
 from classifier import QuestionnaireError
 
 from . import keys
-from .engine import Step
+from .context import Completion
 from .errors import StoreUnavailable
 from .pool import Pools
 from .session import Session, SessionDataError
 
 Status = Literal["ok", "seen", "conflict"]
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """What one step changes in the store: the session it leaves (None: none), whether it
+    completed the survey (the finished mark), and what a completion adds to the pools."""
+
+    session: Session | None
+    finished: bool = False
+    completion: Completion | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,27 +144,27 @@ class RedisStore:
         version: int,
         before: Session | None,
         event_id: str | None,
-        step: Step,
+        write: Write,
         done_token: str | None = None,
         watch: str | None = None,
     ) -> Committed:
-        """Apply `step` to the session `before`, loaded at `version`, atomically. A completion
+        """Apply `write` to the session `before`, loaded at `version`, atomically. A completion
         first counts (if `done_token`, the person's keyed token for the round, is new), then
         deletes the answers. On a conflict the outcome carries the current session, so the
         caller needs no reload. `watch`: a key in the sessions Redis (not a Cluster) whose
         existence the caller wants to know, read in the same round trip."""
         scope, person = ref.scope, ref.person
         args: list[str | int] = [self._event(event_id), version]
-        c = step.completion
+        c = write.completion
         try:
             if c is not None and done_token:  # a survey with no result takes its round, adds nothing
                 await self.pools.add(scope, c.round_id, c.window, done_token, c.counters)
-            if step.finished:
+            if write.finished:
                 args += ["f", "", FINISHED_TTL]
-            elif step.session == before:
+            elif write.session == before:
                 args += ["n", "", self._ttl]
-            elif step.session is not None:
-                args += ["w", step.session.dumps(), self._ttl]
+            elif write.session is not None:
+                args += ["w", write.session.dumps(), self._ttl]
             else:
                 args += ["d", "", self._ttl]
             session_key = keys.session(scope, person)

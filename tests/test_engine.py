@@ -15,6 +15,7 @@ import classifier
 from flows import Config, Session, State, engine
 from flows import events as ev
 from flows import messages as msg
+from flows.context import Ctx, Distress, Input, Said, Unclear
 
 CFG = Config()
 ITEMS = [i.id for i in CFG.questionnaire.items]
@@ -255,7 +256,7 @@ def test_any_event_sequence_is_handled(seq: list[ev.Event]) -> None:
 
 def test_every_rule_row_can_fire() -> None:
     """No row is shadowed by an earlier one: for each, some state and event select exactly it."""
-    ctx = engine._Ctx(CFG, "de", NOW)
+    ctx = Ctx(CFG, "de", NOW)
     n = len(ITEMS)
     asking = [Session.new("de", n, None)]
     for index in (1, n - 1):
@@ -264,9 +265,9 @@ def test_every_rule_row_can_fire() -> None:
     sessions += [replace(s, state=State.PAUSED) for s in asking]
     sessions.append(replace(asking[-1], state=State.REVIEW, answers="s" * n))
     sessions.append(replace(asking[-1], state=State.FOLLOWUP, answers="2" * n))
-    events: list[ev.Event] = [ev.CheckBack("some"), ev.CheckBack(None),
+    events: list[Input] = [ev.CheckBack("some"), ev.CheckBack(None),
         ev.Start("de"), ev.Start(None), ev.Later(), ev.Pause(), ev.Resume(), ev.Cancel(), ev.Help(),
-        ev.Dismiss(), ev.Language("en"), ev.Text("hallo"), ev.Back(None), ev.Support(), ev.Finish(),
+        ev.Dismiss(), ev.Language("en"), Distress(), Said(), Unclear(), ev.Back(None), ev.Support(), ev.Finish(),
         ev.ShowResult("p", "dA.2.0.-c"), ev.Snooze(24), ev.NotThisTime(),
     ]  # fmt: skip
     for item in ITEMS:

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 import classifier
 from classifier import Level, LoadType, Outcome, ResultKey, contribution, personal_result, phrase, result_key
-from flows import engine
+from flows import compose, engine
 from flows import events as ev
+from flows.context import Ctx
 from flows.texts import texts
 
 Q = classifier.default()
@@ -74,13 +75,13 @@ KEYS = all_keys()
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_every_combination_fits_a_phone_and_says_what_the_answers_say(lang: str) -> None:
     cfg = engine.Config()
-    ctx = engine._Ctx(cfg, lang, None)  # type: ignore[arg-type]
+    ctx = Ctx(cfg, lang, None)  # type: ignore[arg-type]
     t = texts()
     for key in KEYS:
         assert ResultKey.decode(key.encode()) == key, key
         assert len(ev.encode(ev.ShowResult("p", key.encode(), "en")).encode()) <= 64
         r = phrase(Q, key, lang)
-        view = engine._result(ctx, key, "s", lang)
+        view = compose.result(ctx, key, "s", lang)
         n = words(view.title, *view.lines, view.note or "")
         assert n <= FIRST_MESSAGE_WORDS, (key, n, view.lines)
         said = [p for p in (view.title, *view.lines) if p != Q.signpost.acute(lang)]  # phone numbers aside
@@ -154,12 +155,12 @@ def test_views_replace_each_other_and_help_holds_the_crisis_line() -> None:
     key = ResultKey(
         Outcome.DOMINANT, (LoadType.A,), (Level.HIGH,), (Level.HIGH,), (Level.HIGH,), False, True, True
     )
-    ctx = engine._Ctx(
+    ctx = Ctx(
         engine.Config(contacts=("EAP: 0800 000 000",), offer="Deeskalation, Anmeldung: https://x"), "de", None
     )  # type: ignore[arg-type]
-    summary = engine._result(ctx, key, "s", "de")
-    paths = engine._result(ctx, key, "p", "de")
-    help_ = engine._result(ctx, key, "h", "de")
+    summary = compose.result(ctx, key, "s", "de")
+    paths = compose.result(ctx, key, "p", "de")
+    help_ = compose.result(ctx, key, "h", "de")
     assert paths.items[:-1] == phrase(Q, key, "de").paths and "Anmeldung: https://x" in paths.items[-1]
     assert any("Stufenplan" in p for p in paths.items) and any("z. B." in p for p in paths.items)
     text = " ".join(help_.lines)
