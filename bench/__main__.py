@@ -241,13 +241,13 @@ LAST_BANDS = {"A": "teilweise", "B": "kaum", "C": "deutlich", "D": "kaum"}
 async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
     """Time and peak memory to compute and post the weekly summaries of N teams."""
     import classifier
-    from bot.reports import compose, run_due, units
     from bot.runtime import runtime
     from bot.settings import Settings
     from bot.slack.app import web_client
     from bot.slack.outreach import SlackOutreach
+    from bot.weekly import compose, run_due, units
     from flows import keys
-    from flows.reports import history_entry
+    from flows.publications import history_entry
     from flows.teams import Team
 
     q = classifier.default()

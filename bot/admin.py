@@ -109,7 +109,7 @@ class Admin:
         return say("usage", lg)
 
     async def summary(self, actor: str, team_id: str, lang: Lang) -> str:
-        from .reports import preview
+        from .weekly import preview
 
         team = await self.rt.teams.team(team_id)
         if not self.allowed(actor) and (team is None or actor not in team.leads):

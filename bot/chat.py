@@ -82,7 +82,7 @@ class TerminalView:
             decoded = ev.decode(self.choices[int(line) - 1].action)
             if decoded is not None:
                 return decoded
-        return ev.Text(line)
+        return ev.Typed(line)
 
 
 async def run_chat(rt: Runtime, lang: Lang, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
@@ -90,16 +90,12 @@ async def run_chat(rt: Runtime, lang: Lang, stdin: TextIO = sys.stdin, stdout: T
     person = rt.person("local", getpass.getuser())
 
     async def send(event: flows.events.Event) -> bool:
-        try:
-            handled = await rt.handle("local", person, event, lang=lang)
-        except flows.FlowError:
-            view._p(rt.conversations.config.texts.unavailable(lang))
-            return False
+        handled = await rt.handle("local", person, event, lang=lang)
         for m in handled.messages:
             view.show(m)
-        return True
+        return not handled.unavailable
 
-    await send(ev.Text("start"))
+    await send(ev.Typed("start"))
     while True:
         print("> ", end="", file=stdout, flush=True)
         line = await asyncio.to_thread(stdin.readline)

@@ -175,11 +175,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             poll(settings)
     elif command == "teams" and args.teams_command == "list":
-        from .teams.package import installed
+        from .msteams.package import installed
 
         print(installed(settings))
     elif command == "teams":
-        from .teams.package import build
+        from .msteams.package import build
 
         if not settings.teams_app_id:
             sys.exit("ruhepuls: set TEAMS_APP_ID first (the bot's Microsoft App ID)")

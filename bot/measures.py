@@ -44,7 +44,7 @@ class Measures:
     async def options(self, team_id: str) -> list[str]:
         """The support paths (`<type>.<index>`) matching the team's last summary (its bands are in
         the history from the moment its week is frozen, so a card posted with it can offer them)."""
-        history = await self.rt.reports.history(team_id, last=1)
+        history = await self.rt.publications.history(team_id, last=1)
         return options(self.rt.conversations.config.questionnaire, history[-1].bands if history else None)
 
     def label(self, ref: str, lang: Lang) -> str:

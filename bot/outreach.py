@@ -144,7 +144,7 @@ async def invite_again(rt: Runtime, outreach: dict[str, Outreach], now: datetime
     """Invitations asked for again ("in an hour", "tomorrow"), each taken out once; outside the
     sending hours of the person's team it waits for the next allowed moment."""
     hours = rt.settings.sending_hours
-    for platform, address, person in await rt.later.take_due(now.timestamp()):
+    for platform, address, person in await rt.snoozes.take_due(now.timestamp()):
         sender = outreach.get(platform)
         if sender is None:
             continue
@@ -152,19 +152,19 @@ async def invite_again(rt: Runtime, outreach: dict[str, Outreach], now: datetime
         team = await rt.teams.team(team_id) if team_id else None
         tz = team.timezone if team else rt.settings.timezone
         if not allowed(now, tz, hours):
-            await rt.later.add(platform, address, person, next_allowed(now, tz, hours).timestamp())
+            await rt.snoozes.add(platform, address, person, next_allowed(now, tz, hours).timestamp())
             continue
         lang = team.language if team else rt.settings.language
         menu = engine.invitation(rt.conversations.config, lang, now=now)
         tag = outreach_tag(rt.secret, "later", "inv", person)
         if isinstance(await sender.send(Member(address, person), menu, tag), Retry):
-            await rt.later.add(platform, address, person, now.timestamp() + 300)
+            await rt.snoozes.add(platform, address, person, now.timestamp() + 300)
 
 
 async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
     """Everything due at `now`: rounds (close, invite, remind), invitations asked for again,
     and weekly summaries."""
-    from .reports import run_due
+    from .weekly import run_due
 
     for team in await rt.teams.teams():
         try:

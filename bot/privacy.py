@@ -13,7 +13,7 @@ import classifier
 from classifier import Lang, Text
 from classifier.disclosure import WIDESPREAD_FROM
 from classifier.model import load_texts
-from flows.storage import stored
+from flows.datasheet import stored
 
 from .settings import Settings
 

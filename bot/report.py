@@ -70,7 +70,7 @@ async def gather(
         return None
     first, last = iso_week(start), iso_week(end)
     posts = []
-    for row in await rt.reports.published(team_id):
+    for row in await rt.publications.published(team_id):
         if first <= str(row.get("week")) <= last:
             notes = {str(n["id"]): n for n in row.get("measures") or [] if isinstance(n, dict) and "id" in n}
             posts.append(Posted(str(row["week"]), str(row["text"]), dict(row.get("bands") or {}),

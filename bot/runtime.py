@@ -4,6 +4,7 @@ the conversation service; closed again in reverse order."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,14 +21,16 @@ import classifier
 import flows
 from classifier import Lang
 from flows import texts
-from flows.later import Later
 from flows.measures import MeasureStore
-from flows.reports import ReportStore
+from flows.publications import PublicationStore
 from flows.residue import ExpiringMessages
+from flows.snoozes import Snoozes
 from flows.teams import Round, TeamStore
 
 from .embedded_redis import EmbeddedRedis
 from .settings import Settings
+
+log = logging.getLogger("ruhepuls")
 
 QUEUE = "ruhepuls"
 QUEUE_TIMEOUT = 10.0
@@ -47,11 +50,11 @@ class Runtime:
 
     teams: TeamStore
     queue: RedisQueue
-    reports: ReportStore
+    publications: PublicationStore
     sessions: Redis
     """Where surveys in progress live (the same server as `redis` unless configured apart)."""
     expiring: ExpiringMessages
-    later: Later
+    snoozes: Snoozes
 
     async def enqueue_invitations(self, team_id: str) -> None:
         """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
@@ -68,19 +71,22 @@ class Runtime:
         reach: tuple[str, str] | None = None,
         watch: str | None = None,
     ) -> flows.Handled:
-        """`conversations.handle`, counted for the metrics by platform and event kind."""
+        """`conversations.handle`, counted for the metrics by platform and event kind. When the
+        survey store cannot be reached nothing changed, and what to say is the one notice that
+        it is briefly unavailable (`unavailable`: to be delivered without asking Redis)."""
         from . import metrics
 
         metrics.EVENTS.labels(platform, metrics.kind_of(event)).inc()
         try:
             with metrics.timed():
-                handled = await self.conversations.handle(
+                return await self.conversations.handle(
                     person, event, event_id=event_id, lang=lang, reach=reach, watch=watch
-                )
-        except flows.FlowError:
+                )  # completions are not counted live: see metrics.RESULTS_WRITTEN
+        except flows.FlowError as exc:
             metrics.UNAVAILABLE.labels(platform).inc()
-            raise
-        return handled  # completions are not counted live: see metrics.RESULTS_WRITTEN
+            log.warning("survey store unavailable: %s", type(exc).__name__)
+            text = self.conversations.config.texts.unavailable(lang)
+            return flows.Handled((flows.messages.Notice(text),), unavailable=True)
 
     async def close_round(self, team_id: str, actor: str, now: datetime) -> Round | None:
         """Close a team's open round (see TeamStore.close_round), audited with what became of
@@ -242,14 +248,14 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
 
         store.pools.on_written = metrics.RESULTS_WRITTEN.inc
         teams = TeamStore(redis, secret, store.pools)
-        later = Later(sessions)  # follows one person's activity: memory only
+        snoozes = Snoozes(sessions)  # follows one person's activity: memory only
         conversations = flows.Conversations(
-            store, cfg, clock, teams=teams, later=later, measures=MeasureStore(redis)
+            store, cfg, clock, teams=teams, snoozes=snoozes, measures=MeasureStore(redis)
         )
         queue = RedisQueue(queue_redis, name=QUEUE)
         yield Runtime(
-            settings, redis, conversations, secret, teams, queue, ReportStore(redis), sessions,
-            ExpiringMessages(sessions), later,
+            settings, redis, conversations, secret, teams, queue, PublicationStore(redis), sessions,
+            ExpiringMessages(sessions), snoozes,
         )  # fmt: skip
     finally:
         await redis.aclose()

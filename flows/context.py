@@ -104,7 +104,7 @@ class Distress:
 
 
 @dataclass(frozen=True, slots=True)
-class Said:
+class Remark:
     """Something the person wanted to say (never read, never stored)."""
 
 
@@ -113,7 +113,7 @@ class Unclear:
     """Short text that is neither an answer nor a command."""
 
 
-Input = Event | Distress | Said | Unclear
+Input = Event | Distress | Remark | Unclear
 """What the table is consulted with: an event, or what typed text turned out to mean."""
 Action = Callable[[Ctx, Session | None, Input], Step]
 Guard = Callable[[Ctx, Session, Input], bool]

@@ -68,7 +68,7 @@ from .context import (
     Followup,
     Guard,
     Input,
-    Said,
+    Remark,
     Step,
     Unclear,
 )  # fmt: skip
@@ -98,7 +98,7 @@ RULES: tuple[Rule, ...] = (
     Rule(ANY,  ev.Help,                    None,                 show_help),
     Rule(ANY,  ev.Support,                 None,                 show_support),
     Rule(ANY,  Distress,                   None,                 crisis),   # however short
-    Rule(ANY,  Said,                       None,                 free_text),
+    Rule(ANY,  Remark,                       None,                 free_text),
     Rule(NO,   ev.Start,                   None,                 begin),
     Rule(NO,   ev.Later,                   None,                 later),
     Rule(NO,   ev.Snooze,                  None,                 snooze),
@@ -172,5 +172,5 @@ def step(
     the person completed a survey within the hour (a click on it then changes nothing shown).
     """
     ctx = Ctx(cfg, lang, now, round_id, already_done, followup, just_finished)
-    meant = meaning(ctx, session, event.text) if isinstance(event, ev.Text) else event
+    meant = meaning(ctx, session, event.text) if isinstance(event, ev.Typed) else event
     return rule_for(ctx, session, meant).action(ctx, session, meant)

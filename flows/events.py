@@ -69,7 +69,7 @@ class Language:
 
 
 @dataclass(frozen=True, slots=True)
-class Text:
+class Typed:
     text: str
 
 
@@ -122,7 +122,7 @@ class CheckBack:
 
 
 Event = (
-    Start | Later | Answer | Back | Pause | Resume | Cancel | Help | Language | Text | Dismiss | Support | Finish
+    Start | Later | Answer | Back | Pause | Resume | Cancel | Help | Language | Typed | Dismiss | Support | Finish
     | ShowResult | Snooze | NotThisTime | CheckBack
 )  # fmt: skip
 

@@ -17,12 +17,12 @@ from classifier import Lang
 
 from . import engine
 from .errors import StoreBusy, StoreUnavailable
-from .events import Event, Start, Text
+from .events import Event, Start, Typed
 from .keys import SOLO
-from .later import Later
 from .measures import MeasureStore
 from .messages import Message
 from .session import Session
+from .snoozes import Snoozes
 from .store import REDIS_DOWN, RedisStore, Ref, Write
 from .teams import TeamStore, done_token
 
@@ -37,6 +37,8 @@ class Handled:
     finished: bool = False
     waiting: bool | None = None
     """Whether the key the caller asked to `watch` existed at the transition (None: not asked)."""
+    unavailable: bool = False
+    """The store could not be reached (nothing changed); the messages say so."""
 
 
 def _utcnow() -> datetime:
@@ -62,11 +64,11 @@ class Conversations:
         cache_size: int = 20_000,
         membership_ttl: float = 30.0,
         round_ttl: float = 2.0,
-        later: Later | None = None,
+        snoozes: Snoozes | None = None,
         measures: MeasureStore | None = None,
     ) -> None:
         self.store = store
-        self.later = later
+        self.snoozes = snoozes
         self.config = config
         self.teams = teams
         self._clock = clock or _utcnow
@@ -172,7 +174,7 @@ class Conversations:
             if session is not None and session.version != q.version:  # started under an older one
                 session = session.carried_over(q.version, self._kept(session.version), self._item_ids)
             already = False
-            if round_id and token and session is None and isinstance(event, (Start, Text)):
+            if round_id and token and session is None and isinstance(event, (Start, Typed)):
                 already = await self.teams.has_finished(scope, round_id, token)  # type: ignore[union-attr]
             followup = await self._followup(scope, rnd, session)
             result = engine.step(
@@ -202,9 +204,9 @@ class Conversations:
     ) -> None:
         """What a committed step asks for beyond the survey: ask again later, or no more
         reminders this round (the event was committed once, so this runs once)."""
-        if result.snooze_hours and reach and self.later is not None:
+        if result.snooze_hours and reach and self.snoozes is not None:
             due = self._clock().timestamp() + result.snooze_hours * 3600
-            await self.later.add(reach[0], reach[1], person, due)
+            await self.snoozes.add(reach[0], reach[1], person, due)
         if result.quiet_round and rnd and self.teams is not None:
             await self.teams.mark_quiet(scope, rnd[0], person)
 

@@ -1,6 +1,6 @@
 """What typed text means: words of distress (at any length), an answer or a command in either
 language, something the person wanted to say, or nothing the table knows. `meaning` turns a
-`Text` event into one of these before the table is consulted, so typed text takes the same
+`Typed` event into one of these before the table is consulted, so typed text takes the same
 single path through the table as a press."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from . import events as ev
-from .context import FREE_TEXT_WORDS, Ctx, Distress, Input, Said, Unclear
+from .context import FREE_TEXT_WORDS, Ctx, Distress, Input, Remark, Unclear
 from .events import Event
 from .session import Session
 
@@ -21,7 +21,7 @@ def meaning(ctx: Ctx, s: Session | None, text: str) -> Input:
     if meant is not None:
         return meant
     if len(text.split()) >= FREE_TEXT_WORDS:
-        return Said()
+        return Remark()
     return Unclear()
 
 

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 import classifier
 from bot.measures import Measures
-from bot.reports import _chart_series, preview, run_due
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
+from bot.weekly import _chart_series, preview, run_due
 from classifier import LoadType, Outcome, classify
 from flows import State, keys
 from flows import events as ev
-from flows.reports import HistoryEntry
+from flows.publications import HistoryEntry
 from flows.schedule import iso_week
 from flows.teams import Team
 
@@ -191,7 +191,7 @@ def test_chart_history_only_between_groups_of_ten() -> None:
 async def published_cells(rt: Runtime, team_ids: list[str], weeks: list[str]) -> list[tuple[str, str]]:
     out = []
     for week in weeks:
-        for pub in (await rt.reports.publications(team_ids, week)).values():
+        for pub in (await rt.publications.publications(team_ids, week)).values():
             out += [(owner, w) for owner, windows in pub.cells.items() for w in windows]
     return out
 
@@ -292,7 +292,7 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
         need = {t: (max(k, k_exhaustion or k) if t is exhausted else k) for t in LoadType}
         used: list[tuple[str, str]] = []
         for week in sorted(weeks_seen):
-            pubs = await rt.reports.publications(list(tree), week)
+            pubs = await rt.publications.publications(list(tree), week)
             for p in pubs.values():
                 cells = [(owner, w) for owner, windows in p.cells.items() for w in windows]
                 used += cells
@@ -301,9 +301,11 @@ async def _property(redis_url: str, tree, completions, actions, k_exhaustion) ->
                 own = [v for c in cells if c[0] == p.team for v in said.get(c, [])]  # only they were asked it
                 check_view(p.text, own, k)
         for team_id, week, text in previews:  # a preview is exactly the frozen publication
-            assert (await rt.reports.publications([team_id], week))[team_id].text == text
+            assert (await rt.publications.publications([team_id], week))[team_id].text == text
         stored = {
-            (t, p.text) for w in weeks_seen for t, p in (await rt.reports.publications(list(tree), w)).items()
+            (t, p.text)
+            for w in weeks_seen
+            for t, p in (await rt.publications.publications(list(tree), w)).items()
         }
         assert set(world.posts) <= stored, "a post differs from its frozen publication"
         assert len(used) == len(set(used)), "a cell was published twice"

@@ -15,7 +15,7 @@ import classifier
 from flows import Config, Session, State, engine
 from flows import events as ev
 from flows import messages as msg
-from flows.context import Ctx, Distress, Input, Said, Unclear
+from flows.context import Ctx, Distress, Input, Remark, Unclear
 
 CFG = Config()
 ITEMS = [i.id for i in CFG.questionnaire.items]
@@ -49,7 +49,7 @@ def answers(values: list[int | None], start: int = 0) -> list[tuple[ev.Event, st
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_whole_survey_by_clicks(lang: str) -> None:
-    t = [(ev.Text("hallo"), "M"), (ev.Start(lang), "Q1"), *answers([3] * 12)]
+    t = [(ev.Typed("hallo"), "M"), (ev.Start(lang), "Q1"), *answers([3] * 12)]
     assert run(t, lang) is None
 
 
@@ -98,7 +98,7 @@ def test_whole_survey_by_clicks(lang: str) -> None:
 )
 def test_whole_survey_typed(lang: str, words: list[str]) -> None:
     expected = ["Q2", "Q3", "Q4", "Q5", "Q6", "Q5", "Q6", "Q7", "Q8", "Q9", "Q10", "Q11", "Q12", "R"]
-    t = [(ev.Start(lang), "Q1"), *[(ev.Text(w), e) for w, e in zip(words, expected, strict=True)]]
+    t = [(ev.Start(lang), "Q1"), *[(ev.Typed(w), e) for w, e in zip(words, expected, strict=True)]]
     assert run(t, lang) is None
 
 
@@ -108,13 +108,13 @@ def test_pause_resume_back_skip_language() -> None:
             (ev.Start("de"), "Q1"),
             (ev.Answer("a1", 2), "Q2"),
             (ev.Pause(), "N"),
-            (ev.Text("was?"), "M"),  # paused: offer to continue or delete
+            (ev.Typed("was?"), "M"),  # paused: offer to continue or delete
             (ev.Resume(), "Q2"),
             (ev.Back("b1"), "Q1"),
             (ev.Back("a1"), "Q1"),  # no going back before the first question
             (ev.Answer("a1", None), "Q2"),  # skip by button
             (ev.Language("en"), "N Q2"),
-            (ev.Text("banana"), "N"),  # a friendly hint, no error
+            (ev.Typed("banana"), "N"),  # a friendly hint, no error
             (ev.Help(), "N Q2"),
         ]
     )
@@ -151,7 +151,7 @@ def test_cancel_asks_first_then_deletes_and_no_session_events() -> None:
         is None
     )
     s = run([(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2")])
-    menu = engine.step(CFG, s, ev.Text("abbrechen"), lang="de", now=NOW).messages[0]
+    menu = engine.step(CFG, s, ev.Typed("abbrechen"), lang="de", now=NOW).messages[0]
     assert isinstance(menu, msg.Menu) and "gelöscht" in menu.text
     assert [ev.decode(c.action) for c in menu.choices] == [ev.Cancel(True), ev.Resume()]
     assert (
@@ -180,7 +180,12 @@ def test_start_in_a_round() -> None:
 
 def test_start_while_running_continues_where_they_stopped() -> None:
     s = run(
-        [(ev.Start("de"), "Q1"), (ev.Answer("a1", 1), "Q2"), (ev.Start("de"), "Q2"), (ev.Text("start"), "Q2")]
+        [
+            (ev.Start("de"), "Q1"),
+            (ev.Answer("a1", 1), "Q2"),
+            (ev.Start("de"), "Q2"),
+            (ev.Typed("start"), "Q2"),
+        ]
     )
     assert s is not None and s.index == 1
 
@@ -233,7 +238,7 @@ events = st.one_of(
     ),
     st.builds(ev.Language, st.sampled_from(["de", "en"])),
     st.builds(
-        ev.Text,
+        ev.Typed,
         st.one_of(st.text(max_size=20), st.sampled_from(["3", "oft", "zurück", "s", "weiter", "pause"])),
     ),
 )
@@ -267,7 +272,7 @@ def test_every_rule_row_can_fire() -> None:
     sessions.append(replace(asking[-1], state=State.FOLLOWUP, answers="2" * n))
     events: list[Input] = [ev.CheckBack("some"), ev.CheckBack(None),
         ev.Start("de"), ev.Start(None), ev.Later(), ev.Pause(), ev.Resume(), ev.Cancel(), ev.Help(),
-        ev.Dismiss(), ev.Language("en"), Distress(), Said(), Unclear(), ev.Back(None), ev.Support(), ev.Finish(),
+        ev.Dismiss(), ev.Language("en"), Distress(), Remark(), Unclear(), ev.Back(None), ev.Support(), ev.Finish(),
         ev.ShowResult("p", "dA.2.0.-c"), ev.Snooze(24), ev.NotThisTime(),
     ]  # fmt: skip
     for item in ITEMS:
@@ -379,21 +384,21 @@ def test_words_of_distress_get_the_crisis_line_first_at_any_length_and_state(lan
     acute = CFG.questionnaire.signpost.acute(lang)  # type: ignore[arg-type]
     for s in sessions:
         for words in DISTRESS:
-            step = engine.step(CFG, s, ev.Text(words), lang=lang, now=NOW, followup=FOLLOWUP)  # type: ignore[arg-type]
+            step = engine.step(CFG, s, ev.Typed(words), lang=lang, now=NOW, followup=FOLLOWUP)  # type: ignore[arg-type]
             first = step.messages[0]
             assert isinstance(first, msg.Notice) and first.text.startswith(acute), (s, words)
             assert step.session == s, "nothing of it is kept, and the survey stays where it was"
             if s is not None and s.state is State.ASKING:
                 assert isinstance(step.messages[-1], msg.Question), "and the question again"
     for harmless in ("hilfe", "oft", "3", "weiter", "nie"):
-        first = engine.step(CFG, asking[0], ev.Text(harmless), lang=lang, now=NOW).messages[0]  # type: ignore[arg-type]
+        first = engine.step(CFG, asking[0], ev.Typed(harmless), lang=lang, now=NOW).messages[0]  # type: ignore[arg-type]
         assert not (isinstance(first, msg.Notice) and first.text.startswith(acute)), harmless
 
 
 def test_the_not_understood_hint_carries_the_crisis_line() -> None:
     for lang in ("de", "en"):
         s = Session.new(lang, len(ITEMS), None)  # type: ignore[arg-type]
-        step = engine.step(CFG, s, ev.Text("banane"), lang=lang, now=NOW)  # type: ignore[arg-type]
+        step = engine.step(CFG, s, ev.Typed("banane"), lang=lang, now=NOW)  # type: ignore[arg-type]
         assert "0800 111 0 111" in step.messages[0].text  # type: ignore[union-attr]
 
 

@@ -21,11 +21,11 @@ from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, running_app, signed_headers
 
 from bot.report import verify
-from bot.reports import run_unit, units
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
 from bot.slack.outreach import SlackOutreach
+from bot.weekly import run_unit, units
 from flows import State
 from flows import events as ev
 from flows import messages as msg
@@ -207,7 +207,7 @@ async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
     assert "Maßnahmen des Teams" in second
     assert "Druck ohne Spielraum: vorher deutlich ausgeprägt, jetzt deutlich ausgeprägt" in second, second
     assert "Sicht des Teams: überwiegend eine Verbesserung" in second
-    published = await rt.reports.published("support")
+    published = await rt.publications.published("support")
     assert [p["week"] for p in published] == sorted(p["week"] for p in published) and len(published) == 2
 
 
@@ -242,7 +242,7 @@ async def test_the_view_is_withheld_below_k_and_only_asked_with_a_running_measur
     assert "Eine ruhige Ecke für Pausen" in text
     assert "noch nicht genug Antworten auf die Zusatzfrage" in text
     assert "überwiegend" not in text and "geteilt" not in text
-    assert m.id in [n["id"] for n in (await rt.reports.published("billing"))[-1]["measures"]]
+    assert m.id in [n["id"] for n in (await rt.publications.published("billing"))[-1]["measures"]]
 
 
 async def test_a_measure_that_has_ended_leaves_the_weekly_posts_after_half_a_year(
@@ -278,7 +278,7 @@ async def test_a_measure_that_has_ended_leaves_the_weekly_posts_after_half_a_yea
     assert running.what(q, "de", lead=True).rstrip(".") in text
     assert "Ein stiller Raum für die Pausen" in text  # ended three weeks after it was chosen: still said
     assert "Feste Rückrufzeiten" not in text  # ended, chosen 30 weeks ago: no longer
-    noted = [n["id"] for n in (await rt.reports.published("desk"))[-1]["measures"]]
+    noted = [n["id"] for n in (await rt.publications.published("desk"))[-1]["measures"]]
     assert sorted(noted) == sorted([running.id, dropped.id])
 
 
@@ -456,7 +456,7 @@ async def test_the_view_of_a_measure_on_the_exhaustion_type_needs_its_higher_k(r
     """Issue 22: the higher k for the exhaustion-driven type was not applied to check-back views
     on a measure for that type."""
     from bot.measures import Measures
-    from bot.reports import _measure_notes
+    from bot.weekly import _measure_notes
     from classifier import LoadType
     from classifier.disclosure import summarize, thresholds
     from classifier.measures import view_field

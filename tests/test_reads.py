@@ -42,7 +42,7 @@ def press(m: msg.Message, label: str) -> ev.Event:
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_the_intro_is_honest(lang: str) -> None:
-    (intro,) = step(None, ev.Text("hallo"), lang).messages
+    (intro,) = step(None, ev.Typed("hallo"), lang).messages
     assert isinstance(intro, msg.Menu)
     text = intro.text
     if lang == "de":
@@ -67,9 +67,9 @@ def test_the_crisis_line_is_one_press_away_on_every_question_and_returns_to_it()
         assert got.session == s and isinstance(got.messages[-1], msg.Question), "then the same question"
         if n < len(ITEMS) - 1:
             s = step(s, ev.Answer(item, 1)).session
-    typed = step(s, ev.Text("unterstützung"))
+    typed = step(s, ev.Typed("unterstützung"))
     assert ACUTE in everything(typed.messages) and typed.session == s
-    helped = step(s, ev.Text("hilfe"))
+    helped = step(s, ev.Typed("hilfe"))
     assert ACUTE in everything(helped.messages)
 
 
@@ -113,15 +113,15 @@ def test_items_that_presuppose_an_incident_offer_it_did_not_happen() -> None:
                                   "I can't take this any more"])  # fmt: skip
 def test_free_text_gets_a_kind_reply_help_and_the_question_again(text: str) -> None:
     s = step(step(None, ev.Start("de")).session, ev.Answer(ITEMS[0], 2)).session
-    got = step(s, ev.Text(text))
+    got = step(s, ev.Typed(text))
     assert got.session == s, "nothing of it is kept"
     first, again = got.messages
     assert isinstance(first, msg.Notice) and "nicht gespeichert" in first.text and ACUTE in first.text
     assert isinstance(again, msg.Question) and again.item_id == ITEMS[1]
     assert text not in everything(got.messages)
-    short = step(s, ev.Text("quatsch"))
+    short = step(s, ev.Typed("quatsch"))
     assert "nicht verstanden" in everything(short.messages)
-    alone = step(None, ev.Text(text))
+    alone = step(None, ev.Typed(text))
     assert ACUTE in everything(alone.messages) and isinstance(alone.messages[-1], msg.Menu)
 
 
@@ -154,7 +154,7 @@ def test_before_no_result_a_warning_names_what_is_missing(round_id: str | None) 
     assert (done.completion is None) is (round_id is None)
     assert done.completion is None or dict(done.completion.counters) == {}
     # the warning survives a restart of the conversation (it is a state)
-    again = step(warned.session, ev.Text("start"), round_id=round_id)
+    again = step(warned.session, ev.Typed("start"), round_id=round_id)
     assert isinstance(again.messages[-1], msg.Menu) and "Trotzdem" in str(again.messages[-1].choices)
 
 

@@ -84,7 +84,7 @@ async def test_the_pdf_holds_what_was_published_and_no_count(
     rt: Runtime, redis_url: str, tmp_path: Path
 ) -> None:
     await three_weeks(rt)
-    published = await rt.reports.published("hotline")
+    published = await rt.publications.published("hotline")
     assert len(published) == 3 and "noch nicht genug Antworten" in published[-1]["text"]
     out = tmp_path / "hotline.pdf"
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET)

@@ -429,7 +429,7 @@ async def test_later_asks_again_in_an_hour_or_not_this_round(
         assert all(sent[f"D{u}"] == 2 for u in MEMBERS if u not in (snoozer, quiet))
         # a snooze into quiet hours waits for the morning
         person = r.person("slack", f"T1:{MEMBERS[2]}")
-        await r.later.add("slack", MEMBERS[2], person, (MONDAY_10 + timedelta(hours=10)).timestamp())
+        await r.snoozes.add("slack", MEMBERS[2], person, (MONDAY_10 + timedelta(hours=10)).timestamp())
         night = MONDAY_10 + timedelta(hours=11)  # 20:00 in Berlin
         await tick(r, outreach, night)
         assert invitations(fake)[f"D{MEMBERS[2]}"] == 2 and await redis.zcard(flows.keys.LATER) == 1

@@ -15,12 +15,12 @@ from conftest import REPO, Clock, python_env
 from fakes import FakeServer, FakeSlack, FakeTelegram
 
 from bot.outreach import tick
-from bot.reports import preview, run_unit, units
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
 from bot.slack.outreach import SlackOutreach
 from bot.telegram.outreach import TelegramOutreach
+from bot.weekly import preview, run_unit, units
 from flows import events as ev
 from flows.teams import Team
 
@@ -272,8 +272,8 @@ def test_the_chart_shows_the_last_quarter_however_long_the_history() -> None:
     card carries and past what anyone can read. It shows the last 13 weeks, this one included."""
     import classifier
     from bot.chart import band_chart
-    from bot.reports import CHART_WEEKS, _chart_series
-    from flows.reports import HistoryEntry
+    from bot.weekly import CHART_WEEKS, _chart_series
+    from flows.publications import HistoryEntry
 
     wide = frozenset({"A", "B", "C", "D"})
     bands = {"A": "deutlich", "B": "teilweise", "C": "kaum", "D": "kaum"}

@@ -435,7 +435,7 @@ def test_a_managed_identity_instead_of_a_client_secret(
     identity: str, credentials: str, kind: str | None
 ) -> None:
     """Issue 24: Azure creates single-tenant bots, ideally with a managed identity, no secret."""
-    from bot.teams.sdk import build
+    from bot.msteams.sdk import build
 
     settings = Settings(TEAMS_APP_ID=APP_ID, TEAMS_TENANT_ID="22222222-2222-4333-8444-555555555555",
                         TEAMS_MANAGED_IDENTITY=identity)  # fmt: skip

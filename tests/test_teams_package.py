@@ -13,20 +13,20 @@ from conftest import REPO, python_env
 from jsonschema import Draft4Validator
 from PIL import Image
 
-from bot.teams.package import MANIFEST_VERSION, SCHEMA
+from bot.msteams.package import MANIFEST_VERSION, SCHEMA
 
 APP_ID = "00000000-aaaa-4bbb-8ccc-000000000001"
 
 
 def schema_errors(document: dict[str, object], name: str) -> list[str]:
-    schema = json.loads((REPO / "bot" / "teams" / "schema" / name).read_text("utf-8"))
+    schema = json.loads((REPO / "bot" / "msteams" / "schema" / name).read_text("utf-8"))
     return [f"{list(e.absolute_path)}: {e.message}" for e in Draft4Validator(schema).iter_errors(document)]
 
 
 def test_the_schemas_kept_are_microsofts_and_catch_what_teams_refuses() -> None:
     """The schema files must be able to fail a manifest: an over-long developer name and a
     command list of eleven commands are errors, as Teams would refuse them."""
-    from bot.teams.package import manifest
+    from bot.msteams.package import manifest
 
     m = manifest(APP_ID, "https://bot.example.org", "A" * 33, "1.0.0")
     m["bots"][0]["commandLists"][0]["commands"] *= 4

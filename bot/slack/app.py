@@ -23,7 +23,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-import flows
 from classifier import Lang
 from flows import events as ev
 from flows import messages as msg
@@ -86,16 +85,12 @@ class SlackConversation:
         lang = self.rt.settings.language
         person = self.rt.person("slack", f"{team}:{user}")
         by = asyncio.get_running_loop().time() + ANSWER_WITHIN
-        try:
-            handled = await self.rt.handle(
-                "slack", person, event, event_id=event_id, lang=lang, reach=("slack", user),
-                watch=self.delivery.outbox.watch_key(person),
-            )  # fmt: skip
-        except flows.FlowError as exc:
-            log.warning("survey store unavailable: %s", type(exc).__name__)
-            text = self.rt.conversations.config.texts.unavailable(lang)
-            await self.delivery.send(client, team, person, [Op("post", channel, {"text": text})], local=True)
-            return
+        handled = await self.rt.handle(
+            "slack", person, event, event_id=event_id, lang=lang, reach=("slack", user),
+            watch=self.delivery.outbox.watch_key(person),
+        )  # fmt: skip
+        if handled.unavailable:  # said below the clicked question, which stays to be pressed again
+            clicked_ts = response_url = None
         ops: list[Op] = []
         for m in handled.messages:  # the first message replaces the one that was clicked
             if isinstance(m, msg.Delete):
@@ -109,7 +104,9 @@ class SlackConversation:
                 else:
                     ops.append(Op("post", channel, fields))
             clicked_ts = response_url = None
-        await self.delivery.send(client, team, person, ops, by=by, waiting=handled.waiting)
+        await self.delivery.send(
+            client, team, person, ops, by=by, waiting=handled.waiting, local=handled.unavailable
+        )
 
     async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, Any] | None:
         try:
@@ -199,7 +196,7 @@ def build_slack_app(
         text = event.get("text")
         await convo.handle(
             client, team=team, user=user, channel=channel,
-            event=ev.Text(text if isinstance(text, str) else ""),
+            event=ev.Typed(text if isinstance(text, str) else ""),
             event_id=body.get("event_id") if isinstance(body.get("event_id"), str) else None,
         )  # fmt: skip
 
@@ -326,6 +323,6 @@ def build_slack_app(
             await ack(text=say("dm_sent", lang))
         else:
             await ack()
-        await convo.handle(client, team=team, user=user, channel=channel, event=ev.Text(text or "start"))
+        await convo.handle(client, team=team, user=user, channel=channel, event=ev.Typed(text or "start"))
 
     return app

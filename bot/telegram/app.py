@@ -27,7 +27,6 @@ from telegram.ext import (
     filters,
 )
 
-import flows
 from flows import events as ev
 from flows import messages as msg
 
@@ -46,7 +45,7 @@ log = logging.getLogger("ruhepuls.telegram")
 GIVE_UP_AFTER = 5
 
 
-class _Later(Exception):
+class _RetryLater(Exception):
     """Telegram asked us to wait (429): the rest of this chat's delivery goes to its queue."""
 
     def __init__(self, seconds: float) -> None:
@@ -56,7 +55,7 @@ class _Later(Exception):
 
 async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: bool = False) -> Any:
     """One Bot API call; failures are logged without content. A request never waits out a 429:
-    inline, it raises _Later when `defer` (the caller queues the rest), else gives this call up;
+    inline, it raises _RetryLater when `defer` (the caller queues the rest), else gives this call up;
     from a queue (`inline=False`) it waits exactly the retry_after, a few times at most."""
     for _ in range(GIVE_UP_AFTER):
         try:
@@ -71,7 +70,7 @@ async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: boo
             delay = raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
             log.info("telegram %s rate limited for %.0f s", what, delay)
             if inline and defer:
-                raise _Later(delay) from None
+                raise _RetryLater(delay) from None
             if inline:
                 return None
             await asyncio.sleep(delay)
@@ -105,15 +104,12 @@ class TelegramConversation:
     ) -> None:
         lang = self.rt.settings.language
         person = self.person(user_id)
-        try:
-            handled = await self.rt.handle(
-                "telegram", person, event, event_id=event_id, lang=lang, reach=("telegram", str(chat_id)),
-                watch=self.outbox.watch_key(person),
-            )  # fmt: skip
-        except flows.FlowError as exc:
-            log.warning("survey store unavailable: %s", type(exc).__name__)
-            text = self.rt.conversations.config.texts.unavailable(lang)
-            await self.deliver(person, chat_id, (msg.Notice(text),), local=True)
+        handled = await self.rt.handle(
+            "telegram", person, event, event_id=event_id, lang=lang, reach=("telegram", str(chat_id)),
+            watch=self.outbox.watch_key(person),
+        )  # fmt: skip
+        if handled.unavailable:  # said as a message of its own: the pressed question stays
+            await self.deliver(person, chat_id, handled.messages, local=True)
             return
         await self.deliver(person, chat_id, handled.messages, clicked, waiting=handled.waiting)
 
@@ -140,7 +136,7 @@ class TelegramConversation:
         for n, card in enumerate(cards):
             try:
                 await self._run(card, inline=True)
-            except _Later as later:
+            except _RetryLater as later:
                 rest = [{**cards[n], "at": time.time() + later.seconds}, *cards[n + 1 :]]
                 await self.outbox.put(person, rest, local=local)
                 return
@@ -225,7 +221,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         prompted = update.message.reply_to_message is not None  # only a reply can answer a lead's prompt
         if text is None and prompted and await dialog.typed(ids[0], update.message.text or "", send):
             return  # a lead's words for a measure (never an answer to the survey)
-        event: ev.Event = ev.Text(text if text is not None else (update.message.text or ""))
+        event: ev.Event = ev.Typed(text if text is not None else (update.message.text or ""))
         await convo.handle(ids[0], ids[1], event, f"u{update.update_id}")
         if text is None:  # a typed answer or remark stays in nobody's history
             delete = partial(app.bot.delete_message, ids[1], update.message.message_id)

@@ -21,7 +21,6 @@ import httpx
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-import flows
 from flows import events as ev
 from flows import keys
 from flows import messages as msg
@@ -266,7 +265,7 @@ class TeamsBot:
             reply = await self.admin.run(f"teams:{user}", text, lang)
             await self._post(ctx, a.conversation.id, [msg.Notice(reply)])
             return
-        messages = await self._handle(user, ev.Text(text or "start"), f"t{a.id}")
+        messages = await self._handle(user, ev.Typed(text or "start"), f"t{a.id}")
         await self._post(ctx, a.conversation.id, messages)
 
     async def on_press(self, ctx: Any) -> Any:
@@ -321,14 +320,10 @@ class TeamsBot:
         this only shows the current state: it answers nothing twice)."""
         lang = self.rt.settings.language
         person = self.person(user)
-        try:
-            reach = ("teams", f"{user}||")  # the personal chat stored for `user`
-            handled = await self.rt.handle("teams", person, event, event_id=event_id, lang=lang, reach=reach)
-            if handled.duplicate and again:
-                handled = await self.rt.conversations.handle(person, event, lang=lang)
-        except flows.FlowError as exc:
-            log.warning("survey store unavailable: %s", type(exc).__name__)
-            return (msg.Notice(self.rt.conversations.config.texts.unavailable(lang)),)
+        reach = ("teams", f"{user}||")  # the personal chat stored for `user`
+        handled = await self.rt.handle("teams", person, event, event_id=event_id, lang=lang, reach=reach)
+        if handled.duplicate and again:
+            handled = await self.rt.handle("teams", person, event, lang=lang)
         return handled.messages
 
     def _queue(self, conversation: str) -> str:

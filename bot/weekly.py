@@ -1,4 +1,4 @@
-"""The weekly team summary: plan (classifier.disclosure), freeze (flows.reports), post.
+"""The weekly team summary: plan (classifier.disclosure), freeze (flows.publications), post.
 
 A report run covers one *unit*: a top-level team and the teams whose parent it is (small teams
 are folded into it). Its report week is the ISO week of the last scheduled report time (the
@@ -25,7 +25,7 @@ from classifier.measures import verdict
 from classifier.summary_text import MeasureNote, render_summary
 from flows import keys
 from flows.measures import MeasureStore
-from flows.reports import HistoryEntry, Publication
+from flows.publications import HistoryEntry, Posted
 from flows.schedule import DAYS, iso_week
 from flows.teams import Team
 
@@ -33,7 +33,7 @@ from .chart import band_chart
 from .metrics import DUE_SUMMARIES, SUMMARIES
 from .runtime import Runtime
 
-log = logging.getLogger("ruhepuls.reports")
+log = logging.getLogger("ruhepuls.weekly")
 Poster = Callable[[Team, str, bytes | None], Awaitable[bool]]
 PLAN_WAIT_SECONDS = 10.0
 
@@ -110,7 +110,7 @@ async def _measure_notes(
     return notes
 
 
-async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = True) -> list[Publication]:
+async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = True) -> list[Posted]:
     """What this week's plan publishes for each team of the unit. Reads only."""
     q = rt.conversations.config.questionnaire
     s = rt.settings
@@ -118,17 +118,19 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
     k_types = thresholds(k, q.item(q.signpost.exhaustion_item).type, s.min_group_size_exhaustion)
     root = unit[0].id
     elsewhere = {
-        t for t, p in (await rt.reports.publications([t.id for t in unit], week)).items() if p.root != root
+        t
+        for t, p in (await rt.publications.publications([t.id for t in unit], week)).items()
+        if p.root != root
     }  # re-parented after another unit froze this week: those cells are planned already
     members = [t for t in unit if t.id not in elsewhere]
     by_id = {t.id: t for t in members}
     parents = {t.id: (t.parent if t.parent in by_id else None) for t in members}
-    cells = await rt.reports.pending(by_id)
+    cells = await rt.publications.pending(by_id)
     result = plan(k, parents, cells, week)
-    posts: dict[str, Publication] = {}
+    posts: dict[str, Posted] = {}
     for pub in result.publications:
         team = by_id[pub.audience]
-        history = await rt.reports.history(team.id)
+        history = await rt.publications.history(team.id)
         last = history[-1] if history else None
         previous = {LoadType(t): Band(b) for t, b in last.bands.items() if t in last.wide} if last else None
         summary = summarize(q, k, pub.counters, previous, k_types)
@@ -144,7 +146,7 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
         used: dict[str, tuple[str, ...]] = {}
         for cell in sorted(pub.cells):
             used[cell.team] = (*used.get(cell.team, ()), cell.window)
-        posts[team.id] = Publication(root, team.id, text, chart, bands, tuple(sorted(wide)), used,
+        posts[team.id] = Posted(root, team.id, text, chart, bands, tuple(sorted(wide)), used,
                                      measures=tuple(n.as_record() for n in notes))  # fmt: skip
     for team in members:
         if team.id not in posts:
@@ -152,14 +154,14 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
             parent = by_id.get(result.folded_into.get(team.id) or team.parent or "")
             text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=None,
                                   folded_into=parent.name if parent else None)  # fmt: skip
-            posts[team.id] = Publication(root, team.id, text)
+            posts[team.id] = Posted(root, team.id, text)
     return list(posts.values())
 
 
-async def frozen_week(rt: Runtime, unit: list[Team], week: str) -> dict[str, Publication] | None:
+async def frozen_week(rt: Runtime, unit: list[Team], week: str) -> dict[str, Posted] | None:
     """The unit's one plan for the week: frozen by the first caller, read by every later one.
     None when another process is freezing it and has not finished within a few seconds."""
-    root, store = unit[0].id, rt.reports
+    root, store = unit[0].id, rt.publications
     waited = 0.0
     while not await store.frozen(root, week):
         token = await store.lock_plan(root, week)
@@ -203,14 +205,14 @@ async def run_due(rt: Runtime, now: datetime, poster: Poster, concurrency: int =
                 log.error("weekly summary failed for a team: %s", type(exc).__name__)
 
     todo = [(u, report_week(u[0], now, s.summary_day, s.summary_hour)) for u in (await units(rt)).values()]
-    done = await rt.reports.runs_done([(u[0].id, w) for u, w in todo])
+    done = await rt.publications.runs_done([(u[0].id, w) for u, w in todo])
     DUE_SUMMARIES.set(sum(1 for finished in done if not finished))
     await asyncio.gather(*(one(u) for (u, _), finished in zip(todo, done, strict=True) if not finished))
 
 
 async def run_unit(rt: Runtime, unit: list[Team], now: datetime, poster: Poster) -> bool:
     """Run (or finish) the report week's summaries for a unit. True when everything is posted."""
-    s, store = rt.settings, rt.reports
+    s, store = rt.settings, rt.publications
     root = unit[0]
     moment = scheduled(root, now, s.summary_day, s.summary_hour)
     week = iso_week(moment.astimezone(UTC))

@@ -40,7 +40,7 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Publication:
+class Posted:
     """One team's weekly post, as frozen."""
 
     root: str
@@ -74,7 +74,7 @@ class Publication:
         }
 
     @classmethod
-    def from_redis(cls, team: str, raw: Mapping[bytes, bytes]) -> Publication:
+    def from_redis(cls, team: str, raw: Mapping[bytes, bytes]) -> Posted:
         d = {k.decode(): v.decode() for k, v in raw.items()}
         cells = json.loads(d.get("cells", "{}"))
         return cls(
@@ -125,7 +125,7 @@ def history_entry(week: str, bands: Mapping[str, str], wide: Iterable[str]) -> s
     return json.dumps({"week": week, "bands": dict(bands), "wide": sorted(wide)})
 
 
-class ReportStore:
+class PublicationStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._release = redis.register_script(
@@ -160,14 +160,14 @@ class ReportStore:
         return out
 
     # --- publications -------------------------------------------------------------------------
-    async def publications(self, team_ids: Iterable[str], week: str) -> dict[str, Publication]:
+    async def publications(self, team_ids: Iterable[str], week: str) -> dict[str, Posted]:
         """The frozen publications of these teams for the week (teams without one are absent)."""
         ids = list(team_ids)
         async with self.redis.pipeline(transaction=False) as pipe:
             for team_id in ids:
                 pipe.hgetall(keys.publication(team_id, week))
             replies = await pipe.execute()
-        return {t: Publication.from_redis(t, raw) for t, raw in zip(ids, replies, strict=True) if raw}
+        return {t: Posted.from_redis(t, raw) for t, raw in zip(ids, replies, strict=True) if raw}
 
     async def frozen(self, root: str, week: str) -> bool:
         return bool(await self.redis.exists(keys.plan(root, week)))
@@ -180,7 +180,7 @@ class ReportStore:
     async def unlock_plan(self, root: str, week: str, token: str) -> None:
         await self._release(keys=[keys.plan_lock(root, week)], args=[token])
 
-    async def freeze(self, root: str, week: str, posts: Iterable[Publication]) -> None:
+    async def freeze(self, root: str, week: str, posts: Iterable[Posted]) -> None:
         """Store the week's publications, then mark the unit's plan frozen. The caller holds
         the plan lock; a team that already has a publication this week keeps it."""
         for p in posts:
@@ -192,7 +192,7 @@ class ReportStore:
                 await pipe.execute()
         await self.redis.set(keys.plan(root, week), "1", ex=PUBLICATION_SECONDS)
 
-    async def settle(self, week: str, pubs: Mapping[str, Publication]) -> dict[str, Publication]:
+    async def settle(self, week: str, pubs: Mapping[str, Posted]) -> dict[str, Posted]:
         """Apply what frozen publications still owe: delete the used cells' counters from the
         hash of the team they belong to, append published bands to the history. Idempotent."""
         out = dict(pubs)
@@ -219,7 +219,7 @@ class ReportStore:
         if names:
             await self.redis.hdel(keys.counters(team_id), *names)
 
-    async def mark_posted(self, team_id: str, week: str, p: Publication) -> None:
+    async def mark_posted(self, team_id: str, week: str, p: Posted) -> None:
         """Posted: and, once only, into the record the team's report is made from."""
         await self._posted(keys=[keys.publication(team_id, week), keys.published(team_id)],
                            args=[p.record(week), HISTORY_WEEKS])  # fmt: skip

@@ -19,7 +19,7 @@ from bot.slack.app import web_client
 from bot.slack.outreach import SlackOutreach
 from flows import events as ev
 from flows import keys
-from flows.storage import key_kinds, kind_of
+from flows.datasheet import key_kinds, kind_of
 from flows.teams import Team
 
 OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Berlin

@@ -19,7 +19,7 @@ return due
 """
 
 
-class Later:
+class Snoozes:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._take = redis.register_script(_TAKE)
