@@ -4,10 +4,11 @@ A platform is a package `bot/<name>/` whose `__init__` exposes `PLATFORM`, an ob
 
 - `name`: as in `RUHEPULS_ADMINS` (`<name>:<user id>`) and `ruhepuls team add --platform`;
 - `enabled(settings)`: whether its credentials are configured;
-- `receive(rt, stack)`: the inbound side for the web app, a `Receiver` (a path, a check on the
-  headers run before any body is read, and a handler for POST requests whose body `bot.web` has
-  read, capped at `bot.web.MAX_BODY`) or None when it
-  needs no route (Slack Socket Mode, Telegram polling). The handler verifies the request before
+- `receive(rt, stack)`: the inbound side for the web app, a FastAPI `APIRouter` with the
+  platform's routes (most often one `webhook`: a path, a check on the headers run before any
+  body is read, and a handler for POST requests whose body was read, capped at `MAX_BODY`; a
+  platform may add pages or a WebSocket), or None when it needs no route (Slack Socket Mode,
+  Telegram polling). The handler verifies the request before
   it decodes anything, turns what a person did into `flows.events`, runs it through
   `rt.conversations` with the person's pseudonym (`rt.person(name, user id)`), renders the
   `flows.messages` in the platform's own format and sends them without making the request wait
@@ -26,12 +27,14 @@ from __future__ import annotations
 import contextlib
 import importlib
 import pkgutil
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from flows import messages as msg
 from flows.teams import Team
@@ -94,20 +97,52 @@ class Check:
     fix: str = ""
 
 
-@dataclass(frozen=True)
-class Receiver:
-    path: str
-    handle: Callable[[Request, bytes], Awaitable[Response]]
-    admit: Callable[[Request], Awaitable[Response | None]] | None = None
-    """A check on the headers alone (a secret token, a bearer token), run before the body is
-    read at all: a Response refuses the request, None lets it on to `handle`."""
+MAX_BODY = 1 << 20
+"""Largest request body read (Slack and Telegram send a few kilobytes)."""
+
+Handle = Callable[[Request, bytes], Awaitable[Response]]
+Admit = Callable[[Request], Awaitable[Response | None]]
+
+
+def webhook(path: str, handle: Handle, admit: Admit | None = None) -> APIRouter:
+    """A router with one POST route: `admit`, a check on the headers alone (a secret token, a
+    bearer token), runs before the body is read at all (a Response refuses the request, None
+    lets it on); the body is read up to MAX_BODY (413 beyond it, nothing more read); then
+    `handle(request, body)`."""
+
+    async def endpoint(request: Request) -> Response:
+        if admit is not None and (refused := await admit(request)) is not None:
+            return refused
+        body = await _read_capped(request)
+        if body is None:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        return await handle(request, body)
+
+    router = APIRouter()
+    router.add_api_route(path, endpoint, methods=["POST"])
+    return router
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None when it is (or announces to be) larger than MAX_BODY: nothing beyond
+    the cap is read."""
+    length = request.headers.get("content-length", "")
+    if length and (not re.fullmatch(r"[0-9]{1,19}", length) or int(length) > MAX_BODY):
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Platform(Protocol):
     name: str
 
     def enabled(self, settings: Settings) -> bool: ...
-    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None: ...
+    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None: ...
     async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach: ...
     async def check(self, rt: Runtime) -> list[Check]: ...
 

@@ -7,7 +7,7 @@ GET  /healthz             liveness and Redis reachability
 GET  /privacy             the data sheet (what is stored, where, how long, who sees what)
 
 Each route belongs to an enabled platform (bot.platform) and is added at start; every body is
-read through one cap (MAX_BODY) before the platform's check sees it.
+read through one cap (`bot.platform.MAX_BODY`) before the platform's check sees it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import itertools
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .logs import REQUEST_ID, clamp
-from .platform import Receiver, enabled
+from .platform import enabled
 from .runtime import Runtime, runtime
 from .settings import Settings
 
@@ -50,9 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
                 if stop is not None:
                     stack.callback(stop)
             for platform in enabled(settings):
-                receiver = await platform.receive(rt, stack)
-                if receiver is not None:
-                    api.add_api_route(receiver.path, _capped(receiver), methods=["POST"])
+                routes = await platform.receive(rt, stack)
+                if routes is not None:  # the platform's own router: webhooks, pages, sockets
+                    api.include_router(routes)
             # What start-up made (libraries, texts, the questionnaire) lives as long as the
             # process: out of the collector's sight, a full collection takes a few milliseconds
             # instead of tens, which every request waiting behind it would feel.
@@ -174,39 +174,6 @@ class RequestIds:
             await self.app(scope, receive, send_with_id)
         finally:
             REQUEST_ID.reset(token)
-
-
-MAX_BODY = 1 << 20
-"""Largest request body read (Slack and Telegram send a few kilobytes)."""
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    """The body, or None when it is (or announces to be) larger than MAX_BODY: nothing beyond
-    the cap is read."""
-    length = request.headers.get("content-length", "")
-    if length and (not re.fullmatch(r"[0-9]{1,19}", length) or int(length) > MAX_BODY):
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _capped(receiver: Receiver) -> Callable[[Request], Awaitable[Response]]:
-    """The receiver behind the body cap: 413 before anything beyond MAX_BODY is read."""
-
-    async def endpoint(request: Request) -> Response:
-        if receiver.admit is not None and (refused := await receiver.admit(request)) is not None:
-            return refused
-        body = await _read_capped(request)
-        if body is None:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        return await receiver.handle(request, body)
-
-    return endpoint
 
 
 def serve(settings: Settings) -> None:

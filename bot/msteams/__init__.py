@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from ..platform import Check, Outreach, Receiver
+from fastapi import APIRouter
+
+from ..platform import Check, Outreach, webhook
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -20,7 +22,7 @@ class Teams:
     def enabled(self, settings: Settings) -> bool:
         return settings.teams_enabled
 
-    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None:
+    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None:
         from . import sdk
         from .app import TeamsBot
 
@@ -29,7 +31,7 @@ class Teams:
         await built.app.initialize()
         stack.push_async_callback(bot.outbox.drain)  # cards already due go out before shutdown
         await stack.enter_async_context(bot.outbox.recovering())  # queues a killed process left
-        return Receiver("/api/messages", bot.receive, bot.admit)
+        return webhook("/api/messages", bot.receive, bot.admit)
 
     async def check(self, rt: Runtime) -> list[Check]:
         from . import sdk

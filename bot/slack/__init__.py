@@ -10,10 +10,10 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..platform import MALFORMED, Check, Outreach, Receiver
+from ..platform import MALFORMED, Check, Outreach, webhook
 from ..settings import Settings
 from .app import build_slack_app
 
@@ -45,7 +45,7 @@ class Slack:
     def enabled(self, settings: Settings) -> bool:
         return settings.slack_enabled
 
-    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None:
+    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None:
         import aiohttp
         from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 
@@ -85,7 +85,7 @@ class Slack:
                 response.headers["x-slack-no-retry"] = "1"
             return response
 
-        return Receiver("/slack/events", events)
+        return webhook("/slack/events", events)
 
     async def check(self, rt: Runtime) -> list[Check]:
         return await _check(rt)

@@ -8,10 +8,10 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..platform import MALFORMED, Check, Outreach, Receiver
+from ..platform import MALFORMED, Check, Outreach, webhook
 from ..settings import Settings
 from .app import build_telegram_app
 
@@ -28,7 +28,7 @@ class Telegram:
     def enabled(self, settings: Settings) -> bool:
         return settings.telegram_enabled
 
-    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Receiver | None:
+    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None:
         from telegram import Update
 
         secret = rt.settings.telegram_webhook_secret
@@ -53,7 +53,7 @@ class Telegram:
                 return JSONResponse({"error": "wrong secret token"}, status_code=403)
             return None
 
-        async def webhook(request: Request, body: bytes) -> Response:
+        async def on_update(request: Request, body: bytes) -> Response:
             try:
                 data = json.loads(body)
                 if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
@@ -68,7 +68,7 @@ class Telegram:
             await app.process_update(update)  # handler errors go to its error handler
             return JSONResponse({})
 
-        return Receiver("/telegram/webhook", webhook, admit)
+        return webhook("/telegram/webhook", on_update, admit)
 
     async def check(self, rt: Runtime) -> list[Check]:
         from telegram import Bot
