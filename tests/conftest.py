@@ -28,7 +28,7 @@ for _name in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "SERVICE_URL"):
 
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 
-PURE = frozenset({"test_disclosure", "test_measure_rule", "test_questionnaire", "test_reads", "test_result",
+PURE = frozenset({"test_disclosure", "test_retry", "test_measure_rule", "test_questionnaire", "test_reads", "test_result",
                   "test_scoring", "test_sentences"})  # fmt: skip
 """Modules of pure tests (the classifier and the engine's words): no server, no socket, seconds
 for all of them (`pytest -m pure`); every other test is `e2e`."""

@@ -10,7 +10,6 @@ a 429 there, never in the request. Conversation references are kept from install
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -33,6 +32,7 @@ from ..measures import Measures
 from ..metrics import API_CALLS
 from ..outbox import Card, Outbox
 from ..platform import MALFORMED
+from ..retry import Wait, retry_after, retrying
 from ..runtime import Runtime
 from ..texts import say
 from .endorse import Endorsements, keys_url
@@ -43,7 +43,6 @@ log = logging.getLogger("ruhepuls.teams")
 
 T = TypeVar("T")
 GIVE_UP_AFTER = 5
-MAX_WAIT = 60.0
 
 
 class Unreachable(Exception):
@@ -56,37 +55,32 @@ class Unreachable(Exception):
 
 async def call(what: str, make: Callable[[], Awaitable[T]], attempts: int = GIVE_UP_AFTER) -> T:
     """One connector call; 429 waits its Retry-After, 5xx and network trouble back off, both a
-    few times at most; 403 and 404 raise Unreachable at once. Logged by status only."""
-    for n in range(attempts):
+    few times at most (`bot.retry`); 403 and 404 raise Unreachable at once. Logged by status
+    only."""
+
+    async def once(n: int) -> T | Wait:
         try:
             result = await make()
-            API_CALLS.labels("teams", what, "ok").inc()
-            return result
         except httpx.HTTPStatusError as exc:
             status = exc.response.status_code
             API_CALLS.labels("teams", what, str(status)).inc()
-            if status == 429:
-                wait = _retry_after(exc.response.headers.get("retry-after"), 2.0**n)
-            elif status >= 500:
-                wait = 2.0**n
-            else:
+            if status != 429 and status < 500:
                 log.info("teams %s refused: %d", what, status)
                 raise Unreachable(status) from None
+            wait = retry_after(exc.response.headers.get("retry-after"), 2.0**n) if status == 429 else 2.0**n
             log.info("teams %s: %d, again in %.0f s", what, status, wait)
+            return Wait(wait)
         except httpx.HTTPError as exc:
             API_CALLS.labels("teams", what, "network").inc()
-            wait = 2.0**n
             log.info("teams %s failed: %s", what, type(exc).__name__)
-        if n < attempts - 1:
-            await asyncio.sleep(wait)
-    raise TimeoutError(f"teams {what} given up")
+            return Wait(2.0**n)
+        API_CALLS.labels("teams", what, "ok").inc()
+        return result
 
-
-def _retry_after(value: str | None, default: float) -> float:
-    try:
-        return min(MAX_WAIT, max(0.0, float(value))) if value else default
-    except ValueError:
-        return default
+    outcome = await retrying(once, attempts)
+    if isinstance(outcome, Wait):
+        raise TimeoutError(f"teams {what} given up")
+    return outcome
 
 
 _TAG = re.compile(r"<[^>]*>")

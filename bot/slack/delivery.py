@@ -33,6 +33,7 @@ from flows.limits import Limiter, Rate
 
 from ..metrics import API_CALLS
 from ..outbox import Outbox
+from ..retry import Wait, retry_after, retrying
 
 log = logging.getLogger("ruhepuls.slack")
 
@@ -140,23 +141,28 @@ class Delivery:
         await self._deliver(self.client, str(card["w"]), Op(**card["op"]))
 
     async def _deliver(self, client: AsyncWebClient, workspace: str, op: Op) -> None:
-        for attempt in range(GIVE_UP_AFTER):
-            op, done = await self._attempt(client, workspace, op, attempt)
-            if done:
-                return
-        log.warning("slack delivery dropped after %d attempts", GIVE_UP_AFTER)
+        current = op
 
-    async def _attempt(self, client: AsyncWebClient, workspace: str, op: Op, attempt: int) -> tuple[Op, bool]:
+        async def once(attempt: int) -> bool | Wait:
+            nonlocal current
+            current, outcome = await self._attempt(client, workspace, current, attempt)
+            return outcome
+
+        if isinstance(await retrying(once, GIVE_UP_AFTER), Wait):
+            log.warning("slack delivery dropped after %d attempts", GIVE_UP_AFTER)
+
+    async def _attempt(
+        self, client: AsyncWebClient, workspace: str, op: Op, attempt: int
+    ) -> tuple[Op, bool | Wait]:
         """One try; returns the operation to try next (a refused response URL turns into the Web
-        API call) and whether it is done (or impossible for good)."""
+        API call) and True when it is done (or impossible for good), else how long to wait."""
         if op.response_url and op.kind in ("replace", "delete"):
             status = await self._respond(op)
             API_CALLS.labels("slack", "response_url", status).inc()
             if status == "ok":
                 return op, True
             if status == "error" and attempt < 2:  # passing trouble: the same URL once more
-                await asyncio.sleep(0.2 * (attempt + 1))
-                return op, False
+                return op, Wait(0.2 * (attempt + 1))
             op = replace(op, response_url=None)  # expired or refused: the Web API instead
         method, kwargs = _web_call(op)
         rate = RATES.get(method, Rate(20 / 60, burst=5))
@@ -171,18 +177,16 @@ class Delivery:
         except SlackApiError as exc:
             API_CALLS.labels("slack", method, str(exc.response.status_code)).inc()
             if exc.response.status_code == 429:
-                retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-                await self.limiter.block(bucket, retry_after)  # for every process, this method
-                log.info("slack %s rate limited for %.0f s", method, retry_after)
-                await asyncio.sleep(retry_after)
-                return op, False
+                wait = retry_after(exc.response.headers.get("Retry-After"), 1.0, cap=None)
+                await self.limiter.block(bucket, wait)  # for every process, this method
+                log.info("slack %s rate limited for %.0f s", method, wait)
+                return op, Wait(wait)
             log.warning("slack %s failed: %s", method, exc.response.get("error", "unknown"))
             return op, True  # a permanent error: trying again changes nothing
         except Exception as exc:  # network trouble after the connection retries gave up
             API_CALLS.labels("slack", method, "network").inc()
             log.warning("slack %s failed: %s", method, type(exc).__name__)
-            await asyncio.sleep(0.5 * (attempt + 1))
-            return op, False
+            return op, Wait(0.5 * (attempt + 1))
 
     async def _respond(
         self, op: Op, timeout: float = RESPONSE_URL_TIMEOUT
@@ -221,20 +225,22 @@ async def call_limited(
     429 for exactly its Retry-After (blocking the bucket for every process), then try again."""
     rate = RATES.get(method, Rate(20 / 60, burst=5))
     bucket = limiter.bucket("slack", workspace, method, chat if method in PER_CHANNEL else None)
-    for attempt in range(GIVE_UP_AFTER):
+
+    async def once(attempt: int) -> Any:
         await asyncio.sleep(await limiter.reserve(bucket, rate))
         try:
             result = await getattr(client, method.replace(".", "_"))(**kwargs)
-            API_CALLS.labels("slack", method, "ok").inc()
-            return result
         except SlackApiError as exc:
             API_CALLS.labels("slack", method, str(exc.response.status_code)).inc()
             if exc.response.status_code != 429 or attempt == GIVE_UP_AFTER - 1:
                 raise
-            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-            await limiter.block(bucket, retry_after)
-            await asyncio.sleep(retry_after)
-    raise AssertionError("unreachable")
+            wait = retry_after(exc.response.headers.get("Retry-After"), 1.0, cap=None)
+            await limiter.block(bucket, wait)  # the next reserve waits whatever is left of it
+            return Wait(wait)
+        API_CALLS.labels("slack", method, "ok").inc()
+        return result
+
+    return await retrying(once, GIVE_UP_AFTER)  # the last 429 raises: never a Wait
 
 
 _JSON = {"Content-Type": "application/json"}

@@ -7,7 +7,6 @@ edits the same message in place. The survey runs in private chats only.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import warnings
@@ -32,7 +31,8 @@ from flows import messages as msg
 
 from ..admin import Admin
 from ..metrics import API_CALLS
-from ..outbox import Card, Outbox
+from ..outbox import QUEUE_TTL, Card, Outbox
+from ..retry import Wait, retrying
 from ..runtime import Runtime
 from ..texts import say
 from .measure import PREFIXES, MeasureDialog
@@ -56,12 +56,12 @@ class _RetryLater(Exception):
 async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: bool = False) -> Any:
     """One Bot API call; failures are logged without content. A request never waits out a 429:
     inline, it raises _RetryLater when `defer` (the caller queues the rest), else gives this call up;
-    from a queue (`inline=False`) it waits exactly the retry_after, a few times at most."""
-    for _ in range(GIVE_UP_AFTER):
+    from a queue (`inline=False`) it waits exactly the retry_after, a few times at most
+    (`bot.retry`)."""
+
+    async def once(n: int) -> Any:
         try:
             result = await coro_factory()
-            API_CALLS.labels("telegram", what, "ok").inc()
-            return result
         except RetryAfter as exc:
             API_CALLS.labels("telegram", what, "429").inc()
             with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
@@ -71,9 +71,7 @@ async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: boo
             log.info("telegram %s rate limited for %.0f s", what, delay)
             if inline and defer:
                 raise _RetryLater(delay) from None
-            if inline:
-                return None
-            await asyncio.sleep(delay)
+            return None if inline else Wait(delay)
         except Forbidden:
             API_CALLS.labels("telegram", what, "403").inc()
             log.info("telegram %s refused: the bot is blocked", what)
@@ -82,8 +80,14 @@ async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: boo
             API_CALLS.labels("telegram", what, "error").inc()
             log.warning("telegram %s failed: %s", what, type(exc).__name__)
             return None
-    log.warning("telegram %s given up after %d rate limits", what, GIVE_UP_AFTER)
-    return None
+        API_CALLS.labels("telegram", what, "ok").inc()
+        return result
+
+    outcome = await retrying(once, GIVE_UP_AFTER, cap=QUEUE_TTL)  # Telegram's wait, however long
+    if isinstance(outcome, Wait):
+        log.warning("telegram %s given up after %d rate limits", what, GIVE_UP_AFTER)
+        return None
+    return outcome
 
 
 class TelegramConversation:

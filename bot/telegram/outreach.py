@@ -16,6 +16,7 @@ from flows.teams import Team
 
 from ..background import repeating
 from ..platform import Delivery, Member, Retry
+from ..retry import Wait, retrying
 from ..runtime import Runtime
 
 if TYPE_CHECKING:
@@ -53,12 +54,12 @@ class TelegramOutreach:
 
         overall = self.limiter.bucket("telegram", str(self.bot.id), "sendMessage")
         chat = self.limiter.bucket("telegram", str(self.bot.id), "sendMessage", str(chat_id))
-        for attempt in range(GIVE_UP_AFTER):
+
+        async def once(attempt: int) -> bool | Wait:
             await asyncio.sleep(max(await self.limiter.reserve(overall, TELEGRAM_OVERALL),
                                     await self.limiter.reserve(chat, TELEGRAM_PER_CHAT)))  # fmt: skip
             try:
                 await self.bot.send_message(chat_id, **kwargs)
-                return
             except RetryAfter as exc:
                 if attempt == GIVE_UP_AFTER - 1:
                     raise
@@ -66,8 +67,11 @@ class TelegramOutreach:
                     warnings.simplefilter("ignore")
                     wait = exc.retry_after
                 seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-                await self.limiter.block(overall, seconds)
-                await asyncio.sleep(seconds)
+                await self.limiter.block(overall, seconds)  # the next reserve waits what is left
+                return Wait(seconds)
+            return True
+
+        await retrying(once, GIVE_UP_AFTER)  # the last 429 raises
 
     async def members(self, team: Team) -> list[Member]:
         ids = await self.rt.teams.joined_members(team.id)
