@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from redis.asyncio import Redis
@@ -101,10 +102,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis for the whole test run: REDIS_URL if given, else our own redis-server."""
+    """A real Redis for the whole test run: REDIS_URL if given (each pytest-xdist worker in a
+    database of its own: gw0 in the given one, gw1 in the next), else our own redis-server."""
     given = os.environ.get("REDIS_URL")
     if given:
-        yield given
+        n = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+        parts = urlsplit(given)
+        db = int(parts.path.strip("/") or 0) + n
+        yield urlunsplit(parts._replace(path=f"/{db}")) if n else given
         return
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
