@@ -282,11 +282,11 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
             all_units = list((await units(rt)).values())
             began = time.perf_counter()
             for unit in all_units:  # plan, disclosure and words only
-                await compose(rt, unit, "2026-W49", charts=False)
+                await compose(rt, unit, "2026-W49")
             computed = time.perf_counter() - began
             tracemalloc.start()  # memory in a second pass: tracing slows Python down
             for unit in all_units:
-                await compose(rt, unit, "2026-W49", charts=False)
+                await compose(rt, unit, "2026-W49")
             _, peak_compute = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             before_rss = rss_kib(os.getpid())

@@ -110,7 +110,17 @@ async def _measure_notes(
     return notes
 
 
-async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = True) -> list[Posted]:
+async def _chart(rt: Runtime, team: Team, week: str, p: Posted) -> bytes | None:
+    """The post's chart, drawn when it goes out from its bands and the weeks published before
+    it (no image is kept in Redis); None when nothing was published."""
+    if not p.bands:
+        return None
+    history = [h for h in await rt.publications.history(team.id) if h.week < week]
+    series = _chart_series(history, week, p.bands, frozenset(p.wide))
+    return band_chart(rt.conversations.config.questionnaire, series, team.language)
+
+
+async def compose(rt: Runtime, unit: list[Team], week: str) -> list[Posted]:
     """What this week's plan publishes for each team of the unit. Reads only."""
     q = rt.conversations.config.questionnaire
     s = rt.settings
@@ -136,9 +146,6 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
         summary = summarize(q, k, pub.counters, previous, k_types)
         bands = {t.value: b.value for t, b in summary.bands.items()} if summary else None
         wide = frozenset(t.value for t in summary.wide) if summary else frozenset()
-        chart = None
-        if charts and bands:
-            chart = band_chart(q, _chart_series(history, week, bands, wide), team.language)
         notes = await _measure_notes(rt, team.id, week, history, summary, pub.counters, k_types, k)
         pooled = any(c.window.startswith(f"{keys.FOLD}:") for c in pub.cells)  # small teams' remainders
         text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=summary,
@@ -146,7 +153,7 @@ async def compose(rt: Runtime, unit: list[Team], week: str, *, charts: bool = Tr
         used: dict[str, tuple[str, ...]] = {}
         for cell in sorted(pub.cells):
             used[cell.team] = (*used.get(cell.team, ()), cell.window)
-        posts[team.id] = Posted(root, team.id, text, chart, bands, tuple(sorted(wide)), used,
+        posts[team.id] = Posted(root, team.id, text, bands, tuple(sorted(wide)), used,
                                      measures=tuple(n.as_record() for n in notes))  # fmt: skip
     for team in members:
         if team.id not in posts:
@@ -233,7 +240,7 @@ async def run_unit(rt: Runtime, unit: list[Team], now: datetime, poster: Poster)
             rnd = await rt.teams.current_round(team.id)
             if not p.bands and (rnd is None or rnd.opened > moment):
                 continue  # no round before this report time: no weekly "not enough yet"
-            if await poster(team, p.text, p.chart):
+            if await poster(team, p.text, await _chart(rt, team, week, p)):
                 await store.mark_posted(team.id, week, p)
             else:
                 complete = False

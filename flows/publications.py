@@ -12,7 +12,6 @@ is ever planned twice over the same cells.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from collections.abc import Iterable, Mapping
@@ -47,9 +46,9 @@ class Posted:
     """The unit whose plan made it."""
     team: str
     text: str
-    chart: bytes | None = None
     bands: dict[str, str] | None = None
-    """The published bands (for trend and chart), None when nothing was published."""
+    """The published bands (for trend and chart), None when nothing was published. The chart is
+    drawn from them and the history when the post goes out: no image is kept."""
     wide: tuple[str, ...] = ()
     cells: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Team id -> the cells (`<round>:<week>`) of that team's counters this publication used up
@@ -63,7 +62,6 @@ class Posted:
     def to_redis(self) -> dict[str, str]:
         return {
             "text": self.text,
-            "chart": base64.b64encode(self.chart or b"").decode(),
             "bands": json.dumps(self.bands),
             "wide": json.dumps(list(self.wide)),
             "cells": json.dumps({t: list(c) for t, c in self.cells.items()}),
@@ -81,7 +79,6 @@ class Posted:
             d.get("root", team),
             team,
             d["text"],
-            base64.b64decode(d.get("chart", "")) or None,
             json.loads(d.get("bands", "null")),
             tuple(json.loads(d.get("wide", "[]"))),
             {t: tuple(c) for t, c in cells.items()} if isinstance(cells, dict) else {},

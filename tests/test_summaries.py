@@ -22,6 +22,7 @@ from bot.slack.outreach import SlackOutreach
 from bot.telegram.outreach import TelegramOutreach
 from bot.weekly import preview, run_unit, units
 from flows import events as ev
+from flows import keys
 from flows.teams import Team
 
 OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday, 10:00 in Berlin (week 48)
@@ -95,6 +96,9 @@ async def test_k_or_more_posts_summary_and_chart_once(rt: Runtime, fake_slack: F
     assert len(fake.uploads) == 1 and next(iter(fake.uploads.values())) > 1000  # the PNG chart
     complete = next(c for c in fake.calls if c.method == "files.completeUploadExternal")
     assert complete.params.get("channel_id") == "Lsupport"
+    # the chart was drawn when it went out: the frozen post keeps no image (issue 29)
+    frozen = await rt.redis.hgetall(keys.publication("support", "2026-W49"))
+    assert frozen and b"chart" not in frozen and all(len(v) < 4000 for v in frozen.values())
     # next week: nothing new, so nothing is shown (the published responses are never reused)
     await tick(rt, outreach, REPORT + timedelta(days=7))
     assert "noch nicht genug" in lead_posts(fake, "Lsupport")[-1]
