@@ -46,21 +46,21 @@ async def pump(
     again."""
     token = secrets.token_hex(8)
     seconds = rt.settings.send_lock_seconds
-    if not await rt.teams.lock(team.id, token, seconds):
+    if not await rt.teams.sends.lock(team.id, token, seconds):
         return False  # another worker is sending for this team
     lost = asyncio.Event()
 
     async def keep() -> None:
         """Hold the lock while this worker lives, even through a long Retry-After inside a send;
         a worker that stalled and lost it stops before its next message."""
-        if not await rt.teams.refresh_lock(team.id, token, seconds):
+        if not await rt.teams.sends.refresh_lock(team.id, token, seconds):
             lost.set()
 
     try:
         async with repeating(keep, seconds / 3, "send lock", wait_first=True):
             return await _send_all(rt, outreach, team, rnd, kind, now, lost)
     finally:
-        await rt.teams.unlock(team.id, token)
+        await rt.teams.sends.unlock(team.id, token)
 
 
 async def _send_all(
@@ -76,10 +76,10 @@ async def _send_all(
     people = [m.person for m in members]
     ttl = int((rnd.ends - now).total_seconds()) + rt.settings.session_ttl_seconds
     await rt.teams.place(people, team.id, ttl)
-    todo = await rt.teams.unsent(team.id, rnd.id, kind, people)
+    todo = await rt.teams.sends.unsent(team.id, rnd.id, kind, people)
     menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
-    claimed = await rt.teams.claimed(team.id, rnd.id, kind)
-    waiting = await rt.teams.backoffs(team.id, rnd.id, kind)
+    claimed = await rt.teams.sends.claimed(team.id, rnd.id, kind)
+    waiting = await rt.teams.sends.backoffs(team.id, rnd.id, kind)
     complete = True
     for member, pending in zip(members, todo, strict=True):
         if not pending:
@@ -91,13 +91,13 @@ async def _send_all(
             continue
         tag = outreach_tag(rt.secret, rnd.id, kind, member.person)
         if member.person in claimed and await outreach.delivered(member, tag) is not False:
-            await rt.teams.mark_sent(team.id, rnd.id, kind, member.person)
+            await rt.teams.sends.mark_sent(team.id, rnd.id, kind, member.person)
             continue
-        await rt.teams.claim(team.id, rnd.id, kind, member.person)
+        await rt.teams.sends.claim(team.id, rnd.id, kind, member.person)
         outcome = await outreach.send(member, menu, tag)
         INVITATIONS.labels(team.platform, kind, "retry" if isinstance(outcome, Retry) else outcome).inc()
         if isinstance(outcome, Retry):
-            gave_up = await rt.teams.failed_once_more(
+            gave_up = await rt.teams.sends.failed_once_more(
                 team.id, rnd.id, kind, member.person, now.timestamp(), outcome.code, GIVE_UP_AFTER
             )
             if gave_up:
@@ -106,7 +106,7 @@ async def _send_all(
             else:
                 complete = False
             continue
-        await rt.teams.mark_sent(
+        await rt.teams.sends.mark_sent(
             team.id, rnd.id, kind, member.person, unreachable=outcome == "gone" and kind == "inv"
         )
     return complete

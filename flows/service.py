@@ -208,7 +208,7 @@ class Conversations:
             due = self._clock().timestamp() + result.snooze_hours * 3600
             await self.snoozes.add(reach[0], reach[1], person, due)
         if result.quiet_round and rnd and self.teams is not None:
-            await self.teams.mark_quiet(scope, rnd[0], person)
+            await self.teams.sends.mark_quiet(scope, rnd[0], person)
 
     def _kept(self, started: str | None) -> frozenset[str]:
         found = self._carried.get(started)

@@ -164,7 +164,7 @@ async def test_nothing_persisted_differs_by_fewer_than_k_completions(rt: Runtime
     done_tokens: list[str] = []
     pseudonyms: list[str] = [declines]
     await rt.conversations.handle(declines, ev.NotThisTime(), event_id="quiet-1")
-    assert await rt.teams.unsent("ops", keys_by_team["ops"][0], "rem1", [declines]) == [False]  # type: ignore[index]
+    assert await rt.teams.sends.unsent("ops", keys_by_team["ops"][0], "rem1", [declines]) == [False]  # type: ignore[index]
     for team_id, users in members.items():
         rnd = keys_by_team[team_id]
         assert rnd is not None
