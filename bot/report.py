@@ -81,13 +81,21 @@ async def gather(
                   rt.settings.min_group_size, datetime.now(UTC).date())  # fmt: skip
 
 
-def chart(q: Questionnaire, r: Report) -> bytes:
+def chart(q: Questionnaire, r: Report, *, narrow: bool = False) -> bytes:
     """PNG: a point for every published band that rests on at least 10 people (a row of points
     is a trend, and a trend rests on 10, as in the weekly chart); a line between consecutive
-    ones. Bands of smaller groups stand in the posts' texts only."""
-    fig = Figure(figsize=(7.5, 3.2), dpi=110)
+    ones. Bands of smaller groups stand in the posts' texts only. `narrow`: for a phone (about
+    360 CSS pixels wide, drawn at twice that): the legend below the plot, the letters as large
+    as the page's small print."""
+    if narrow:
+        fig = Figure(figsize=(3.6, 4.6), dpi=200)
+        ax = fig.add_axes((0.26, 0.42, 0.7, 0.5))
+        small, title = 8.5, 9.5
+    else:
+        fig = Figure(figsize=(7.5, 3.2), dpi=110)
+        ax = fig.add_axes((0.15, 0.16, 0.55, 0.72))
+        small, title = 7.0, 10.0
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.15, 0.16, 0.55, 0.72))
     weeks = [p.week for p in r.posts]
     for n, t in enumerate(LoadType):
         offset = (n - 1.5) * 0.06
@@ -104,14 +112,20 @@ def chart(q: Questionnaire, r: Report) -> bytes:
         x = next((i for i, p in enumerate(r.posts) if p.week > chosen), None)
         if x is not None:
             ax.axvline(x - 0.5, color="#777", linestyle="--", linewidth=1)
-            ax.text(x - 0.45, 2.2, f"M{n}", fontsize=7, color="#555", va="top")
+            ax.text(x - 0.45, 2.2, f"M{n}", fontsize=small, color="#555", va="top")
     s = summary_texts()
-    ax.set_yticks([0, 1, 2], [s(f"chart_{b}", r.lang) for b in LEVEL])
+    ax.set_yticks([0, 1, 2], [s(f"chart_{b}", r.lang) for b in LEVEL], fontsize=small)
     ax.set_ylim(-0.3, 2.3)
     ax.set_xlim(-0.5, max(0.5, len(weeks) - 0.5))
-    ax.set_xticks(range(len(weeks)), weeks, fontsize=7, rotation=30)
-    ax.set_title(texts()("chart", r.lang), fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_xticks(range(len(weeks)), weeks, fontsize=small, rotation=30 if not narrow else 45)
+    if narrow:  # over the whole figure: the plot sits right of the band names
+        fig.suptitle(texts()("chart", r.lang), fontsize=title, y=0.985)
+    else:
+        ax.set_title(texts()("chart", r.lang), fontsize=title)
+    if narrow:
+        ax.legend(fontsize=small, loc="upper left", bbox_to_anchor=(-0.32, -0.3), frameon=False)
+    else:
+        ax.legend(fontsize=small, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
@@ -225,7 +239,9 @@ def page(q: Questionnaire, r: Report, expires: datetime) -> str:
         parts += [f"<p{css}>{e(p)}</p>" for p in paragraphs]
         if n == 0 and r.posts:
             png = base64.b64encode(chart(q, r)).decode()
-            parts.append(f'<figure><img id="chart" src="data:image/png;base64,{png}" alt="{e(t("chart_alt", r.lang))}">'
+            phone = base64.b64encode(chart(q, r, narrow=True)).decode()
+            parts.append(f'<figure><picture><source media="(max-width: 600px)" srcset="data:image/png;base64,{phone}">'
+                         f'<img id="chart" src="data:image/png;base64,{png}" alt="{e(t("chart_alt", r.lang))}"></picture>'
                          f'<figcaption class="note">{e(t("chart_note", r.lang))}</figcaption></figure>')  # fmt: skip
     parts.append(f'<p class="note">{e(t("expires", r.lang, date=f"{moment_text(expires, r.lang)} UTC"))}</p>')
     return _PAGE.format(lang=r.lang, title=e(t("title", r.lang, team=r.team)), body="\n".join(parts))

@@ -144,6 +144,9 @@ async def test_the_report_page_in_headless_chromium(rt: Runtime, redis_url: str,
             chart = phone.locator("#chart")
             await chart.scroll_into_view_if_needed()
             assert await chart.evaluate("img => img.complete && img.naturalWidth > 300")
+            # issue 25: on a phone the chart drawn for it (legend below, letters the page's small
+            # print), not the wide one scaled down to unreadable
+            assert await chart.evaluate("img => img.currentSrc !== img.src && img.naturalWidth === 720")
             box = await chart.bounding_box()
             assert box is not None and box["width"] > 300 and box["height"] > 100
             assert (
