@@ -40,9 +40,10 @@ Deliver = Callable[[Card], Awaitable[None]]
 
 QUEUE_TTL = 600
 """Seconds a card may wait (after that the screen has moved on)."""
-LOCK_MS = 15_000
-"""A queue's drainer holds it this long and renews it while it lives; a killed one's queue is
-taken over by another process after this."""
+LOCK_MS = 6_000
+"""A queue's drainer holds it this long and renews it every third of it while it lives; a
+killed one's queue is taken over by another process after this (and at most RECOVER_SECONDS
+more): the card a person waits for is late by seconds, not a quarter of a minute."""
 RECOVER_SECONDS = 5.0
 
 _PUSH = """
