@@ -21,6 +21,8 @@ class Call:
     method: str
     params: dict[str, Any]
     result: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived (monotonic seconds)."""
 
 
 @dataclass

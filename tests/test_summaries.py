@@ -286,3 +286,25 @@ def test_the_chart_shows_the_last_quarter_however_long_the_history() -> None:
     assert len(series) == CHART_WEEKS == 13 and series[-1][0] == "2027-W01" and series[0][0] == "2026-W41"
     short = band_chart(classifier.default(), series[-2:], "de")
     assert len(band_chart(classifier.default(), series, "de")) < 1.5 * len(short)
+
+
+async def test_a_telegram_lead_group_gets_at_most_twenty_messages_a_minute(redis_url: str, redis) -> None:
+    """Issue 29: Telegram lets a bot send a group 20 messages a minute (and a chat one a second);
+    the lead chat is a group, and the summary's photo went around the limiter."""
+    fake = FakeTelegram()
+    with FakeServer(fake, "/bot") as api:
+        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_API_URL=f"{api.url}/bot",
+                            RUHEPULS_SECRET="tg-group")  # fmt: skip
+        async with runtime(settings) as rt:
+            from telegram import Bot
+
+            async with Bot("1:T", base_url=f"{api.url}/bot") as bot:
+                outreach = TelegramOutreach(rt, bot)
+                for n in range(5):
+                    await outreach._send(-1001, text=f"Nachricht {n}")
+                await outreach._send(-1001, "send_photo", photo=b"\x89PNG\r\n\x1a\n")
+    sent = [c for c in fake.calls if c.method in ("sendMessage", "sendPhoto")]
+    assert [c.method for c in sent] == ["sendMessage"] * 5 + ["sendPhoto"]
+    # three at a second's distance, then one every three seconds: the photo is the sixth message
+    # in the group, no sooner than 9 s after the first (one a second alone would allow 5 s)
+    assert sent[-1].at - sent[0].at >= 8.5

@@ -29,6 +29,8 @@ GIVE_UP_AFTER = 8
 TELEGRAM_OVERALL = Rate(30, burst=30)
 """Telegram: about 30 messages per second per bot; and one per second per chat."""
 TELEGRAM_PER_CHAT = Rate(1, burst=1)
+TELEGRAM_PER_GROUP = Rate(20 / 60, burst=3)
+"""And at most 20 a minute in a group (a lead chat: a negative chat id)."""
 
 
 SWEEP_SECONDS = 300.0
@@ -48,18 +50,23 @@ class TelegramOutreach:
         self.rt, self.bot = rt, bot
         self.limiter = Limiter(rt.sessions, rt.secret)
 
-    async def _send(self, chat_id: int, **kwargs: Any) -> None:
-        """sendMessage through the shared limiter; after a 429, exactly its retry_after."""
+    async def _send(self, chat_id: int, method: str = "send_message", **kwargs: Any) -> None:
+        """A message (or `method`: a photo) through the shared limiter, at the scopes Telegram
+        enforces: the bot overall, the chat, and a group's minute; after a 429, exactly its
+        retry_after."""
         from telegram.error import RetryAfter
 
-        overall = self.limiter.bucket("telegram", str(self.bot.id), "sendMessage")
-        chat = self.limiter.bucket("telegram", str(self.bot.id), "sendMessage", str(chat_id))
+        bot = str(self.bot.id)
+        overall = self.limiter.bucket("telegram", bot, "sendMessage")
+        scopes = [(overall, TELEGRAM_OVERALL),
+                  (self.limiter.bucket("telegram", bot, "sendMessage", str(chat_id)), TELEGRAM_PER_CHAT)]  # fmt: skip
+        if chat_id < 0:
+            scopes.append((self.limiter.bucket("telegram", bot, "group", str(chat_id)), TELEGRAM_PER_GROUP))
 
         async def once(attempt: int) -> bool | Wait:
-            await asyncio.sleep(max(await self.limiter.reserve(overall, TELEGRAM_OVERALL),
-                                    await self.limiter.reserve(chat, TELEGRAM_PER_CHAT)))  # fmt: skip
+            await asyncio.sleep(max([await self.limiter.reserve(bucket, rate) for bucket, rate in scopes]))
             try:
-                await self.bot.send_message(chat_id, **kwargs)
+                await getattr(self.bot, method)(chat_id, **kwargs)
             except RetryAfter as exc:
                 if attempt == GIVE_UP_AFTER - 1:
                     raise
@@ -125,7 +132,7 @@ class TelegramOutreach:
                 ),
             )
             if chart:
-                await self.bot.send_photo(int(team.lead_channel), photo=chart)
+                await self._send(int(team.lead_channel), "send_photo", photo=chart)
             return True
         except (TelegramError, ValueError) as exc:
             log.warning("telegram summary failed: %s", type(exc).__name__)
