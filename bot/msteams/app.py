@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
@@ -29,59 +27,17 @@ from flows.teams import TeamError
 
 from ..admin import Admin, is_admin_command
 from ..measures import Measures
-from ..metrics import API_CALLS
 from ..outbox import Card, Outbox
 from ..platform import MALFORMED
-from ..retry import Wait, retry_after, retrying
 from ..runtime import Runtime
 from ..texts import say
+from . import inbound
+from .connector import Unreachable, call
 from .endorse import Endorsements, keys_url
 from .render import action_of, card, measure_of
 from .sdk import Sdk
 
 log = logging.getLogger("ruhepuls.teams")
-
-T = TypeVar("T")
-GIVE_UP_AFTER = 5
-
-
-class Unreachable(Exception):
-    """The Teams service refused for good (403: the bot is blocked or not installed; 404)."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-async def call(what: str, make: Callable[[], Awaitable[T]], attempts: int = GIVE_UP_AFTER) -> T:
-    """One connector call; 429 waits its Retry-After, 5xx and network trouble back off, both a
-    few times at most (`bot.retry`); 403 and 404 raise Unreachable at once. Logged by status
-    only."""
-
-    async def once(n: int) -> T | Wait:
-        try:
-            result = await make()
-        except httpx.HTTPStatusError as exc:
-            status = exc.response.status_code
-            API_CALLS.labels("teams", what, str(status)).inc()
-            if status != 429 and status < 500:
-                log.info("teams %s refused: %d", what, status)
-                raise Unreachable(status) from None
-            wait = retry_after(exc.response.headers.get("retry-after"), 2.0**n) if status == 429 else 2.0**n
-            log.info("teams %s: %d, again in %.0f s", what, status, wait)
-            return Wait(wait)
-        except httpx.HTTPError as exc:
-            API_CALLS.labels("teams", what, "network").inc()
-            log.info("teams %s failed: %s", what, type(exc).__name__)
-            return Wait(2.0**n)
-        API_CALLS.labels("teams", what, "ok").inc()
-        return result
-
-    outcome = await retrying(once, attempts)
-    if isinstance(outcome, Wait):
-        raise TimeoutError(f"teams {what} given up")
-    return outcome
-
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -126,7 +82,7 @@ class TeamsBot:
         is read; its `serviceurl` claim is held against the body's `serviceUrl` by the SDK. In
         development mode (no token) nothing that came through a proxy or tunnel is admitted."""
         if self.validator is None:
-            if any(h in request.headers for h in FORWARDED):
+            if any(h in request.headers for h in inbound.FORWARDED):
                 log.warning("teams activity refused: development mode takes no forwarded request")
                 return JSONResponse({"error": "development mode is local only"}, status_code=403)
             return None
@@ -145,7 +101,7 @@ class TeamsBot:
         headers = {"authorization": request.headers.get("authorization", "")}
         try:
             data = json.loads(body)
-            checked = _checked(data)
+            checked = inbound.checked(data)
         except MALFORMED:
             log.info("teams activity not understood")
             return JSONResponse({"error": "malformed activity"}, status_code=400)
@@ -159,7 +115,7 @@ class TeamsBot:
             # by a key not endorsed for Teams, is not Teams
             log.info("activity refused: not from Microsoft Teams")
             return JSONResponse({"error": "not a Teams activity"}, status_code=403)
-        if self.validator is None and not is_loopback(str(data.get("serviceUrl", ""))):
+        if self.validator is None and not inbound.is_loopback(str(data.get("serviceUrl", ""))):
             # unsigned: the bot would send its own token to an address the request chose
             log.warning("teams activity refused: development mode answers only a serviceUrl on this machine")
             return JSONResponse({"error": "development mode is local only"}, status_code=403)
@@ -362,45 +318,3 @@ def _json(c: Any) -> dict[str, Any]:
 
 
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
-HANDLED = {"message", "invoke", "conversationUpdate", "installationUpdate"}
-FORWARDED = ("x-forwarded-for", "x-forwarded-host", "forwarded", "x-original-host", "x-ms-forwarded-host")
-"""Headers a proxy or dev tunnel adds: development mode refuses such requests."""
-
-
-def is_loopback(url: str) -> bool:
-    """Does `url` point at this machine (the Bot Framework Emulator, a local test)?"""
-    import ipaddress
-    from urllib.parse import urlsplit
-
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _checked(data: object) -> object | None:
-    """The activity, if it is one we handle and well-formed (ValueError if it is malformed);
-    None for a kind we do not handle. Validated here so that the SDK never meets a body it
-    would answer with a 500."""
-    from microsoft_teams.api import ActivityTypeAdapter
-    from microsoft_teams.apps.events import CoreActivity
-    from pydantic import ValidationError
-
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise ValueError("not an activity")
-    service_url = data.get("serviceUrl")
-    if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
-        raise ValueError("no serviceUrl")
-    if data["type"] not in HANDLED:
-        return None
-    try:
-        core = CoreActivity.model_validate(data)
-        return ActivityTypeAdapter.validate_python(core.model_dump(by_alias=True, exclude_none=True))
-    except ValidationError as exc:
-        raise ValueError("not a valid activity") from exc

@@ -24,7 +24,7 @@ from ..measures import Measures
 from ..platform import Delivery, Member, Retry
 from ..report import summary_link
 from ..runtime import Runtime
-from .app import Unreachable, call
+from .connector import Unreachable, call
 from .render import card, measure_form, report_button, summary_card
 from .sdk import Sdk
 

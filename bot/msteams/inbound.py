@@ -1,0 +1,48 @@
+"""What an inbound request must be before the Teams SDK sees it: an activity of a kind
+Ruhepuls handles, well-formed (the SDK would answer anything else with a 500), and, in
+development mode, from this machine only."""
+
+from __future__ import annotations
+
+HANDLED = {"message", "invoke", "conversationUpdate", "installationUpdate"}
+FORWARDED = ("x-forwarded-for", "x-forwarded-host", "forwarded", "x-original-host", "x-ms-forwarded-host")
+"""Headers a proxy or dev tunnel adds: development mode refuses such requests."""
+
+
+def is_loopback(url: str) -> bool:
+    """Does `url` point at this machine (the Bot Framework Emulator, a local test)?"""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def checked(data: object) -> object | None:
+    """The activity, if it is one we handle and well-formed (ValueError if it is malformed);
+    None for a kind we do not handle. Validated here so that the SDK never meets a body it
+    would answer with a 500."""
+    from microsoft_teams.api import ActivityTypeAdapter
+    from microsoft_teams.apps.events import CoreActivity
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ValueError("not an activity")
+    service_url = data.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
+        raise ValueError("no serviceUrl")
+    if data["type"] not in HANDLED:
+        return None
+    try:
+        core = CoreActivity.model_validate(data)
+        return ActivityTypeAdapter.validate_python(core.model_dump(by_alias=True, exclude_none=True))
+    except ValidationError as exc:
+        raise ValueError("not a valid activity") from exc
