@@ -33,6 +33,9 @@ PURE = frozenset({"test_disclosure", "test_retry", "test_measure_rule", "test_qu
                   "test_scoring", "test_sentences"})  # fmt: skip
 """Modules of pure tests (the classifier and the engine's words): no server, no socket, seconds
 for all of them (`pytest -m pure`); every other test is `e2e`."""
+LOAD = frozenset({"test_burst"})
+"""Modules of load tests (many people at once against the enforced limits), also `e2e`:
+`pytest -m "not load"` leaves them out."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,6 +43,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = getattr(item, "module", None)
         name = module.__name__.rsplit(".", 1)[-1] if module is not None else ""
         item.add_marker(pytest.mark.pure if name in PURE else pytest.mark.e2e)
+        if name in LOAD:
+            item.add_marker(pytest.mark.load)
 
 
 def _on_this_machine(host: object) -> bool:
