@@ -169,7 +169,9 @@ class Conversations:
             version, session, finished = cached
         q = self.config.questionnaire
         secret = self.teams.secret if self.teams else b""
-        round_id, token = (rnd[0], done_token(secret, rnd[1], person)) if rnd else (None, None)
+        round_id = rnd[0] if rnd else None
+        # the person's done token for the round (a keyed hash): made only for a step that needs it
+        token = done_token(secret, rnd[1], person) if rnd and isinstance(event, (Start, Typed)) else None
         for _ in range(MAX_ATTEMPTS):
             if session is not None and session.version != q.version:  # started under an older one
                 session = session.carried_over(q.version, self._kept(session.version), self._item_ids)
@@ -181,6 +183,8 @@ class Conversations:
                 self.config, session, event, lang=lang, now=self._clock(),
                 round_id=round_id, already_done=already, followup=followup, just_finished=finished,
             )  # fmt: skip
+            if rnd and token is None and result.completion is not None:
+                token = done_token(secret, rnd[1], person)
             write = Write(result.session, result.finished, result.completion)
             out = await self.store.commit(ref, version, session, event_id, write, token, watch)
             if out.status == "ok":

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from flows import Handled, keys
 from flows import events as ev
-from flows import keys
 from flows import messages as msg
 from flows.references import References
 from flows.store import REDIS_DOWN
@@ -215,8 +216,8 @@ class TeamsBot:
             reply = await self.admin.run(f"teams:{user}", text, lang)
             await self._post(ctx, a.conversation.id, [msg.Notice(reply)])
             return
-        messages = await self._handle(user, ev.Typed(text or "start"), f"t{a.id}")
-        await self._post(ctx, a.conversation.id, messages)
+        handled = await self._handle(user, ev.Typed(text or "start"), f"t{a.id}")
+        await self._post(ctx, a.conversation.id, handled.messages, local=handled.unavailable)
 
     async def on_press(self, ctx: Any) -> Any:
         from microsoft_teams.api.models import AdaptiveCardActionCardResponse
@@ -231,7 +232,8 @@ class TeamsBot:
         event = ev.decode(action_of(value))
         if user is None or event is None or not is_personal(a):
             return AdaptiveCardActionCardResponse(value=card(msg.Notice(say("press_not_understood", lang))))
-        messages = list(await self._handle(user, event, f"t{a.id}", again=True))
+        handled = await self._handle(user, event, f"t{a.id}", again=True)
+        messages = list(handled.messages)
         if not messages:  # a late press on a completed survey's card: the card (the result) stays
             from microsoft_teams.api.models import AdaptiveCardActionMessageResponse
 
@@ -242,7 +244,7 @@ class TeamsBot:
             if pressed:
                 await self._delete(ctx, a.conversation.id, pressed)
             first = msg.Notice(say("result_removed", lang))
-        await self._post(ctx, a.conversation.id, [m for m in messages if not isinstance(m, msg.Delete)])
+        await self._post(ctx, a.conversation.id, messages, local=handled.unavailable)  # no Delete posted
         return AdaptiveCardActionCardResponse(value=card(first or msg.Notice(say("result_removed", lang))))
 
     async def on_measure(self, ctx: Any, user: str, form: dict[str, str]) -> Any:
@@ -262,9 +264,7 @@ class TeamsBot:
         await self._post(ctx, ctx.activity.conversation.id, [msg.Notice(saved)])
         return AdaptiveCardActionMessageResponse(value=saved)
 
-    async def _handle(
-        self, user: str, event: ev.Event, event_id: str, again: bool = False
-    ) -> tuple[msg.Message, ...]:
+    async def _handle(self, user: str, event: ev.Event, event_id: str, again: bool = False) -> Handled:
         """Run one event; `again`: a press Teams delivered twice still needs a card in its
         answer, so the event runs once more without its id (a press carries its question, so
         this only shows the current state: it answers nothing twice)."""
@@ -274,20 +274,26 @@ class TeamsBot:
         handled = await self.rt.handle("teams", person, event, event_id=event_id, lang=lang, reach=reach)
         if handled.duplicate and again:
             handled = await self.rt.handle("teams", person, event, lang=lang)
-        return handled.messages
+        return handled
 
     def _queue(self, conversation: str) -> str:
         return self.rt.person("teams", f"chat:{conversation}")
 
     async def _post(
-        self, ctx: Any, conversation: str, messages: list[msg.Message] | tuple[msg.Message, ...]
+        self,
+        ctx: Any,
+        conversation: str,
+        messages: Sequence[msg.Message],
+        *,
+        local: bool = False,
     ) -> None:
         """Post the cards after the request, in order per conversation, through a queue that
-        survives the process (bot.outbox)."""
+        survives the process (bot.outbox); `local`: kept in this process (the notice that the
+        store is unavailable asks no Redis)."""
         service_url = ctx.activity.service_url
         cards = [{"svc": service_url, "c": conversation, "card": _json(card(m))}
                  for m in messages if not isinstance(m, msg.Delete)]  # fmt: skip
-        await self.outbox.put(self._queue(conversation), cards)
+        await self.outbox.put(self._queue(conversation), cards, local=local)
 
     async def _delete(self, ctx: Any, conversation: str, activity_id: str) -> None:
         card = {"svc": ctx.activity.service_url, "c": conversation, "delete": activity_id}

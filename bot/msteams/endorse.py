@@ -23,6 +23,8 @@ log = logging.getLogger("ruhepuls.teams")
 
 KEEP_SECONDS = 3600.0
 RETRY_SECONDS = 60.0
+READ_SECONDS = 2.0
+"""The longest an activity waits for the key set (read at most hourly, or for a new key)."""
 
 
 def keys_url(openid_metadata_url: str) -> str:
@@ -57,10 +59,10 @@ class Endorsements:
     async def _read(self, now: float) -> None:
         try:
             if self._http is None:
-                async with httpx.AsyncClient(timeout=5.0) as http:
+                async with httpx.AsyncClient(timeout=READ_SECONDS) as http:
                     response = await http.get(self.url)
             else:
-                response = await self._http.get(self.url, timeout=5.0)
+                response = await self._http.get(self.url, timeout=READ_SECONDS)
             response.raise_for_status()
             found = response.json().get("keys")
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
