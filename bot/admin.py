@@ -21,11 +21,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from classifier import Lang, moment_text
+from classifier import Lang, moment_text, number_text
 from flows.schedule import next_allowed
 from flows.store import REDIS_DOWN
 from flows.teams import Round, Team, TeamError
 
+from .platform import platforms
 from .runtime import Runtime
 from .texts import say
 
@@ -138,7 +139,7 @@ class Admin:
         """A signed link to the team report page over the last `weeks` weeks (default: half a
         year), for the team's leads and the admins."""
         from .measures import Measures
-        from .report import REPORT_WEEKS, recent_link
+        from .report_link import REPORT_WEEKS, recent_link
         from .texts import report_texts as texts
 
         try:
@@ -167,8 +168,9 @@ class Admin:
         tz = team.timezone
         if not 1 <= days <= 90:
             raise TeamError("days_range")
-        if team.platform == "teams" and not await self.reachable(team):
-            raise TeamError("teams_not_installed", team=team_id)
+        platform = platforms().get(team.platform)
+        if platform is not None and (why := await platform.unreachable(self.rt, team, lang)):
+            return why
         now = self.clock()
         r = await self.rt.teams.open_round(team_id, now, now + timedelta(days=days))
         await self.rt.teams.audit(actor, "round open", team_id, now, f"{r.id} {days}d")
@@ -214,23 +216,15 @@ class Admin:
             part = say("part_enough", lang, k=k) if enough else say("part_not_enough", lang)
         lines = [say("status", lang, round=r.id, team=team_id, state=state, part=part)]
         if r.failed:
-            lines.append(say("send_failed", lang, n=r.failed, code=r.failed_code or "?"))
+            lines.append(say("send_failed", lang, n=number_text(r.failed, lang), code=r.failed_code or "?"))
         if r.unreachable:
             lines.append(
                 say("unreachable_one", lang)
                 if r.unreachable == 1
-                else say("unreachable", lang, n=r.unreachable)
+                else say("unreachable", lang, n=number_text(r.unreachable, lang))
             )
         lines += self._pool_lines(r, (await self._team(team_id)).parent, lang)
         return " ".join(lines)
-
-    async def reachable(self, team: Team) -> bool:
-        """Microsoft Teams: has the bot seen the app installed in the team's Teams team (so that
-        its roster can be read and its members invited)?"""
-        from flows.references import References
-
-        refs = References(self.rt.redis, self.rt.secret, "teams")
-        return bool(team.channel) and await refs.get("team", str(team.channel)) is not None
 
     def _pool_lines(self, r: Round, parent: str | None, lang: Lang) -> list[str]:
         """What closing the round did with results that never made a group of k (numbers only)."""
@@ -239,7 +233,7 @@ class Admin:
         if r.to_parent:
             out.append(say("pool_to_parent", lang, k=k, parent=parent or "-"))
         if r.dropped:
-            out.append(say("pool_dropped", lang, n=r.dropped, k=k))
+            out.append(say("pool_dropped", lang, n=number_text(r.dropped, lang), k=k))
         if r.lost:
             out.append(say("pool_lost", lang, k=k, most=k - 1))
         return out

@@ -5,7 +5,7 @@ ruhepuls chat       take the survey in this terminal
 ruhepuls serve      the web app for Slack, Telegram and Teams (uvicorn)
 ruhepuls worker     scheduled and queued work
 ruhepuls check      validate the questionnaire and the settings
-ruhepuls telegram set-webhook URL | poll
+ruhepuls <platform> …  a platform's own verbs (`ruhepuls telegram set-webhook URL`, `ruhepuls teams package`)
 ruhepuls team add|list|remove, ruhepuls round open|close|status, ruhepuls audit
 ruhepuls summary preview --team T, ruhepuls privacy
 """
@@ -27,8 +27,13 @@ log = logging.getLogger("ruhepuls")
 
 
 def _settings() -> Settings:
+    from .platform import platforms
+
     try:
-        return Settings()
+        settings = Settings()
+        for platform in platforms().values():  # each platform's section, checked now, not at first use
+            platform.section(settings)
+        return settings
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         sys.exit(f"ruhepuls: invalid settings: {problems}")
@@ -55,7 +60,7 @@ def _check(settings: Settings, loaded: list[str]) -> None:
 
     states = []
     for name, p in platforms().items():
-        why = settings.teams_off_reason() if name == "teams" else None
+        why = p.off_reason(settings)
         states.append(f"{name}: {'on' if p.enabled(settings) else 'off'}" + (f" ({why})" if why else ""))
     print("; ".join(states))
 
@@ -86,25 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run scheduled and queued work")
     sub.add_parser("check", help="validate the questionnaire and settings")
     sub.add_parser("doctor", help="check a deployment (Redis, persistence, secrets) and say how to fix it")
-    tg = sub.add_parser("telegram", help="Telegram: register the webhook, or run by long polling")
-    tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
-    hook = tg_sub.add_parser(
-        "set-webhook", help="register URL (ending in /telegram/webhook) once at deploy time"
-    )
-    hook.add_argument("url")
-    tg_sub.add_parser("poll", help="run the bot by long polling (no public URL needed)")
-    teams = sub.add_parser("teams", help="Microsoft Teams: write the app package for the admin center")
-    teams_sub = teams.add_subparsers(dest="teams_command", required=True)
-    package = teams_sub.add_parser("package", help="write the Teams app package (zip) to upload")
-    package.add_argument(
-        "--url", required=True, help="the bot's public https address (its /privacy is linked)"
-    )
-    package.add_argument("--out", default="ruhepuls-teams.zip", help="where to write the zip")
-    package.add_argument("--developer", default="Ruhepuls", help="the organisation named as developer")
-    package.add_argument("--version", default="1.0.0", help="the package version (raise it for each upload)")
-    teams_sub.add_parser(
-        "list", help="the Teams teams the app is installed in, with the ids `team add` takes"
-    )
+    from .platform import enabled, platforms, secret_values
+
+    for platform in platforms().values():
+        platform.commands(sub)
     from .cli_admin import add_parsers
 
     add_parsers(sub)
@@ -118,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = _settings()
     from .logs import setup
 
-    setup(settings.log_level, settings.secret_values(), settings.log_format)
+    setup(settings.log_level, secret_values(settings), settings.log_format)
     from .runtime import preflight
 
     try:
@@ -126,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     except classifier.QuestionnaireError as exc:
         sys.exit(f"ruhepuls: {exc}")
 
-    command = args.command or ("serve" if settings.any_platform else "chat")
+    command = args.command or ("serve" if enabled(settings) else "chat")
     if (
         command not in ("chat", "check", "doctor", "privacy")
         and settings.external_redis
@@ -151,45 +141,12 @@ def main(argv: list[str] | None = None) -> None:
                 "ruhepuls: a public HOST needs RUHEPULS_SECRET (the key of every pseudonym), set "
                 "in the environment and kept away from the data; a generated one is for local trials"
             )
-        if settings.teams_allow_unauthenticated:
-            if settings.public:
-                sys.exit(
-                    "ruhepuls: TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED accepts forged Teams activities; "
-                    "it is refused with a public HOST (use it only on 127.0.0.1 with the Bot Framework "
-                    "Emulator on this machine; behind a tunnel, use the bot's real credentials)"
-                )
-            import logging
-
-            logging.getLogger("ruhepuls").warning(
-                "TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED is set: Teams activities are NOT verified. "
-                "Development only: answered only for a serviceUrl on this machine, never through a proxy."
-            )
+        for platform in platforms().values():
+            if (refusal := platform.refuse_serving(settings)) is not None:
+                sys.exit(f"ruhepuls: {refusal}")
         serve(settings)
-    elif command == "telegram":
-        from .telegram.run import poll, set_webhook
-
-        if not settings.telegram_enabled:
-            sys.exit("ruhepuls: set TELEGRAM_BOT_TOKEN first")
-        if args.telegram_command == "set-webhook":
-            set_webhook(settings, args.url)
-        else:
-            poll(settings)
-    elif command == "teams" and args.teams_command == "list":
-        from .msteams.package import installed
-
-        print(installed(settings))
-    elif command == "teams":
-        from .msteams.package import build
-
-        if not settings.teams_app_id:
-            sys.exit("ruhepuls: set TEAMS_APP_ID first (the bot's Microsoft App ID)")
-        try:
-            data = build(settings.teams_app_id, args.url, args.developer, args.version)
-        except ValueError as exc:
-            sys.exit(f"ruhepuls: {exc}")
-        with open(args.out, "wb") as out:
-            out.write(data)
-        print(f"wrote {args.out}: upload it in the Teams admin center (Teams apps > Manage apps > Upload)")
+    elif command in platforms():
+        platforms()[command].run(settings, args)
     elif command == "privacy":
         from .privacy import data_sheet, stored_list
 

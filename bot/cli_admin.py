@@ -16,6 +16,7 @@ from classifier.measures import STATUSES
 from flows.teams import Team, TeamError
 
 from .admin import Admin
+from .platform import platforms
 from .runtime import Runtime, runtime
 from .settings import Settings
 from .texts import say
@@ -27,7 +28,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add = tsub.add_parser("add", help="add or change a team")
     add.add_argument("id")
     add.add_argument("--name", required=True)
-    from .platform import platforms
 
     add.add_argument("--platform", choices=sorted(platforms()), required=True)
     add.add_argument(
@@ -117,20 +117,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 async def _links(rt: Runtime, admin: Admin, actor: str, args: argparse.Namespace) -> str:
     team = await rt.teams.team(args.id)
-    if team is None or team.platform != "telegram":
-        return f"no Telegram team {args.id}"
+    platform = platforms().get(team.platform) if team else None
+    if team is None or platform is None or not platform.joins_by_link:
+        return f"no team {args.id} whose members join by a link"
     if args.team_command == "joined":
         await rt.teams.audit(actor, "team joined", team.id, admin.clock())
-        return f"{await rt.teams.joined_count(team.id)} joined {team.id} by a link"
+        return f"{await rt.teams.members.joined_count(team.id)} joined {team.id} by a link"
     count, uses = (args.personal, 1) if args.personal else (1, args.uses)
     if not 1 <= count <= 1000:
         return "--personal takes 1 to 1000"
     try:
-        codes = [await rt.teams.join_link(team.id, days=args.days, uses=uses) for _ in range(count)]
+        codes = [await rt.teams.members.join_link(team.id, days=args.days, uses=uses) for _ in range(count)]
     except TeamError as exc:
         return say(exc.key, rt.settings.language, **exc.params)
     await rt.teams.audit(actor, "team link", team.id, admin.clock(), f"{count}x days={args.days} uses={uses}")
-    return "\n".join(f"https://t.me/<your_bot>?start={c}" for c in codes)
+    return "\n".join(platform.join_url(c) for c in codes)
 
 
 async def _measure(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
@@ -159,7 +160,8 @@ async def _measure(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
 async def _report(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
     from datetime import date
 
-    from .report import gather, link, pdf
+    from .report import gather, pdf
+    from .report_link import link
 
     if args.revoke:
         team = await rt.teams.team(args.team)
@@ -228,17 +230,13 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 )  # fmt: skip
             except ValidationError as exc:
                 sys.exit("ruhepuls: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
-            if team.platform == "teams" and team.channel:  # an id copied from a link comes URL-encoded
-                from urllib.parse import unquote
-
-                team = team.model_copy(update={"channel": unquote(team.channel)})
-            saved = await rt.teams.save_team(team)
+            platform = platforms().get(team.platform)
+            saved = await rt.teams.save_team(
+                platform.prepare(team) if platform else team,
+                join_link=bool(platform and platform.joins_by_link),
+            )
             await rt.teams.audit(actor, "team add", saved.id, admin.clock())
-            line = f"team {saved.id} saved ({saved.platform})"
-            if saved.platform == "teams" and not await admin.reachable(saved):
-                line += ". " + say("teams_not_installed", settings.language, team=saved.id)
-            if saved.join_code:
-                line += f"; members join with the link https://t.me/<your_bot>?start={saved.join_code}"
-            return line
+            notes = await platform.notes(rt, saved, settings.language) if platform else []
+            return ". ".join([f"team {saved.id} saved ({saved.platform})", *notes])
 
     print(asyncio.run(main()))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .platform import Check, enabled
+from .platform import Check, enabled, platforms
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -139,10 +139,6 @@ async def check(settings: Settings, data: Redis, sessions: Redis) -> list[Findin
         )
     else:
         out.append(Finding(True, "RUHEPULS_SECRET is set"))
-    if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
-        out.append(Finding(False, "SLACK_BOT_TOKEN is set but Slack is off",
-                           "set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)"))  # fmt: skip
-    if settings.telegram_bot_token and settings.public and not settings.telegram_webhook_secret:
-        out.append(Finding(False, "Telegram on a public HOST without TELEGRAM_WEBHOOK_SECRET polls instead",
-                           "set TELEGRAM_WEBHOOK_SECRET and run `ruhepuls telegram set-webhook`"))  # fmt: skip
+    for platform in platforms().values():
+        out += platform.findings(settings)
     return out

@@ -13,21 +13,27 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-THIRD_PARTY = (
-    "httpx", "httpcore", "telegram", "slack_sdk", "slack_bolt", "microsoft_teams", "aiohttp",
-    "saq", "uvicorn", "uvicorn.error", "uvicorn.access", "asyncio", "redis", "websockets",
-    "matplotlib", "PIL", "hpack", "urllib3", "msal", "jwt",
-    "microsoft_teams.common.http.client",  # its clients copy this level onto "httpx" when made
-)  # fmt: skip
-TOKEN_SHAPES = (
-    re.compile(r"bot\d+:[A-Za-z0-9_-]{10,}"),  # Telegram bot token in a Bot API URL
-    re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}"),  # a Telegram token on its own
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+"),  # Slack tokens
-    re.compile(r"\bxapp-[A-Za-z0-9-]+"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT (Teams, Entra)
+THIRD_PARTY = [
+    "httpx", "httpcore", "aiohttp", "saq", "uvicorn", "uvicorn.error", "uvicorn.access", "asyncio",
+    "redis", "websockets", "matplotlib", "PIL", "hpack", "urllib3", "msal", "jwt",
+]  # fmt: skip
+"""Libraries held at WARNING (each platform adds its SDK's loggers through `learn`)."""
+TOKEN_SHAPES = [
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT
     re.compile(r"(?i)\b(bearer)(\s+)[^'\",\s]+"),
-    re.compile(r"(?i)(authorization|x-telegram-bot-api-secret-token|x-slack-signature)(['\":= ]+)[^'\",\s]+"),
-)
+    re.compile(r"(?i)\b(authorization)(['\":= ]+)[^'\",\s]+"),
+]
+"""Shapes masked wherever they appear (each platform adds its tokens' through `learn`)."""
+TERSE: list[str] = []
+
+
+def learn(shapes: Iterable[re.Pattern[str]], loggers: Iterable[str], terse: Iterable[str]) -> None:
+    """A platform's token shapes and SDK loggers (called by the platform registry)."""
+    TOKEN_SHAPES.extend(s for s in shapes if s not in TOKEN_SHAPES)
+    THIRD_PARTY.extend(n for n in loggers if n not in THIRD_PARTY)
+    TERSE.extend(n for n in terse if n not in TERSE)
+
+
 MASK = "***"
 
 
@@ -64,9 +70,6 @@ class Terse(logging.Filter):
             record.msg, record.args = f"{type(record.exc_info[1]).__name__} in {record.name}", ()
             record.exc_info, record.exc_text = None, None
         return True
-
-
-TERSE = ("microsoft_teams",)
 
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)

@@ -75,7 +75,7 @@ async def _send_all(
     members = await outreach.members(team)
     people = [m.person for m in members]
     ttl = int((rnd.ends - now).total_seconds()) + rt.settings.session_ttl_seconds
-    await rt.teams.place(people, team.id, ttl)
+    await rt.teams.members.place(people, team.id, ttl)
     todo = await rt.teams.sends.unsent(team.id, rnd.id, kind, people)
     menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
     claimed = await rt.teams.sends.claimed(team.id, rnd.id, kind)
@@ -148,7 +148,7 @@ async def invite_again(rt: Runtime, outreach: dict[str, Outreach], now: datetime
         sender = outreach.get(platform)
         if sender is None:
             continue
-        team_id = await rt.teams.team_of(person)
+        team_id = await rt.teams.members.team_of(person)
         team = await rt.teams.team(team_id) if team_id else None
         tz = team.timezone if team else rt.settings.timezone
         if not allowed(now, tz, hours):

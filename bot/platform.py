@@ -1,29 +1,36 @@
 """The adapter shape, written down once: what a chat platform provides to Ruhepuls.
 
-A platform is a package `bot/<name>/` whose `__init__` exposes `PLATFORM`, an object with:
+A platform is a folder `bot/<name>/` (or an installed package named in the `ruhepuls.platforms`
+entry-point group) whose `__init__` exposes `PLATFORM`, an instance of a `Platform` subclass:
 
 - `name`: as in `RUHEPULS_ADMINS` (`<name>:<user id>`) and `ruhepuls team add --platform`;
-- `enabled(settings)`: whether its credentials are configured;
+- `settings`: its settings model (`<name>/settings.py`), whose `enabled` says whether its
+  credentials are configured and whose secrets the logs mask;
+- `token_shapes`, `loggers`: what its tokens look like and which SDK loggers to hold at WARNING;
 - `receive(rt, stack)`: the inbound side for the web app, a FastAPI `APIRouter` with the
   platform's routes (most often one `webhook`: a path, a check on the headers run before any
   body is read, and a handler for POST requests whose body was read, capped at `MAX_BODY`; a
   platform may add pages or a WebSocket), or None when it needs no route (Slack Socket Mode,
-  Telegram polling). The handler verifies the request before
-  it decodes anything, turns what a person did into `flows.events`, runs it through
-  `rt.conversations` with the person's pseudonym (`rt.person(name, user id)`), renders the
-  `flows.messages` in the platform's own format and sends them without making the request wait
-  out a rate limit. Bad input gets a 4xx, never a 5xx;
+  Telegram polling). The handler verifies the request before it decodes anything, turns what a
+  person did into `flows.events`, runs it through `rt.handle` with the person's pseudonym
+  (`rt.person(name, user id)`), renders the `flows.messages` in the platform's own format and
+  sends them without making the request wait out a rate limit. Bad input gets a 4xx, never a 5xx;
 - `reach(rt, stack)`: the proactive side for the worker, an `Outreach`: the members of a team,
   an invitation or reminder to one of them, whether a tagged message arrived, the weekly summary
   to a lead channel, and any housekeeping a tick should do;
-- `check(rt)`: for `ruhepuls doctor`, whether its credentials work (a `Check` per finding).
+- `check(rt)` and `findings(settings)`: for `ruhepuls doctor`, whether its credentials work;
+- `commands(sub)` and `run(settings, args)`: its CLI verbs (`ruhepuls telegram set-webhook`);
+- `texts()`: its own texts, validated at start;
+- `refuse_serving`, `prepare`, `unreachable`, `notes`: what `serve`, `team add` and `round open`
+  ask it.
 
-`bot.web`, `bot.worker` and the CLI know platforms only through this module, so a fourth
-platform is a new folder (and its settings), not edits across the tree.
+`bot.web`, `bot.worker`, the CLI, `doctor` and the logs know platforms only through this module,
+so a new platform is a new folder, not edits across the tree.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import pkgutil
@@ -31,15 +38,18 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Literal, Protocol
+from importlib import metadata
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from classifier import Lang
+from classifier.text import TextCatalog
 from flows import messages as msg
 from flows.teams import Team
 
-from .settings import Settings
+from .settings import PlatformSettings, Settings
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -138,28 +148,117 @@ async def _read_capped(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-class Platform(Protocol):
-    name: str
+class Platform:
+    """The base of every platform: what it must provide (`name`, `settings`, `reach`) and what
+    it may (each default says what a platform without it gets)."""
 
-    def enabled(self, settings: Settings) -> bool: ...
-    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None: ...
-    async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach: ...
-    async def check(self, rt: Runtime) -> list[Check]: ...
+    name: ClassVar[str]
+    settings: ClassVar[type[PlatformSettings]]
+    """Its settings model (`bot/<name>/settings.py`), read from the environment."""
+    token_shapes: ClassVar[tuple[re.Pattern[str], ...]] = ()
+    """What its tokens and secret headers look like, masked in every log line (a capture group
+    pair keeps the label: `(name)(separator)secret`)."""
+    loggers: ClassVar[tuple[str, ...]] = ()
+    """Its SDK's loggers, held at WARNING (their INFO lines carry tokens, bodies, member lists)."""
+    terse_loggers: ClassVar[tuple[str, ...]] = ()
+    """Loggers whose exception lines keep only the exception's type (an SDK that logs a body)."""
+    joins_by_link: ClassVar[bool] = False
+    """Its members join a team by a link (no roster to read): a team gets a join code."""
+
+    def join_url(self, code: str) -> str:
+        """The link a member opens to join a team by its code (when `joins_by_link`)."""
+        raise NotImplementedError(self.name)
+
+    def section(self, settings: Settings) -> PlatformSettings:
+        return settings.section(self.settings)
+
+    def enabled(self, settings: Settings) -> bool:
+        return self.section(settings).enabled
+
+    def off_reason(self, settings: Settings) -> str | None:
+        """Why it is off, in words an admin can act on (None when it is on)."""
+        return self.section(settings).off_reason()
+
+    def refuse_serving(self, settings: Settings) -> str | None:
+        """A reason `ruhepuls serve` must not start with these settings (None: it may)."""
+        return None
+
+    def findings(self, settings: Settings) -> list[Check]:
+        """`ruhepuls doctor`'s findings from the settings alone (no network)."""
+        return []
+
+    def commands(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        """Add its CLI verbs (`ruhepuls <name> …`), if it has any."""
+
+    def run(self, settings: Settings, args: argparse.Namespace) -> None:
+        """Run one of its CLI verbs."""
+        raise NotImplementedError(self.name)
+
+    def texts(self) -> TextCatalog | None:
+        """Its own texts (`<name>/texts.yaml`), loaded and validated by `ruhepuls check`."""
+        return None
+
+    def prepare(self, team: Team) -> Team:
+        """A team as `team add` saves it (ids as the platform writes them)."""
+        return team
+
+    async def unreachable(self, rt: Runtime, team: Team, lang: Lang) -> str | None:
+        """Why a round for `team` could invite nobody (Teams: the app is not installed in the
+        team), so that `round open` refuses instead of opening a silent round; None if it can."""
+        return None
+
+    async def notes(self, rt: Runtime, team: Team, lang: Lang) -> list[str]:
+        """What an admin should know about a team `team add` just saved (a join link, a missing
+        installation)."""
+        return []
+
+    async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None:
+        return None
+
+    async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach:
+        raise NotImplementedError(self.name)
+
+    async def check(self, rt: Runtime) -> list[Check]:
+        return []
+
+
+ENTRY_POINTS = "ruhepuls.platforms"
+"""The entry-point group of platforms installed as packages of their own (outside `bot/`)."""
 
 
 @cache
 def platforms() -> dict[str, Platform]:
-    """Every platform package under bot/, by name."""
+    """Every platform, by name: each package under bot/ whose `__init__` has a `PLATFORM`, and
+    each `PLATFORM` named in the `ruhepuls.platforms` entry-point group. The logs learn their
+    token shapes and SDK loggers here, so nothing else needs to know them."""
     import bot
 
+    from . import logs
+
+    candidates = [
+        importlib.import_module(f"bot.{info.name}")
+        for info in pkgutil.iter_modules(bot.__path__)
+        if info.ispkg
+    ]
     found: dict[str, Platform] = {}
-    for info in pkgutil.iter_modules(bot.__path__):
-        if info.ispkg:
-            module = importlib.import_module(f"bot.{info.name}")
-            platform = getattr(module, "PLATFORM", None)
-            if platform is not None:
-                found[platform.name] = platform
+    for module in candidates:
+        platform = getattr(module, "PLATFORM", None)
+        if isinstance(platform, Platform):
+            found[platform.name] = platform
+    for point in metadata.entry_points(group=ENTRY_POINTS):
+        platform = point.load()
+        if isinstance(platform, Platform) and platform.name not in found:
+            found[platform.name] = platform
+    for platform in found.values():
+        logs.learn(platform.token_shapes, platform.loggers, platform.terse_loggers)
     return found
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret configured, Ruhepuls' own and each platform's, for the logs to mask."""
+    return settings.secret_values() + [
+        s for p in platforms().values() for s in p.section(settings).secret_values()
+    ]
 
 
 def enabled(settings: Settings) -> list[Platform]:

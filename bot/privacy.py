@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 import classifier
 from classifier import Lang, Text
 from classifier.disclosure import WIDESPREAD_FROM
-from classifier.model import load_texts
+from classifier.text import load_texts
 from flows.datasheet import stored
 
 from .settings import Settings

@@ -116,6 +116,7 @@ def preflight() -> list[str]:
     message. Raises classifier.QuestionnaireError naming the file."""
     from classifier.summary_text import summary_texts
 
+    from .platform import platforms
     from .privacy import privacy_texts
     from .texts import bot_texts, report_texts
 
@@ -126,6 +127,7 @@ def preflight() -> list[str]:
         bot_texts(),
         privacy_texts(),
         report_texts(),
+        *(t for p in platforms().values() if (t := p.texts()) is not None),
     ]
     scripts = flows.store.script_sources()
     return [

@@ -9,19 +9,60 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.schedule import SendingHours
 
+SOURCES = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=False, case_sensitive=False)
+"""Where every settings model reads from: the environment, then a `.env` file, and only under
+each setting's documented name (a field `language` must not read the shell's `LANGUAGE`)."""
+
+
+class PlatformSettings(BaseSettings):
+    """A platform's own settings (`bot/<name>/settings.py`), read from the same environment
+    under the names the platform documents. `Settings.section` makes and keeps one per process."""
+
+    model_config = SOURCES
+
+    @property
+    def enabled(self) -> bool:
+        """Its credentials are configured (the platform serves and reaches people)."""
+        return False
+
+    def off_reason(self) -> str | None:
+        """Why it is off, in words an admin can act on (None when it is on)."""
+        return None
+
+    def secret_values(self) -> list[str]:
+        """Every secret set in this section, so that logs can mask it."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+
+
+Section = TypeVar("Section", bound=PlatformSettings)
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", populate_by_name=True, case_sensitive=False
-    )
+    model_config = SOURCES
+    _given: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _sections: dict[type[PlatformSettings], PlatformSettings] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        self._given = values  # what the caller set explicitly, for the platforms' sections too
+
+    def section(self, model: type[Section]) -> Section:
+        """A platform's settings, read from the same sources as these (and the same explicit
+        values), once."""
+        if model not in self._sections:
+            self._sections[model] = model(**self._given)
+        found = self._sections[model]
+        assert isinstance(found, model)
+        return found
 
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
     redis_sentinels: str | None = Field(None, validation_alias="REDIS_SENTINELS")
@@ -81,43 +122,6 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias="HOST")
     port: int = Field(8000, ge=0, le=65535, validation_alias="PORT")
 
-    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
-    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
-    slack_response_url_prefix: str = Field(
-        "https://hooks.slack.com/", validation_alias="SLACK_RESPONSE_URL_PREFIX"
-    )
-    """Only response URLs under this prefix are called (tests point it at a local stand-in)."""
-
-    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
-    telegram_webhook_secret: SecretStr | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
-    telegram_api_url: str = Field("https://api.telegram.org/bot", validation_alias="TELEGRAM_API_URL")
-
-    teams_app_id: str | None = Field(None, validation_alias="TEAMS_APP_ID")
-    teams_app_password: SecretStr | None = Field(None, validation_alias="TEAMS_APP_PASSWORD")
-    teams_managed_identity: str | None = Field(None, validation_alias="TEAMS_MANAGED_IDENTITY")
-    """Instead of a client secret, an Azure managed identity: `system` (the host's system-assigned
-    identity, federated with the app registration), the client id of a user-assigned identity
-    (federated), or `direct` (the bot's App ID is itself a user-assigned identity)."""
-    """The bot's client secret (Azure bot registration)."""
-    teams_tenant_id: str | None = Field(None, validation_alias="TEAMS_TENANT_ID")
-    """Single-tenant apps: the tenant; unset for a multi-tenant registration."""
-    teams_cloud: Literal["public", "usgov", "usgovdod", "china"] = Field(
-        "public", validation_alias="TEAMS_CLOUD"
-    )
-    teams_openid_metadata_url: str | None = Field(None, validation_alias="TEAMS_OPENID_METADATA_URL")
-    """Where inbound tokens' signing keys are found (its `/keys` sibling); default: the cloud's."""
-    teams_login_url: str | None = Field(None, validation_alias="TEAMS_LOGIN_URL")
-    """Where the bot's own tokens come from; default: the cloud's Entra login endpoint."""
-    teams_token_provider: str | None = Field(None, validation_alias="TEAMS_TOKEN_PROVIDER")
-    """`module:function` returning the bot's access token for (scope, tenant) instead of the
-    client secret: for a token broker of the deployment's own, and for tests."""
-    teams_allow_unauthenticated: bool = Field(
-        False, validation_alias="TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED"
-    )
-    """Development only: accept activities without a valid token (refused with a public HOST)."""
-
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -167,37 +171,6 @@ class Settings(BaseSettings):
         return SendingHours.parse(self.quiet_hours, self.workdays)
 
     @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
-
-    @property
-    def telegram_enabled(self) -> bool:
-        return self.telegram_bot_token is not None
-
-    @property
-    def teams_enabled(self) -> bool:
-        return bool(
-            self.teams_app_id
-            and (self.teams_app_password or self.teams_token_provider or self.teams_managed_identity)
-        )
-
-    def teams_off_reason(self) -> str | None:
-        """Why Microsoft Teams is off, in words an admin can act on (None when it is on)."""
-        if self.teams_enabled:
-            return None
-        generic = [n for n in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID") if os.environ.get(n)]
-        if generic:
-            return (f"{', '.join(generic)} set, but Ruhepuls reads TEAMS_APP_ID, TEAMS_APP_PASSWORD and "
-                    "TEAMS_TENANT_ID (the SDK's and Teams Toolkit's names are not read): rename them")  # fmt: skip
-        if self.teams_app_id:
-            return "TEAMS_APP_ID is set, but none of TEAMS_APP_PASSWORD, TEAMS_MANAGED_IDENTITY, TEAMS_TOKEN_PROVIDER"
-        return "TEAMS_APP_ID is not set"
-
-    @property
-    def any_platform(self) -> bool:
-        return self.slack_enabled or self.telegram_enabled or self.teams_enabled
-
-    @property
     def session_ttl_seconds(self) -> int:
         return self.session_ttl_days * 86_400
 
@@ -207,11 +180,8 @@ class Settings(BaseSettings):
         return self.host not in ("127.0.0.1", "localhost", "::1")
 
     def secret_values(self) -> list[str]:
-        """Every configured secret, so that logs can mask it."""
-        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
-                  self.telegram_bot_token, self.telegram_webhook_secret, self.teams_app_password,
-                  self.metrics_token, self.secret]  # fmt: skip
-        return [v.get_secret_value() for v in values if v is not None]
+        """Ruhepuls' own secrets, so that logs can mask them (a platform's are in its section)."""
+        return [v.get_secret_value() for v in (self.metrics_token, self.secret) if v is not None]
 
     def generated_secret_path(self) -> Path:
         if self.secret_file is not None:

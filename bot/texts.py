@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 
 from classifier import Lang, Text
-from classifier.model import TextCatalog, load_texts
+from classifier.text import TextCatalog, load_texts
 
 
 class BotTexts(TextCatalog):
@@ -77,18 +77,10 @@ class BotTexts(TextCatalog):
     unreachable: Text
     unreachable_one: Text
     send_failed: Text
-    teams_not_installed: Text
     terms: Text
     pool_to_parent: Text
     pool_dropped: Text
     pool_lost: Text
-    teams_name_short: Text
-    teams_name_full: Text
-    teams_desc_short: Text
-    teams_desc_full: Text
-    teams_command_start: Text
-    teams_command_help: Text
-    teams_command_pause: Text
 
 
 @cache

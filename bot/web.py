@@ -102,7 +102,8 @@ def create_app(settings: Settings) -> FastAPI:
         here, nothing on it that is not in the PDF."""
         from flows.store import REDIS_DOWN
 
-        from .report import gather, page, usable, verify
+        from .report import gather, page
+        from .report_link import usable, verify
         from .texts import report_texts as texts
 
         rt: Runtime = request.app.state.rt

@@ -4,27 +4,16 @@ Pure functions over validated data; no I/O beyond reading the shipped questionna
 """
 
 from .aggregate import contribution
-from .model import (
-    LANGS,
-    Facet,
-    Item,
-    Lang,
-    Level,
-    LoadType,
-    Questionnaire,
-    QuestionnaireError,
-    Text,
-    day_text,
-    default,
-    load,
-    moment_text,
-    parse,
-)
+from .model import Facet, Item, LoadType, Questionnaire, default, load, parse
 from .result import PersonalResult, ResultKey, personal_result, phrase, result_key, support_paths
 from .scoring import Band, Classification, Outcome, classify
+from .text import LANGS, Lang, QuestionnaireError, Text, day_text, list_text, moment_text, number_text
+from .wording import Level
 
 __all__ = [
     "LANGS",
+    "list_text",
+    "number_text",
     "Level",
     "ResultKey",
     "phrase",

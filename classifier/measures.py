@@ -21,8 +21,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .disclosure import minimum_group_size
-from .model import Lang, LoadType, Questionnaire, SupportPath
+from .model import LoadType, Questionnaire
 from .scoring import Band
+from .text import Lang
+from .wording import SupportPath
 
 Status = Literal["planned", "running", "done", "dropped"]
 STATUSES: tuple[Status, ...] = ("planned", "running", "done", "dropped")

@@ -8,31 +8,17 @@ A broken file fails at load time with a message that names the field.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
 from fractions import Fraction
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-Lang = Literal["de", "en"]
-
-
-def day_text(d: date, lang: Lang) -> str:
-    """A day as a reader of `lang` writes it: 03.12.2026, or 3 Dec 2026."""
-    return d.strftime("%d.%m.%Y") if lang == "de" else f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-
-
-def moment_text(at: datetime, lang: Lang) -> str:
-    """A day and time as a reader of `lang` writes it (the time in 24 hours)."""
-    return f"{day_text(at.date(), lang)} {at:%H:%M}"
-
-
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-LANGS: tuple[Lang, ...] = ("de", "en")
+from .text import Lang, QuestionnaireError, Text, _describe, _Frozen
+from .wording import Level, Outcomes, Signpost, TypeTexts
 
 
 class LoadType(enum.StrEnum):
@@ -55,18 +41,6 @@ class Facet(enum.StrEnum):
     """The person's room to act on it (keyed: more often = less room)."""
 
 
-class Level(enum.StrEnum):
-    """One answer in three steps, for the sentences built from it."""
-
-    LOW = "0"  # nie / selten
-    MID = "1"  # manchmal
-    HIGH = "2"  # oft / immer
-
-
-class QuestionnaireError(ValueError):
-    """The questionnaire file is broken; the message names the field."""
-
-
 def _fraction(value: Any) -> Fraction:
     try:
         return Fraction(str(value))
@@ -75,43 +49,6 @@ def _fraction(value: Any) -> Fraction:
 
 
 Ratio = Annotated[Fraction, BeforeValidator(_fraction)]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
-
-
-class Text(_Frozen):
-    """One text in every language."""
-
-    de: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def __call__(self, lang: Lang) -> str:
-        return self.de if lang == "de" else self.en
-
-
-Need = Literal["low", "mid", "high", "skip"]
-"""What a sentence may presuppose of one answer: its level (nie/selten, manchmal, oft/immer) or
-that it was skipped."""
-
-
-class Said(Text):
-    """A sentence shown to a person, with what it presupposes of their answers beyond the answer
-    it is chosen by (`needs`: item id -> the answers it is true for). A test walks the answer
-    space and fails where a shown sentence presupposes what the answers deny."""
-
-    needs: dict[str, tuple[Need, ...]] = Field(default_factory=dict)
-
-
-class SupportPath(Text):
-    """A support path in the agent's words; `lead` the same lever worded for the organisation
-    (for leads' summaries and the measure picker)."""
-
-    lead: Text | None = None
-
-    def for_lead(self, lang: Lang) -> str:
-        return (self.lead or self)(lang)
 
 
 class ScalePoint(_Frozen):
@@ -151,58 +88,6 @@ class Thresholds(_Frozen):
         return Level.MID if value >= self.level_mid_from else Level.LOW
 
 
-class Signpost(_Frozen):
-    exhaustion_item: str
-    exhaustion_from: int = Field(ge=0, le=4)
-    aggression_item: str
-    aggression_from: int = Field(ge=0, le=4)
-    because_exhaustion: Said
-    because_aggression: Said
-    because_both: Said
-    pointer: Text
-    text: Text
-    acute: Text
-    """The crisis line: reachable from the intro, every question, the result and free text."""
-
-
-class Systemic(_Frozen):
-    """A sentence by the level of one answer: what is systemic (by the type's systemic item),
-    or what the pattern means (by its exposure or strain item). Each speaks only of that item."""
-
-    high: Said
-    mid: Said
-    low: Said
-
-    def __call__(self, level: Level) -> Said:
-        return {Level.HIGH: self.high, Level.MID: self.mid, Level.LOW: self.low}[level]
-
-
-class Influence(_Frozen):
-    """Where the person has influence, by the level of the answer to the influence item (which
-    is keyed so that more often means less room): room (low), some (mid), little (high)."""
-
-    room: Said
-    some: Said
-    little: Said
-
-    def __call__(self, level: Level) -> Said:
-        return {Level.LOW: self.room, Level.MID: self.some, Level.HIGH: self.little}[level]
-
-
-class TypeTexts(_Frozen):
-    name: Text
-    meaning: Systemic
-    """What the pattern means, by the level of the answer to its exposure item (or, without
-    one, its strain item)."""
-    systemic: Systemic
-    influence: Influence | None = None
-    """By the level of the answer to the type's influence item, where it has one."""
-    own: Said | None = None
-    """Where the type has no influence item (its third item is the strain item): one sentence
-    on the person's own room that presupposes no answer."""
-    paths: tuple[SupportPath, ...] = Field(min_length=2, max_length=4)
-
-
 class Item(_Frozen):
     id: str = Field(pattern=r"^[a-z][a-z0-9]{0,7}$")
     type: LoadType
@@ -216,57 +101,6 @@ class Item(_Frozen):
     since: str | None = None
     """The questionnaire version whose wording this item has (None: as in every version): an
     answer given in a survey started under an older version is not carried over."""
-
-
-class DominantTexts(_Frozen):
-    title: Text
-
-
-class MultipleTexts(_Frozen):
-    title: Text
-    line: Text
-    """One line per named type: {name}, {systemic}."""
-    systemic: Systemic
-    systemic_skipped: Text
-    influence: Text
-    """{name}, {influence}: the influence line names the type it is about."""
-    paths: tuple[Text, ...] = Field(min_length=1, max_length=4)
-
-
-class OutcomeTexts(_Frozen):
-    title: Text
-    title_signpost: Text
-    """The title when the signpost is due: no "low" next to what the person reported."""
-    meaning: Text
-    systemic: Text
-    influence: Text
-    paths: tuple[Text, ...] = Field(min_length=1, max_length=4)
-
-
-class ModerateTexts(OutcomeTexts):
-    partly: Text
-    """{names}: the types that are partly marked."""
-
-
-class NoResultTexts(_Frozen):
-    title: Text
-    meaning: Text
-    in_round: Text
-    outside_round: Text
-
-
-class Outcomes(_Frozen):
-    dominant: DominantTexts
-    multiple: MultipleTexts
-    moderate: ModerateTexts
-    low: OutcomeTexts
-    no_result: NoResultTexts
-    systemic_skipped: Text
-    influence_skipped: Text
-    meaning_skipped: Text
-    """A named pattern whose exposure (strain) item was skipped."""
-    no_reference: Text
-    """Said once with every result: Ruhepuls compares with nobody and has no reference values."""
 
 
 class Questionnaire(_Frozen):
@@ -353,17 +187,6 @@ class Questionnaire(_Frozen):
         )
 
 
-def _describe(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        parts = []
-        for err in errors():
-            where = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
-            parts.append(f"{where}: {err.get('msg')}")
-        return "; ".join(parts)
-    return str(exc)
-
-
 def parse(raw: Any) -> Questionnaire:
     """Validate an already parsed questionnaire mapping; raise QuestionnaireError naming the field."""
     try:
@@ -383,32 +206,6 @@ def load(path: Path | str | None = None) -> Questionnaire:
     except yaml.YAMLError as exc:
         raise QuestionnaireError(f"questionnaire is not valid YAML: {exc}") from exc
     return parse(raw)
-
-
-class TextCatalog(BaseModel):
-    """A validated file of named texts, every one in every language; `catalog(name, lang, **fmt)`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def __call__(self, name: str, lang: Lang, **fmt: object) -> str:
-        text: Text = getattr(self, name)
-        return text(lang).format(**fmt) if fmt else text(lang)
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def load_texts(package: str, name: str, model: type[M]) -> M:
-    """Load and validate a shipped text file (`name` in `package`) into `model`; a missing file,
-    a missing text or a missing language raises QuestionnaireError naming it."""
-    try:
-        text = resources.files(package).joinpath(name).read_text("utf-8")
-    except (FileNotFoundError, ModuleNotFoundError) as exc:
-        raise QuestionnaireError(f"{package}/{name} is missing from the installation") from exc
-    try:
-        return model.model_validate(yaml.safe_load(text))
-    except Exception as exc:  # YAML errors and pydantic.ValidationError
-        raise QuestionnaireError(f"{package}/{name} invalid: {_describe(exc)}") from exc
 
 
 @cache

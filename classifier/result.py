@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import Item, Lang, Level, LoadType, Questionnaire, Said, Text
+from .model import Item, LoadType, Questionnaire
 from .scoring import Answers, Band, Outcome, classify
+from .text import Lang, Text, list_text
+from .wording import Level, Said
 
 MAX_PATHS = 4
 MAX_LINES = 4
@@ -147,9 +149,7 @@ class PersonalResult:
 
 
 def join_names(names: list[str], lang: Lang) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + (" und " if lang == "de" else " and ") + names[-1]
+    return list_text(names, lang) if names else ""
 
 
 def _assistance(q: Questionnaire) -> Text:

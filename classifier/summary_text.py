@@ -13,8 +13,9 @@ from functools import cache
 
 from .disclosure import Cause, TeamSummary
 from .measures import Measure, Verdict
-from .model import Lang, LoadType, Questionnaire, Text, TextCatalog, day_text, load_texts
+from .model import LoadType, Questionnaire
 from .scoring import Band
+from .text import Lang, Text, TextCatalog, day_text, load_texts
 
 
 class SummaryTexts(TextCatalog):

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, RootModel
 
 from classifier import Lang, Text
-from classifier.model import load_texts
+from classifier.text import load_texts
 
 
 class KeyKind(BaseModel):

@@ -92,7 +92,7 @@ class Conversations:
         if hit is None or hit[0] < now:
             if len(self._who) > self._cache_size:
                 self._who.clear()
-            hit = (now + self._membership_ttl, await self.teams.team_of(person))
+            hit = (now + self._membership_ttl, await self.teams.members.team_of(person))
             self._who[person] = hit
         team = hit[1]
         if team is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from redis.asyncio import Redis
 
 from . import keys
+from .members import JOIN_AFTER_ROUND, Members
 from .pool import Pools
 from .schedule import reminder_times
 from .sending import Sends
@@ -98,22 +98,6 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
-_JOIN = """
-local kind = redis.call('TYPE', KEYS[1]).ok
-if kind == 'string' then return redis.call('GET', KEYS[1]) end
-if kind ~= 'hash' then return false end
-local team = redis.call('HGET', KEYS[1], 'team')
-local uses = redis.call('HGET', KEYS[1], 'uses')
-if uses then
-  uses = tonumber(uses) - 1
-  if uses <= 0 then redis.call('DEL', KEYS[1]) else redis.call('HSET', KEYS[1], 'uses', uses) end
-end
-return team
-"""
-WHO_TTL = 180 * 86_400
-"""Longest a person -> team mapping lives without renewal (a 90-day round plus 90 days)."""
-JOIN_AFTER_ROUND = 30 * 86_400
-"""A team's own join link stays valid this long after the end of its latest round."""
 
 
 def done_token(secret: bytes, round_key: str, person: str) -> str:
@@ -151,13 +135,16 @@ class TeamStore:
         self._open = redis.register_script(_OPEN_ROUND)
         self.sends = Sends(redis, self.sessions)
         """Who was sent what in a round, failed sends and the send lock (`flows.sending`)."""
-        self._join = redis.register_script(_JOIN)
+        self.members = Members(redis, self.team)
+        """Who joined a team by its link, and which team a person's survey counts in."""
 
     # --- teams ------------------------------------------------------------------------------
-    async def save_team(self, team: Team) -> Team:
+    async def save_team(self, team: Team, *, join_link: bool = False) -> Team:
+        """Save a team; `join_link`: its members join by a link (a platform without a roster,
+        such as Telegram), so it gets a join code of its own if it has none."""
         if team.report_key is None:
             team = team.model_copy(update={"report_key": secrets.token_hex(8)})
-        new_code = team.platform == "telegram" and team.join_code is None
+        new_code = join_link and team.join_code is None
         if new_code:
             team = team.model_copy(update={"join_code": secrets.token_urlsafe(9)})
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -169,25 +156,6 @@ class TeamStore:
                     pipe.expire(keys.join_code(team.join_code), JOIN_AFTER_ROUND)
             await pipe.execute()
         return team
-
-    async def join_link(self, team_id: str, *, days: int | None = None, uses: int | None = None) -> str:
-        """A new join code for a (Telegram) team, valid `days` days and `uses` times (None:
-        without limit); `uses=1` makes a personal link for one member."""
-        if days is not None and not 1 <= days <= 365:
-            raise TeamError("link_days")
-        if uses is not None and not 1 <= uses <= 100_000:
-            raise TeamError("link_uses")
-        code = secrets.token_urlsafe(9)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.join_code(code), mapping={"team": team_id, **({"uses": uses} if uses else {})})
-            if days:
-                pipe.expire(keys.join_code(code), days * 86_400)
-            await pipe.execute()
-        return code
-
-    async def joined_count(self, team_id: str) -> int:
-        """How many joined by a link (never who, and nothing about answers)."""
-        return int(await self.redis.scard(keys.members(team_id)))
 
     async def team(self, team_id: str) -> Team | None:
         try:
@@ -226,7 +194,7 @@ class TeamStore:
             kind = keys.team_key_kind(key.decode())
             gone[kind] = gone.get(kind, 0) + 1
         links = [k async for k in self.redis.scan_iter(match=keys.join_code("*"), count=1000)
-                 if await self._join_team(k) == team_id]  # fmt: skip
+                 if await self.members.code_team(k) == team_id]  # fmt: skip
         mapped = []
         async for k in self.redis.scan_iter(match=keys.who("*"), count=1000):
             if await self.redis.get(k) == team_id.encode():
@@ -239,47 +207,6 @@ class TeamStore:
             await pipe.execute()
         gone["join"], gone["who"] = len(links), len(mapped)
         return gone
-
-    async def _join_team(self, key: bytes) -> str | None:
-        kind = await self.redis.type(key)
-        raw = await self.redis.hget(key, "team") if kind in (b"hash", "hash") else await self.redis.get(key)
-        return raw.decode() if isinstance(raw, bytes) else None
-
-    # --- membership -------------------------------------------------------------------------
-    async def join(self, code: str, user_id: str, person: str, ttl_seconds: int = WHO_TTL) -> Team | None:
-        """A Telegram user joins with a team's code; None if the code is unknown."""
-        if not code or len(code) > 64:
-            return None
-        team_id = await self._join(keys=[keys.join_code(code)])
-        team = (
-            await self.team(team_id.decode() if isinstance(team_id, bytes) else str(team_id))
-            if team_id
-            else None
-        )
-        if team is None:
-            return None
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(keys.members(team.id), user_id)
-            pipe.set(keys.who(person), team.id, ex=max(60, min(ttl_seconds, WHO_TTL)))
-            await pipe.execute()
-        return team
-
-    async def place(self, people: Iterable[str], team_id: str, ttl_seconds: int = WHO_TTL) -> None:
-        """Record which team pseudonymous people belong to (so their survey counts there), for
-        `ttl_seconds` (the end of the round they are invited to plus the session TTL): renewed
-        with every invitation, gone when no round renews it."""
-        ttl = max(60, min(ttl_seconds, WHO_TTL))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for person in people:
-                pipe.set(keys.who(person), team_id, ex=ttl)
-            await pipe.execute()
-
-    async def joined_members(self, team_id: str) -> list[str]:
-        return sorted(m.decode() for m in await self.redis.smembers(keys.members(team_id)))
-
-    async def team_of(self, person: str) -> str | None:
-        raw = await self.redis.get(keys.who(person))
-        return raw.decode() if raw else None
 
     # --- rounds -----------------------------------------------------------------------------
     async def open_round(self, team_id: str, opened: datetime, ends: datetime) -> Round:

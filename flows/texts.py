@@ -8,7 +8,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from classifier import Text
-from classifier.model import load_texts
+from classifier.text import load_texts
 
 
 class Words(BaseModel):

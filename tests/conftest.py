@@ -166,15 +166,18 @@ def conversations(store: flows.RedisStore, config: flows.Config, teams: TeamStor
 async def team_with_round(teams: TeamStore, team_id: str, people: list[str]) -> str:
     """A Slack team whose (pseudonymous) people are placed in it, with an open round."""
     await teams.save_team(Team(id=team_id, name=team_id, platform="slack", channel="C1"))
-    await teams.place(people, team_id)
+    await teams.members.place(people, team_id)
     r = await teams.open_round(team_id, NOW - timedelta(days=1), NOW + timedelta(days=13))
     return r.id
 
 
 def python_env(**extra: str) -> dict[str, str]:
     """The environment for a `ruhepuls` subprocess: ours, minus anything platform-related."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "TELEGRAM_", "TEAMS_", "RUHEPULS_", "REDIS_URL"))}  # fmt: skip
+    from bot.platform import platforms
+
+    ours = {alias for p in platforms().values() for f in p.settings.model_fields.values()
+            if isinstance(alias := f.validation_alias, str)}  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("RUHEPULS_", "REDIS_"))}
     env.update(extra)
     return env
 

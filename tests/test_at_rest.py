@@ -136,8 +136,8 @@ def state_of(snapshot_file: Path) -> tuple[int, list[str]]:
 
 async def finish(rt: Runtime, team_id: str, user: str, value: int) -> str:
     person = rt.person("slack", user)
-    if await rt.teams.team_of(person) != team_id:
-        await rt.teams.place([person], team_id)
+    if await rt.teams.members.team_of(person) != team_id:
+        await rt.teams.members.place([person], team_id)
     await rt.handle("slack", person, ev.Start("de"))
     for item in Q.items:
         await rt.handle("slack", person, ev.Answer(item.id, value))
@@ -156,9 +156,9 @@ async def test_nothing_persisted_differs_by_fewer_than_k_completions(rt: Runtime
     plan = [("ops", 12), ("tiny", 3), ("tiny2", 2), ("alone", 2)]
     members = {t: [f"T9:U{t.upper()}{n:03d}" for n in range(count)] for t, count in plan}
     for team_id, users in members.items():  # who belongs where: what inviting them records
-        await rt.teams.place([rt.person("slack", u) for u in users], team_id)
+        await rt.teams.members.place([rt.person("slack", u) for u in users], team_id)
     declines = rt.person("slack", "T9:UQUIET")  # asks for no reminder ("not this time")
-    await rt.teams.place([declines], "ops")
+    await rt.teams.members.place([declines], "ops")
     snapshot(servers)
     setup = len(aof_bytes(servers))
     done_tokens: list[str] = []
@@ -272,7 +272,7 @@ async def test_admins_and_leads_learn_nothing_from_any_command_while_people_take
 
     seen = await everything()
     half = rt.person("slack", "T9:UHALF")
-    await rt.teams.place([half], "ops")
+    await rt.teams.members.place([half], "ops")
     await rt.handle("slack", half, ev.Start("de"))
     for item in Q.items[:6]:
         await rt.handle("slack", half, ev.Answer(item.id, 3))

@@ -120,7 +120,7 @@ async def test_three_hundred_people_answer_in_a_burst_under_enforced_limits_and_
         "id": round_id, "status": "open", "opened": now.isoformat(), "ends": (now + timedelta(days=7)).isoformat(),
         "reminders": "", "reminded": "0", "invited": "1", "key": "k" * 64})  # fmt: skip
     async with runtime(Settings(REDIS_URL=redis_url_of(redis), RUHEPULS_SECRET=SECRET)) as rt:
-        await rt.teams.place([rt.person("slack", f"T1:UB{n:04d}") for n in range(PEOPLE)], "burst")
+        await rt.teams.members.place([rt.person("slack", f"T1:UB{n:04d}") for n in range(PEOPLE)], "burst")
     began = time.monotonic()
     # aiohttp: a light client, so that 300 agents in one process measure the bot, not themselves
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=PEOPLE)) as http:

@@ -44,8 +44,8 @@ async def test_a_whole_round_leaves_only_declared_keys_within_their_lifetimes(re
         async with runtime(settings, clock=lambda: clock["now"]) as rt:
             await rt.teams.save_team(Team(id="support", name="Support", platform="slack", channel="CTEAM",
                                           lead_channel="LSUP"))  # fmt: skip
-            await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"))
-            await rt.teams.join_link("hotline", days=3, uses=5)
+            await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"), join_link=True)
+            await rt.teams.members.join_link("hotline", days=3, uses=5)
             admin = Admin(rt, clock=lambda: clock["now"])
             await admin.run("cli:x", "round open support 10", "de")
             outreach = {"slack": SlackOutreach(rt, web_client(rt))}

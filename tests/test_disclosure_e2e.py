@@ -67,7 +67,7 @@ class World:
         question on the team's measure with `view` if it is asked. True when it was asked."""
         self.counter += 1
         person = self.rt.person("slack", f"T1:U{self.counter:05d}")
-        await self.rt.teams.place([person], team_id)
+        await self.rt.teams.members.place([person], team_id)
         self.rt.conversations._clock = lambda: at
         await self.rt.conversations.handle(person, ev.Start("de"))
         for item in Q.items:

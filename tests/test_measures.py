@@ -20,7 +20,7 @@ from conftest import Clock
 from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, running_app, signed_headers
 
-from bot.report import verify
+from bot.report_link import verify
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.app import web_client
@@ -61,7 +61,7 @@ async def surveys(
     after: list[msg.Message] = []
     for n in range(people):
         person = rt.person("slack", f"T1:U{tag}{team_id}{n}")
-        await rt.teams.place([person], team_id)
+        await rt.teams.members.place([person], team_id)
         await rt.conversations.handle(person, ev.Start("de"))
         for item in rt.conversations.config.questionnaire.items:
             handled = await rt.conversations.handle(person, ev.Answer(item.id, 4 if item.type == "C" else 1))
@@ -385,7 +385,7 @@ async def test_leads_list_and_change_their_measures_and_get_a_report_link(rt: Ru
     their status and ask for a report link; anyone else is refused and audited."""
     from bot.admin import Admin
     from bot.measures import Measures
-    from bot.report import verify
+    from bot.report_link import verify
 
     await rt.teams.save_team(Team(id="care", name="Care", platform="slack", leads=("slack:ULEAD",)))
     _, m = await Measures(rt).choose("slack:ULEAD", "care", path="B.1", role="Teamleitung")

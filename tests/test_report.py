@@ -20,7 +20,7 @@ from test_measures import surveys, weekly
 
 import classifier
 from bot.measures import Measures
-from bot.report import sign
+from bot.report_link import sign
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from flows.teams import Team

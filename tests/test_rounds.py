@@ -209,7 +209,7 @@ async def test_a_finished_member_cannot_answer_twice(rt: Runtime, redis) -> None
     await Admin(rt, clock=lambda: MONDAY_10).run("cli:x", "round open support", "de")
     rnd = await rt.teams.current_round("support")
     person = rt.person("slack", "T1:U001")
-    await rt.teams.place([person], "support")
+    await rt.teams.members.place([person], "support")
     for _ in range(2):
         await rt.conversations.handle(person, ev.Start("de"))
         for item in rt.conversations.config.questionnaire.items:
@@ -223,7 +223,9 @@ async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, red
         settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_WEBHOOK_SECRET="s3cret",
                             TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-rounds")  # fmt: skip
         async with runtime(settings) as rt, running_app(settings) as base, httpx.AsyncClient() as http:
-            team = await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"))
+            team = await rt.teams.save_team(
+                Team(id="hotline", name="Hotline", platform="telegram"), join_link=True
+            )
             for uid in (11, 12, 13):
                 update = {"update_id": uid, "message": {
                     "message_id": uid, "date": 1, "chat": {"id": uid, "type": "private"},
@@ -233,7 +235,7 @@ async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, red
                                     headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})  # fmt: skip
                 assert r.status_code == 200
             assert "Hotline" in next(c for c in fake.calls if c.method == "sendMessage").params["text"]
-            assert await rt.teams.joined_members("hotline") == ["11", "12", "13"]
+            assert await rt.teams.members.joined_members("hotline") == ["11", "12", "13"]
             from telegram import Bot
 
             async with Bot("1:T", base_url=f"{api.url}/bot") as bot:
@@ -265,18 +267,18 @@ async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: 
                 assert r.status_code == 200
                 return " ".join(c.params["text"] for c in fake.calls[before:] if c.method == "sendMessage")
 
-            await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"))
-            twice = await rt.teams.join_link("hotline", uses=2)
+            await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"), join_link=True)
+            twice = await rt.teams.members.join_link("hotline", uses=2)
             assert "Hotline" in await start(21, twice) and "Hotline" in await start(22, twice)
             assert "nicht (mehr) gültig" in await start(23, twice), "a two-use link takes two joins"
-            personal = await rt.teams.join_link("hotline", uses=1)
+            personal = await rt.teams.members.join_link("hotline", uses=1)
             assert "Hotline" in await start(24, personal)
             assert "nicht (mehr) gültig" in await start(25, personal)
-            short = await rt.teams.join_link("hotline", days=1)
+            short = await rt.teams.members.join_link("hotline", days=1)
             assert 0 < await redis.ttl(flows.keys.join_code(short)) <= 86_400
             await redis.delete(flows.keys.join_code(short))  # what expiry does
             assert "nicht (mehr) gültig" in await start(26, short)
-            assert await rt.teams.joined_count("hotline") == 3
+            assert await rt.teams.members.joined_count("hotline") == 3
             own = (await rt.teams.team("hotline")).join_code  # type: ignore[union-attr]
             assert 29 * 86_400 < await redis.ttl(flows.keys.join_code(own)) <= 30 * 86_400, (
                 "no round yet: the team's own link lasts 30 days"
@@ -364,7 +366,7 @@ async def test_telegram_admin_commands(redis_url: str, redis) -> None:
                             TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-admin",
                             RUHEPULS_ADMINS="telegram:7")  # fmt: skip
         async with runtime(settings) as rt, running_app(settings) as base, httpx.AsyncClient() as http:
-            await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"))
+            await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"), join_link=True)
 
             async def command(uid: int, text: str) -> str:
                 update = {"update_id": uid * 1000 + len(fake.calls), "message": {

@@ -42,7 +42,7 @@ async def take_surveys(rt: Runtime, team_id: str, people: int, value: int = 3, t
     """`people` members of the team finish the survey in the open round."""
     for n in range(people):
         person = rt.person("slack", f"T1:U{tag}{team_id}{n}")
-        await rt.teams.place([person], team_id)
+        await rt.teams.members.place([person], team_id)
         await rt.conversations.handle(person, ev.Start("de"))
         for item in rt.conversations.config.questionnaire.items:
             await rt.conversations.handle(person, ev.Answer(item.id, value))
@@ -243,7 +243,7 @@ async def test_the_cause_line_comes_from_the_teams_own_answers(rt: Runtime, a2: 
     await open_team(rt)
     for n in range(6):
         person = rt.person("slack", f"T1:UCAUSE{n}")
-        await rt.teams.place([person], "support")
+        await rt.teams.members.place([person], "support")
         await rt.conversations.handle(person, ev.Start("de"))
         answers = {i.id: 0 for i in rt.conversations.config.questionnaire.items} | {
             "a1": 4,

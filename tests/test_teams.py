@@ -439,7 +439,9 @@ def test_a_managed_identity_instead_of_a_client_secret(
 
     settings = Settings(TEAMS_APP_ID=APP_ID, TEAMS_TENANT_ID="22222222-2222-4333-8444-555555555555",
                         TEAMS_MANAGED_IDENTITY=identity)  # fmt: skip
-    assert settings.teams_enabled and settings.teams_off_reason() is None
+    from bot.msteams.settings import TeamsSettings
+
+    assert settings.section(TeamsSettings).enabled and settings.section(TeamsSettings).off_reason() is None
     creds = build(settings).app.credentials
     assert type(creds).__name__ == credentials and getattr(creds, "managed_identity_type", None) == kind
     assert not hasattr(creds, "client_secret"), "no secret in play"

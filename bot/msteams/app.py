@@ -37,6 +37,7 @@ from .connector import Unreachable, call
 from .endorse import Endorsements, keys_url
 from .render import action_of, card, measure_of
 from .sdk import Sdk
+from .settings import TeamsSettings
 
 log = logging.getLogger("ruhepuls.teams")
 
@@ -70,10 +71,12 @@ class TeamsBot:
         self.measures = Measures(rt)
         self.validator: Any = None
         self.endorsements: Endorsements | None = None
-        if not rt.settings.teams_allow_unauthenticated:
+        if not rt.settings.section(TeamsSettings).allow_unauthenticated:
             from microsoft_teams.apps.auth import InboundActivityTokenValidator
 
-            self.validator = InboundActivityTokenValidator(str(rt.settings.teams_app_id), cloud=sdk.app.cloud)
+            self.validator = InboundActivityTokenValidator(
+                str(rt.settings.section(TeamsSettings).app_id), cloud=sdk.app.cloud
+            )
             self.endorsements = Endorsements(keys_url(sdk.app.cloud.openid_metadata_url))
         self._register()
 

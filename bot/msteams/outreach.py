@@ -22,11 +22,12 @@ from flows.teams import Team
 
 from ..measures import Measures
 from ..platform import Delivery, Member, Retry
-from ..report import summary_link
+from ..report_link import summary_link
 from ..runtime import Runtime
 from .connector import Unreachable, call
 from .render import card, measure_form, report_button, summary_card
 from .sdk import Sdk
+from .settings import TeamsSettings
 
 log = logging.getLogger("ruhepuls.outreach")
 
@@ -44,7 +45,7 @@ class TeamsOutreach:
         self.rt, self.sdk = rt, sdk
         self.refs = References(rt.redis, rt.secret, "teams")
         self.limiter = Limiter(rt.sessions, rt.secret)
-        self.app_id = str(rt.settings.teams_app_id)
+        self.app_id = str(rt.settings.section(TeamsSettings).app_id)
 
     async def _pace(self, conversation: str, tenant: str) -> None:
         """Teams limits a bot per app *and tenant*, and per conversation."""

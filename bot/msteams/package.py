@@ -18,7 +18,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from ..settings import Settings
-from ..texts import say
+from .texts import say
 
 MANIFEST_VERSION = "1.17"
 SCHEMA = (
@@ -27,8 +27,8 @@ SCHEMA = (
 LOCALIZATION_SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
 ACCENT = "#2F6F73"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-COMMANDS = (("start", "start", "teams_command_start"), ("hilfe", "help", "teams_command_help"),
-            ("pause", "pause", "teams_command_pause"))  # fmt: skip
+COMMANDS = (("start", "start", "command_start"), ("hilfe", "help", "command_help"),
+            ("pause", "pause", "command_pause"))  # fmt: skip
 
 
 def _pulse(size: int, line: tuple[int, int, int, int], background: tuple[int, int, int, int]) -> bytes:
@@ -62,8 +62,8 @@ def manifest(app_id: str, url: str, developer: str, version: str) -> dict[str, A
             "privacyUrl": f"{base}/privacy",
             "termsOfUseUrl": f"{base}/terms",
         },  # fmt: skip
-        "name": {"short": say("teams_name_short", "de"), "full": say("teams_name_full", "de")},
-        "description": {"short": say("teams_desc_short", "de"), "full": say("teams_desc_full", "de")},
+        "name": {"short": say("name_short", "de"), "full": say("name_full", "de")},
+        "description": {"short": say("desc_short", "de"), "full": say("desc_full", "de")},
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": ACCENT,
         "bots": [
@@ -90,10 +90,10 @@ def manifest(app_id: str, url: str, developer: str, version: str) -> dict[str, A
 def localization() -> dict[str, Any]:
     texts = {
         "$schema": LOCALIZATION_SCHEMA,
-        "name.short": say("teams_name_short", "en"),
-        "name.full": say("teams_name_full", "en"),
-        "description.short": say("teams_desc_short", "en"),
-        "description.full": say("teams_desc_full", "en"),
+        "name.short": say("name_short", "en"),
+        "name.full": say("name_full", "en"),
+        "description.short": say("desc_short", "en"),
+        "description.full": say("desc_full", "en"),
     }
     for n, (_, en, text) in enumerate(COMMANDS):
         texts[f"bots[0].commandLists[0].commands[{n}].title"] = en

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..settings import Settings
+from .settings import TeamsSettings
 
 if TYPE_CHECKING:
     from microsoft_teams.api import ApiClient
@@ -80,9 +81,10 @@ class Route:
 
 def token_provider(settings: Settings) -> TokenFn | None:
     """TEAMS_TOKEN_PROVIDER (`module:function`), if set."""
-    if not settings.teams_token_provider:
+    ms = settings.section(TeamsSettings)
+    if not ms.token_provider:
         return None
-    module, _, name = settings.teams_token_provider.partition(":")
+    module, _, name = ms.token_provider.partition(":")
     fn: TokenFn = getattr(importlib.import_module(module), name)
     return fn
 
@@ -90,10 +92,12 @@ def token_provider(settings: Settings) -> TokenFn | None:
 def cloud(settings: Settings) -> Any:
     from microsoft_teams.api.auth.cloud_environment import from_name, with_overrides
 
+    ms = settings.section(TeamsSettings)
+
     return with_overrides(
-        from_name(settings.teams_cloud),
-        openid_metadata_url=settings.teams_openid_metadata_url,
-        login_endpoint=settings.teams_login_url,
+        from_name(ms.cloud),
+        openid_metadata_url=ms.openid_metadata_url,
+        login_endpoint=ms.login_url,
     )
 
 
@@ -118,22 +122,23 @@ def build(settings: Settings) -> Sdk:
     from microsoft_teams.apps import App
     from microsoft_teams.common import ClientOptions
 
-    assert settings.teams_app_id, "TEAMS_APP_ID is not set"
+    ms = settings.section(TeamsSettings)
+    assert ms.app_id, "TEAMS_APP_ID is not set"
     route = Route()
     token = token_provider(settings)
-    secret = settings.teams_app_password.get_secret_value() if settings.teams_app_password else None
-    identity = settings.teams_managed_identity
+    secret = ms.app_password.get_secret_value() if ms.app_password else None
+    identity = ms.managed_identity
     with _own_environment(hide=GENERIC_ENV):
         app = App(
-            client_id=settings.teams_app_id,
+            client_id=ms.app_id,
             client_secret=None if token or identity else secret,
             managed_identity_client_id=None if identity in (None, "direct") else identity,
             token=token,
-            tenant_id=settings.teams_tenant_id,
+            tenant_id=ms.tenant_id,
             cloud=cloud(settings),
             service_url=SERVICE_URL,
             http_server_adapter=route,
-            dangerously_allow_unauthenticated_requests=settings.teams_allow_unauthenticated,
+            dangerously_allow_unauthenticated_requests=ms.allow_unauthenticated,
             state=False,
             client=ClientOptions(timeout=15),
             telemetry={"agent365": False},

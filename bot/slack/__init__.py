@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..platform import MALFORMED, Check, Outreach, webhook
+from ..platform import MALFORMED, Check, Outreach, Platform, webhook
 from ..settings import Settings
-from .app import build_slack_app
+from .settings import SlackSettings
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["PLATFORM", "build_slack_app"]
+__all__ = ["PLATFORM"]
 log = logging.getLogger("ruhepuls.web")
 
 
@@ -39,11 +39,22 @@ def signed(request: Request, body: bytes, secret: bytes) -> bool:
     return hmac.compare_digest(f"v0={mac.hexdigest()}".encode(), signature.encode())
 
 
-class Slack:
+class Slack(Platform):
     name = "slack"
+    settings = SlackSettings
+    token_shapes = (
+        re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+"),  # bot, user and refresh tokens
+        re.compile(r"\bxapp-[A-Za-z0-9-]+"),  # the Socket Mode app token
+        re.compile(r"(?i)\b(x-slack-signature)(['\":= ]+)[^'\",\s]+"),
+    )
+    loggers = ("slack_sdk", "slack_bolt")
 
-    def enabled(self, settings: Settings) -> bool:
-        return settings.slack_enabled
+    def findings(self, settings: Settings) -> list[Check]:
+        s = settings.section(SlackSettings)
+        if s.bot_token and not s.enabled:
+            return [Check(False, "SLACK_BOT_TOKEN is set but Slack is off",
+                          "set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)")]  # fmt: skip
+        return []
 
     async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None:
         import aiohttp
@@ -51,7 +62,7 @@ class Slack:
 
         from flows.limits import Limiter
 
-        from .app import signing_secret, web_client
+        from .app import build_slack_app, signing_secret, web_client
         from .delivery import Delivery
 
         session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
@@ -61,10 +72,11 @@ class Slack:
         await stack.enter_async_context(delivery.recovering())  # queues a killed process left
         bolt = build_slack_app(rt, session, delivery)
         secret = signing_secret(rt).encode()
-        if rt.settings.slack_app_token:
+        app_token = rt.settings.section(SlackSettings).app_token
+        if app_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            socket = AsyncSocketModeHandler(bolt, rt.settings.slack_app_token.get_secret_value())
+            socket = AsyncSocketModeHandler(bolt, app_token.get_secret_value())
             await socket.connect_async()  # type: ignore[no-untyped-call]
             stack.push_async_callback(socket.close_async)
             log.info("slack socket mode connected")
@@ -132,7 +144,8 @@ async def _check(rt: Runtime) -> list[Check]:
                          "add them under OAuth & Permissions (or recreate the app from bot/slack/manifest.yaml) and reinstall"))  # fmt: skip
     elif granted:
         out.append(Check(True, "the Slack app has every scope the manifest asks for"))
-    if not rt.settings.slack_signing_secret and not rt.settings.slack_app_token:
+    s = rt.settings.section(SlackSettings)
+    if not s.signing_secret and not s.app_token:
         out.append(
             Check(
                 False,

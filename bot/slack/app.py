@@ -45,17 +45,18 @@ from .render import (
     measure_modal,
     payload,
 )
+from .settings import SlackSettings
 
 log = logging.getLogger("ruhepuls.slack")
 
 
 def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """The Web API client; pass a long-lived `session` to reuse connections."""
-    s = rt.settings
-    token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else None
+    s = rt.settings.section(SlackSettings)
+    token = s.bot_token.get_secret_value() if s.bot_token else None
     return AsyncWebClient(
         token=token,
-        base_url=s.slack_api_url,
+        base_url=s.api_url,
         session=session,
         # no rate-limit retry handler: it would sleep out a Retry-After inside the request;
         # bot.slack.delivery and the worker wait through the shared limiter instead
@@ -121,7 +122,7 @@ class SlackConversation:
 
 def signing_secret(rt: Runtime) -> str:
     """The signing secret; without one (Socket Mode only) a random one refuses all HTTP."""
-    s = rt.settings.slack_signing_secret
+    s = rt.settings.section(SlackSettings).signing_secret
     return s.get_secret_value() if s else secrets.token_hex(16)
 
 
@@ -129,7 +130,7 @@ def build_slack_app(
     rt: Runtime, session: aiohttp.ClientSession | None = None, delivery: Delivery | None = None
 ) -> AsyncApp:
     """The bolt app with Ruhepuls's listeners registered."""
-    s = rt.settings
+    prefix = rt.settings.section(SlackSettings).response_url_prefix
     signing = signing_secret(rt)
     app = AsyncApp(
         client=web_client(rt, session),
@@ -178,7 +179,7 @@ def build_slack_app(
             return
         action_ts = action.get("action_ts")
         url = body.get("response_url")
-        trusted = isinstance(url, str) and url.startswith(s.slack_response_url_prefix)  # no other host
+        trusted = isinstance(url, str) and url.startswith(prefix)  # no other host
         await convo.handle(
             client, team=team, user=user, channel=channel, event=event, clicked_ts=ts,
             event_id=f"a{action_ts}" if isinstance(action_ts, str) else None,
@@ -218,7 +219,7 @@ def build_slack_app(
         if not all(isinstance(x, str) for x in (user, team, channel, ts)) or not isinstance(blocks, list):
             return
         lang: Lang = "en" if action.get("value") == "en" else "de"
-        trusted = isinstance(url, str) and url.startswith(s.slack_response_url_prefix)
+        trusted = isinstance(url, str) and url.startswith(prefix)
         home = Op("home", str(channel), {"user_id": user, "view": home_view(blocks, lang)})
         gone = Op("delete", str(channel), {}, str(ts), url if trusted and isinstance(url, str) else None)
         await convo.delivery.send(client, str(team), rt.person("slack", f"{team}:{user}"), [home, gone])
@@ -254,7 +255,11 @@ def build_slack_app(
         except TeamError as exc:
             if isinstance(channel, str):
                 await convo._call(
-                    client, "chat_postEphemeral", channel=channel, user=user, text=say(exc.key, s.language)
+                    client,
+                    "chat_postEphemeral",
+                    channel=channel,
+                    user=user,
+                    text=say(exc.key, rt.settings.language),
                 )
             return
         choices = [(ref, measures.label(ref, team.language)) for ref in await measures.options(team.id)]
@@ -283,7 +288,7 @@ def build_slack_app(
         if not (isinstance(user, str) and isinstance(workspace, str) and isinstance(team_id, str)):
             await ack()
             return
-        lang = s.language
+        lang = rt.settings.language
         try:  # the team first: what is wrong with the form is said in its language
             lang = (await measures.team_for(f"slack:{user}", team_id)).language
             team, m = await measures.choose(f"slack:{user}", team_id, path=field("path"), text=field("own"),
@@ -305,7 +310,7 @@ def build_slack_app(
 
     @app.command("/ruhepuls")
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        lang = s.language
+        lang = rt.settings.language
         user, team, origin = command.get("user_id"), command.get("team_id"), command.get("channel_id")
         if not (isinstance(user, str) and isinstance(team, str)):
             await ack()

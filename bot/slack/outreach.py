@@ -16,7 +16,7 @@ from flows.limits import Limiter
 from flows.teams import Team
 
 from ..platform import Delivery, Member, Retry
-from ..report import summary_link
+from ..report_link import summary_link
 from ..runtime import Runtime
 from .render import summary_blocks
 

@@ -2,41 +2,87 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hmac
 import json
 import logging
+import re
+import sys
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..platform import MALFORMED, Check, Outreach, webhook
+from classifier import Lang
+from flows.teams import Team
+
+from ..platform import MALFORMED, Check, Outreach, Platform, webhook
 from ..settings import Settings
-from .app import build_telegram_app
+from .settings import TelegramSettings
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-__all__ = ["PLATFORM", "build_telegram_app"]
+__all__ = ["PLATFORM"]
 log = logging.getLogger("ruhepuls.web")
 
 
-class Telegram:
+class Telegram(Platform):
     name = "telegram"
+    settings = TelegramSettings
+    token_shapes = (
+        re.compile(r"bot\d+:[A-Za-z0-9_-]{10,}"),  # the bot token inside a Bot API URL
+        re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}"),  # the bot token on its own
+        re.compile(r"(?i)\b(x-telegram-bot-api-secret-token)(['\":= ]+)[^'\",\s]+"),
+    )
+    loggers = ("telegram",)
+    joins_by_link = True  # a bot cannot read a group's members
 
-    def enabled(self, settings: Settings) -> bool:
-        return settings.telegram_enabled
+    def findings(self, settings: Settings) -> list[Check]:
+        s = settings.section(TelegramSettings)
+        if s.enabled and settings.public and not s.webhook_secret:
+            return [Check(False, "Telegram on a public HOST without TELEGRAM_WEBHOOK_SECRET polls instead",
+                          "set TELEGRAM_WEBHOOK_SECRET and run `ruhepuls telegram set-webhook`")]  # fmt: skip
+        return []
+
+    async def notes(self, rt: Runtime, team: Team, lang: Lang) -> list[str]:
+        if not team.join_code:
+            return []
+        return [f"members join with the link {self.join_url(team.join_code)}"]
+
+    def join_url(self, code: str) -> str:
+        return f"https://t.me/<your_bot>?start={code}"
+
+    def commands(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        verbs = sub.add_parser("telegram", help="Telegram: register the webhook, or run by long polling")
+        verb = verbs.add_subparsers(dest="telegram_command", required=True)
+        hook = verb.add_parser(
+            "set-webhook", help="register URL (ending in /telegram/webhook) once at deploy time"
+        )
+        hook.add_argument("url")
+        verb.add_parser("poll", help="run the bot by long polling (no public URL needed)")
+
+    def run(self, settings: Settings, args: argparse.Namespace) -> None:
+        from .run import poll, set_webhook
+
+        if not self.enabled(settings):
+            sys.exit("ruhepuls: set TELEGRAM_BOT_TOKEN first")
+        if args.telegram_command == "set-webhook":
+            set_webhook(settings, args.url)
+        else:
+            poll(settings)
 
     async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None:
         from telegram import Update
 
-        secret = rt.settings.telegram_webhook_secret
+        secret = rt.settings.section(TelegramSettings).webhook_secret
         if secret is None:  # no webhook without its secret: poll instead
             from .run import polling
 
             await stack.enter_async_context(polling(rt))
             return None
+        from .app import build_telegram_app
         from .outreach import sweeping
 
         app = build_telegram_app(rt)
@@ -74,12 +120,12 @@ class Telegram:
         from telegram import Bot
         from telegram.error import InvalidToken, TelegramError
 
-        s = rt.settings
-        assert s.telegram_bot_token is not None
+        s = rt.settings.section(TelegramSettings)
+        assert s.bot_token is not None
         try:
-            async with Bot(s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_url) as bot:
+            async with Bot(s.bot_token.get_secret_value(), base_url=s.api_url) as bot:
                 out = [Check(True, "Telegram accepts TELEGRAM_BOT_TOKEN")]
-                if s.telegram_webhook_secret is None:
+                if s.webhook_secret is None:
                     return [*out, Check(True, "Telegram runs by polling (no TELEGRAM_WEBHOOK_SECRET)")]
                 info = await bot.get_webhook_info()
         except InvalidToken:
@@ -109,9 +155,9 @@ class Telegram:
 
         from .outreach import TelegramOutreach
 
-        s = rt.settings
-        assert s.telegram_bot_token is not None
-        bot = Bot(s.telegram_bot_token.get_secret_value(), base_url=s.telegram_api_url)
+        s = rt.settings.section(TelegramSettings)
+        assert s.bot_token is not None
+        bot = Bot(s.bot_token.get_secret_value(), base_url=s.api_url)
         await stack.enter_async_context(bot)
         return TelegramOutreach(rt, bot)
 

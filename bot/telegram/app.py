@@ -37,6 +37,7 @@ from ..runtime import Runtime
 from ..texts import say
 from .measure import PREFIXES, MeasureDialog
 from .render import render
+from .settings import TelegramSettings
 
 TgApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -194,11 +195,9 @@ def _cards(chat_id: int, messages: tuple[msg.Message, ...], clicked: Message | N
 
 
 def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
-    s = rt.settings
-    assert s.telegram_bot_token is not None
-    builder = (
-        Application.builder().token(s.telegram_bot_token.get_secret_value()).base_url(s.telegram_api_url)
-    )
+    s, tg = rt.settings, rt.settings.section(TelegramSettings)
+    assert tg.bot_token is not None
+    builder = Application.builder().token(tg.bot_token.get_secret_value()).base_url(tg.api_url)
     if not polling:
         builder = builder.updater(None)
     app = builder.build()
@@ -236,7 +235,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         if ids and context.args:  # a deep link t.me/<bot>?start=<join code>
             person = convo.person(ids[0])
             ttl = (s.round_days + s.session_ttl_days) * 86_400
-            team = await rt.teams.join(context.args[0], str(ids[0]), person, ttl)
+            team = await rt.teams.members.join(context.args[0], str(ids[0]), person, ttl)
             rt.conversations.forget(person)
             note = say("joined", s.language, team=team.name) if team else say("bad_code", s.language)
             await _call(lambda: app.bot.send_message(ids[1], note), "sendMessage")

@@ -81,7 +81,7 @@ class TelegramOutreach:
         await retrying(once, GIVE_UP_AFTER)  # the last 429 raises
 
     async def members(self, team: Team) -> list[Member]:
-        ids = await self.rt.teams.joined_members(team.id)
+        ids = await self.rt.teams.members.joined_members(team.id)
         return [Member(uid, self.rt.person("telegram", uid)) for uid in ids]
 
     async def delivered(self, member: Member, tag: str) -> bool | None:
@@ -121,7 +121,7 @@ class TelegramOutreach:
 
         assert team.lead_channel
         try:
-            from ..report import summary_link
+            from ..report_link import summary_link
             from .measure import summary_keyboard
 
             await self._send(

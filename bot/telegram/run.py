@@ -16,13 +16,15 @@ from ..runtime import Runtime, runtime
 from ..settings import Settings
 from .app import build_telegram_app
 from .outreach import sweeping
+from .settings import TelegramSettings
 
 log = logging.getLogger("ruhepuls.telegram")
 
 
 def set_webhook(settings: Settings, url: str) -> None:
     """Register the webhook with the secret token, once at deploy time."""
-    if settings.telegram_webhook_secret is None:
+    secret = settings.section(TelegramSettings).webhook_secret
+    if secret is None:
         sys.exit("ruhepuls: set TELEGRAM_WEBHOOK_SECRET first (letters, digits, _ and -)")
 
     async def main() -> None:
@@ -31,7 +33,7 @@ def set_webhook(settings: Settings, url: str) -> None:
             async with app:
                 await app.bot.set_webhook(
                     url,
-                    secret_token=settings.telegram_webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+                    secret_token=secret.get_secret_value(),
                     allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
                 )
         print(f"webhook set: {url}")
