@@ -243,7 +243,7 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
     import classifier
     from bot.runtime import runtime
     from bot.settings import Settings
-    from bot.slack.app import web_client
+    from bot.slack.client import web_client
     from bot.slack.outreach import SlackOutreach
     from bot.weekly import compose, run_due, units
     from flows import keys
@@ -376,7 +376,7 @@ async def invitations(stack: Stack, members: int) -> dict[str, Any]:
     from bot.outreach import pump
     from bot.runtime import runtime
     from bot.settings import Settings
-    from bot.slack.app import web_client
+    from bot.slack.client import web_client
     from bot.slack.outreach import SlackOutreach
     from flows.teams import Team
 

@@ -39,20 +39,6 @@ def _settings() -> Settings:
         sys.exit(f"ruhepuls: invalid settings: {problems}")
 
 
-def _chat(settings: Settings, lang: str | None) -> None:
-    from .chat import run_chat
-    from .runtime import runtime
-
-    async def main() -> None:
-        async with runtime(settings) as rt:
-            await run_chat(rt, "en" if (lang or settings.language) == "en" else "de")
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        print()
-
-
 def _check(settings: Settings, loaded: list[str]) -> None:
     for line in loaded:
         print(line)
@@ -85,13 +71,11 @@ def _doctor(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ruhepuls", description="Ruhepuls, the work-load check-in bot")
     sub = parser.add_subparsers(dest="command")
-    chat = sub.add_parser("chat", help="take the survey in this terminal")
-    chat.add_argument("--lang", choices=["de", "en"], default=None)
     sub.add_parser("serve", help="run the web app for the configured platforms")
     sub.add_parser("worker", help="run scheduled and queued work")
     sub.add_parser("check", help="validate the questionnaire and settings")
     sub.add_parser("doctor", help="check a deployment (Redis, persistence, secrets) and say how to fix it")
-    from .platform import enabled, platforms, secret_values
+    from .platform import enabled, platforms, secret_values, verb_owner
 
     for platform in platforms().values():
         platform.commands(sub)
@@ -127,9 +111,7 @@ def main(argv: list[str] | None = None) -> None:
             "environment, away from the data: with a Redis of your own every command but "
             "`ruhepuls chat` needs it"
         )
-    if command == "chat":
-        _chat(settings, getattr(args, "lang", None))
-    elif command == "check":
+    if command == "check":
         _check(settings, loaded)
     elif command == "doctor":
         _doctor(settings)
@@ -145,8 +127,8 @@ def main(argv: list[str] | None = None) -> None:
             if (refusal := platform.refuse_serving(settings)) is not None:
                 sys.exit(f"ruhepuls: {refusal}")
         serve(settings)
-    elif command in platforms():
-        platforms()[command].run(settings, args)
+    elif (owner := verb_owner(command)) is not None:
+        owner.run(settings, args)
     elif command == "privacy":
         from .privacy import data_sheet, stored_list
 

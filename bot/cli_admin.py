@@ -29,7 +29,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("id")
     add.add_argument("--name", required=True)
 
-    add.add_argument("--platform", choices=sorted(platforms()), required=True)
+    add.add_argument(
+        "--platform", choices=sorted(n for n, p in platforms().items() if p.has_teams), required=True
+    )
     add.add_argument(
         "--channel", help="Slack: the channel whose members form the team; Teams: the team (or channel) id"
     )

@@ -162,6 +162,10 @@ class Platform:
     """Its SDK's loggers, held at WARNING (their INFO lines carry tokens, bodies, member lists)."""
     terse_loggers: ClassVar[tuple[str, ...]] = ()
     """Loggers whose exception lines keep only the exception's type (an SDK that logs a body)."""
+    verbs: ClassVar[tuple[str, ...]] = ()
+    """The CLI verbs `commands` adds (`ruhepuls <verb> …`); by default its name, if it adds any."""
+    has_teams: ClassVar[bool] = True
+    """Survey teams can be defined on it (`team add --platform <name>`)."""
     joins_by_link: ClassVar[bool] = False
     """Its members join a team by a link (no roster to read): a team gets a join code."""
 
@@ -252,6 +256,11 @@ def platforms() -> dict[str, Platform]:
     for platform in found.values():
         logs.learn(platform.token_shapes, platform.loggers, platform.terse_loggers)
     return found
+
+
+def verb_owner(verb: str) -> Platform | None:
+    """The platform whose CLI verb this is."""
+    return next((p for p in platforms().values() if verb in (p.verbs or (p.name,))), None)
 
 
 def secret_values(settings: Settings) -> list[str]:

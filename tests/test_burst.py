@@ -30,7 +30,7 @@ import classifier
 from bot.outreach import pump
 from bot.runtime import runtime
 from bot.settings import Settings
-from bot.slack.app import web_client
+from bot.slack.client import web_client
 from bot.slack.outreach import SlackOutreach
 from flows import events as ev
 from flows import keys

@@ -15,7 +15,7 @@ from bot.outreach import tick
 from bot.privacy import stored_list
 from bot.runtime import runtime
 from bot.settings import Settings
-from bot.slack.app import web_client
+from bot.slack.client import web_client
 from bot.slack.outreach import SlackOutreach
 from flows import events as ev
 from flows import keys

@@ -23,7 +23,7 @@ from slackkit import SIGNING_SECRET, running_app, signed_headers
 from bot.report_link import verify
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
-from bot.slack.app import web_client
+from bot.slack.client import web_client
 from bot.slack.outreach import SlackOutreach
 from bot.weekly import run_unit, units
 from flows import State

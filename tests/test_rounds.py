@@ -23,7 +23,7 @@ from bot.admin import Admin
 from bot.outreach import tick
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
-from bot.slack.app import web_client
+from bot.slack.client import web_client
 from bot.slack.outreach import SlackOutreach
 from bot.telegram.outreach import TelegramOutreach
 from flows import events as ev

@@ -17,7 +17,7 @@ from fakes import FakeServer, FakeSlack, FakeTelegram
 from bot.outreach import tick
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
-from bot.slack.app import web_client
+from bot.slack.client import web_client
 from bot.slack.outreach import SlackOutreach
 from bot.telegram.outreach import TelegramOutreach
 from bot.weekly import preview, run_unit, units

@@ -368,19 +368,6 @@ async def test_huge_bodies_are_refused_unread(agent: TeamsAgent) -> None:
     assert r.status_code == 401, "no token: refused before the body is read"
 
 
-async def test_typed_answers_work_as_in_slack(agent: TeamsAgent, redis) -> None:
-    await agent.install()
-    await agent.say("start")
-    await agent.press("Starten")
-    await agent.say("oft")  # a typed answer: the next question comes as a new card
-    assert "Frage 2 von 12" in agent.text()
-    await agent.say("s")
-    assert "Frage 3 von 12" in agent.text()
-    person = flows.pseudonym(b"teams-secret", "teams", agent.user)
-    session = flows.Session.loads(await redis.hget(flows.keys.session(flows.SOLO, person), "d"), 12)
-    assert session.answers[:2] == "3s"
-
-
 async def test_development_mode_never_sends_the_bots_token_to_an_address_a_request_chose(
     redis_url: str, fake: FakeTeams
 ) -> None:

@@ -61,8 +61,7 @@ async def stored_answers(redis, agent: TelegramAgent) -> str | None:
     ("lang", "start", "options", "done"),
     [
         ("de", "Starten", ["nie", "selten", "manchmal", "oft", "immer"], "Ihr Ergebnis"),
-        ("en", "Start", ["never", "rarely", "sometimes", "often", "always"], "Your result"),
-    ],
+    ],  # both languages: test_transcripts
 )
 async def test_whole_survey_by_pressing_buttons(agent: TelegramAgent, lang, start, options, done) -> None:
     r = await agent.say("/start")

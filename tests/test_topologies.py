@@ -90,7 +90,7 @@ async def _round_and_summary(settings: Settings, fake: FakeSlack) -> None:
     from bot.admin import Admin
     from bot.outreach import tick
     from bot.runtime import runtime
-    from bot.slack.app import web_client
+    from bot.slack.client import web_client
     from bot.slack.outreach import SlackOutreach
     from flows import events as ev
     from flows.teams import Team

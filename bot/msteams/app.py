@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,26 +39,6 @@ from .sdk import Sdk
 from .settings import TeamsSettings
 
 log = logging.getLogger("ruhepuls.teams")
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def plain(text: object) -> str:
-    """A Teams message's text without mentions and markup."""
-    if not isinstance(text, str):
-        return ""
-    return re.sub(r"\s+", " ", _TAG.sub(" ", re.sub(r"<at>.*?</at>", " ", text))).strip()
-
-
-def user_of(activity: Any) -> str | None:
-    """The Entra object id of whoever acted (the id Teams keeps for a person across chats)."""
-    who = getattr(activity, "from_", None)
-    ident = getattr(who, "aad_object_id", None) or getattr(who, "id", None)
-    return ident if isinstance(ident, str) and ident else None
-
-
-def is_personal(activity: Any) -> bool:
-    return getattr(activity.conversation, "conversation_type", None) == "personal"
 
 
 class TeamsBot:
@@ -160,8 +139,8 @@ class TeamsBot:
     async def _remember(self, activity: Any) -> None:
         service_url = activity.service_url
         tenant = getattr(activity.conversation, "tenant_id", None) or ""
-        if is_personal(activity):
-            user = user_of(activity)
+        if inbound.is_personal(activity):
+            user = inbound.user_of(activity)
             if user:
                 await self.refs.save(
                     "person", user, {"conv": activity.conversation.id, "svc": service_url, "tenant": tenant}
@@ -178,8 +157,8 @@ class TeamsBot:
             await self.rt.redis.hset(keys.INSTALLED, str(team), json.dumps(place))
 
     async def forget(self, activity: Any) -> None:
-        if is_personal(activity):
-            user = user_of(activity)
+        if inbound.is_personal(activity):
+            user = inbound.user_of(activity)
             if user:
                 await self.refs.forget("person", user)
             return
@@ -205,16 +184,16 @@ class TeamsBot:
 
     async def on_message(self, ctx: Any) -> None:
         a = ctx.activity
-        user = user_of(a)
+        user = inbound.user_of(a)
         if user is None or getattr(a.from_, "role", None) == "bot":
             return
         lang = self.rt.settings.language
-        if not is_personal(a):
-            if plain(a.text):  # @-mentioned in a channel: the survey and commands are private
+        if not inbound.is_personal(a):
+            if inbound.plain(a.text):  # @-mentioned in a channel: the survey and commands are private
                 await self._post(ctx, a.conversation.id, [msg.Notice(say("private_only", lang))])
             return
         await self.remember(a)
-        text = plain(a.text)
+        text = inbound.plain(a.text)
         if is_admin_command(text):  # the personal chat: only the person who asked sees it
             reply = await self.admin.run(f"teams:{user}", text, lang)
             await self._post(ctx, a.conversation.id, [msg.Notice(reply)])
@@ -226,14 +205,14 @@ class TeamsBot:
         from microsoft_teams.api.models import AdaptiveCardActionCardResponse
 
         a = ctx.activity
-        user = user_of(a)
+        user = inbound.user_of(a)
         lang = self.rt.settings.language
         value = a.value.model_dump(by_alias=True) if a.value is not None else None
         form = measure_of(value)
         if user is not None and form is not None:
             return await self.on_measure(ctx, user, form)
         event = ev.decode(action_of(value))
-        if user is None or event is None or not is_personal(a):
+        if user is None or event is None or not inbound.is_personal(a):
             return AdaptiveCardActionCardResponse(value=card(msg.Notice(say("press_not_understood", lang))))
         handled = await self._handle(user, event, f"t{a.id}", again=True)
         messages = list(handled.messages)

@@ -1,8 +1,11 @@
 """What an inbound request must be before the Teams SDK sees it: an activity of a kind
 Ruhepuls handles, well-formed (the SDK would answer anything else with a 500), and, in
-development mode, from this machine only."""
+development mode, from this machine only; and what an activity says (who, where, what text)."""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 HANDLED = {"message", "invoke", "conversationUpdate", "installationUpdate"}
 FORWARDED = ("x-forwarded-for", "x-forwarded-host", "forwarded", "x-original-host", "x-ms-forwarded-host")
@@ -46,3 +49,24 @@ def checked(data: object) -> object | None:
         return ActivityTypeAdapter.validate_python(core.model_dump(by_alias=True, exclude_none=True))
     except ValidationError as exc:
         raise ValueError("not a valid activity") from exc
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain(text: object) -> str:
+    """A Teams message's text without mentions and markup."""
+    if not isinstance(text, str):
+        return ""
+    return re.sub(r"\s+", " ", _TAG.sub(" ", re.sub(r"<at>.*?</at>", " ", text))).strip()
+
+
+def user_of(activity: Any) -> str | None:
+    """The Entra object id of whoever acted (the id Teams keeps for a person across chats)."""
+    who = getattr(activity, "from_", None)
+    ident = getattr(who, "aad_object_id", None) or getattr(who, "id", None)
+    return ident if isinstance(ident, str) and ident else None
+
+
+def is_personal(activity: Any) -> bool:
+    return getattr(activity.conversation, "conversation_type", None) == "personal"

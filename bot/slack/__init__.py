@@ -62,7 +62,8 @@ class Slack(Platform):
 
         from flows.limits import Limiter
 
-        from .app import build_slack_app, signing_secret, web_client
+        from .app import build_slack_app
+        from .client import signing_secret, web_client
         from .delivery import Delivery
 
         session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
@@ -105,7 +106,7 @@ class Slack(Platform):
     async def reach(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> Outreach:
         import aiohttp
 
-        from .app import web_client
+        from .client import web_client
         from .outreach import SlackOutreach
 
         session = await stack.enter_async_context(aiohttp.ClientSession())
@@ -126,7 +127,7 @@ def manifest_scopes() -> frozenset[str]:
 async def _check(rt: Runtime) -> list[Check]:
     from slack_sdk.errors import SlackApiError
 
-    from .app import web_client
+    from .client import web_client
 
     try:
         auth = await web_client(rt).auth_test()

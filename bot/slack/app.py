@@ -13,14 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 from typing import Any
 
 import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from classifier import Lang
@@ -33,6 +31,7 @@ from ..admin import Admin, is_admin_command
 from ..measures import Measures
 from ..runtime import Runtime
 from ..texts import say
+from .client import signing_secret, web_client
 from .delivery import ANSWER_WITHIN, Delivery, Op
 from .render import (
     ACTION_PREFIX,
@@ -48,20 +47,6 @@ from .render import (
 from .settings import SlackSettings
 
 log = logging.getLogger("ruhepuls.slack")
-
-
-def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
-    """The Web API client; pass a long-lived `session` to reuse connections."""
-    s = rt.settings.section(SlackSettings)
-    token = s.bot_token.get_secret_value() if s.bot_token else None
-    return AsyncWebClient(
-        token=token,
-        base_url=s.api_url,
-        session=session,
-        # no rate-limit retry handler: it would sleep out a Retry-After inside the request;
-        # bot.slack.delivery and the worker wait through the shared limiter instead
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
-    )
 
 
 class SlackConversation:
@@ -118,12 +103,6 @@ class SlackConversation:
         except Exception as exc:  # network trouble after the retry handlers gave up
             log.warning("slack %s failed: %s", method, type(exc).__name__)
         return None
-
-
-def signing_secret(rt: Runtime) -> str:
-    """The signing secret; without one (Socket Mode only) a random one refuses all HTTP."""
-    s = rt.settings.section(SlackSettings).signing_secret
-    return s.get_secret_value() if s else secrets.token_hex(16)
 
 
 def build_slack_app(

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -30,11 +27,10 @@ from flows import events as ev
 from flows import messages as msg
 
 from ..admin import Admin
-from ..metrics import API_CALLS
-from ..outbox import QUEUE_TTL, Card, Outbox
-from ..retry import Wait, retrying
+from ..outbox import Card, Outbox
 from ..runtime import Runtime
 from ..texts import say
+from .calls import RetryLater, call
 from .measure import PREFIXES, MeasureDialog
 from .render import render
 from .settings import TelegramSettings
@@ -42,53 +38,6 @@ from .settings import TelegramSettings
 TgApp = Application[Any, Any, Any, Any, Any, Any]
 
 log = logging.getLogger("ruhepuls.telegram")
-
-GIVE_UP_AFTER = 5
-
-
-class _RetryLater(Exception):
-    """Telegram asked us to wait (429): the rest of this chat's delivery goes to its queue."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
-
-
-async def _call(coro_factory: Any, what: str, *, inline: bool = True, defer: bool = False) -> Any:
-    """One Bot API call; failures are logged without content. A request never waits out a 429:
-    inline, it raises _RetryLater when `defer` (the caller queues the rest), else gives this call up;
-    from a queue (`inline=False`) it waits exactly the retry_after, a few times at most
-    (`bot.retry`)."""
-
-    async def once(n: int) -> Any:
-        try:
-            result = await coro_factory()
-        except RetryAfter as exc:
-            API_CALLS.labels("telegram", what, "429").inc()
-            with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
-                warnings.simplefilter("ignore")
-                raw = exc.retry_after
-            delay = raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
-            log.info("telegram %s rate limited for %.0f s", what, delay)
-            if inline and defer:
-                raise _RetryLater(delay) from None
-            return None if inline else Wait(delay)
-        except Forbidden:
-            API_CALLS.labels("telegram", what, "403").inc()
-            log.info("telegram %s refused: the bot is blocked", what)
-            return None
-        except TelegramError as exc:
-            API_CALLS.labels("telegram", what, "error").inc()
-            log.warning("telegram %s failed: %s", what, type(exc).__name__)
-            return None
-        API_CALLS.labels("telegram", what, "ok").inc()
-        return result
-
-    outcome = await retrying(once, GIVE_UP_AFTER, cap=QUEUE_TTL)  # Telegram's wait, however long
-    if isinstance(outcome, Wait):
-        log.warning("telegram %s given up after %d rate limits", what, GIVE_UP_AFTER)
-        return None
-    return outcome
 
 
 class TelegramConversation:
@@ -141,7 +90,7 @@ class TelegramConversation:
         for n, card in enumerate(cards):
             try:
                 await self._run(card, inline=True)
-            except _RetryLater as later:
+            except RetryLater as later:
                 rest = [{**cards[n], "at": time.time() + later.seconds}, *cards[n + 1 :]]
                 await self.outbox.put(person, rest, local=local)
                 return
@@ -152,19 +101,19 @@ class TelegramConversation:
     async def _run(self, card: Card, *, inline: bool) -> None:
         bot, chat = self.app.bot, int(card["chat"])
         if card["k"] == "delete":
-            await _call(
+            await call(
                 lambda: bot.delete_message(chat, int(card["mid"])), "deleteMessage", inline=inline, defer=True
             )
             return
         markup = InlineKeyboardMarkup.de_json(card["kb"], bot) if card.get("kb") else None
         if card["k"] == "edit":
-            shown = await _call(
+            shown = await call(
                 lambda: bot.edit_message_text(card["text"], chat_id=chat, message_id=int(card["mid"]),
                                               reply_markup=markup, parse_mode=ParseMode.HTML),
                 "editMessageText", inline=inline, defer=True,
             )  # fmt: skip
         else:
-            shown = await _call(
+            shown = await call(
                 lambda: bot.send_message(chat, card["text"], reply_markup=markup, parse_mode=ParseMode.HTML),
                 "sendMessage", inline=inline, defer=True,
             )  # fmt: skip
@@ -207,7 +156,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     dialog = MeasureDialog(rt)
 
     async def send(chat: int, text: str, markup: Any) -> None:
-        await _call(lambda: app.bot.send_message(chat, text, reply_markup=markup), "sendMessage")
+        await call(lambda: app.bot.send_message(chat, text, reply_markup=markup), "sendMessage")
 
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
@@ -228,7 +177,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         await convo.handle(ids[0], ids[1], event, f"u{update.update_id}")
         if text is None:  # a typed answer or remark stays in nobody's history
             delete = partial(app.bot.delete_message, ids[1], update.message.message_id)
-            await _call(delete, "deleteMessage")
+            await call(delete, "deleteMessage")
 
     async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = _ids(update)
@@ -238,7 +187,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
             team = await rt.teams.members.join(context.args[0], str(ids[0]), person, ttl)
             rt.conversations.forget(person)
             note = say("joined", s.language, team=team.name) if team else say("bad_code", s.language)
-            await _call(lambda: app.bot.send_message(ids[1], note), "sendMessage")
+            await call(lambda: app.bot.send_message(ids[1], note), "sendMessage")
         await on_text(update, context, text="start")
 
     async def on_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -248,7 +197,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         first, _, rest = message.text.lstrip("/").partition(" ")
         text = f"{first.split('@', 1)[0]} {rest}".strip()  # "/round@bot open x" -> "round open x"
         reply = await admin.run(f"telegram:{ids[0]}", text, s.language)
-        await _call(lambda: app.bot.send_message(ids[1], reply), "sendMessage")
+        await call(lambda: app.bot.send_message(ids[1], reply), "sendMessage")
 
     async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = _ids(update)
@@ -277,7 +226,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         if isinstance(query.data, str) and query.data.startswith(PREFIXES):
             await dialog.click(query, send)  # a lead's measure, from the summary in the lead group
             return
-        await _call(query.answer, "answerCallbackQuery")  # first, so the spinner stops at once
+        await call(query.answer, "answerCallbackQuery")  # first, so the spinner stops at once
         event = ev.decode(query.data)
         message = query.message if isinstance(query.message, Message) else None
         if (
@@ -292,7 +241,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
     async def in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is not None and update.message is not None and update.message.text:
-            await _call(lambda: app.bot.send_message(chat.id, say("private_only", s.language)), "sendMessage")
+            await call(lambda: app.bot.send_message(chat.id, say("private_only", s.language)), "sendMessage")
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

@@ -19,7 +19,7 @@ from classifier import Lang
 from flows import events as ev
 from flows import messages as msg
 
-from .runtime import Runtime
+from ..runtime import Runtime
 
 QUIT = {"quit", "exit", "q", "beenden", "ende", ":q"}
 
