@@ -68,18 +68,37 @@ class Stack:
         self.app_port, self.floor_port, self.floor_update_port = free_port(), free_port(), free_port()
         self.app2_port = free_port()
         self.procs: list[subprocess.Popen[bytes]] = []
-        self._spawn([redis_binary(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-                     "--appendonly", "no", "--dir", self.tmp.name])  # fmt: skip
+        self._spawn(
+            [
+                redis_binary(),
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.tmp.name,
+            ]
+        )
         wait_port(self.redis_port)
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.fake_url = f"http://127.0.0.1:{self.fake_port}"
         self._spawn([sys.executable, "-m", "bench.fake_slack", "--port", str(self.fake_port)])
         wait_port(self.fake_port)
-        self.env = {**os.environ, "REDIS_URL": self.redis_url, "SLACK_BOT_TOKEN": "xoxb-bench",
-                    "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{self.fake_url}/api/",
-                    "SLACK_RESPONSE_URL_PREFIX": f"{self.fake_url}/respond/",
-                    "RUHEPULS_SECRET": PSEUDONYM_SECRET, "RUHEPULS_LOG_LEVEL": "WARNING",
-                    "HOST": "127.0.0.1"}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "REDIS_URL": self.redis_url,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": f"{self.fake_url}/api/",
+            "SLACK_RESPONSE_URL_PREFIX": f"{self.fake_url}/respond/",
+            "RUHEPULS_SECRET": PSEUDONYM_SECRET,
+            "RUHEPULS_LOG_LEVEL": "WARNING",
+            "HOST": "127.0.0.1",
+        }
         for k in ("SLACK_APP_TOKEN", "TELEGRAM_BOT_TOKEN"):
             self.env.pop(k, None)
         self.app = self._spawn([sys.executable, "-m", "bench.serve_ruhepuls"], PORT=str(self.app_port))
@@ -92,8 +111,13 @@ class Stack:
             wait_port(port)
 
     def _spawn(self, cmd: list[str], **env: str) -> subprocess.Popen[bytes]:
-        p = subprocess.Popen(cmd, cwd=ROOT, env={**getattr(self, "env", os.environ), **env},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        p = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**getattr(self, "env", os.environ), **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.procs.append(p)
         return p
 
@@ -108,9 +132,10 @@ class Stack:
     def server_latency(self, which: str) -> dict[str, float]:
         """p50/p99 of the requests the app served since the last call, timed inside it."""
         samples = sorted(
-            x for url in self.url(which).split(",")
+            x
+            for url in self.url(which).split(",")
             for x in json.loads(urllib.request.urlopen(url.replace("/slack/events", "/_timings")).read())
-        )  # fmt: skip
+        )
         if not samples:
             return {}
 
@@ -120,8 +145,12 @@ class Stack:
         return {"server_p50_ms": pct(0.5), "server_p99_ms": pct(0.99)}
 
     def pid(self, which: str) -> int:
-        return {"ruhepuls": self.app, "ruhepuls x2": self.app, "floor": self.floor,
-                "floor+update": self.floor_update}[which].pid  # fmt: skip
+        return {
+            "ruhepuls": self.app,
+            "ruhepuls x2": self.app,
+            "floor": self.floor,
+            "floor+update": self.floor_update,
+        }[which].pid
 
     def close(self) -> None:
         for p in reversed(getattr(self, "procs", [])):
@@ -140,11 +169,36 @@ class Loader:
         self.stack = stack
         self.next_agent = 0
 
-    def run(self, which: str, *, closed: int = 0, rate: float = 0, seconds: float = 8, answers: int = 12,
-            agents: int = 0, sample_pid: int | None = None) -> dict[str, Any]:  # fmt: skip
-        cmd = [sys.executable, "-m", "bench.load", "--url", self.stack.url(which), "--secret", SECRET,
-               "--first", str(self.next_agent), "--seconds", str(seconds), "--answers", str(answers),
-               "--agents", str(agents), "--respond", f"{self.stack.fake_url}/respond"]  # fmt: skip
+    def run(
+        self,
+        which: str,
+        *,
+        closed: int = 0,
+        rate: float = 0,
+        seconds: float = 8,
+        answers: int = 12,
+        agents: int = 0,
+        sample_pid: int | None = None,
+    ) -> dict[str, Any]:
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.load",
+            "--url",
+            self.stack.url(which),
+            "--secret",
+            SECRET,
+            "--first",
+            str(self.next_agent),
+            "--seconds",
+            str(seconds),
+            "--answers",
+            str(answers),
+            "--agents",
+            str(agents),
+            "--respond",
+            f"{self.stack.fake_url}/respond",
+        ]
         cmd += ["--closed", str(closed)] if closed else ["--rate", str(rate)]
         peak = [0]
         stop = threading.Event()
@@ -218,10 +272,14 @@ def monitor_round_trips(stack: Stack, loader: Loader, agents: int) -> dict[str, 
         commands[cmd] = commands.get(cmd, 0) + 1
     answers = result["clicks"] - result["finished"]  # the start click of each agent is not an answer
     starts = result["finished"]
-    return {"clicks": result["clicks"], "answers": answers, "commands": commands,
-            "round_trips_per_click": round(len(outside) / max(1, result["clicks"]), 3),
-            "evalsha_per_click": round(commands.get("EVALSHA", 0) / max(1, result["clicks"]), 3),
-            "starts": starts}  # fmt: skip
+    return {
+        "clicks": result["clicks"],
+        "answers": answers,
+        "commands": commands,
+        "round_trips_per_click": round(len(outside) / max(1, result["clicks"]), 3),
+        "evalsha_per_click": round(commands.get("EVALSHA", 0) / max(1, result["clicks"]), 3),
+        "starts": starts,
+    }
 
 
 async def session_memory(stack: Stack) -> dict[str, Any]:
@@ -231,8 +289,11 @@ async def session_memory(stack: Stack) -> dict[str, Any]:
         if await redis.hexists(key, "d"):
             sizes.append(await redis.memory_usage(key, samples=0))
     await redis.aclose()
-    return {"sessions": len(sizes), "mean_bytes": round(statistics.mean(sizes), 1) if sizes else None,
-            "max_bytes": max(sizes) if sizes else None}  # fmt: skip
+    return {
+        "sessions": len(sizes),
+        "mean_bytes": round(statistics.mean(sizes), 1) if sizes else None,
+        "max_bytes": max(sizes) if sizes else None,
+    }
 
 
 LAST_BANDS = {"A": "teilweise", "B": "kaum", "C": "deutlich", "D": "kaum"}
@@ -253,8 +314,13 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
     q = classifier.default()
     answers = [{i.id: (n + k) % 5 for k, i in enumerate(q.items)} for n in range(12)]
     cell = classifier.disclosure.pool(classifier.contribution(q, a) for a in answers)
-    settings = Settings(REDIS_URL=stack.redis_url, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
-                        SLACK_API_URL=f"{stack.fake_url}/api/", RUHEPULS_SECRET=PSEUDONYM_SECRET)  # fmt: skip
+    settings = Settings(
+        REDIS_URL=stack.redis_url,
+        SLACK_BOT_TOKEN="xoxb-bench",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=f"{stack.fake_url}/api/",
+        RUHEPULS_SECRET=PSEUDONYM_SECRET,
+    )
     report_at = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
     out = []
     async with runtime(settings) as rt:
@@ -274,8 +340,15 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
                         )
                         pipe.set(keys.team(tid), team.model_dump_json())
                         pipe.sadd(keys.TEAMS, tid)
-                        pipe.hset(keys.round_hash(tid), mapping={"id": "r1", "status": "closed", "opened": report_at.isoformat(),
-                                                             "ends": report_at.isoformat()})  # fmt: skip
+                        pipe.hset(
+                            keys.round_hash(tid),
+                            mapping={
+                                "id": "r1",
+                                "status": "closed",
+                                "opened": report_at.isoformat(),
+                                "ends": report_at.isoformat(),
+                            },
+                        )
                         pipe.hset(keys.counters(tid), mapping=keys.cell_fields("r1", "2026-W48", cell))
                         pipe.rpush(keys.history(tid), history_entry("2026-W47", LAST_BANDS, LAST_BANDS))
                     await pipe.execute()
@@ -294,9 +367,16 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
             await run_due(rt, report_at, poster)  # everything: store, chart, post to the fake API
             elapsed = time.perf_counter() - began
             peak = (rss_kib(os.getpid()) - before_rss) * 1024
-            out.append({"teams": n, "compute_seconds": round(computed, 2), "seconds": round(elapsed, 2),
-                        "ms_per_team": round(1000 * elapsed / n, 2), "peak_compute_mib": round(peak_compute / 2**20, 1),
-                        "rss_growth_mib": round(peak / 2**20, 1)})  # fmt: skip
+            out.append(
+                {
+                    "teams": n,
+                    "compute_seconds": round(computed, 2),
+                    "seconds": round(elapsed, 2),
+                    "ms_per_team": round(1000 * elapsed / n, 2),
+                    "peak_compute_mib": round(peak_compute / 2**20, 1),
+                    "rss_growth_mib": round(peak / 2**20, 1),
+                }
+            )
         await rt.redis.flushdb()
     return out
 
@@ -309,8 +389,12 @@ def burst(stack: Stack, people: int, spread: float) -> dict[str, Any]:
     stack._spawn([sys.executable, "-m", "bench.fake_slack", "--port", str(fake_port), "--limits"])
     wait_port(fake_port)
     fake = f"http://127.0.0.1:{fake_port}"
-    stack._spawn([sys.executable, "-m", "bench.serve_ruhepuls"], PORT=str(app_port),
-                 SLACK_API_URL=f"{fake}/api/", SLACK_RESPONSE_URL_PREFIX=f"{fake}/respond/")  # fmt: skip
+    stack._spawn(
+        [sys.executable, "-m", "bench.serve_ruhepuls"],
+        PORT=str(app_port),
+        SLACK_API_URL=f"{fake}/api/",
+        SLACK_RESPONSE_URL_PREFIX=f"{fake}/respond/",
+    )
     wait_port(app_port)
     return asyncio.run(_burst(f"http://127.0.0.1:{app_port}/slack/events", fake, people, spread))
 
@@ -335,15 +419,35 @@ async def _burst(url: str, fake: str, people: int, spread: float) -> dict[str, A
         await asyncio.sleep(random.uniform(0, spread))
         clicks = [ev.Start("de")] + [ev.Answer(i.id, (n + k) % 5) for k, i in enumerate(items)]
         for step, e in enumerate(clicks):
-            body = urlencode({"payload": json.dumps({
-                "type": "block_actions", "user": {"id": user, "team_id": "T1"}, "team": {"id": "T1"},
-                "container": {"type": "message", "message_ts": "1.1", "channel_id": "D" + user},
-                "channel": {"id": "D" + user}, "response_url": f"{fake}/respond/D{user}/{step}",
-                "actions": [{"action_id": "rp:0", "block_id": "b", "type": "button", "value": ev.encode(e),
-                             "action_ts": f"{time.time():.6f}{step}"}]})})  # fmt: skip
+            body = urlencode(
+                {
+                    "payload": json.dumps(
+                        {
+                            "type": "block_actions",
+                            "user": {"id": user, "team_id": "T1"},
+                            "team": {"id": "T1"},
+                            "container": {"type": "message", "message_ts": "1.1", "channel_id": "D" + user},
+                            "channel": {"id": "D" + user},
+                            "response_url": f"{fake}/respond/D{user}/{step}",
+                            "actions": [
+                                {
+                                    "action_id": "rp:0",
+                                    "block_id": "b",
+                                    "type": "button",
+                                    "value": ev.encode(e),
+                                    "action_ts": f"{time.time():.6f}{step}",
+                                }
+                            ],
+                        }
+                    )
+                }
+            )
             ts = str(int(time.time()))
-            headers = {"X-Slack-Request-Timestamp": ts, "Content-Type": "application/x-www-form-urlencoded",
-                       "X-Slack-Signature": signer.generate_signature(timestamp=ts, body=body)}  # fmt: skip
+            headers = {
+                "X-Slack-Request-Timestamp": ts,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Signature": signer.generate_signature(timestamp=ts, body=body),
+            }
             sent[f"D{user}/{step}"] = time.time()
             began = time.perf_counter()
             async with session.post(url, data=body, headers=headers) as r:
@@ -366,10 +470,18 @@ async def _burst(url: str, fake: str, people: int, spread: float) -> dict[str, A
     def pct(xs: list[float], p: float) -> float | None:
         return round(xs[min(len(xs) - 1, int(p * len(xs)))], 1) if xs else None
 
-    return {"people": people, "clicks": len(sent), "seconds": round(took, 1), "cards_missing": len(sent) - len(card_ms),
-            "card_p50_ms": pct(card_ms, 0.5), "card_p99_ms": pct(card_ms, 0.99),
-            "http_p50_ms": pct(http_ms, 0.5), "http_p99_ms": pct(http_ms, 0.99), "http_max_ms": pct(http_ms, 1.0),
-            "slack_calls": stats}  # fmt: skip
+    return {
+        "people": people,
+        "clicks": len(sent),
+        "seconds": round(took, 1),
+        "cards_missing": len(sent) - len(card_ms),
+        "card_p50_ms": pct(card_ms, 0.5),
+        "card_p99_ms": pct(card_ms, 0.99),
+        "http_p50_ms": pct(http_ms, 0.5),
+        "http_p99_ms": pct(http_ms, 0.99),
+        "http_max_ms": pct(http_ms, 1.0),
+        "slack_calls": stats,
+    }
 
 
 async def invitations(stack: Stack, members: int) -> dict[str, Any]:
@@ -383,8 +495,13 @@ async def invitations(stack: Stack, members: int) -> dict[str, Any]:
     body = json.dumps({"channel": "CINV", "members": [f"M{n:06d}" for n in range(members)]}).encode()
     urllib.request.urlopen(urllib.request.Request(f"{stack.fake_url}/_members", data=body, method="POST"))
     urllib.request.urlopen(urllib.request.Request(f"{stack.fake_url}/_reset", data=b"", method="POST"))
-    settings = Settings(REDIS_URL=stack.redis_url, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
-                        SLACK_API_URL=f"{stack.fake_url}/api/", RUHEPULS_SECRET=PSEUDONYM_SECRET)  # fmt: skip
+    settings = Settings(
+        REDIS_URL=stack.redis_url,
+        SLACK_BOT_TOKEN="xoxb-bench",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=f"{stack.fake_url}/api/",
+        RUHEPULS_SECRET=PSEUDONYM_SECRET,
+    )
     async with runtime(settings) as rt:
         team = await rt.teams.save_team(Team(id="inv", name="Inv", platform="slack", channel="CINV"))
         now = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -393,8 +510,13 @@ async def invitations(stack: Stack, members: int) -> dict[str, Any]:
         complete = await pump(rt, SlackOutreach(rt, web_client(rt)), team, rnd, "inv", now)
         elapsed = time.perf_counter() - began
     sent = json.loads(urllib.request.urlopen(f"{stack.fake_url}/_stats").read()).get("chat.postMessage", 0)
-    return {"members": members, "seconds": round(elapsed, 2), "per_s": round(sent / elapsed, 1),
-            "sent": sent, "complete": complete}  # fmt: skip
+    return {
+        "members": members,
+        "seconds": round(elapsed, 2),
+        "per_s": round(sent / elapsed, 1),
+        "sent": sent,
+        "complete": complete,
+    }
 
 
 def main() -> None:
@@ -556,10 +678,15 @@ def print_table(r: dict[str, Any]) -> None:
     for label, key in (("200/s", "light_200_per_s"), ("80 % of saturation", "at_80_percent")):
         for w in ("floor", "floor+update", "ruhepuls"):
             x = r[key][w]
-            row(f"{label}, {w}: p50 / p99 ms, server (client)",
+            row(
+                f"{label}, {w}: p50 / p99 ms, server (client)",
                 f"{x.get('server_p50_ms')} / {x.get('server_p99_ms')} ({x['p50_ms']} / {x['p99_ms']})",
-                "p50 < 5 at light load" if key == "light_200_per_s" and w == "ruhepuls" else
-                "p99 < 100" if w == "ruhepuls" else "")  # fmt: skip
+                "p50 < 5 at light load"
+                if key == "light_200_per_s" and w == "ruhepuls"
+                else "p99 < 100"
+                if w == "ruhepuls"
+                else "",
+            )
     rt = r["redis_round_trips"]
     row("Redis commands per click (outside our script)", rt["round_trips_per_click"], "target 1")
     row("  of which EVALSHA per click", rt["evalsha_per_click"])
@@ -570,15 +697,21 @@ def print_table(r: dict[str, Any]) -> None:
         f"{sm['mean_bytes']} (max {sm['max_bytes']})",
         "target < 1024",
     )
-    row("web process RSS idle / under load (MiB)",
-        f"{r['rss_idle_kib'] // 1024} / {r['rss_under_load_kib'] // 1024}")  # fmt: skip
+    row(
+        "web process RSS idle / under load (MiB)",
+        f"{r['rss_idle_kib'] // 1024} / {r['rss_under_load_kib'] // 1024}",
+    )
     print("\n  weekly summaries")
     for w in r["weekly_summaries"]:
-        row(f"{w['teams']} teams: compute (plan, disclosure, words) s, peak MiB",
+        row(
+            f"{w['teams']} teams: compute (plan, disclosure, words) s, peak MiB",
             f"{w['compute_seconds']}, {w['peak_compute_mib']}",
-            "target < 10 s for 10,000" if w["teams"] == 10000 else "")  # fmt: skip
-        row(f"{w['teams']} teams: + store, chart, post: s (ms/team), RSS growth MiB",
-            f"{w['seconds']} ({w['ms_per_team']}), {w['rss_growth_mib']}")  # fmt: skip
+            "target < 10 s for 10,000" if w["teams"] == 10000 else "",
+        )
+        row(
+            f"{w['teams']} teams: + store, chart, post: s (ms/team), RSS growth MiB",
+            f"{w['seconds']} ({w['ms_per_team']}), {w['rss_growth_mib']}",
+        )
     inv = r["invitations"]
     row(f"{inv['members']} invitations: seconds (per s)", f"{inv['seconds']} ({inv['per_s']})")
     b = r.get("burst")
@@ -589,8 +722,11 @@ def print_table(r: dict[str, Any]) -> None:
             f"{b['seconds']}, {b['cards_missing']}",
         )
         row("click to next card: p50 / p99 ms", f"{b['card_p50_ms']} / {b['card_p99_ms']}")
-        row("Slack's HTTP answer: p50 / p99 / max ms", f"{b['http_p50_ms']} / {b['http_p99_ms']} / {b['http_max_ms']}",
-            "max < 3000")  # fmt: skip
+        row(
+            "Slack's HTTP answer: p50 / p99 / max ms",
+            f"{b['http_p50_ms']} / {b['http_p99_ms']} / {b['http_max_ms']}",
+            "max < 3000",
+        )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,12 @@ from starlette.routing import Route
 calls: Counter[str] = Counter()
 arrivals: dict[str, float] = {}
 """Response URL path -> when the card arrived (wall clock), for click-to-card times."""
-LIMITS = {"chat.update": (50 / 60, 10), "chat.delete": (50 / 60, 10), "conversations.open": (100 / 60, 20),
-          "chat.postMessage": (1.0, 3)}  # fmt: skip
+LIMITS = {
+    "chat.update": (50 / 60, 10),
+    "chat.delete": (50 / 60, 10),
+    "conversations.open": (100 / 60, 20),
+    "chat.postMessage": (1.0, 3),
+}
 enforce = False
 _tat: dict[str, float] = {}
 
@@ -63,19 +67,36 @@ async def api(request: Request) -> Response:
     wait = _limited(method, params)
     if wait > 0:
         calls["429"] += 1
-        return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429,
-                            headers={"Retry-After": str(max(1, math.ceil(wait)))})  # fmt: skip
+        return JSONResponse(
+            {"ok": False, "error": "ratelimited"},
+            status_code=429,
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     if method == "auth.test":
-        return JSONResponse({"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "bot",
-                             "team": "Bench", "url": "https://bench.invalid/"})  # fmt: skip
+        return JSONResponse(
+            {
+                "ok": True,
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "user": "bot",
+                "team": "Bench",
+                "url": "https://bench.invalid/",
+            }
+        )
     if method == "conversations.open":
         return JSONResponse({"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))}})
     if method == "conversations.members":
         everyone = members.get(str(params.get("channel")), [])
         start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
         nxt = str(start + limit) if start + limit < len(everyone) else ""
-        return JSONResponse({"ok": True, "members": everyone[start:start + limit],
-                             "response_metadata": {"next_cursor": nxt}})  # fmt: skip
+        return JSONResponse(
+            {
+                "ok": True,
+                "members": everyone[start : start + limit],
+                "response_metadata": {"next_cursor": nxt},
+            }
+        )
     if method == "conversations.history":
         return JSONResponse({"ok": True, "messages": []})
     if method == "chat.postMessage":
@@ -122,13 +143,17 @@ async def reset(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-app = Starlette(routes=[
-    Route("/api/{method}", api, methods=["POST", "GET"]),
-    Route("/upload/{fid}", upload, methods=["POST"]),
-    Route("/respond/{rest:path}", respond, methods=["POST"]),
-    Route("/_stats", stats), Route("/_reset", reset, methods=["POST"]), Route("/_arrivals", arrived),
-    Route("/_members", set_members, methods=["POST"]),
-])  # fmt: skip
+app = Starlette(
+    routes=[
+        Route("/api/{method}", api, methods=["POST", "GET"]),
+        Route("/upload/{fid}", upload, methods=["POST"]),
+        Route("/respond/{rest:path}", respond, methods=["POST"]),
+        Route("/_stats", stats),
+        Route("/_reset", reset, methods=["POST"]),
+        Route("/_arrivals", arrived),
+        Route("/_members", set_members, methods=["POST"]),
+    ]
+)
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

@@ -26,11 +26,23 @@ LUA = "return redis.call('HINCRBY', KEYS[1], 'n', 1)"
 LABELS = ["nie", "selten", "manchmal", "oft", "immer", "möchte ich nicht beantworten"]
 BLOCKS = [
     {"type": "context", "elements": [{"type": "plain_text", "text": "Frage 3 von 12"}]},
-    {"type": "section", "text": {"type": "mrkdwn", "text": "In den letzten 4 Wochen: Wie oft …\n*… eine Frage*"}},
-    {"type": "actions", "elements": [
-        {"type": "button", "action_id": f"rp:{n}", "value": f"a:c1:{n}", "text": {"type": "plain_text", "text": label}}
-        for n, label in enumerate(LABELS)]},
-]  # fmt: skip
+    {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "In den letzten 4 Wochen: Wie oft …\n*… eine Frage*"},
+    },
+    {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": f"rp:{n}",
+                "value": f"a:c1:{n}",
+                "text": {"type": "plain_text", "text": label},
+            }
+            for n, label in enumerate(LABELS)
+        ],
+    },
+]
 
 
 def build(update: bool) -> FastAPI:

@@ -37,13 +37,24 @@ class Agent:
     def payload(self) -> str:
         value = self.clicks[self.step]
         body = {
-            "type": "block_actions", "api_app_id": "A1", "trigger_id": "t",
-            "user": {"id": self.user, "team_id": "T1"}, "team": {"id": "T1"},
+            "type": "block_actions",
+            "api_app_id": "A1",
+            "trigger_id": "t",
+            "user": {"id": self.user, "team_id": "T1"},
+            "team": {"id": "T1"},
             "container": {"type": "message", "message_ts": "1.1", "channel_id": "D" + self.user},
-            "channel": {"id": "D" + self.user}, "response_url": f"{self.respond}/D{self.user}/{self.step}",
-            "actions": [{"action_id": "rp:0", "block_id": "b", "type": "button", "value": value,
-                         "action_ts": f"{time.time():.6f}{self.step}"}],
-        }  # fmt: skip
+            "channel": {"id": "D" + self.user},
+            "response_url": f"{self.respond}/D{self.user}/{self.step}",
+            "actions": [
+                {
+                    "action_id": "rp:0",
+                    "block_id": "b",
+                    "type": "button",
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}{self.step}",
+                }
+            ],
+        }
         return urlencode({"payload": json.dumps(body)})
 
 
@@ -80,8 +91,11 @@ async def main() -> None:
             url, turn = urls[turn % len(urls)], turn + 1  # a load balancer's round robin
             body = agent.payload()
             ts = str(int(time.time()))
-            headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                       "X-Slack-Signature": signer.generate_signature(timestamp=ts, body=body)}  # fmt: skip
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": signer.generate_signature(timestamp=ts, body=body),
+            }
             start = time.perf_counter()
             try:
                 async with http.post(url, data=body, headers=headers) as r:
@@ -138,9 +152,20 @@ async def main() -> None:
             round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 2) if latencies else 0.0
         )
 
-    print(json.dumps({"clicks": len(latencies), "seconds": round(elapsed, 3),
-                      "clicks_per_s": round(len(latencies) / elapsed, 1), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
-                      "errors": errors, "next_agent": next_agent, "finished": finished}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "clicks": len(latencies),
+                "seconds": round(elapsed, 3),
+                "clicks_per_s": round(len(latencies) / elapsed, 1),
+                "p50_ms": pct(0.5),
+                "p99_ms": pct(0.99),
+                "errors": errors,
+                "next_agent": next_agent,
+                "finished": finished,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

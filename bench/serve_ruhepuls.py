@@ -10,5 +10,10 @@ from bot.web import create_app
 
 if __name__ == "__main__":
     settings = Settings()
-    uvicorn.run(Timed(create_app(settings)), host=settings.host, port=settings.port, log_level="warning",
-                access_log=False)  # fmt: skip
+    uvicorn.run(
+        Timed(create_app(settings)),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )

@@ -54,8 +54,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     link.add_argument("id")
     link.add_argument("--days", type=int, default=14, help="valid this many days (default 14, at most 365)")
     link.add_argument("--uses", type=int, default=50, help="valid for this many joins (default 50)")
-    link.add_argument("--personal", type=int, default=None, metavar="N",
-                      help="N single-use links, one per member")  # fmt: skip
+    link.add_argument(
+        "--personal", type=int, default=None, metavar="N", help="N single-use links, one per member"
+    )
     joined = tsub.add_parser("joined", help="Telegram: how many people joined the team by a link")
     joined.add_argument("id")
     rm = tsub.add_parser("remove", help="remove a team")
@@ -210,8 +211,11 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 return await admin.run(actor, f"summary {args.team}", settings.language)
             if args.command == "round":
                 days = getattr(args, "days", None) or settings.round_days
-                text = {"open": f"round open {args.team} {days}", "close": f"round close {args.team}",
-                        "status": f"round status {args.team}"}[args.round_command]  # fmt: skip
+                text = {
+                    "open": f"round open {args.team} {days}",
+                    "close": f"round close {args.team}",
+                    "status": f"round status {args.team}",
+                }[args.round_command]
                 return await admin.run(actor, text, settings.language)
             if args.team_command == "list":
                 return await admin.run(actor, "team list", settings.language)
@@ -226,10 +230,16 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 return f"removed {args.id}: {kinds or 'nothing else was stored'}"
             try:
                 team = Team(
-                    id=args.id, name=args.name, platform=args.platform, channel=args.channel,
-                    lead_channel=args.lead_channel, language=args.lang or settings.language,
-                    timezone=args.tz or settings.timezone, parent=args.parent, leads=tuple(args.lead),
-                )  # fmt: skip
+                    id=args.id,
+                    name=args.name,
+                    platform=args.platform,
+                    channel=args.channel,
+                    lead_channel=args.lead_channel,
+                    language=args.lang or settings.language,
+                    timezone=args.tz or settings.timezone,
+                    parent=args.parent,
+                    leads=tuple(args.lead),
+                )
             except ValidationError as exc:
                 sys.exit("ruhepuls: " + "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
             platform = platforms().get(team.platform)

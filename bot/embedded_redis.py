@@ -139,15 +139,22 @@ class EmbeddedRedis:
         legacy = not self.volatile and self._legacy_aof()
         args = [
             redis_binary(),
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(workdir),
-            "--appendonly", "yes" if legacy else "no",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(workdir),
+            "--appendonly",
+            "yes" if legacy else "no",
             *(["--save", ""] if self.volatile else ["--save", "60", "1"]),
-            "--daemonize", "no",
-            "--logfile", str(self.data_dir / f"{self.name}.log"),
-        ]  # fmt: skip
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.data_dir / f"{self.name}.log"),
+        ]
         self._proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,

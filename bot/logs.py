@@ -14,9 +14,23 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 THIRD_PARTY = [
-    "httpx", "httpcore", "aiohttp", "saq", "uvicorn", "uvicorn.error", "uvicorn.access", "asyncio",
-    "redis", "websockets", "matplotlib", "PIL", "hpack", "urllib3", "msal", "jwt",
-]  # fmt: skip
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "saq",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "asyncio",
+    "redis",
+    "websockets",
+    "matplotlib",
+    "PIL",
+    "hpack",
+    "urllib3",
+    "msal",
+    "jwt",
+]
 """Libraries held at WARNING (each platform adds its SDK's loggers through `learn`)."""
 TOKEN_SHAPES = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # a JWT

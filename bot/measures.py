@@ -53,9 +53,16 @@ class Measures:
         return text.for_lead(lang) if text else ref
 
     async def choose(
-        self, actor: str, team_id: str, *, path: str | None = None, text: str | None = None,
-        role: str, check: str = "4w", due: str = "4w",
-    ) -> tuple[Team, Measure]:  # fmt: skip
+        self,
+        actor: str,
+        team_id: str,
+        *,
+        path: str | None = None,
+        text: str | None = None,
+        role: str,
+        check: str = "4w",
+        due: str = "4w",
+    ) -> tuple[Team, Measure]:
         """Save a new measure (running from today) for a team `actor` may change, and return
         both. TeamError names what is wrong; the lengths are the record's own (`Measure`)."""
         team = await self.team_for(actor, team_id)
@@ -64,9 +71,17 @@ class Measures:
             raise TeamError("measure_need_what")
         today = self.clock().date()
         try:
-            m = Measure(id=MeasureStore.new_id(), team=team.id, type=LoadType(path[0]) if path else None,
-                        path=path, text=None if path else text, role=role.strip(), chosen=today,
-                        check=_check_date(today, check), due=_weeks_or_date(today, due))  # fmt: skip
+            m = Measure(
+                id=MeasureStore.new_id(),
+                team=team.id,
+                type=LoadType(path[0]) if path else None,
+                path=path,
+                text=None if path else text,
+                role=role.strip(),
+                chosen=today,
+                check=_check_date(today, check),
+                due=_weeks_or_date(today, due),
+            )
         except ValidationError as exc:
             if any("names_someone" in str(e.get("msg", "")) for e in exc.errors()):
                 raise TeamError("measure_names_someone") from exc
@@ -91,11 +106,22 @@ class Measures:
 
     def saved(self, m: Measure, team: Team, lang: Lang) -> str:
         """The confirmation, for the lead channel."""
-        check = (say("measure_when_date", lang, date=day_text(m.check, lang)) if m.check
-                 else say("measure_when_next", lang))  # fmt: skip
+        check = (
+            say("measure_when_date", lang, date=day_text(m.check, lang))
+            if m.check
+            else say("measure_when_next", lang)
+        )
         what = m.what(self.rt.conversations.config.questionnaire, lang, lead=True).rstrip(".")
-        return say("measure_saved", lang, id=m.id, team=team.name, what=what, role=m.role, check=check,
-                   due=day_text(m.due, lang) if m.due else "–")  # fmt: skip
+        return say(
+            "measure_saved",
+            lang,
+            id=m.id,
+            team=team.name,
+            what=what,
+            role=m.role,
+            check=check,
+            due=day_text(m.due, lang) if m.due else "–",
+        )
 
     async def listing(self, actor: str, team_id: str, lang: Lang) -> str:
         team = await self.team_for(actor, team_id)
@@ -110,7 +136,7 @@ class Measures:
                 since=day_text(m.chosen, lang),
                 due=day_text(m.due, lang) if m.due else "–",
                 status=m.status,
-            )  # fmt: skip
+            )
             for m in await self.store.all(team.id)
         ]
         return "\n".join(rows) if rows else say("measure_none", lang, team=team.name)

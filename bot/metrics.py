@@ -41,9 +41,10 @@ API_CALLS = Counter(
 INVITATIONS = Counter("ruhepuls_invitations", "Invitations and reminders", ["platform", "kind", "outcome"])
 SUMMARIES = Counter("ruhepuls_summaries", "Weekly summaries", ["outcome"])
 REDIS_SECONDS = Histogram(
-    "ruhepuls_event_seconds", "Time to run one event through the store (Redis round trips included)",
+    "ruhepuls_event_seconds",
+    "Time to run one event through the store (Redis round trips included)",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)  # fmt: skip
+)
 QUEUE_DEPTH = Gauge("ruhepuls_queue_depth", "Jobs waiting in the worker queue", multiprocess_mode="max")
 DUE_SUMMARIES = Gauge("ruhepuls_due_summaries", "Summary units due at the last tick", multiprocess_mode="max")
 

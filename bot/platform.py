@@ -55,9 +55,16 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 MALFORMED = (
-    ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, UnicodeDecodeError,
-    OverflowError, OSError,  # a date of 1e20 seconds: "timestamp out of range"
-)  # fmt: skip
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+    UnicodeDecodeError,
+    OverflowError,
+    OSError,  # a date of 1e20 seconds: "timestamp out of range"
+)
 """What parsing a body that passed its check may raise: a receiver answers it 400, never 500."""
 
 

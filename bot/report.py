@@ -70,12 +70,28 @@ async def gather(
     for row in await rt.publications.published(team_id):
         if first <= str(row.get("week")) <= last:
             notes = {str(n["id"]): n for n in row.get("measures") or [] if isinstance(n, dict) and "id" in n}
-            posts.append(Posted(str(row["week"]), str(row["text"]), dict(row.get("bands") or {}),
-                                frozenset(row.get("wide") or ()), notes))  # fmt: skip
+            posts.append(
+                Posted(
+                    str(row["week"]),
+                    str(row["text"]),
+                    dict(row.get("bands") or {}),
+                    frozenset(row.get("wide") or ()),
+                    notes,
+                )
+            )
     measures = tuple(m for m in await MeasureStore(rt.redis).all(team_id) if m.chosen <= end)
     q = rt.conversations.config.questionnaire
-    return Report(team.name, lang or team.language, start, end, tuple(posts), measures, q.version,
-                  rt.settings.min_group_size, datetime.now(UTC).date())  # fmt: skip
+    return Report(
+        team.name,
+        lang or team.language,
+        start,
+        end,
+        tuple(posts),
+        measures,
+        q.version,
+        rt.settings.min_group_size,
+        datetime.now(UTC).date(),
+    )
 
 
 def chart(q: Questionnaire, r: Report, *, narrow: bool = False) -> bytes:
@@ -96,8 +112,11 @@ def chart(q: Questionnaire, r: Report, *, narrow: bool = False) -> bytes:
     weeks = [p.week for p in r.posts]
     for n, t in enumerate(LoadType):
         offset = (n - 1.5) * 0.06
-        pts = [(x, LEVEL[Band(p.bands[t.value])] + offset, True)
-               for x, p in enumerate(r.posts) if t.value in p.bands and t.value in p.wide]  # fmt: skip
+        pts = [
+            (x, LEVEL[Band(p.bands[t.value])] + offset, True)
+            for x, p in enumerate(r.posts)
+            if t.value in p.bands and t.value in p.wide
+        ]
         (marker,) = ax.plot(
             [x for x, _, _ in pts], [y for _, y, _ in pts], "o", label=q.types[t].name(r.lang)
         )
@@ -144,8 +163,12 @@ def _measure_text(q: Questionnaire, r: Report, m: Measure) -> str:
     said = [p.notes[m.id] for p in r.posts if m.id in p.notes]
     last = said[-1] if said else {}
 
-    note = MeasureNote(m, _parsed(Band, last.get("before")), _parsed(Band, last.get("after")),
-                       _parsed(Verdict, last.get("verdict")))  # fmt: skip
+    note = MeasureNote(
+        m,
+        _parsed(Band, last.get("before")),
+        _parsed(Band, last.get("after")),
+        _parsed(Verdict, last.get("verdict")),
+    )
     return measure_lines(q, r.lang, [note])[0].removeprefix("• ")
 
 
@@ -157,8 +180,12 @@ def sections(q: Questionnaire, r: Report) -> list[tuple[str, list[str]]]:
         t("no_measures", lang)
     ]
     posts = [p.text for p in r.posts] or [t("no_summaries", lang)]
-    method = [t("version", lang, version=r.version), t("rule", lang, k=r.k),
-              summary_texts()("not_covered", lang), t("generated", lang, date=day_text(r.generated, lang))]  # fmt: skip
+    method = [
+        t("version", lang, version=r.version),
+        t("rule", lang, k=r.k),
+        summary_texts()("not_covered", lang),
+        t("generated", lang, date=day_text(r.generated, lang)),
+    ]
     return [
         (
             "",
@@ -166,7 +193,7 @@ def sections(q: Questionnaire, r: Report) -> list[tuple[str, list[str]]]:
                 t("period", lang, start=day_text(r.start, lang), end=day_text(r.end, lang)),
                 t("purpose", lang),
             ],
-        ),  # fmt: skip
+        ),
         (t("measures", lang), measures),
         (t("summaries", lang), posts),
         (t("method", lang), method),
@@ -237,8 +264,10 @@ def page(q: Questionnaire, r: Report, expires: datetime) -> str:
         if n == 0 and r.posts:
             png = base64.b64encode(chart(q, r)).decode()
             phone = base64.b64encode(chart(q, r, narrow=True)).decode()
-            parts.append(f'<figure><picture><source media="(max-width: 600px)" srcset="data:image/png;base64,{phone}">'
-                         f'<img id="chart" src="data:image/png;base64,{png}" alt="{e(t("chart_alt", r.lang))}"></picture>'
-                         f'<figcaption class="note">{e(t("chart_note", r.lang))}</figcaption></figure>')  # fmt: skip
+            parts.append(
+                f'<figure><picture><source media="(max-width: 600px)" srcset="data:image/png;base64,{phone}">'
+                f'<img id="chart" src="data:image/png;base64,{png}" alt="{e(t("chart_alt", r.lang))}"></picture>'
+                f'<figcaption class="note">{e(t("chart_note", r.lang))}</figcaption></figure>'
+            )
     parts.append(f'<p class="note">{e(t("expires", r.lang, date=f"{moment_text(expires, r.lang)} UTC"))}</p>')
     return _PAGE.format(lang=r.lang, title=e(t("title", r.lang, team=r.team)), body="\n".join(parts))

@@ -34,8 +34,17 @@ def sign(
     """A link token: what the page shows (team, period, language), until when, and the team's
     report key (a new key revokes every earlier link), signed with the server secret. No
     account, no session: whoever has the link may read it until it expires or is revoked."""
-    body = json.dumps({"t": team_id, "f": start.isoformat(), "u": end.isoformat(), "l": lang,
-                       "e": int(expires.timestamp()), "g": key}, separators=(",", ":"))  # fmt: skip
+    body = json.dumps(
+        {
+            "t": team_id,
+            "f": start.isoformat(),
+            "u": end.isoformat(),
+            "l": lang,
+            "e": int(expires.timestamp()),
+            "g": key,
+        },
+        separators=(",", ":"),
+    )
     payload = _b64(body.encode())
     return f"{payload}.{_mac(secret, payload)}"
 
@@ -60,9 +69,14 @@ def verify(secret: bytes, token: str) -> Grant | None:
         return None
     try:
         d = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        grant = Grant(str(d["t"]), date.fromisoformat(d["f"]), date.fromisoformat(d["u"]),
-                      "en" if d["l"] == "en" else "de", datetime.fromtimestamp(int(d["e"]), UTC),
-                      str(d.get("g", "")))  # fmt: skip
+        grant = Grant(
+            str(d["t"]),
+            date.fromisoformat(d["f"]),
+            date.fromisoformat(d["u"]),
+            "en" if d["l"] == "en" else "de",
+            datetime.fromtimestamp(int(d["e"]), UTC),
+            str(d.get("g", "")),
+        )
     except (ValueError, KeyError, TypeError):
         return None
     return grant

@@ -158,10 +158,11 @@ def _resilience(timeout: float = 0.8) -> dict[str, Any]:
     transition and pool scripts check their event id, version and done token, so a retry after
     a lost reply changes nothing twice."""
     return {
-        "socket_timeout": timeout, "socket_connect_timeout": min(timeout, 0.5),
+        "socket_timeout": timeout,
+        "socket_connect_timeout": min(timeout, 0.5),
         "retry": Retry(ExponentialWithJitterBackoff(base=0.02, cap=0.1), retries=1),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError],
-    }  # fmt: skip
+    }
 
 
 def connect(url: str, timeout: float = 0.8) -> Redis:
@@ -256,9 +257,17 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
         )
         queue = RedisQueue(queue_redis, name=QUEUE)
         yield Runtime(
-            settings, redis, conversations, secret, teams, queue, PublicationStore(redis), sessions,
-            ExpiringMessages(sessions), snoozes,
-        )  # fmt: skip
+            settings,
+            redis,
+            conversations,
+            secret,
+            teams,
+            queue,
+            PublicationStore(redis),
+            sessions,
+            ExpiringMessages(sessions),
+            snoozes,
+        )
     finally:
         await redis.aclose()
         if sessions is not redis:

@@ -64,10 +64,14 @@ def create_app(settings: Settings) -> FastAPI:
                 gc.unfreeze()
 
     api = FastAPI(
-        title="Ruhepuls", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+        title="Ruhepuls",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
         # no OpenTelemetry here: FastAPI would otherwise look for its providers on every request
         telemetry={"tracing": False, "metrics": False, "logs": False},
-    )  # fmt: skip
+    )
 
     api.add_middleware(RequestIds)
 
@@ -110,8 +114,11 @@ def create_app(settings: Settings) -> FastAPI:
         headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
         def notice(text: str, status: int, **extra: str) -> HTMLResponse:
-            return HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{text}</p>", status_code=status,
-                                headers=headers | extra)  # fmt: skip
+            return HTMLResponse(
+                f"<!doctype html><meta charset=utf-8><p>{text}</p>",
+                status_code=status,
+                headers=headers | extra,
+            )
 
         grant = verify(rt.secret, token)
         if grant is None:

@@ -148,19 +148,41 @@ async def compose(rt: Runtime, unit: list[Team], week: str) -> list[Posted]:
         wide = frozenset(t.value for t in summary.wide) if summary else frozenset()
         notes = await _measure_notes(rt, team.id, week, history, summary, pub.counters, k_types, k)
         pooled = any(c.window.startswith(f"{keys.FOLD}:") for c in pub.cells)  # small teams' remainders
-        text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=summary,
-                              combined=bool(pub.folded) or pooled, measures=notes)  # fmt: skip
+        text = render_summary(
+            q,
+            team.language,
+            team=team.name,
+            week=week,
+            k=k,
+            summary=summary,
+            combined=bool(pub.folded) or pooled,
+            measures=notes,
+        )
         used: dict[str, tuple[str, ...]] = {}
         for cell in sorted(pub.cells):
             used[cell.team] = (*used.get(cell.team, ()), cell.window)
-        posts[team.id] = Posted(root, team.id, text, bands, tuple(sorted(wide)), used,
-                                     measures=tuple(n.as_record() for n in notes))  # fmt: skip
+        posts[team.id] = Posted(
+            root,
+            team.id,
+            text,
+            bands,
+            tuple(sorted(wide)),
+            used,
+            measures=tuple(n.as_record() for n in notes),
+        )
     for team in members:
         if team.id not in posts:
             # a team with a parent reads the same sentence every week, answered or not
             parent = by_id.get(result.folded_into.get(team.id) or team.parent or "")
-            text = render_summary(q, team.language, team=team.name, week=week, k=k, summary=None,
-                                  folded_into=parent.name if parent else None)  # fmt: skip
+            text = render_summary(
+                q,
+                team.language,
+                team=team.name,
+                week=week,
+                k=k,
+                summary=None,
+                folded_into=parent.name if parent else None,
+            )
             posts[team.id] = Posted(root, team.id, text)
     return list(posts.values())
 

@@ -248,9 +248,13 @@ def summarize(
             x, systemic, room = tension_base(counters, t)
         cause[t] = Cause.FEW
         if x >= need[t] and systemic is not None:
-            cause[t] = (Cause.HIGH if systemic >= q.thresholds.tension_systemic
-                        else Cause.PARTLY if systemic >= q.thresholds.level_mid_from - Fraction(1, 2)
-                        else Cause.LOW)  # fmt: skip
+            cause[t] = (
+                Cause.HIGH
+                if systemic >= q.thresholds.tension_systemic
+                else Cause.PARTLY
+                if systemic >= q.thresholds.level_mid_from - Fraction(1, 2)
+                else Cause.LOW
+            )
         if x >= need[t] and systemic is not None and room is not None:
             if systemic >= q.thresholds.tension_systemic and room >= q.thresholds.tension_little_room:
                 tension.append(t)

@@ -24,8 +24,13 @@ MAX_PATHS = 4
 MAX_LINES = 4
 """A "multiple" outcome has one line for every named type: a tie is never broken arbitrarily."""
 
-_OUTCOME_CODE = {Outcome.DOMINANT: "d", Outcome.MULTIPLE: "m", Outcome.MODERATE: "o", Outcome.LOW: "l",
-                 Outcome.NO_RESULT: "n"}  # fmt: skip
+_OUTCOME_CODE = {
+    Outcome.DOMINANT: "d",
+    Outcome.MULTIPLE: "m",
+    Outcome.MODERATE: "o",
+    Outcome.LOW: "l",
+    Outcome.NO_RESULT: "n",
+}
 _CODE_OUTCOME = {v: k for k, v in _OUTCOME_CODE.items()}
 _KEY = re.compile(
     r"^([dmoln])([ABCD]{0,4})\.([012x]{0,4})\.([012x]{0,4})\.(?:([012x]{0,4})\.)?([-eab])([cn])$"
@@ -261,8 +266,13 @@ def phrase(q: Questionnaire, key: ResultKey, lang: Lang) -> PersonalResult:
             lines += [say(texts.meaning), *sys_lines, inf]
     if key.signpost:  # with a named pattern the pointer alone; otherwise also why, and the acute line
         sp = q.signpost
-        why = (sp.because_both if key.exhaustion and key.aggression
-               else sp.because_exhaustion if key.exhaustion else sp.because_aggression)  # fmt: skip
+        why = (
+            sp.because_both
+            if key.exhaustion and key.aggression
+            else sp.because_exhaustion
+            if key.exhaustion
+            else sp.because_aggression
+        )
         named = key.outcome in (Outcome.DOMINANT, Outcome.MULTIPLE)
         if named:
             lines.append(sp.pointer(lang))

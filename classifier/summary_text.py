@@ -110,8 +110,17 @@ def measure_lines(
     for n in notes:
         m = n.measure
         due = _t("measure_due", lang, date=day_text(m.due, lang)) if m.due else ""
-        parts = [_t("measure_line", lang, what=m.what(q, lang, lead=True).rstrip("."), role=m.role,
-                    since=day_text(m.chosen, lang), due=due, status=_t(f"status_{m.status}", lang))]  # fmt: skip
+        parts = [
+            _t(
+                "measure_line",
+                lang,
+                what=m.what(q, lang, lead=True).rstrip("."),
+                role=m.role,
+                since=day_text(m.chosen, lang),
+                due=due,
+                status=_t(f"status_{m.status}", lang),
+            )
+        ]
         if m.type is not None:
             name = q.types[m.type].name(lang)
             if n.before is not None and n.after is not None:
@@ -130,9 +139,10 @@ def focus_types(summary: TeamSummary) -> list[LoadType]:
     """The types a summary puts forward: clear bands, tension fields and types that some or many
     show clearly (even where the mean is lower), in type order."""
     return [
-        t for t in LoadType
+        t
+        for t in LoadType
         if summary.bands.get(t) is Band.DEUTLICH or t in summary.tension or t in summary.spread
-    ]  # fmt: skip
+    ]
 
 
 def render_summary(

@@ -144,8 +144,13 @@ def review_menu(ctx: Ctx, s: Session) -> msg.Menu:
     if counts_in_round(ctx, s):
         text += " " + ctx.t("review_round", s.lang)
     last = ctx.cfg.questionnaire.items[-1].id
-    return msg.Menu(text, (msg.Choice(ctx.t("back", s.lang), encode(ev.Back(last))),
-                           msg.Choice(ctx.t("finish_anyway", s.lang), encode(ev.Finish()))))  # fmt: skip
+    return msg.Menu(
+        text,
+        (
+            msg.Choice(ctx.t("back", s.lang), encode(ev.Back(last))),
+            msg.Choice(ctx.t("finish_anyway", s.lang), encode(ev.Finish())),
+        ),
+    )
 
 
 def _sentence(text: str) -> str:

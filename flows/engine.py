@@ -52,7 +52,7 @@ from .actions import (
     survey_gone,
     switch_language,
     unfinished,
-)  # fmt: skip
+)
 from .compose import invitation
 from .context import (
     ANY,
@@ -71,7 +71,7 @@ from .context import (
     Remark,
     Step,
     Unclear,
-)  # fmt: skip
+)
 from .events import Event
 from .session import Session, State
 from .typed import meaning
@@ -93,51 +93,56 @@ PAUSED = frozenset({State.PAUSED})
 
 RULES: tuple[Rule, ...] = (
     # from     event                       guard                 action
-    Rule(ANY,  ev.Dismiss,                 None,                 delete_message),
-    Rule(ANY,  ev.ShowResult,              None,                 show_result),  # from the result's own key
-    Rule(ANY,  ev.Help,                    None,                 show_help),
-    Rule(ANY,  ev.Support,                 None,                 show_support),
-    Rule(ANY,  Distress,                   None,                 crisis),   # however short
-    Rule(ANY,  Remark,                       None,                 free_text),
-    Rule(NO,   ev.Start,                   None,                 begin),
-    Rule(NO,   ev.Later,                   None,                 later),
-    Rule(NO,   ev.Snooze,                  None,                 snooze),
-    Rule(NO,   ev.NotThisTime,             None,                 not_this_time),
-    Rule(NO,   ev.Cancel,                  None,                 nothing_saved),
-    Rule(NO,   (ev.Answer, ev.Back,
-                ev.Finish, ev.CheckBack),  None,                 survey_gone),
-    Rule(FOLLOWUP, ev.CheckBack,           None,                 check_back),
-    Rule(FOLLOWUP, ev.Cancel,              None,                 cancel),
-    Rule(FOLLOWUP, ev.Language,            None,                 switch_language),
-    Rule(FOLLOWUP, (ev.Answer, ev.Back, ev.Start, ev.Resume, ev.Pause, ev.Finish,
-                    ev.Later, ev.Snooze, ev.NotThisTime), None, followup_again),
-    Rule(REVIEW, ev.Finish,                None,                 finish_anyway),  # no result, knowingly
-    Rule(REVIEW, ev.Back,                  can_go_back,          review_back),
-    Rule(REVIEW, ev.Pause,                 None,                 pause),
-    Rule(REVIEW, ev.Cancel,                None,                 cancel),
-    Rule(REVIEW, ev.Language,              None,                 switch_language),
-    Rule(REVIEW, (ev.Answer, ev.Back, ev.Start, ev.Resume,
-                  ev.Later, ev.Snooze, ev.NotThisTime, ev.CheckBack), None, review),
-    Rule(NO,   (ev.Pause, ev.Resume,
-                ev.Language),              None,                 offer_intro),
-    Rule(OPEN, ev.Answer,                  is_current_and_last,  finish),
-    Rule(OPEN, ev.Answer,                  is_current,           record),
-    Rule(OPEN, ev.Answer,                  None,                 reshow),   # stale or repeated click
-    Rule(OPEN, ev.Back,                    can_go_back,          go_back),
-    Rule(OPEN, ev.Back,                    None,                 reshow),
-    Rule(OPEN, (ev.Pause, ev.Later,
-                ev.Snooze, ev.NotThisTime), None,                pause),
-    Rule(OPEN, (ev.Start, ev.Resume),      None,                 resume),   # continue where they stopped
-    Rule(OPEN, ev.Cancel,                  None,                 cancel),
-    Rule(OPEN, (ev.Finish, ev.CheckBack),  None,                 reshow),
-    Rule(OPEN, ev.Language,                None,                 switch_language),
+    Rule(ANY, ev.Dismiss, None, delete_message),
+    Rule(ANY, ev.ShowResult, None, show_result),  # from the result's own key
+    Rule(ANY, ev.Help, None, show_help),
+    Rule(ANY, ev.Support, None, show_support),
+    Rule(ANY, Distress, None, crisis),  # however short
+    Rule(ANY, Remark, None, free_text),
+    Rule(NO, ev.Start, None, begin),
+    Rule(NO, ev.Later, None, later),
+    Rule(NO, ev.Snooze, None, snooze),
+    Rule(NO, ev.NotThisTime, None, not_this_time),
+    Rule(NO, ev.Cancel, None, nothing_saved),
+    Rule(NO, (ev.Answer, ev.Back, ev.Finish, ev.CheckBack), None, survey_gone),
+    Rule(FOLLOWUP, ev.CheckBack, None, check_back),
+    Rule(FOLLOWUP, ev.Cancel, None, cancel),
+    Rule(FOLLOWUP, ev.Language, None, switch_language),
+    Rule(
+        FOLLOWUP,
+        (ev.Answer, ev.Back, ev.Start, ev.Resume, ev.Pause, ev.Finish, ev.Later, ev.Snooze, ev.NotThisTime),
+        None,
+        followup_again,
+    ),
+    Rule(REVIEW, ev.Finish, None, finish_anyway),  # no result, knowingly
+    Rule(REVIEW, ev.Back, can_go_back, review_back),
+    Rule(REVIEW, ev.Pause, None, pause),
+    Rule(REVIEW, ev.Cancel, None, cancel),
+    Rule(REVIEW, ev.Language, None, switch_language),
+    Rule(
+        REVIEW,
+        (ev.Answer, ev.Back, ev.Start, ev.Resume, ev.Later, ev.Snooze, ev.NotThisTime, ev.CheckBack),
+        None,
+        review,
+    ),
+    Rule(NO, (ev.Pause, ev.Resume, ev.Language), None, offer_intro),
+    Rule(OPEN, ev.Answer, is_current_and_last, finish),
+    Rule(OPEN, ev.Answer, is_current, record),
+    Rule(OPEN, ev.Answer, None, reshow),  # stale or repeated click
+    Rule(OPEN, ev.Back, can_go_back, go_back),
+    Rule(OPEN, ev.Back, None, reshow),
+    Rule(OPEN, (ev.Pause, ev.Later, ev.Snooze, ev.NotThisTime), None, pause),
+    Rule(OPEN, (ev.Start, ev.Resume), None, resume),  # continue where they stopped
+    Rule(OPEN, ev.Cancel, None, cancel),
+    Rule(OPEN, (ev.Finish, ev.CheckBack), None, reshow),
+    Rule(OPEN, ev.Language, None, switch_language),
     # typed text that means nothing the table knows: each state's own answer
-    Rule(NO,   Unclear,                    None,                 offer_intro),
-    Rule(ASKING, Unclear,                  None,                 hint),
-    Rule(PAUSED, Unclear,                  None,                 unfinished),
-    Rule(REVIEW, Unclear,                  None,                 review),
-    Rule(FOLLOWUP, Unclear,                None,                 followup_again),
-)  # fmt: skip
+    Rule(NO, Unclear, None, offer_intro),
+    Rule(ASKING, Unclear, None, hint),
+    Rule(PAUSED, Unclear, None, unfinished),
+    Rule(REVIEW, Unclear, None, review),
+    Rule(FOLLOWUP, Unclear, None, followup_again),
+)
 
 
 def rule_for(ctx: Ctx, s: Session | None, e: Input) -> Rule:

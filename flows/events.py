@@ -122,9 +122,24 @@ class CheckBack:
 
 
 Event = (
-    Start | Later | Answer | Back | Pause | Resume | Cancel | Help | Language | Typed | Dismiss | Support | Finish
-    | ShowResult | Snooze | NotThisTime | CheckBack
-)  # fmt: skip
+    Start
+    | Later
+    | Answer
+    | Back
+    | Pause
+    | Resume
+    | Cancel
+    | Help
+    | Language
+    | Typed
+    | Dismiss
+    | Support
+    | Finish
+    | ShowResult
+    | Snooze
+    | NotThisTime
+    | CheckBack
+)
 
 MAX_ACTION_BYTES = 64
 _SIMPLE: dict[str, Event] = {

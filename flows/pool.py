@@ -86,11 +86,14 @@ class Pools:
             args += [name, inc]
         counted, made = await self._pool(
             keys=[
-                keys.done(team_id, round_id), keys.pool(team_id, round_id), keys.batches(team_id),
-                keys.closed(team_id, round_id), keys.batch(team_id, batch_id),
+                keys.done(team_id, round_id),
+                keys.pool(team_id, round_id),
+                keys.batches(team_id),
+                keys.closed(team_id, round_id),
+                keys.batch(team_id, batch_id),
             ],
             args=args,
-        )  # fmt: skip
+        )
         if made:
             await self._write(team_id, _text(made))
         return bool(counted)
@@ -169,10 +172,13 @@ class Pools:
             args += [name, inc]
         _, made = await self._pool(
             keys=[
-                keys.merged(parent), keys.pool(parent, keys.FOLD), keys.batches(parent),
-                keys.closed(parent, keys.FOLD), keys.batch(parent, new_id),
+                keys.merged(parent),
+                keys.pool(parent, keys.FOLD),
+                keys.batches(parent),
+                keys.closed(parent, keys.FOLD),
+                keys.batch(parent, new_id),
             ],
             args=args,
-        )  # fmt: skip
+        )
         if made:
             await self._write(parent, _text(made))

@@ -89,8 +89,15 @@ class Posted:
 
     def record(self, week: str) -> str:
         """The entry the team's report keeps of this post (no chart, no cells)."""
-        return json.dumps({"week": week, "text": self.text, "bands": self.bands, "wide": list(self.wide),
-                           "measures": list(self.measures)})  # fmt: skip
+        return json.dumps(
+            {
+                "week": week,
+                "text": self.text,
+                "bands": self.bands,
+                "wide": list(self.wide),
+                "measures": list(self.measures),
+            }
+        )
 
 
 def _text(raw: bytes | str) -> str:
@@ -218,8 +225,10 @@ class PublicationStore:
 
     async def mark_posted(self, team_id: str, week: str, p: Posted) -> None:
         """Posted: and, once only, into the record the team's report is made from."""
-        await self._posted(keys=[keys.publication(team_id, week), keys.published(team_id)],
-                           args=[p.record(week), HISTORY_WEEKS])  # fmt: skip
+        await self._posted(
+            keys=[keys.publication(team_id, week), keys.published(team_id)],
+            args=[p.record(week), HISTORY_WEEKS],
+        )
 
     async def published(self, team_id: str) -> list[dict[str, Any]]:
         """What reached the team's lead channel, oldest first (at most HISTORY_WEEKS posts)."""

@@ -180,9 +180,16 @@ class Conversations:
                 already = await self.teams.has_finished(scope, round_id, token)  # type: ignore[union-attr]
             followup = await self._followup(scope, rnd, session)
             result = engine.step(
-                self.config, session, event, lang=lang, now=self._clock(),
-                round_id=round_id, already_done=already, followup=followup, just_finished=finished,
-            )  # fmt: skip
+                self.config,
+                session,
+                event,
+                lang=lang,
+                now=self._clock(),
+                round_id=round_id,
+                already_done=already,
+                followup=followup,
+                just_finished=finished,
+            )
             if rnd and token is None and result.completion is not None:
                 token = done_token(secret, rnd[1], person)
             write = Write(result.session, result.finished, result.completion)

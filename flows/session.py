@@ -84,8 +84,14 @@ class Session:
             if len(rest) > 1 or (rest and not _VERSION.fullmatch(rest[0])):
                 raise ValueError("not a questionnaire version")
             state = {"a": State.ASKING, "p": State.PAUSED, "r": State.REVIEW, "f": State.FOLLOWUP}[head[0]]
-            session = cls(state, head[1:3], int(head[3:]), answers, round_id or None,  # type: ignore[arg-type]
-                          rest[0] if rest else None)  # fmt: skip
+            session = cls(
+                state,
+                head[1:3],  # type: ignore[arg-type]
+                int(head[3:]),
+                answers,
+                round_id or None,
+                rest[0] if rest else None,
+            )
         except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
             raise SessionDataError("unreadable session") from exc
         if (

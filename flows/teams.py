@@ -113,12 +113,20 @@ def _round(raw: dict[bytes, bytes]) -> Round | None:
     d = {k.decode(): v.decode() for k, v in raw.items()}
     reminders = tuple(datetime.fromisoformat(t) for t in d.get("reminders", "").split(",") if t)
     return Round(
-        d["id"], "open" if d["status"] == "open" else "closed",
-        datetime.fromisoformat(d["opened"]), datetime.fromisoformat(d["ends"]),
-        reminders, int(d.get("reminded", 0)), d.get("invited") == "1", int(d.get("unreachable", 0)),
-        int(d.get("to_parent", 0)), int(d.get("dropped", 0)), d.get("lost") == "1",
-        sum(int(d.get(f"failed_{k}", 0)) for k in keys.KINDS), d.get("failed_code", ""),
-    )  # fmt: skip
+        d["id"],
+        "open" if d["status"] == "open" else "closed",
+        datetime.fromisoformat(d["opened"]),
+        datetime.fromisoformat(d["ends"]),
+        reminders,
+        int(d.get("reminded", 0)),
+        d.get("invited") == "1",
+        int(d.get("unreachable", 0)),
+        int(d.get("to_parent", 0)),
+        int(d.get("dropped", 0)),
+        d.get("lost") == "1",
+        sum(int(d.get(f"failed_{k}", 0)) for k in keys.KINDS),
+        d.get("failed_code", ""),
+    )
 
 
 class TeamStore:
@@ -193,8 +201,11 @@ class TeamStore:
         for key in own:
             kind = keys.team_key_kind(key.decode())
             gone[kind] = gone.get(kind, 0) + 1
-        links = [k async for k in self.redis.scan_iter(match=keys.join_code("*"), count=1000)
-                 if await self.members.code_team(k) == team_id]  # fmt: skip
+        links = [
+            k
+            async for k in self.redis.scan_iter(match=keys.join_code("*"), count=1000)
+            if await self.members.code_team(k) == team_id
+        ]
         mapped = []
         async for k in self.redis.scan_iter(match=keys.who("*"), count=1000):
             if await self.redis.get(k) == team_id.encode():
@@ -215,10 +226,15 @@ class TeamStore:
         round_id = "r" + secrets.token_hex(4)
         r1, r2 = reminder_times(opened, ends)
         fields = {
-            "id": round_id, "status": "open", "opened": opened.isoformat(), "ends": ends.isoformat(),
-            "reminders": f"{r1.isoformat()},{r2.isoformat()}", "reminded": "0", "invited": "0",
+            "id": round_id,
+            "status": "open",
+            "opened": opened.isoformat(),
+            "ends": ends.isoformat(),
+            "reminders": f"{r1.isoformat()},{r2.isoformat()}",
+            "reminded": "0",
+            "invited": "0",
             "key": secrets.token_hex(32),
-        }  # fmt: skip
+        }
         flat = [x for kv in fields.items() for x in kv]
         if not await self._open(keys=[keys.round_hash(team_id)], args=flat):
             raise TeamError("round_already_open", team=team_id)
@@ -253,9 +269,11 @@ class TeamStore:
         team = await self.team(team_id)
         settled = await self.pools.close(team_id, rid, team.parent if team else None)
         await self.mark_round(
-            team_id, to_parent=str(settled.to_parent), dropped=str(settled.dropped),
+            team_id,
+            to_parent=str(settled.to_parent),
+            dropped=str(settled.dropped),
             lost="1" if settled.lost else "0",
-        )  # fmt: skip
+        )
         return await self.current_round(team_id)
 
     async def mark_round(self, team_id: str, **fields: str) -> None:

@@ -29,8 +29,18 @@ for _name in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "SERVICE_URL"):
 
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 
-PURE = frozenset({"test_disclosure", "test_retry", "test_measure_rule", "test_questionnaire", "test_reads", "test_result",
-                  "test_scoring", "test_sentences"})  # fmt: skip
+PURE = frozenset(
+    {
+        "test_disclosure",
+        "test_retry",
+        "test_measure_rule",
+        "test_questionnaire",
+        "test_reads",
+        "test_result",
+        "test_scoring",
+        "test_sentences",
+    }
+)
 """Modules of pure tests (the classifier and the engine's words): no server, no socket, seconds
 for all of them (`pytest -m pure`); every other test is `e2e`."""
 LOAD = frozenset({"test_burst"})
@@ -119,10 +129,22 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -175,8 +197,12 @@ def python_env(**extra: str) -> dict[str, str]:
     """The environment for a `ruhepuls` subprocess: ours, minus anything platform-related."""
     from bot.platform import platforms
 
-    ours = {alias for p in platforms().values() for f in p.settings.model_fields.values()
-            if isinstance(alias := f.validation_alias, str)}  # fmt: skip
+    ours = {
+        alias
+        for p in platforms().values()
+        for f in p.settings.model_fields.values()
+        if isinstance(alias := f.validation_alias, str)
+    }
     env = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("RUHEPULS_", "REDIS_"))}
     env.update(extra)
     return env
@@ -197,8 +223,14 @@ REPO = Path(__file__).resolve().parent.parent
 def ruhepuls_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
     """`python -m bot ARGS` as a process of its own, its output in `log`; ended at the end."""
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, cwd=REPO, text=True,
-                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            cwd=REPO,
+            text=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield proc
     finally:

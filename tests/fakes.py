@@ -75,8 +75,12 @@ class FakeSlack:
             status, call.result = self._answer(method, params)
         return status, call.result
 
-    LIMITS = {"chat.update": (50 / 60, 10), "chat.delete": (50 / 60, 10), "conversations.open": (100 / 60, 20),
-              "chat.postMessage": (1.0, 3)}  # fmt: skip
+    LIMITS = {
+        "chat.update": (50 / 60, 10),
+        "chat.delete": (50 / 60, 10),
+        "conversations.open": (100 / 60, 20),
+        "chat.postMessage": (1.0, 3),
+    }
 
     def _limited(self, method: str, params: dict[str, Any]) -> float:
         """Seconds to wait when this call exceeds its limit (0: within it); GCRA per bucket."""
@@ -131,9 +135,12 @@ class FakeSlack:
         if method == "conversations.history":
             channel = params.get("channel")
             posted = [
-                c for c in self.calls
-                if c.method == "chat.postMessage" and c.params.get("channel") == channel and c.result.get("ok")
-            ]  # fmt: skip
+                c
+                for c in self.calls
+                if c.method == "chat.postMessage"
+                and c.params.get("channel") == channel
+                and c.result.get("ok")
+            ]
             messages = [
                 {
                     "type": "message",
@@ -259,8 +266,10 @@ class FakeServer(Threaded):
                     method, params = "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(body)}
                 elif path.startswith("/respond/"):  # an interaction's response_url
                     _, _, channel, ts, nonce = path.split("/", 4)
-                    method, params = "respond", {"channel": channel, "ts": ts, "url": nonce,
-                                                 **json.loads(body or b"{}")}  # fmt: skip
+                    method, params = (
+                        "respond",
+                        {"channel": channel, "ts": ts, "url": nonce, **json.loads(body or b"{}")},
+                    )
                 else:
                     method = path.removeprefix(prefix).rstrip("/").rsplit("/", 1)[-1]
                     params = _params(self, body)
@@ -300,8 +309,9 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, tuple[int, int]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
-    webhook: dict[str, Any] = field(default_factory=lambda: {"url": "", "has_custom_certificate": False,
-                                                              "pending_update_count": 0})  # fmt: skip
+    webhook: dict[str, Any] = field(
+        default_factory=lambda: {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+    )
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(100))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -328,8 +338,13 @@ class FakeTelegram:
 
     def _message(self, params: dict[str, Any], message_id: int) -> dict[str, Any]:
         chat_id = int(params.get("chat_id", 0))
-        out = {"message_id": message_id, "date": 1_700_000_000, "from": self.me,
-               "chat": {"id": chat_id, "type": "private"}, "text": params.get("text", "")}  # fmt: skip
+        out = {
+            "message_id": message_id,
+            "date": 1_700_000_000,
+            "from": self.me,
+            "chat": {"id": chat_id, "type": "private"},
+            "text": params.get("text", ""),
+        }
         if params.get("reply_markup"):
             out["reply_markup"] = params["reply_markup"]
         return out

@@ -127,13 +127,23 @@ class SlackAgent:
 
     async def say(self, text: str, event_id: str | None = None, **headers: str) -> httpx.Response:
         self._events += 1
-        body = json.dumps({
-            "type": "event_callback", "team_id": self.team, "api_app_id": "A1",
-            "event_id": event_id or f"Ev{self.user}{self._events}{time.monotonic_ns()}",
-            "event_time": int(time.time()),
-            "event": {"type": "message", "channel_type": "im", "channel": self.channel,
-                      "user": self.user, "text": text, "ts": f"{time.time():.6f}"},
-        })  # fmt: skip
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": self.team,
+                "api_app_id": "A1",
+                "event_id": event_id or f"Ev{self.user}{self._events}{time.monotonic_ns()}",
+                "event_time": int(time.time()),
+                "event": {
+                    "type": "message",
+                    "channel_type": "im",
+                    "channel": self.channel,
+                    "user": self.user,
+                    "text": text,
+                    "ts": f"{time.time():.6f}",
+                },
+            }
+        )
         before = self._mine()
         r = await self.post(body, "application/json", **headers)
         await self.replied(before)
@@ -169,14 +179,25 @@ class SlackAgent:
         ts = ts or self.last_ts
         button = next(b for b in self.buttons(ts) if b["text"]["text"] == label)
         payload = {
-            "type": "block_actions", "api_app_id": "A1", "trigger_id": "trig",
-            "user": {"id": self.user, "team_id": self.team}, "team": {"id": self.team},
+            "type": "block_actions",
+            "api_app_id": "A1",
+            "trigger_id": "trig",
+            "user": {"id": self.user, "team_id": self.team},
+            "team": {"id": self.team},
             "container": {"type": "message", "message_ts": ts, "channel_id": self.channel},
-            "channel": {"id": self.channel}, "message": {"ts": ts, "blocks": self.messages[ts]},
+            "channel": {"id": self.channel},
+            "message": {"ts": ts, "blocks": self.messages[ts]},
             "response_url": f"{self.fake.base_url}/respond/{self.channel}/{ts}/{time.time_ns()}",
-            "actions": [{"action_id": button["action_id"], "block_id": "b", "type": "button",
-                         "value": button["value"], "action_ts": f"{time.time_ns()}"}],
-        }  # fmt: skip
+            "actions": [
+                {
+                    "action_id": button["action_id"],
+                    "block_id": "b",
+                    "type": "button",
+                    "value": button["value"],
+                    "action_ts": f"{time.time_ns()}",
+                }
+            ],
+        }
         return urlencode({"payload": json.dumps(payload)})
 
     async def click(self, label: str, ts: str | None = None) -> httpx.Response:
@@ -188,12 +209,29 @@ class SlackAgent:
 
     async def click_home(self, label: str) -> httpx.Response:
         """Press a button in the App Home view."""
-        button = next(e for b in self.home if b["type"] == "actions" for e in b["elements"]
-                      if e["text"]["text"] == label)  # fmt: skip
-        payload = {"type": "block_actions", "user": {"id": self.user, "team_id": self.team}, "team": {"id": self.team},
-                   "container": {"type": "view", "view_id": "V1"}, "view": {"id": "V1", "type": "home"},
-                   "actions": [{"action_id": button["action_id"], "block_id": "home", "type": "button",
-                                "value": button["value"], "action_ts": f"{time.time_ns()}"}]}  # fmt: skip
+        button = next(
+            e
+            for b in self.home
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["text"]["text"] == label
+        )
+        payload = {
+            "type": "block_actions",
+            "user": {"id": self.user, "team_id": self.team},
+            "team": {"id": self.team},
+            "container": {"type": "view", "view_id": "V1"},
+            "view": {"id": "V1", "type": "home"},
+            "actions": [
+                {
+                    "action_id": button["action_id"],
+                    "block_id": "home",
+                    "type": "button",
+                    "value": button["value"],
+                    "action_ts": f"{time.time_ns()}",
+                }
+            ],
+        }
         r = await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
         for _ in range(200):
             if any(c.method == "views.publish" for c in self.fake.calls[self._seen_calls :]):
@@ -204,9 +242,17 @@ class SlackAgent:
         return r
 
     async def command(self, text: str = "", channel: str = "C1") -> httpx.Response:
-        body = urlencode({"team_id": self.team, "channel_id": channel, "user_id": self.user,
-                          "command": "/ruhepuls", "text": text, "response_url": "https://hooks.invalid/c",
-                          "trigger_id": "trig"})  # fmt: skip
+        body = urlencode(
+            {
+                "team_id": self.team,
+                "channel_id": channel,
+                "user_id": self.user,
+                "command": "/ruhepuls",
+                "text": text,
+                "response_url": "https://hooks.invalid/c",
+                "trigger_id": "trig",
+            }
+        )
         before = self._mine()
         r = await self.post(body, "application/x-www-form-urlencoded")
         if not r.text.strip() or "Direktnachricht" in r.text or "direct message" in r.text:

@@ -99,15 +99,25 @@ class FakeTeams:
                 "alg": "RS256",
             }
 
-        return {"keys": [{**public(self.key), "kid": KID, "endorsements": self.endorsements},
-                         {**public(self.webchat_key), "kid": WEBCHAT_KID, "endorsements": ["webchat"]}]}  # fmt: skip
+        return {
+            "keys": [
+                {**public(self.key), "kid": KID, "endorsements": self.endorsements},
+                {**public(self.webchat_key), "kid": WEBCHAT_KID, "endorsements": ["webchat"]},
+            ]
+        }
 
     def token(self, *, webchat_key: bool = False, **overrides: Any) -> str:
         """A Bot Framework token as Teams sends it; `overrides` change or (None) drop claims;
         `webchat_key`: signed with the key endorsed for Web Chat only."""
         now = int(time.time())
-        claims: dict[str, Any] = {"iss": ISSUER, "aud": APP_ID, "iat": now - 10, "nbf": now - 10,
-                                  "exp": now + 3600, "serviceurl": self.service_url}  # fmt: skip
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": APP_ID,
+            "iat": now - 10,
+            "nbf": now - 10,
+            "exp": now + 3600,
+            "serviceurl": self.service_url,
+        }
         for k, v in overrides.items():
             if v is None:
                 claims.pop(k, None)
@@ -121,8 +131,15 @@ class FakeTeams:
         self, method: str, path: str, query: dict[str, str], body: dict[str, Any], auth: str
     ) -> tuple[int, Any, dict[str, str]]:
         if path == "/v1/.well-known/openidconfiguration":
-            return 200, {"issuer": ISSUER, "jwks_uri": f"{self.base_url}/v1/.well-known/keys",
-                         "id_token_signing_alg_values_supported": ["RS256"]}, {}  # fmt: skip
+            return (
+                200,
+                {
+                    "issuer": ISSUER,
+                    "jwks_uri": f"{self.base_url}/v1/.well-known/keys",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                },
+                {},
+            )
         if path == "/v1/.well-known/keys":
             return 200, self.jwks(), {}
         if auth != f"Bearer {BOT_TOKEN}":
@@ -177,8 +194,12 @@ class FakeTeams:
         ]
 
     def cards(self, conversation: str) -> list[dict[str, Any]]:
-        return [a["content"] for s in self.posts(conversation) for a in s.body.get("attachments", [])
-                if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]  # fmt: skip
+        return [
+            a["content"]
+            for s in self.posts(conversation)
+            for a in s.body.get("attachments", [])
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
 
 
 class FakeTeamsServer(Threaded):
@@ -225,22 +246,40 @@ class FakeTeamsServer(Threaded):
 
 def teams_env(fake: FakeTeams) -> dict[str, str]:
     """The settings that point Ruhepuls's Teams side at the fakes."""
-    return {"TEAMS_APP_ID": APP_ID, "TEAMS_TENANT_ID": TENANT, "TEAMS_OPENID_METADATA_URL": fake.openid_url,
-            "TEAMS_TOKEN_PROVIDER": "teamskit:bot_token"}  # fmt: skip
+    return {
+        "TEAMS_APP_ID": APP_ID,
+        "TEAMS_TENANT_ID": TENANT,
+        "TEAMS_OPENID_METADATA_URL": fake.openid_url,
+        "TEAMS_TOKEN_PROVIDER": "teamskit:bot_token",
+    }
 
 
-def activity(fake: FakeTeams, kind: str, user: str, *, personal: bool = True, conversation: str | None = None,
-             **fields: Any) -> dict[str, Any]:  # fmt: skip
+def activity(
+    fake: FakeTeams,
+    kind: str,
+    user: str,
+    *,
+    personal: bool = True,
+    conversation: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     """An activity as Teams sends it from the user with Entra id `user`."""
     conv = conversation or (f"a:chat-{user}" if personal else "19:team@thread.tacv2")
     body: dict[str, Any] = {
-        "type": kind, "id": f"f:{uuid.uuid4().hex}", "timestamp": "2026-11-24T09:00:00.000Z",
-        "serviceUrl": fake.service_url, "channelId": "msteams",
+        "type": kind,
+        "id": f"f:{uuid.uuid4().hex}",
+        "timestamp": "2026-11-24T09:00:00.000Z",
+        "serviceUrl": fake.service_url,
+        "channelId": "msteams",
         "from": {"id": f"29:{user}", "aadObjectId": user, "name": "Someone"},
-        "conversation": {"id": conv, "conversationType": "personal" if personal else "channel", "tenantId": TENANT},
+        "conversation": {
+            "id": conv,
+            "conversationType": "personal" if personal else "channel",
+            "tenantId": TENANT,
+        },
         "recipient": {"id": f"28:{APP_ID}", "name": "Ruhepuls"},
         "channelData": {"tenant": {"id": TENANT}},
-    }  # fmt: skip
+    }
     body.update(fields)
     return body
 
@@ -311,9 +350,17 @@ class TeamsAgent:
     def press_body(self, label: str | None = None, *, index: int | None = None) -> dict[str, Any]:
         actions = self.actions()
         action = actions[index] if index is not None else next(a for a in actions if a["title"] == label)
-        return activity(self.fake, "invoke", self.user, name="adaptiveCard/action", replyToId=self.card_id,
-                        value={"action": {"type": "Action.Execute", "verb": action["verb"], "data": action["data"]},
-                               "trigger": "manual"})  # fmt: skip
+        return activity(
+            self.fake,
+            "invoke",
+            self.user,
+            name="adaptiveCard/action",
+            replyToId=self.card_id,
+            value={
+                "action": {"type": "Action.Execute", "verb": action["verb"], "data": action["data"]},
+                "trigger": "manual",
+            },
+        )
 
     async def press(self, label: str | None = None, *, index: int | None = None) -> httpx.Response:
         """Press a button on the current card; the answer's card takes its place."""

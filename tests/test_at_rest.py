@@ -51,12 +51,35 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
     sessions_dir.mkdir()
     dp, sp = free_port(), free_port()
     data_args = [
-        "--port", str(dp), "--bind", "127.0.0.1", "--dir", str(data_dir), "--save", "",
-        "--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble", "no",
-        "--rdbcompression", "no",
-    ]  # fmt: skip
-    sessions_args = ["--port", str(sp), "--bind", "127.0.0.1", "--dir", str(sessions_dir), "--save", "",
-                     "--appendonly", "no"]  # fmt: skip
+        "--port",
+        str(dp),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--aof-use-rdb-preamble",
+        "no",
+        "--rdbcompression",
+        "no",
+    ]
+    sessions_args = [
+        "--port",
+        str(sp),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(sessions_dir),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
     with redis_process(data_args, dp), redis_process(sessions_args, sp):
         yield Servers(f"redis://127.0.0.1:{dp}/0", f"redis://127.0.0.1:{sp}/0", data_dir, sp, sessions_args)
 
@@ -64,9 +87,11 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
 @pytest.fixture
 async def rt(servers: Servers) -> AsyncIterator[Runtime]:
     settings = Settings(
-        REDIS_URL=servers.data_url, RUHEPULS_SESSION_REDIS_URL=servers.sessions_url, RUHEPULS_SECRET=SECRET,
+        REDIS_URL=servers.data_url,
+        RUHEPULS_SESSION_REDIS_URL=servers.sessions_url,
+        RUHEPULS_SECRET=SECRET,
         RUHEPULS_ADMINS="slack:UADMIN",
-    )  # fmt: skip
+    )
     async with runtime(settings) as r:
         yield r
 
@@ -124,8 +149,20 @@ def people_in_counters(client: redis_sync.Redis) -> int:
 def state_of(snapshot_file: Path) -> tuple[int, list[str]]:
     """Load a snapshot into a fresh redis-server: people counted, and every key name."""
     port = free_port()
-    args = ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(snapshot_file.parent),
-            "--dbfilename", snapshot_file.name, "--save", "", "--appendonly", "no"]  # fmt: skip
+    args = [
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(snapshot_file.parent),
+        "--dbfilename",
+        snapshot_file.name,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
     with redis_process(args, port):
         client = redis_sync.Redis(port=port)
         try:

@@ -57,9 +57,16 @@ def serve(redis_url: str, redis, tmp_path) -> Iterator[tuple[str, FakeProcess]]:
     fake_port, port = free_port(), free_port()
     fake = subprocess.Popen([sys.executable, str(REPO / "tests" / "fakes.py"), str(fake_port)], cwd=REPO)
     api = f"http://127.0.0.1:{fake_port}"
-    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port), RUHEPULS_DATA_DIR=str(tmp_path),
-                     SLACK_BOT_TOKEN="xoxb-burst", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                     SLACK_API_URL=f"{api}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api}/respond/")  # fmt: skip
+    env = python_env(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET=SECRET,
+        PORT=str(port),
+        RUHEPULS_DATA_DIR=str(tmp_path),
+        SLACK_BOT_TOKEN="xoxb-burst",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{api}/api/",
+        SLACK_RESPONSE_URL_PREFIX=f"{api}/respond/",
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         with ruhepuls_process(["serve"], env, tmp_path / "serve.log"):
@@ -80,28 +87,50 @@ class Agent:
 
     async def post(self, body: str, content_type: str) -> None:
         began = time.monotonic()
-        async with self.http.post(f"{self.base}/slack/events", data=body,
-                                  headers=signed_headers(body, content_type=content_type)) as r:  # fmt: skip
+        async with self.http.post(
+            f"{self.base}/slack/events", data=body, headers=signed_headers(body, content_type=content_type)
+        ) as r:
             await r.read()
             self.latencies.append(time.monotonic() - began)
             assert r.status == 200
 
     async def run(self) -> None:
         await asyncio.sleep(random.uniform(0, 20))  # the round opened at nine: everyone starts soon after
-        event = {"type": "message", "channel_type": "im", "channel": self.channel, "user": self.user,
-                 "text": "hallo", "ts": f"{time.time():.6f}"}  # fmt: skip
-        await self.post(json.dumps({"type": "event_callback", "team_id": "T1", "event_id": f"Ev{self.user}",
-                                    "event": event}), "application/json")  # fmt: skip
+        event = {
+            "type": "message",
+            "channel_type": "im",
+            "channel": self.channel,
+            "user": self.user,
+            "text": "hallo",
+            "ts": f"{time.time():.6f}",
+        }
+        await self.post(
+            json.dumps(
+                {"type": "event_callback", "team_id": "T1", "event_id": f"Ev{self.user}", "event": event}
+            ),
+            "application/json",
+        )
         await asyncio.sleep(random.uniform(0.5, 2))  # reading the intro
         ts = "intro"
         clicks = [ev.Start("de")] + [ev.Answer(i.id, v) for i, v in zip(Q.items, self.answers, strict=True)]
         for n, e in enumerate(clicks):
-            payload = {"type": "block_actions", "user": {"id": self.user, "team_id": "T1"}, "team": {"id": "T1"},
-                       "container": {"type": "message", "message_ts": ts, "channel_id": self.channel},
-                       "channel": {"id": self.channel},
-                       "response_url": f"{self.fake.base_url}/respond/{self.channel}/{ts}/{n}",
-                       "actions": [{"action_id": "rp:0", "block_id": "b", "type": "button",
-                                    "value": ev.encode(e), "action_ts": f"{time.time_ns()}"}]}  # fmt: skip
+            payload = {
+                "type": "block_actions",
+                "user": {"id": self.user, "team_id": "T1"},
+                "team": {"id": "T1"},
+                "container": {"type": "message", "message_ts": ts, "channel_id": self.channel},
+                "channel": {"id": self.channel},
+                "response_url": f"{self.fake.base_url}/respond/{self.channel}/{ts}/{n}",
+                "actions": [
+                    {
+                        "action_id": "rp:0",
+                        "block_id": "b",
+                        "type": "button",
+                        "value": ev.encode(e),
+                        "action_ts": f"{time.time_ns()}",
+                    }
+                ],
+            }
             await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
             # reading the next question; these agents click on blindly, so they must not outpace two
             # cores (past saturation a person sees "briefly unavailable" and clicks again; they don't)
@@ -116,9 +145,19 @@ async def test_three_hundred_people_answer_in_a_burst_under_enforced_limits_and_
     await redis.sadd(keys.TEAMS, "burst")
     now = datetime.now(UTC)
     round_id = "rburst01"
-    await redis.hset(keys.round_hash("burst"), mapping={
-        "id": round_id, "status": "open", "opened": now.isoformat(), "ends": (now + timedelta(days=7)).isoformat(),
-        "reminders": "", "reminded": "0", "invited": "1", "key": "k" * 64})  # fmt: skip
+    await redis.hset(
+        keys.round_hash("burst"),
+        mapping={
+            "id": round_id,
+            "status": "open",
+            "opened": now.isoformat(),
+            "ends": (now + timedelta(days=7)).isoformat(),
+            "reminders": "",
+            "reminded": "0",
+            "invited": "1",
+            "key": "k" * 64,
+        },
+    )
     async with runtime(Settings(REDIS_URL=redis_url_of(redis), RUHEPULS_SECRET=SECRET)) as rt:
         await rt.teams.members.place([rt.person("slack", f"T1:UB{n:04d}") for n in range(PEOPLE)], "burst")
     began = time.monotonic()
@@ -180,8 +219,13 @@ async def test_two_thousand_invitations_against_the_limits(redis_url: str, redis
     fake = FakeSlack(channel_members={"CALL": members}, enforce_limits=True)
     fake.rate_limit["chat.postMessage"] = 3  # and a few 429s of the workspace-wide kind besides
     with FakeServer(fake, "/api") as api:
-        settings = Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-inv", SLACK_SIGNING_SECRET="s",
-                            SLACK_API_URL=f"{api.url}/api/", RUHEPULS_SECRET="inv-secret")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            SLACK_BOT_TOKEN="xoxb-inv",
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=f"{api.url}/api/",
+            RUHEPULS_SECRET="inv-secret",
+        )
         async with runtime(settings) as rt:
             team = await rt.teams.save_team(Team(id="all", name="All", platform="slack", channel="CALL"))
             now = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -189,7 +233,8 @@ async def test_two_thousand_invitations_against_the_limits(redis_url: str, redis
             began = time.monotonic()
             complete = await pump(rt, SlackOutreach(rt, web_client(rt)), team, rnd, "inv", now)
             took = time.monotonic() - began
-    sent = collections.Counter(c.params["channel"] for c in fake.calls
-                               if c.method == "chat.postMessage" and c.result.get("ok"))  # fmt: skip
+    sent = collections.Counter(
+        c.params["channel"] for c in fake.calls if c.method == "chat.postMessage" and c.result.get("ok")
+    )
     assert complete and sent == {f"D{u}": 1 for u in members}, "every member invited exactly once"
     print(f"\n2,000 invitations under enforced limits: {took:.1f} s (speed: python -m bench)")

@@ -21,16 +21,25 @@ from flows.teams import Team
 def chat(stdin: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "chat", *args],
-        input=stdin, capture_output=True, text=True, env=env, cwd=REPO, timeout=60,
-    )  # fmt: skip
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
 
 
 @pytest.fixture
 def env(redis_url: str, tmp_path: Path, redis) -> dict[str, str]:
     return python_env(
-        REDIS_URL=redis_url, RUHEPULS_DATA_DIR=str(tmp_path / "data"), RUHEPULS_LOG_LEVEL="DEBUG",
-        RUHEPULS_SECRET="chat-test-secret", USER="agent-kim", LOGNAME="agent-kim",
-    )  # fmt: skip
+        REDIS_URL=redis_url,
+        RUHEPULS_DATA_DIR=str(tmp_path / "data"),
+        RUHEPULS_LOG_LEVEL="DEBUG",
+        RUHEPULS_SECRET="chat-test-secret",
+        USER="agent-kim",
+        LOGNAME="agent-kim",
+    )
 
 
 def test_whole_survey_in_german(env) -> None:
@@ -72,8 +81,14 @@ def test_embedded_redis_keeps_answers_off_disk_keeps_teams_and_leaves_no_orphan(
         RUHEPULS_DATA_DIR=str(data), RUHEPULS_SECRET_FILE=str(key), USER="agent-lee", LOGNAME="agent-lee"
     )
     admin = [sys.executable, "-m", "bot", "team"]
-    subprocess.run([*admin, "add", "ops", "--name", "Ops", "--platform", "slack", "--channel", "C1"],
-                   env=env, cwd=REPO, check=True, capture_output=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [*admin, "add", "ops", "--name", "Ops", "--platform", "slack", "--channel", "C1"],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     first = chat("1\n3\n4\n", env)
     assert first.returncode == 0, first.stderr
     assert "Frage 3 von 12" in first.stdout
@@ -97,9 +112,23 @@ def test_an_old_append_only_file_becomes_a_snapshot_without_surveys(tmp_path: Pa
     data = tmp_path / "old"
     data.mkdir(mode=0o700)
     port = free_port()
-    old = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-                            "--appendonly", "yes", "--save", ""],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    old = subprocess.Popen(
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         client = wait_for_redis(port)
         client.set("rp:{ops}:team", Team(id="ops", name="Ops", platform="slack").model_dump_json())
@@ -112,8 +141,14 @@ def test_an_old_append_only_file_becomes_a_snapshot_without_surveys(tmp_path: Pa
     logs = ("appendonlydir", "appendonly.aof")  # Redis 7 / Redis 6
     assert any((data / name).exists() for name in logs)
     env = python_env(RUHEPULS_DATA_DIR=str(data), RUHEPULS_SECRET="old")
-    teams = subprocess.run([sys.executable, "-m", "bot", "team", "list"], env=env, cwd=REPO,
-                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    teams = subprocess.run(
+        [sys.executable, "-m", "bot", "team", "list"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "ops: Ops (slack)" in teams.stdout, teams.stderr
     assert not any((data / name).exists() for name in logs), "the old log is deleted"
     assert b"34----------" not in (data / "dump.rdb").read_bytes()

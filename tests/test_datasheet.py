@@ -37,13 +37,20 @@ def test_every_key_kind_is_declared_once_with_both_languages() -> None:
 async def test_a_whole_round_leaves_only_declared_keys_within_their_lifetimes(redis_url: str, redis) -> None:
     fake = FakeSlack(channel_members={"CTEAM": MEMBERS})
     with FakeServer(fake, "/api") as api:
-        settings = Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-k", SLACK_SIGNING_SECRET="s",
-                            SLACK_API_URL=f"{api.url}/api/", RUHEPULS_SECRET="keys-secret",
-                            RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            SLACK_BOT_TOKEN="xoxb-k",
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=f"{api.url}/api/",
+            RUHEPULS_SECRET="keys-secret",
+            RUHEPULS_QUIET_HOURS="24-0",
+            RUHEPULS_WORKDAYS="mon-sun",
+        )
         clock = {"now": OPENED}
         async with runtime(settings, clock=lambda: clock["now"]) as rt:
-            await rt.teams.save_team(Team(id="support", name="Support", platform="slack", channel="CTEAM",
-                                          lead_channel="LSUP"))  # fmt: skip
+            await rt.teams.save_team(
+                Team(id="support", name="Support", platform="slack", channel="CTEAM", lead_channel="LSUP")
+            )
             await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"), join_link=True)
             await rt.teams.members.join_link("hotline", days=3, uses=5)
             admin = Admin(rt, clock=lambda: clock["now"])
@@ -68,8 +75,11 @@ async def test_a_whole_round_leaves_only_declared_keys_within_their_lifetimes(re
             )
             rnd = await rt.teams.current_round("support")
             assert rnd is not None and rnd.reminded == 1
-            tags = [str(c.params.get("metadata")) for c in fake.calls if c.method == "chat.postMessage"
-                    and str(c.params.get("channel", "")).startswith("D")]  # fmt: skip
+            tags = [
+                str(c.params.get("metadata"))
+                for c in fake.calls
+                if c.method == "chat.postMessage" and str(c.params.get("channel", "")).startswith("D")
+            ]
             assert len(tags) > len(MEMBERS), "invitations and reminders went out"
             assert all("ruhepuls" in t for t in tags)
             for tag in tags:  # an export of the workspace can't tell a reminder (a non-responder)
@@ -78,8 +88,18 @@ async def test_a_whole_round_leaves_only_declared_keys_within_their_lifetimes(re
 
             ttl = settings.session_ttl_seconds
             found = await check_keys(redis, ttl)
-            assert {"session", "counters", "history", "publication", "plan", "team", "round", "who", "join",
-                    "audit"} <= found  # fmt: skip
+            assert {
+                "session",
+                "counters",
+                "history",
+                "publication",
+                "plan",
+                "team",
+                "round",
+                "who",
+                "join",
+                "audit",
+            } <= found
             assert not any(k.startswith(b"rp:{support}:done:") for k in await redis.keys("*")), "closed"
             for key in await redis.keys("rp:{support}:s:*"):  # finished surveys keep no answers, no ids
                 fields = set(await redis.hkeys(key))

@@ -20,7 +20,7 @@ from classifier.disclosure import (
     pool,
     summarize,
     thresholds,
-)  # fmt: skip
+)
 
 Q = classifier.default()
 WEEKS = [f"2026-W{w:02d}" for w in range(40, 52)]
@@ -46,10 +46,13 @@ trees = st.sampled_from(
 def histories(draw):
     parents = draw(trees)
     teams = sorted(set(parents) | {p for p in parents.values() if p})
-    weekly = draw(st.lists(
-        st.dictionaries(st.sampled_from(teams), st.integers(0, 12), max_size=len(teams)),
-        min_size=1, max_size=8,
-    ))  # fmt: skip
+    weekly = draw(
+        st.lists(
+            st.dictionaries(st.sampled_from(teams), st.integers(0, 12), max_size=len(teams)),
+            min_size=1,
+            max_size=8,
+        )
+    )
     k = draw(st.integers(5, 7))
     return parents, weekly, k
 
@@ -90,8 +93,11 @@ def test_no_published_group_below_k_and_no_cell_twice(history) -> None:
 
 def test_small_team_is_folded_with_one_more_sibling_hidden() -> None:
     parents = {"dept": None, "a": "dept", "b": "dept", "c": "dept"}
-    pending = {Cell("a", "r:2026-W40"): counters_for(3), Cell("b", "r:2026-W40"): counters_for(6),
-               Cell("c", "r:2026-W40"): counters_for(9)}  # fmt: skip
+    pending = {
+        Cell("a", "r:2026-W40"): counters_for(3),
+        Cell("b", "r:2026-W40"): counters_for(6),
+        Cell("c", "r:2026-W40"): counters_for(9),
+    }
     result = plan(5, parents, pending, "2026-W41")
     audiences = {p.audience: p for p in result.publications}
     assert set(audiences) == {"dept", "c"}
@@ -126,8 +132,12 @@ def test_summary_words_by_size() -> None:
     with_room = {t for t in LoadType if Q.influence_item(t) is not None}  # D has no influence item
     assert set(small.tension) == with_room  # "oft" on systemic and on little room
     assert small.cause == dict.fromkeys(LoadType, Cause.HIGH)  # D's from its systemic answers alone
-    big = summarize(Q, 5, pool([counters_for(8, value=3), counters_for(4, value=0)]),
-                    previous={t: classifier.Band.KAUM for t in LoadType})  # fmt: skip
+    big = summarize(
+        Q,
+        5,
+        pool([counters_for(8, value=3), counters_for(4, value=0)]),
+        previous={t: classifier.Band.KAUM for t in LoadType},
+    )
     assert big is not None and big.wide == frozenset(LoadType)
     assert big.spread == {t: Spread.MANY for t in LoadType}
     assert big.trend == {t: Trend.UP for t in LoadType}

@@ -54,9 +54,15 @@ class World:
 
     async def team(self, team_id: str, parent: str | None = None) -> None:
         await self.rt.teams.save_team(
-            Team(id=team_id, name=team_id.title(), platform="slack", channel="C", lead_channel=f"L{team_id}",
-                 parent=parent)
-        )  # fmt: skip
+            Team(
+                id=team_id,
+                name=team_id.title(),
+                platform="slack",
+                channel="C",
+                lead_channel=f"L{team_id}",
+                parent=parent,
+            )
+        )
         if await self.rt.teams.current_round(team_id) is None:
             await self.rt.teams.open_round(team_id, OPENED, OPENED + 10 * WEEK)
 
@@ -117,8 +123,11 @@ async def test_small_teams_reach_their_parent_only_as_one_sum_of_k_after_their_r
             await world.finish(team_id, ALL if team_id != "mid" else LOW, OPENED + DAY)
     for team_id in ("small", "tiny", "mid", "dept"):
         fields = [f.decode() for f in await world.rt.redis.hkeys(keys.counters(team_id))]
-        n = sum(int(v) for f, v in (await world.rt.redis.hgetall(keys.counters(team_id))).items()
-                if f.decode().endswith(":2026-W48|n"))  # fmt: skip
+        n = sum(
+            int(v)
+            for f, v in (await world.rt.redis.hgetall(keys.counters(team_id))).items()
+            if f.decode().endswith(":2026-W48|n")
+        )
         assert n in (0, 5), f"{team_id}: {n} people written"
         assert team_id == "mid" or not fields, f"{team_id} wrote fewer than k"
     await world.run(report_time(1))
@@ -230,8 +239,11 @@ def histories(
             for _ in range(draw(st.integers(0, 7))):
                 week.append((team_id, draw(surveys), draw(st.integers(0, 4)), draw(views)))
         completions.append(week)
-    actions = draw(st.lists(st.sampled_from(["run", "preview", "both", "missed", "late"]),
-                            min_size=weeks, max_size=weeks))  # fmt: skip
+    actions = draw(
+        st.lists(
+            st.sampled_from(["run", "preview", "both", "missed", "late"]), min_size=weeks, max_size=weeks
+        )
+    )
     k_exhaustion = draw(st.sampled_from([None, 7]))
     return tree, completions, actions, k_exhaustion
 
@@ -331,8 +343,11 @@ def check_view(text: str, views: list[str | None], k: int) -> None:
     opinions = [v for v in views if v not in (None, "dk")]
     if "Sicht des Teams: noch nicht genug" in text:
         assert len(opinions) < k
-    verdict = re.search(r"Sicht des Teams: (überwiegend eine Verbesserung|überwiegend keine Veränderung|"
-                        r"überwiegend eine Verschlechterung|geteilt)", text)  # fmt: skip
+    verdict = re.search(
+        r"Sicht des Teams: (überwiegend eine Verbesserung|überwiegend keine Veränderung|"
+        r"überwiegend eine Verschlechterung|geteilt)",
+        text,
+    )
     if verdict is None:
         return
     assert len(opinions) >= k, f"the view of a measure on {len(opinions)} people"
@@ -367,8 +382,11 @@ def check_statements(
             if "Bericht)" in row.group(1):
                 assert len(answered) >= 10
         room = Q.influence_item(t)
-        both = [a for a in results  # who answered what a cause line and a tension field rest on
-                if a[Q.systemic_item(t).id] is not None and (room is None or a[room.id] is not None)]  # fmt: skip
+        both = [
+            a
+            for a in results  # who answered what a cause line and a tension field rest on
+            if a[Q.systemic_item(t).id] is not None and (room is None or a[room.id] is not None)
+        ]
         tension = re.search(r"Spannungsfelder[^:]*: ([^\n]*)", text)
         if tension and name in tension.group(1):
             assert room is not None, f"a tension field for {t}, which asks nothing about room"

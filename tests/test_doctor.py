@@ -19,16 +19,37 @@ from bot.embedded_redis import redis_binary
 
 
 def doctor(**env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "doctor"], env=python_env(**env), cwd=REPO,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"],
+        env=python_env(**env),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
 def persisting_redis(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "60", "1",
-                             "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "60",
+            "1",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -46,8 +67,13 @@ def test_a_good_setup_passes(tmp_path: Path, redis_url: str, persisting_redis: s
     embedded = doctor(RUHEPULS_DATA_DIR=str(tmp_path / "data"))
     assert embedded.returncode == 0, embedded.stdout + embedded.stderr
     assert "surveys in progress stay in memory" in embedded.stdout
-    split = doctor(REDIS_URL=persisting_redis, RUHEPULS_SESSION_REDIS_URL=redis_url, RUHEPULS_SECRET="s" * 32,
-                   HOST="0.0.0.0", RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    split = doctor(
+        REDIS_URL=persisting_redis,
+        RUHEPULS_SESSION_REDIS_URL=redis_url,
+        RUHEPULS_SECRET="s" * 32,
+        HOST="0.0.0.0",
+        RUHEPULS_DATA_DIR=str(tmp_path),
+    )
     assert split.returncode == 0, split.stdout
     assert "PROBLEM" not in split.stdout
     assert "the sessions Redis has no replica" in split.stdout, "how to keep pools through a restart"
@@ -59,15 +85,24 @@ def test_each_bad_setup_is_named_with_its_fix(tmp_path: Path, redis_url: str, pe
     shared = doctor(REDIS_URL=persisting_redis, RUHEPULS_DATA_DIR=str(tmp_path))
     assert shared.returncode != 0 and "answers in progress reach" in shared.stdout
     assert "RUHEPULS_SESSION_REDIS_URL" in shared.stdout
-    reversed_ = doctor(REDIS_URL=redis_url, RUHEPULS_SESSION_REDIS_URL=persisting_redis,
-                       RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    reversed_ = doctor(
+        REDIS_URL=redis_url, RUHEPULS_SESSION_REDIS_URL=persisting_redis, RUHEPULS_DATA_DIR=str(tmp_path)
+    )
     assert reversed_.returncode != 0 and "the sessions Redis writes to disk" in reversed_.stdout
-    public = doctor(REDIS_URL=persisting_redis, RUHEPULS_SESSION_REDIS_URL=redis_url, HOST="0.0.0.0",
-                    RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    public = doctor(
+        REDIS_URL=persisting_redis,
+        RUHEPULS_SESSION_REDIS_URL=redis_url,
+        HOST="0.0.0.0",
+        RUHEPULS_DATA_DIR=str(tmp_path),
+    )
     assert public.returncode != 0 and "RUHEPULS_SECRET is not set" in public.stdout
     redis_sync.Redis.from_url(persisting_redis).config_set("maxmemory-policy", "allkeys-lru")
-    evicting = doctor(REDIS_URL=persisting_redis, RUHEPULS_SESSION_REDIS_URL=redis_url, RUHEPULS_SECRET="x" * 32,
-                      RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    evicting = doctor(
+        REDIS_URL=persisting_redis,
+        RUHEPULS_SESSION_REDIS_URL=redis_url,
+        RUHEPULS_SECRET="x" * 32,
+        RUHEPULS_DATA_DIR=str(tmp_path),
+    )
     assert evicting.returncode != 0 and "allkeys-lru may evict" in evicting.stdout
     dead = doctor(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", RUHEPULS_DATA_DIR=str(tmp_path))
     assert dead.returncode != 0 and "does not answer" in dead.stdout + dead.stderr
@@ -79,11 +114,20 @@ def test_each_platform_is_checked_and_says_how_to_fix_it(tmp_path: Path, redis_u
 
     slack, telegram = FakeSlack(), FakeTelegram()
     with FakeServer(slack, "/api") as s_api, FakeServer(telegram, "/bot") as t_api:
-        base = {"REDIS_URL": redis_url, "RUHEPULS_SECRET": "d" * 32, "RUHEPULS_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO / "tests"),
-                "SLACK_BOT_TOKEN": "xoxb-doctor", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": f"{s_api.url}/api/",
-                "TELEGRAM_BOT_TOKEN": "42:doctor-token", "TELEGRAM_WEBHOOK_SECRET": "hook-secret",
-                "TELEGRAM_API_URL": f"{t_api.url}/bot", "TEAMS_APP_ID": APP_ID,
-                "TEAMS_TOKEN_PROVIDER": "teamskit:bot_token"}  # fmt: skip
+        base = {
+            "REDIS_URL": redis_url,
+            "RUHEPULS_SECRET": "d" * 32,
+            "RUHEPULS_DATA_DIR": str(tmp_path),
+            "PYTHONPATH": str(REPO / "tests"),
+            "SLACK_BOT_TOKEN": "xoxb-doctor",
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": f"{s_api.url}/api/",
+            "TELEGRAM_BOT_TOKEN": "42:doctor-token",
+            "TELEGRAM_WEBHOOK_SECRET": "hook-secret",
+            "TELEGRAM_API_URL": f"{t_api.url}/bot",
+            "TEAMS_APP_ID": APP_ID,
+            "TEAMS_TOKEN_PROVIDER": "teamskit:bot_token",
+        }
         telegram.webhook["url"] = "https://bot.example.org/telegram/webhook"
         good = doctor(**base)
         assert "Slack accepts SLACK_BOT_TOKEN" in good.stdout and "every scope" in good.stdout

@@ -270,11 +270,28 @@ def test_every_rule_row_can_fire() -> None:
     sessions += [replace(s, state=State.PAUSED) for s in asking]
     sessions.append(replace(asking[-1], state=State.REVIEW, answers="s" * n))
     sessions.append(replace(asking[-1], state=State.FOLLOWUP, answers="2" * n))
-    events: list[Input] = [ev.CheckBack("some"), ev.CheckBack(None),
-        ev.Start("de"), ev.Start(None), ev.Later(), ev.Pause(), ev.Resume(), ev.Cancel(), ev.Help(),
-        ev.Dismiss(), ev.Language("en"), Distress(), Remark(), Unclear(), ev.Back(None), ev.Support(), ev.Finish(),
-        ev.ShowResult("p", "dA.2.0.-c"), ev.Snooze(24), ev.NotThisTime(),
-    ]  # fmt: skip
+    events: list[Input] = [
+        ev.CheckBack("some"),
+        ev.CheckBack(None),
+        ev.Start("de"),
+        ev.Start(None),
+        ev.Later(),
+        ev.Pause(),
+        ev.Resume(),
+        ev.Cancel(),
+        ev.Help(),
+        ev.Dismiss(),
+        ev.Language("en"),
+        Distress(),
+        Remark(),
+        Unclear(),
+        ev.Back(None),
+        ev.Support(),
+        ev.Finish(),
+        ev.ShowResult("p", "dA.2.0.-c"),
+        ev.Snooze(24),
+        ev.NotThisTime(),
+    ]
     for item in ITEMS:
         events += [ev.Answer(item, 2), ev.Answer(item, None), ev.Back(item)]
     fired = {id(engine.rule_for(ctx, s, e)) for s in sessions for e in events}
@@ -370,17 +387,32 @@ def test_no_check_back_outside_a_round_or_without_a_result() -> None:
     assert anyway.finished
 
 
-DISTRESS = ["suizid", "Suizid.", "nicht mehr", "Kann nicht mehr!", "hilfe bitte", "Selbstmord",
-            "suicide", "kill myself", "I can't go on", "can’t go on", "help me"]  # fmt: skip
+DISTRESS = [
+    "suizid",
+    "Suizid.",
+    "nicht mehr",
+    "Kann nicht mehr!",
+    "hilfe bitte",
+    "Selbstmord",
+    "suicide",
+    "kill myself",
+    "I can't go on",
+    "can’t go on",
+    "help me",
+]
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_words_of_distress_get_the_crisis_line_first_at_any_length_and_state(lang: str) -> None:
     n = len(ITEMS)
     asking = [Session.new(lang, n, None), replace(Session.new(lang, n, None), index=n - 1)]  # type: ignore[arg-type]
-    sessions: list[Session | None] = [None, *asking, *(replace(s, state=State.PAUSED) for s in asking),
+    sessions: list[Session | None] = [
+        None,
+        *asking,
+        *(replace(s, state=State.PAUSED) for s in asking),
         replace(asking[-1], state=State.REVIEW, answers="s" * n),
-        replace(asking[-1], state=State.FOLLOWUP, answers="2" * n)]  # fmt: skip
+        replace(asking[-1], state=State.FOLLOWUP, answers="2" * n),
+    ]
     acute = CFG.questionnaire.signpost.acute(lang)  # type: ignore[arg-type]
     for s in sessions:
         for words in DISTRESS:

@@ -39,12 +39,20 @@ def app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     ):
         port = free_port()
         env = python_env(
-            REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port),
+            REDIS_URL=redis_url,
+            RUHEPULS_SECRET=SECRET,
+            PORT=str(port),
             RUHEPULS_DATA_DIR=str(tmp_path_factory.mktemp("fuzz")),
-            SLACK_BOT_TOKEN="xoxb-fuzz", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{slack.url}/respond/",
-            TELEGRAM_BOT_TOKEN="4242:fuzz-token", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-            TELEGRAM_API_URL=f"{tg.url}/bot", PYTHONPATH=str(REPO / "tests"), **teams_env(TEAMS),
-        )  # fmt: skip
+            SLACK_BOT_TOKEN="xoxb-fuzz",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{slack.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{slack.url}/respond/",
+            TELEGRAM_BOT_TOKEN="4242:fuzz-token",
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            TELEGRAM_API_URL=f"{tg.url}/bot",
+            PYTHONPATH=str(REPO / "tests"),
+            **teams_env(TEAMS),
+        )
         log = tmp_path_factory.mktemp("fuzzlog") / "serve.log"
         base = f"http://127.0.0.1:{port}"
         with ruhepuls_process(["serve"], env, log):
@@ -54,13 +62,28 @@ def app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 
 def click(base: str, value: str) -> httpx.Response:
-    payload = {"type": "block_actions", "user": {"id": USER, "team_id": "T1"}, "team": {"id": "T1"},
-               "container": {"type": "message", "message_ts": "1.1", "channel_id": "D" + USER},
-               "channel": {"id": "D" + USER}, "actions": [{"action_id": "rp:0", "block_id": "b", "type": "button", "value": value,
-                            "action_ts": str(time.time_ns())}]}  # fmt: skip
+    payload = {
+        "type": "block_actions",
+        "user": {"id": USER, "team_id": "T1"},
+        "team": {"id": "T1"},
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": "D" + USER},
+        "channel": {"id": "D" + USER},
+        "actions": [
+            {
+                "action_id": "rp:0",
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": str(time.time_ns()),
+            }
+        ],
+    }
     body = urlencode({"payload": json.dumps(payload)})
-    return httpx.post(f"{base}/slack/events", content=body,
-                      headers=signed_headers(body, content_type="application/x-www-form-urlencoded"))  # fmt: skip
+    return httpx.post(
+        f"{base}/slack/events",
+        content=body,
+        headers=signed_headers(body, content_type="application/x-www-form-urlencoded"),
+    )
 
 
 json_values = st.recursive(
@@ -73,16 +96,29 @@ json_values = st.recursive(
 known_shapes = st.fixed_dictionaries(
     {},
     optional={
-        "type": st.sampled_from(["block_actions", "event_callback", "url_verification", "view_submission", "x"])
+        "type": st.sampled_from(
+            ["block_actions", "event_callback", "url_verification", "view_submission", "x"]
+        )
         | json_values,
-        "event": json_values | st.fixed_dictionaries({"type": st.sampled_from(["message", "app_mention"]),
-                                                       "user": json_values, "text": json_values,
-                                                       "channel": json_values}),  # fmt: skip
+        "event": json_values
+        | st.fixed_dictionaries(
+            {
+                "type": st.sampled_from(["message", "app_mention"]),
+                "user": json_values,
+                "text": json_values,
+                "channel": json_values,
+            }
+        ),
         "actions": json_values | st.lists(st.fixed_dictionaries({"value": json_values}), max_size=2),
-        "user": json_values, "team": json_values, "container": json_values, "challenge": json_values,
-        "update_id": json_values, "message": json_values, "callback_query": json_values,
+        "user": json_values,
+        "team": json_values,
+        "container": json_values,
+        "challenge": json_values,
+        "update_id": json_values,
+        "message": json_values,
+        "callback_query": json_values,
     },
-)  # fmt: skip
+)
 bodies = st.one_of(
     st.binary(max_size=300),
     json_values.map(lambda v: json.dumps(v).encode()),
@@ -97,17 +133,33 @@ bodies = st.one_of(
 activity_shapes = st.fixed_dictionaries(
     {"serviceUrl": st.just("SVC") | json_values},
     optional={
-        "type": st.sampled_from(["message", "invoke", "conversationUpdate", "installationUpdate", "typing", "x"])
+        "type": st.sampled_from(
+            ["message", "invoke", "conversationUpdate", "installationUpdate", "typing", "x"]
+        )
         | json_values,
-        "id": json_values, "text": json_values, "name": st.just("adaptiveCard/action") | json_values,
+        "id": json_values,
+        "text": json_values,
+        "name": st.just("adaptiveCard/action") | json_values,
         "from": json_values | st.fixed_dictionaries({"id": json_values, "aadObjectId": json_values}),
-        "conversation": json_values | st.fixed_dictionaries({"id": json_values, "conversationType": json_values}),
-        "recipient": json_values, "channelId": st.just("msteams") | json_values, "replyToId": json_values,
-        "value": json_values | st.fixed_dictionaries({"action": json_values | st.fixed_dictionaries(
-            {"type": st.just("Action.Execute"), "verb": st.just("rp"), "data": json_values})}),
-        "membersAdded": json_values, "action": json_values, "channelData": json_values,
+        "conversation": json_values
+        | st.fixed_dictionaries({"id": json_values, "conversationType": json_values}),
+        "recipient": json_values,
+        "channelId": st.just("msteams") | json_values,
+        "replyToId": json_values,
+        "value": json_values
+        | st.fixed_dictionaries(
+            {
+                "action": json_values
+                | st.fixed_dictionaries(
+                    {"type": st.just("Action.Execute"), "verb": st.just("rp"), "data": json_values}
+                )
+            }
+        ),
+        "membersAdded": json_values,
+        "action": json_values,
+        "channelData": json_values,
     },
-)  # fmt: skip
+)
 content_types = st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain", ""])
 
 
@@ -134,8 +186,12 @@ def test_no_body_gets_a_5xx(
         headers = {"Content-Type": content_type}
         if signed:
             ts = str(int(time.time()))
-            sig = "v0=" + __import__("hmac").new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body,
-                                                  "sha256").hexdigest()  # fmt: skip
+            sig = (
+                "v0="
+                + __import__("hmac")
+                .new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body, "sha256")
+                .hexdigest()
+            )
             headers |= {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
         r = httpx.post(f"{app}/slack/events", content=body, headers=headers, timeout=10)
     else:
@@ -163,8 +219,12 @@ def test_huge_bodies_are_refused_before_they_are_read(app: str) -> None:
     huge = b"x" * (2 * 1024 * 1024)
     r = httpx.post(f"{app}/slack/events", content=huge, timeout=30)
     assert r.status_code == 413
-    r = httpx.post(f"{app}/telegram/webhook", content=huge, timeout=30,
-                   headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})  # fmt: skip
+    r = httpx.post(
+        f"{app}/telegram/webhook",
+        content=huge,
+        timeout=30,
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+    )
     assert r.status_code == 413
     assert httpx.post(f"{app}/telegram/webhook", content=huge, timeout=30).status_code == 403
 
@@ -187,11 +247,20 @@ HEADER_VALUES = ["²", "١٢٣", "１２３", "-1", "1e20", " 1", "9999999999999
 @example(name="X-Slack-Request-Timestamp", value="²")
 @example(name="Content-Length", value="²")
 @given(
-    name=st.sampled_from(["X-Slack-Request-Timestamp", "X-Slack-Signature", "X-Telegram-Bot-Api-Secret-Token",
-                          "Authorization", "Content-Type", "X-Slack-Retry-Num", "X-Slack-Retry-Reason"]),
-    value=st.sampled_from(HEADER_VALUES) | st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")),
-                                                    max_size=40),
-)  # fmt: skip
+    name=st.sampled_from(
+        [
+            "X-Slack-Request-Timestamp",
+            "X-Slack-Signature",
+            "X-Telegram-Bot-Api-Secret-Token",
+            "Authorization",
+            "Content-Type",
+            "X-Slack-Retry-Num",
+            "X-Slack-Retry-Reason",
+        ]
+    ),
+    value=st.sampled_from(HEADER_VALUES)
+    | st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=40),
+)
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_no_header_gets_a_5xx(app: str, name: str, value: str) -> None:
     """Issue 28: a Slack timestamp "²" (isdigit() is true, int() fails) answered 500."""
@@ -206,15 +275,43 @@ def test_no_header_gets_a_5xx(app: str, name: str, value: str) -> None:
 @pytest.mark.parametrize(
     "update",
     [
-        {"update_id": 1, "message": {"message_id": 1, "date": 1e20, "chat": {"id": 5, "type": "private"},
-                                     "from": {"id": 5, "is_bot": False, "first_name": "A"}, "text": "hi"}},
-        {"update_id": 2, "message": {"message_id": 1, "date": 1, "chat": {"id": {"x": 1}, "type": "private"},
-                                     "from": {"id": 5, "is_bot": False, "first_name": "A"}, "text": "hi"}},
-        {"update_id": 3, "message": {"message_id": 1, "date": -1e300, "chat": {"id": 5, "type": "private"},
-                                     "from": {"id": [1], "is_bot": False, "first_name": "A"}, "text": "hi"}},
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 1e20,
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "A"},
+                "text": "hi",
+            },
+        },
+        {
+            "update_id": 2,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": {"x": 1}, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "A"},
+                "text": "hi",
+            },
+        },
+        {
+            "update_id": 3,
+            "message": {
+                "message_id": 1,
+                "date": -1e300,
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": [1], "is_bot": False, "first_name": "A"},
+                "text": "hi",
+            },
+        },
     ],
-)  # fmt: skip
+)
 def test_odd_telegram_updates_with_the_secret_get_no_5xx(app: str, update: dict) -> None:
-    r = httpx.post(f"{app}/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
-                   timeout=10)  # fmt: skip
+    r = httpx.post(
+        f"{app}/telegram/webhook",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+        timeout=10,
+    )
     assert r.status_code < 500, (update, r.status_code, r.text[:200])

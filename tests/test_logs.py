@@ -29,8 +29,9 @@ MEMBERS = ["ULOGMEMBER1", "ULOGMEMBER2", "ULOGMEMBER3"]
 
 def test_redaction_masks_tokens_in_messages_and_tracebacks() -> None:
     redact = Redact([PSEUDONYM_SECRET])
-    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "POST https://api.telegram.org/bot%s/getMe",
-                               (TG_TOKEN,), None)  # fmt: skip
+    record = logging.LogRecord(
+        "httpx", logging.INFO, __file__, 1, "POST https://api.telegram.org/bot%s/getMe", (TG_TOKEN,), None
+    )
     try:
         raise RuntimeError(f"failed with {SLACK_TOKEN} and {PSEUDONYM_SECRET}")
     except RuntimeError:
@@ -58,13 +59,22 @@ async def test_serve_and_worker_at_debug_log_no_secret_id_answer_or_result(
     with FakeServer(slack, "/api") as slack_api, FakeServer(telegram, "/bot") as tg_api:
         port = free_port()
         env = python_env(
-            REDIS_URL=redis_url, RUHEPULS_LOG_LEVEL="DEBUG", RUHEPULS_SECRET=PSEUDONYM_SECRET,
-            RUHEPULS_DATA_DIR=str(tmp_path), PORT=str(port),
-            SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack_api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{slack_api.url}/respond/",
-            TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            REDIS_URL=redis_url,
+            RUHEPULS_LOG_LEVEL="DEBUG",
+            RUHEPULS_SECRET=PSEUDONYM_SECRET,
+            RUHEPULS_DATA_DIR=str(tmp_path),
+            PORT=str(port),
+            SLACK_BOT_TOKEN=SLACK_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{slack_api.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{slack_api.url}/respond/",
+            TELEGRAM_BOT_TOKEN=TG_TOKEN,
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             TELEGRAM_API_URL=f"{tg_api.url}/bot",
-            RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun", RUHEPULS_TICK_CRON="* * * * * *",
-        )  # fmt: skip
+            RUHEPULS_QUIET_HOURS="24-0",
+            RUHEPULS_WORKDAYS="mon-sun",
+            RUHEPULS_TICK_CRON="* * * * * *",
+        )
         sync = redis_sync.Redis.from_url(redis_url)
         team = Team(id="logs", name="Logs", platform="slack", channel="CLOG", lead_channel="LLOG")
         sync.set(keys.team("logs"), team.model_dump_json())
@@ -72,16 +82,28 @@ async def test_serve_and_worker_at_debug_log_no_secret_id_answer_or_result(
         # responses of an earlier round in a week long past, so that the worker's weekly summary
         # has something to say (and draws its chart)
         sync.hset(keys.counters("logs"), mapping=keys.cell_fields("r0", "2026-W01", earlier_counters()))
-        subprocess.run([sys.executable, "-m", "bot", "round", "open", "--team", "logs"], env=env, cwd=REPO,
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "bot", "round", "open", "--team", "logs"],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
         web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
         with ruhepuls_process(["serve"], env, web_log), ruhepuls_process(["worker"], env, worker_log):
             base = f"http://127.0.0.1:{port}"
             wait_until_up(f"{base}/healthz", web_log)
             # the worker invites every member first (within a second or two); a survey started
             # before that would see the invitation arrive as the newest message in between
-            wait_for(lambda: sum(c.method == "chat.postMessage" and str(c.params.get("channel", "")).startswith("D")
-                                 for c in slack.calls) >= len(MEMBERS))  # fmt: skip
+            wait_for(
+                lambda: (
+                    sum(
+                        c.method == "chat.postMessage" and str(c.params.get("channel", "")).startswith("D")
+                        for c in slack.calls
+                    )
+                    >= len(MEMBERS)
+                )
+            )
             async with httpx.AsyncClient() as http:
                 agent = SlackAgent(http, base, slack, user=MEMBERS[0])
                 await agent.say("hallo")
@@ -100,14 +122,36 @@ async def test_serve_and_worker_at_debug_log_no_secret_id_answer_or_result(
                     kim.sync()
                     await kim.click("selten")
                 kim.sync()
-            wait_for(lambda: sum(c.method == "chat.postMessage" and c.params.get("channel") == "LLOG"
-                                 for c in slack.calls) >= 1)  # fmt: skip
+            wait_for(
+                lambda: (
+                    sum(
+                        c.method == "chat.postMessage" and c.params.get("channel") == "LLOG"
+                        for c in slack.calls
+                    )
+                    >= 1
+                )
+            )
             await asyncio.sleep(1.5)
     logs = web_log.read_text() + worker_log.read_text()
     assert "DEBUG" in logs or "INFO" in logs, "the processes logged"
-    forbidden = [TG_TOKEN, TG_TOKEN.split(":")[1], SLACK_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, PSEUDONYM_SECRET,
-                 *MEMBERS, "777000111", "Ihr Ergebnis", "Konflikt ohne", "Druck ohne", "Dauerhafte Selbst",
-                 "Zielkonflikt", "a:a1:", "Wochenbericht", "Muster im Team"]  # fmt: skip
+    forbidden = [
+        TG_TOKEN,
+        TG_TOKEN.split(":")[1],
+        SLACK_TOKEN,
+        SIGNING_SECRET,
+        WEBHOOK_SECRET,
+        PSEUDONYM_SECRET,
+        *MEMBERS,
+        "777000111",
+        "Ihr Ergebnis",
+        "Konflikt ohne",
+        "Druck ohne",
+        "Dauerhafte Selbst",
+        "Zielkonflikt",
+        "a:a1:",
+        "Wochenbericht",
+        "Muster im Team",
+    ]
     for word in forbidden:
         assert word not in logs, f"{word!r} in the logs"
 
@@ -127,9 +171,17 @@ def test_json_lines_with_request_ids(redis_url: str, tmp_path) -> None:
     import json
 
     port = free_port()
-    env = python_env(REDIS_URL=redis_url, PORT=str(port), RUHEPULS_LOG_FORMAT="json", RUHEPULS_LOG_LEVEL="DEBUG",
-                     RUHEPULS_SECRET="json-secret", SLACK_BOT_TOKEN=SLACK_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                     SLACK_API_URL="http://127.0.0.1:9/api/", RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    env = python_env(
+        REDIS_URL=redis_url,
+        PORT=str(port),
+        RUHEPULS_LOG_FORMAT="json",
+        RUHEPULS_LOG_LEVEL="DEBUG",
+        RUHEPULS_SECRET="json-secret",
+        SLACK_BOT_TOKEN=SLACK_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        RUHEPULS_DATA_DIR=str(tmp_path),
+    )
     log = tmp_path / "serve.log"
     with ruhepuls_process(["serve"], env, log):
         base = f"http://127.0.0.1:{port}"

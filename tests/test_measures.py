@@ -42,9 +42,15 @@ REPORT2 = ROUND2 + timedelta(days=14 - ROUND2.weekday(), hours=-ROUND2.hour + 8,
 
 @pytest.fixture
 def settings(redis_url: str, fake_slack: FakeServer, redis) -> Settings:
-    return Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                    SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="measure-secret",
-                    RUHEPULS_ADMINS="slack:UADMIN", RUHEPULS_PUBLIC_URL="https://ruhepuls.example.org")  # fmt: skip
+    return Settings(
+        REDIS_URL=redis_url,
+        SLACK_BOT_TOKEN="xoxb-t",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{fake_slack.url}/api/",
+        RUHEPULS_SECRET="measure-secret",
+        RUHEPULS_ADMINS="slack:UADMIN",
+        RUHEPULS_PUBLIC_URL="https://ruhepuls.example.org",
+    )
 
 
 @pytest.fixture
@@ -88,13 +94,24 @@ def click(post: dict[str, Any], user: str, label: str) -> str:
         e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["text"]["text"] == label
     )
     payload = {
-        "type": "block_actions", "api_app_id": "A1", "trigger_id": f"trig-{user}",
-        "user": {"id": user, "team_id": "T1"}, "team": {"id": "T1"},
+        "type": "block_actions",
+        "api_app_id": "A1",
+        "trigger_id": f"trig-{user}",
+        "user": {"id": user, "team_id": "T1"},
+        "team": {"id": "T1"},
         "container": {"type": "message", "message_ts": "1.1", "channel_id": post["channel"]},
-        "channel": {"id": post["channel"]}, "message": {"ts": "1.1", "blocks": blocks},
-        "actions": [{"action_id": button["action_id"], "block_id": "b", "type": "button",
-                     "value": button["value"], "action_ts": f"{time.time_ns()}"}],
-    }  # fmt: skip
+        "channel": {"id": post["channel"]},
+        "message": {"ts": "1.1", "blocks": blocks},
+        "actions": [
+            {
+                "action_id": button["action_id"],
+                "block_id": "b",
+                "type": "button",
+                "value": button["value"],
+                "action_ts": f"{time.time_ns()}",
+            }
+        ],
+    }
     return urlencode({"payload": json.dumps(payload)})
 
 
@@ -109,9 +126,13 @@ def submit(view: dict[str, Any], user: str, **values: str | None) -> str:
             }
         else:
             state[bid] = {bid: {"type": "plain_text_input", "value": value}}
-    payload = {"type": "view_submission", "api_app_id": "A1", "team": {"id": "T1"},
-               "user": {"id": user, "team_id": "T1"},
-               "view": {**view, "id": "V1", "state": {"values": state}}}  # fmt: skip
+    payload = {
+        "type": "view_submission",
+        "api_app_id": "A1",
+        "team": {"id": "T1"},
+        "user": {"id": user, "team_id": "T1"},
+        "view": {**view, "id": "V1", "state": {"values": state}},
+    }
     return urlencode({"payload": json.dumps(payload)})
 
 
@@ -133,8 +154,14 @@ async def test_a_lead_chooses_a_measure_and_the_next_round_checks_back(
     rt: Runtime, settings: Settings, fake_slack: FakeServer
 ) -> None:
     fake: FakeSlack = fake_slack.fake
-    team = Team(id="support", name="Support", platform="slack", channel="CTEAM", lead_channel="LSUP",
-                leads=("slack:ULEAD",))  # fmt: skip
+    team = Team(
+        id="support",
+        name="Support",
+        platform="slack",
+        channel="CTEAM",
+        lead_channel="LSUP",
+        leads=("slack:ULEAD",),
+    )
     await rt.teams.save_team(team)
     await rt.teams.open_round("support", ROUND1, ROUND1 + timedelta(days=6))
     after = await surveys(rt, "support", 10, "a")  # ten: a before-and-after rests on ten both times
@@ -218,11 +245,23 @@ async def test_the_view_is_withheld_below_k_and_only_asked_with_a_running_measur
 
     fake: FakeSlack = fake_slack.fake
     for team_id in ("billing", "sales"):
-        await rt.teams.save_team(Team(id=team_id, name=team_id.title(), platform="slack", channel="CTEAM",
-                                      lead_channel=f"L{team_id}"))  # fmt: skip
+        await rt.teams.save_team(
+            Team(
+                id=team_id,
+                name=team_id.title(),
+                platform="slack",
+                channel="CTEAM",
+                lead_channel=f"L{team_id}",
+            )
+        )
     measures = Measures(rt, clock=lambda: ROUND1)
-    _, m = await measures.choose("cli:admin", "billing", text="Eine ruhige Ecke für Pausen nach harten Gesprächen",
-                              role="Standortleitung", check="next")  # fmt: skip
+    _, m = await measures.choose(
+        "cli:admin",
+        "billing",
+        text="Eine ruhige Ecke für Pausen nach harten Gesprächen",
+        role="Standortleitung",
+        check="next",
+    )
     _, stopped = await measures.choose("cli:admin", "sales", path="A.0", role="Teamleitung")
     await measures.set_status("cli:admin", "sales", stopped.id, "dropped")
     rt.conversations._clock = Clock(ROUND2 + timedelta(hours=1))  # type: ignore[assignment]
@@ -293,11 +332,19 @@ async def test_a_lead_chooses_a_measure_in_telegram(redis_url: str, redis) -> No
 
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_API_URL=f"{api.url}/bot",
-                            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET, RUHEPULS_SECRET="tg-measure")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN="1:T",
+            TELEGRAM_API_URL=f"{api.url}/bot",
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            RUHEPULS_SECRET="tg-measure",
+        )
         async with runtime(settings, clock=Clock(ROUND1 + timedelta(hours=1))) as rt:
-            await rt.teams.save_team(Team(id="hot", name="Hot", platform="telegram", lead_channel="-1001",
-                                          leads=("telegram:4242",)))  # fmt: skip
+            await rt.teams.save_team(
+                Team(
+                    id="hot", name="Hot", platform="telegram", lead_channel="-1001", leads=("telegram:4242",)
+                )
+            )
             await rt.teams.open_round("hot", ROUND1, ROUND1 + timedelta(days=6))
             await surveys(rt, "hot", 5, "t")
             await rt.teams.close_round("hot")
@@ -411,9 +458,13 @@ async def test_a_measure_that_points_at_a_person_is_refused_and_nothing_is_saved
     from flows.teams import TeamError
 
     await rt.teams.save_team(Team(id="care", name="Care", platform="slack", leads=("slack:ULEAD",)))
-    for text, role in [("Gespräch mit @kim über Pausen", "Teamleitung"), ("Pausen neu planen", "<@U0123ABCD9>"),
-                       ("Rückruf an 0171234567 klären", "Teamleitung"), ("Plan mit kim@firma.de", "Teamleitung"),
-                       ("Dienstplan mit U0ABCDEF12 ändern", "Teamleitung")]:  # fmt: skip
+    for text, role in [
+        ("Gespräch mit @kim über Pausen", "Teamleitung"),
+        ("Pausen neu planen", "<@U0123ABCD9>"),
+        ("Rückruf an 0171234567 klären", "Teamleitung"),
+        ("Plan mit kim@firma.de", "Teamleitung"),
+        ("Dienstplan mit U0ABCDEF12 ändern", "Teamleitung"),
+    ]:
         with pytest.raises(TeamError) as refused:
             await Measures(rt).choose("slack:ULEAD", "care", text=text, role=role)
         assert refused.value.key == "measure_names_someone"
@@ -435,8 +486,14 @@ def test_measures_from_the_command_line(redis_url: str) -> None:
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="cli-measures")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=REPO, capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     assert run("team", "add", "desk", "--name", "Desk", "--platform", "slack").returncode == 0
     options = run("measure", "options", "--team", "desk")

@@ -35,9 +35,15 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 async def test_metrics_count_a_survey_and_carry_no_ids(redis_url: str, redis) -> None:
     fake = FakeSlack()
     with FakeServer(fake, "/api") as api:
-        settings = Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-metrics", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                            SLACK_API_URL=f"{api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
-                            RUHEPULS_SECRET="metrics-secret", RUHEPULS_METRICS_TOKEN="scrape-token")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            SLACK_BOT_TOKEN="xoxb-metrics",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{api.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+            RUHEPULS_SECRET="metrics-secret",
+            RUHEPULS_METRICS_TOKEN="scrape-token",
+        )
         async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:
             auth = {"Authorization": "Bearer scrape-token"}
             assert (await http.get(f"{base}/metrics")).status_code == 401
@@ -89,8 +95,13 @@ def test_metrics_on_a_port_of_their_own(tmp_path: Path, redis_url: str) -> None:
     multiproc.mkdir()
     with contextlib.ExitStack() as stack:
         for i, port in enumerate(ports):
-            env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="m", PORT=str(port), RUHEPULS_METRICS_PORT=str(metrics_port),
-                             PROMETHEUS_MULTIPROC_DIR=str(multiproc))  # fmt: skip
+            env = python_env(
+                REDIS_URL=redis_url,
+                RUHEPULS_SECRET="m",
+                PORT=str(port),
+                RUHEPULS_METRICS_PORT=str(metrics_port),
+                PROMETHEUS_MULTIPROC_DIR=str(multiproc),
+            )
             stack.enter_context(ruhepuls_process(["serve"], env, tmp_path / f"serve{i}.log"))
             wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / f"serve{i}.log")
         for port in ports:

@@ -20,8 +20,20 @@ from slackkit import SIGNING_SECRET, SlackAgent
 @contextmanager
 def redis_server(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A redis-server that keeps its data across a restart (AOF), as a production one would."""
-    args = ["--port", str(port), "--bind", "127.0.0.1", "--appendonly", "yes", "--appendfsync", "always",
-            "--save", "", "--dir", str(workdir)]  # fmt: skip
+    args = [
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+        "--dir",
+        str(workdir),
+    ]
     with redis_process(args, port) as proc:
         yield proc
 
@@ -35,10 +47,16 @@ async def test_two_web_processes_and_a_redis_restart_between_two_clicks(tmp_path
         bases = []
         for n in range(2):
             web = free_port()
-            env = python_env(REDIS_URL=f"redis://127.0.0.1:{port}/0", PORT=str(web), RUHEPULS_SECRET="ops-secret",
-                             SLACK_BOT_TOKEN="xoxb-ops", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SLACK_API_URL=f"{api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
-                             RUHEPULS_DATA_DIR=str(tmp_path / f"web{n}"))  # fmt: skip
+            env = python_env(
+                REDIS_URL=f"redis://127.0.0.1:{port}/0",
+                PORT=str(web),
+                RUHEPULS_SECRET="ops-secret",
+                SLACK_BOT_TOKEN="xoxb-ops",
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_URL=f"{api.url}/api/",
+                SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+                RUHEPULS_DATA_DIR=str(tmp_path / f"web{n}"),
+            )
             log = tmp_path / f"web{n}.log"
             stack.enter_context(ruhepuls_process(["serve"], env, log))
             wait_until_up(f"http://127.0.0.1:{web}/healthz", log)

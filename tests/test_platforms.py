@@ -137,8 +137,9 @@ def echo_folder(tmp_path: Path) -> Iterator[Path]:
 
 def _ruhepuls(where: Path, *args: str, redis_url: str) -> subprocess.CompletedProcess[str]:
     env = python_env(ECHO_TOKEN=TOKEN, REDIS_URL=redis_url, RUHEPULS_SECRET="platform-test")
-    return subprocess.run([sys.executable, "-c", BOOT, str(where), *args], env=env, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", BOOT, str(where), *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 async def test_a_new_folder_is_a_platform_with_routes_of_any_method(
@@ -159,8 +160,13 @@ async def test_the_worker_reaches_a_new_platforms_members(echo_folder: Path, red
     from bot.outreach import tick_team
     from bot.worker import outreach_for
 
-    settings = Settings(REDIS_URL=redis_url, RUHEPULS_SECRET="platform-test", ECHO_TOKEN=TOKEN,
-                        RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun")  # fmt: skip
+    settings = Settings(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET="platform-test",
+        ECHO_TOKEN=TOKEN,
+        RUHEPULS_QUIET_HOURS="24-0",
+        RUHEPULS_WORKDAYS="mon-sun",
+    )
     assert "echo" in platforms()
     sent: list[str] = sys.modules["bot.echo"].SENT
     async with runtime(settings) as rt, outreach_for(rt) as reach:
@@ -213,8 +219,14 @@ def test_settings_are_read_only_under_their_documented_names(monkeypatch: pytest
     from bot.msteams.settings import TeamsSettings
     from bot.slack.settings import SlackSettings
 
-    for name, value in {"LANGUAGE": "en_US:en", "TIMEZONE": "Mars/Base", "LOG_LEVEL": "DEBUG", "CLOUD": "China",
-                        "APP_ID": "someone", "BOT_TOKEN": "xoxb-other"}.items():  # fmt: skip
+    for name, value in {
+        "LANGUAGE": "en_US:en",
+        "TIMEZONE": "Mars/Base",
+        "LOG_LEVEL": "DEBUG",
+        "CLOUD": "China",
+        "APP_ID": "someone",
+        "BOT_TOKEN": "xoxb-other",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("RUHEPULS_LANGUAGE", "en")
     settings = Settings()

@@ -14,9 +14,11 @@ from flows import messages as msg
 from flows.session import Session, State
 
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
-CFG = engine.Config(contacts=("EAP: 0800 555 0100", "Betriebsärztin: Raum 2.14, Tel. 4711"),
-                    offer="Deeskalationstraining, Anmeldung: https://intranet.example/deeskalation",
-                    intro_note="Sie dürfen dafür Arbeitszeit nutzen.")  # fmt: skip
+CFG = engine.Config(
+    contacts=("EAP: 0800 555 0100", "Betriebsärztin: Raum 2.14, Tel. 4711"),
+    offer="Deeskalationstraining, Anmeldung: https://intranet.example/deeskalation",
+    intro_note="Sie dürfen dafür Arbeitszeit nutzen.",
+)
 ITEMS = [i.id for i in CFG.questionnaire.items]
 ACUTE = "0800 111 0 111"
 
@@ -109,8 +111,9 @@ def test_items_that_presuppose_an_incident_offer_it_did_not_happen() -> None:
         assert isinstance(q, msg.Question) and q.options[-1].label.startswith("kam nicht vor")
 
 
-@pytest.mark.parametrize("text", ["ich kann nicht mehr, der Kunde hat mich heute bedroht",
-                                  "I can't take this any more"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text", ["ich kann nicht mehr, der Kunde hat mich heute bedroht", "I can't take this any more"]
+)
 def test_free_text_gets_a_kind_reply_help_and_the_question_again(text: str) -> None:
     s = step(step(None, ev.Start("de")).session, ev.Answer(ITEMS[0], 2)).session
     got = step(s, ev.Typed(text))

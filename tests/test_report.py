@@ -37,8 +37,13 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 
 @pytest.fixture
 async def rt(redis_url: str, fake_slack: FakeServer, redis) -> AsyncIterator[Runtime]:
-    settings = Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET="s",
-                        SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET=SECRET)  # fmt: skip
+    settings = Settings(
+        REDIS_URL=redis_url,
+        SLACK_BOT_TOKEN="xoxb-t",
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=f"{fake_slack.url}/api/",
+        RUHEPULS_SECRET=SECRET,
+    )
     async with runtime(settings, clock=Clock(R1 + timedelta(hours=1))) as r:
         yield r
 
@@ -46,8 +51,9 @@ async def rt(redis_url: str, fake_slack: FakeServer, redis) -> AsyncIterator[Run
 async def three_weeks(rt: Runtime) -> str:
     """Week one: twelve people; a measure chosen; week two: twelve again, with their view of
     it; week three: three people (below k: "not enough yet")."""
-    await rt.teams.save_team(Team(id="hotline", name="Hotline Nord", platform="slack", channel="CTEAM",
-                                  lead_channel="LHOT"))  # fmt: skip
+    await rt.teams.save_team(
+        Team(id="hotline", name="Hotline Nord", platform="slack", channel="CTEAM", lead_channel="LHOT")
+    )
     for n, (opened, people, report) in enumerate(zip((R1, R2, R3), (12, 12, 3), REPORTS, strict=True)):
         rt.conversations._rounds.clear()
         rt.conversations._followups.clear()
@@ -88,10 +94,20 @@ async def test_the_pdf_holds_what_was_published_and_no_count(
     assert len(published) == 3 and "noch nicht genug Antworten" in published[-1]["text"]
     out = tmp_path / "hotline.pdf"
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET)
-    args = ["report", "--team", "hotline", "--from", (M - timedelta(days=35)).date().isoformat(),
-            "--to", M.date().isoformat(), "--out", str(out)]  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    args = [
+        "report",
+        "--team",
+        "hotline",
+        "--from",
+        (M - timedelta(days=35)).date().isoformat(),
+        "--to",
+        M.date().isoformat(),
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     pages, text, images = pdf_text(out)
     flat = " ".join(text.split())
@@ -106,8 +122,14 @@ async def test_the_pdf_holds_what_was_published_and_no_count(
     assert counts_of_people("Das Team hat 3 Personen befragt")  # the guard can fail
     # English, and a period with nothing published
     args[-1] = str(tmp_path / "en.pdf")
-    english = subprocess.run([sys.executable, "-m", "bot", *args, "--lang", "en"], env=env, cwd=REPO,
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    english = subprocess.run(
+        [sys.executable, "-m", "bot", *args, "--lang", "en"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert english.returncode == 0, english.stderr
     assert "Ruhepuls team report: Hotline Nord" in " ".join(pdf_text(tmp_path / "en.pdf")[1].split())
 
@@ -118,11 +140,34 @@ async def test_the_report_page_in_headless_chromium(rt: Runtime, redis_url: str,
 
     await three_weeks(rt)
     port = free_port()
-    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port),
-                     RUHEPULS_PUBLIC_URL=f"http://127.0.0.1:{port}")  # fmt: skip
-    link = subprocess.run([sys.executable, "-m", "bot", "report", "--team", "hotline", "--from",
-                           (M - timedelta(days=35)).date().isoformat(), "--to", M.date().isoformat(), "--link",
-                           "--days", "3"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
+    env = python_env(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET=SECRET,
+        PORT=str(port),
+        RUHEPULS_PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+    link = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "report",
+            "--team",
+            "hotline",
+            "--from",
+            (M - timedelta(days=35)).date().isoformat(),
+            "--to",
+            M.date().isoformat(),
+            "--link",
+            "--days",
+            "3",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert link.returncode == 0, link.stderr
     url = link.stdout.strip().splitlines()[-1]
     assert url.startswith(f"http://127.0.0.1:{port}/report/")
@@ -170,8 +215,12 @@ async def test_report_links_live_at_most_90_days_can_be_revoked_and_die_with_the
 
     await rt.teams.save_team(Team(id="north", name="North", platform="slack", channel="C1"))
     port = free_port()
-    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET=SECRET, PORT=str(port),
-                     RUHEPULS_PUBLIC_URL=f"http://127.0.0.1:{port}")  # fmt: skip
+    env = python_env(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET=SECRET,
+        PORT=str(port),
+        RUHEPULS_PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
     cli = [sys.executable, "-m", "bot", "report", "--team", "north"]
     period = ["--from", "2026-10-01", "--to", "2026-11-30", "--link"]
 
@@ -183,8 +232,15 @@ async def test_report_links_live_at_most_90_days_can_be_revoked_and_die_with_the
     url = run(*period, "--days", "30").stdout.strip().splitlines()[-1]
     team = await rt.teams.team("north")
     assert team is not None and team.report_key
-    century = sign(SECRET.encode(), "north", R1.date(), M.date(), "de",
-                   datetime.now(UTC) + timedelta(days=36500), team.report_key)  # fmt: skip
+    century = sign(
+        SECRET.encode(),
+        "north",
+        R1.date(),
+        M.date(),
+        "de",
+        datetime.now(UTC) + timedelta(days=36500),
+        team.report_key,
+    )
     with ruhepuls_process(["serve"], env, tmp_path / "serve.log"):
         wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "serve.log")
         assert httpx.get(url, timeout=10).status_code == 200

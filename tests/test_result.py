@@ -34,8 +34,10 @@ def all_keys() -> list[ResultKey]:
     """Every result key there is: each outcome with every level of every named type's answers
     (for three and four tied types, every level of one type with the others at each level)."""
     levels = [None, Level.LOW, Level.MID, Level.HIGH]
-    flags = [dict(zip(("exhaustion", "aggression", "counted"), f, strict=True))
-             for f in itertools.product([False, True], repeat=3)]  # fmt: skip
+    flags = [
+        dict(zip(("exhaustion", "aggression", "counted"), f, strict=True))
+        for f in itertools.product([False, True], repeat=3)
+    ]
     keys: list[ResultKey] = []
 
     def possible(k: ResultKey) -> ResultKey:  # a type without an influence item has no such answer
@@ -206,8 +208,10 @@ def test_the_issue_example_no_latitude_claimed_for_pressure_without_latitude() -
     assert "Spielraum" not in (r.influence or "") and r.influence == Q.types["C"].influence.little.de
 
 
-@pytest.mark.parametrize(("changes", "exhaustion", "aggression"),
-                         [({"d3": 3}, True, False), ({"a1": 4}, False, True), ({"a1": 3, "d3": 2}, False, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("changes", "exhaustion", "aggression"),
+    [({"d3": 3}, True, False), ({"a1": 4}, False, True), ({"a1": 3, "d3": 2}, False, False)],
+)
 def test_signpost_says_why(changes, exhaustion, aggression) -> None:
     answers = {i.id: 1 for i in Q.items} | changes  # a low or moderate result: says why
     r = personal_result(Q, answers, "en")

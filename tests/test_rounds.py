@@ -42,9 +42,16 @@ def fake_slack() -> FakeServer:
 
 
 def settings_for(redis_url: str, api: FakeServer, **extra: str) -> Settings:
-    return Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                    SLACK_API_URL=f"{api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/", RUHEPULS_SECRET="rounds-secret",
-                    RUHEPULS_ADMINS="slack:UADMIN,telegram:7", **extra)  # fmt: skip
+    return Settings(
+        REDIS_URL=redis_url,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{api.url}/api/",
+        SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+        RUHEPULS_SECRET="rounds-secret",
+        RUHEPULS_ADMINS="slack:UADMIN,telegram:7",
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -220,19 +227,34 @@ async def test_a_finished_member_cannot_answer_twice(rt: Runtime, redis) -> None
 async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, redis) -> None:
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_WEBHOOK_SECRET="s3cret",
-                            TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-rounds")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN="1:T",
+            TELEGRAM_WEBHOOK_SECRET="s3cret",
+            TELEGRAM_API_URL=f"{api.url}/bot",
+            RUHEPULS_SECRET="tg-rounds",
+        )
         async with runtime(settings) as rt, running_app(settings) as base, httpx.AsyncClient() as http:
             team = await rt.teams.save_team(
                 Team(id="hotline", name="Hotline", platform="telegram"), join_link=True
             )
             for uid in (11, 12, 13):
-                update = {"update_id": uid, "message": {
-                    "message_id": uid, "date": 1, "chat": {"id": uid, "type": "private"},
-                    "from": {"id": uid, "is_bot": False, "first_name": "A"}, "text": f"/start {team.join_code}",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
-                r = await http.post(f"{base}/telegram/webhook", json=update,
-                                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})  # fmt: skip
+                update = {
+                    "update_id": uid,
+                    "message": {
+                        "message_id": uid,
+                        "date": 1,
+                        "chat": {"id": uid, "type": "private"},
+                        "from": {"id": uid, "is_bot": False, "first_name": "A"},
+                        "text": f"/start {team.join_code}",
+                        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                    },
+                }
+                r = await http.post(
+                    f"{base}/telegram/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+                )
                 assert r.status_code == 200
             assert "Hotline" in next(c for c in fake.calls if c.method == "sendMessage").params["text"]
             assert await rt.teams.members.joined_members("hotline") == ["11", "12", "13"]
@@ -243,8 +265,9 @@ async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, red
                 fake.calls.clear()
                 fake.fail["sendMessage"] = (429, 1)  # Telegram: "retry after 1": waited out, not lost
                 await tick(rt, {"telegram": TelegramOutreach(rt, bot)}, MONDAY_10)
-            sent = collections.Counter(c.params["chat_id"] for c in fake.calls
-                                       if c.method == "sendMessage" and c.result.get("ok"))  # fmt: skip
+            sent = collections.Counter(
+                c.params["chat_id"] for c in fake.calls if c.method == "sendMessage" and c.result.get("ok")
+            )
             assert sent == {"11": 1, "12": 1, "13": 1}
             assert sum(c.method == "sendMessage" for c in fake.calls) == 4, "one 429, then each once"
 
@@ -252,18 +275,33 @@ async def test_telegram_members_join_by_code_and_are_invited(redis_url: str, red
 async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: str, redis, tmp_path) -> None:
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_WEBHOOK_SECRET="s3cret",
-                            TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-links")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN="1:T",
+            TELEGRAM_WEBHOOK_SECRET="s3cret",
+            TELEGRAM_API_URL=f"{api.url}/bot",
+            RUHEPULS_SECRET="tg-links",
+        )
         async with runtime(settings) as rt, running_app(settings) as base, httpx.AsyncClient() as http:
 
             async def start(uid: int, code: str) -> str:
-                update = {"update_id": uid, "message": {
-                    "message_id": uid, "date": 1, "chat": {"id": uid, "type": "private"},
-                    "from": {"id": uid, "is_bot": False, "first_name": "A"}, "text": f"/start {code}",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
+                update = {
+                    "update_id": uid,
+                    "message": {
+                        "message_id": uid,
+                        "date": 1,
+                        "chat": {"id": uid, "type": "private"},
+                        "from": {"id": uid, "is_bot": False, "first_name": "A"},
+                        "text": f"/start {code}",
+                        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                    },
+                }
                 before = len(fake.calls)
-                r = await http.post(f"{base}/telegram/webhook", json=update,
-                                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})  # fmt: skip
+                r = await http.post(
+                    f"{base}/telegram/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+                )
                 assert r.status_code == 200
                 return " ".join(c.params["text"] for c in fake.calls[before:] if c.method == "sendMessage")
 
@@ -290,8 +328,14 @@ async def test_telegram_join_links_limited_in_uses_time_and_personal(redis_url: 
             )
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="tg-links", RUHEPULS_DATA_DIR=str(tmp_path))
     cli = [sys.executable, "-m", "bot", "team"]
-    out = subprocess.run([*cli, "link", "hotline", "--personal", "3", "--days", "14"], env=env, cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [*cli, "link", "hotline", "--personal", "3", "--days", "14"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     codes = [line.rsplit("=", 1)[1] for line in out.split()]
     assert len(set(codes)) == 3
     for code in codes:
@@ -312,14 +356,27 @@ def test_worker_killed_half_way_sends_no_invitation_twice_and_loses_none(redis_u
     members = [f"W{n:03d}" for n in range(40)]
     fake = FakeSlack(channel_members={"CBIG": members}, delay=0.05)
     with FakeServer(fake, "/api") as api:
-        env = python_env(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-w", SLACK_SIGNING_SECRET="x",
-                         SLACK_API_URL=f"{api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/", RUHEPULS_SECRET="worker-secret",
-                         RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun",
-                         RUHEPULS_TICK_CRON="* * * * * *", RUHEPULS_SEND_LOCK_SECONDS="2",
-                         RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+        env = python_env(
+            REDIS_URL=redis_url,
+            SLACK_BOT_TOKEN="xoxb-w",
+            SLACK_SIGNING_SECRET="x",
+            SLACK_API_URL=f"{api.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+            RUHEPULS_SECRET="worker-secret",
+            RUHEPULS_QUIET_HOURS="24-0",
+            RUHEPULS_WORKDAYS="mon-sun",
+            RUHEPULS_TICK_CRON="* * * * * *",
+            RUHEPULS_SEND_LOCK_SECONDS="2",
+            RUHEPULS_DATA_DIR=str(tmp_path),
+        )
         cli = [sys.executable, "-m", "bot"]
-        subprocess.run([*cli, "team", "add", "big", "--name", "Big", "--platform", "slack", "--channel", "CBIG"],
-                       env=env, cwd=REPO, check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [*cli, "team", "add", "big", "--name", "Big", "--platform", "slack", "--channel", "CBIG"],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
         subprocess.run(
             [*cli, "round", "open", "--team", "big"], env=env, cwd=REPO, check=True, capture_output=True
         )
@@ -362,19 +419,34 @@ def _wait(predicate, seconds: float) -> None:
 async def test_telegram_admin_commands(redis_url: str, redis) -> None:
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_WEBHOOK_SECRET="s3cret",
-                            TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-admin",
-                            RUHEPULS_ADMINS="telegram:7")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN="1:T",
+            TELEGRAM_WEBHOOK_SECRET="s3cret",
+            TELEGRAM_API_URL=f"{api.url}/bot",
+            RUHEPULS_SECRET="tg-admin",
+            RUHEPULS_ADMINS="telegram:7",
+        )
         async with runtime(settings) as rt, running_app(settings) as base, httpx.AsyncClient() as http:
             await rt.teams.save_team(Team(id="hotline", name="Hotline", platform="telegram"), join_link=True)
 
             async def command(uid: int, text: str) -> str:
-                update = {"update_id": uid * 1000 + len(fake.calls), "message": {
-                    "message_id": 1, "date": 1, "chat": {"id": uid, "type": "private"},
-                    "from": {"id": uid, "is_bot": False, "first_name": "A"}, "text": text,
-                    "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}}  # fmt: skip
-                r = await http.post(f"{base}/telegram/webhook", json=update,
-                                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})  # fmt: skip
+                update = {
+                    "update_id": uid * 1000 + len(fake.calls),
+                    "message": {
+                        "message_id": 1,
+                        "date": 1,
+                        "chat": {"id": uid, "type": "private"},
+                        "from": {"id": uid, "is_bot": False, "first_name": "A"},
+                        "text": text,
+                        "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+                    },
+                }
+                r = await http.post(
+                    f"{base}/telegram/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+                )
                 assert r.status_code == 200
                 return next(c for c in reversed(fake.calls) if c.method == "sendMessage").params["text"]
 
@@ -492,12 +564,22 @@ async def test_a_retry_after_longer_than_the_send_lock_sends_nobody_a_second_inv
 
 def test_round_open_with_the_queue_down_opens_the_round_and_says_so(redis_url: str, redis, tmp_path) -> None:
     """Issue 28: a traceback, though the round was open, and a retry refused."""
-    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="q", RUHEPULS_DATA_DIR=str(tmp_path),
-                     RUHEPULS_QUEUE_URL=f"redis://127.0.0.1:{free_port()}/0")  # fmt: skip
+    env = python_env(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET="q",
+        RUHEPULS_DATA_DIR=str(tmp_path),
+        RUHEPULS_QUEUE_URL=f"redis://127.0.0.1:{free_port()}/0",
+    )
     cli = [sys.executable, "-m", "bot"]
-    subprocess.run([*cli, "team", "add", "qd", "--name", "QD", "--platform", "slack", "--channel", "C1"],
-                   env=env, cwd=REPO, check=True, capture_output=True)  # fmt: skip
-    out = subprocess.run([*cli, "round", "open", "--team", "qd"], env=env, cwd=REPO, capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [*cli, "team", "add", "qd", "--name", "QD", "--platform", "slack", "--channel", "C1"],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [*cli, "round", "open", "--team", "qd"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     assert "ist offen" in out.stdout and "nächsten Lauf" in out.stdout

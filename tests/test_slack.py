@@ -31,9 +31,13 @@ def fake_slack() -> FakeServer:
 @pytest.fixture(scope="module")
 async def slack_app(redis_url: str, fake_slack: FakeServer) -> AsyncIterator[str]:
     settings = Settings(
-        REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=f"{fake_slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/", RUHEPULS_SECRET="slack-test-secret",
-    )  # fmt: skip
+        REDIS_URL=redis_url,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{fake_slack.url}/api/",
+        SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/",
+        RUHEPULS_SECRET="slack-test-secret",
+    )
     async with running_app(settings) as base:
         yield base
 
@@ -297,9 +301,13 @@ async def test_redis_down_gets_a_clear_answer_not_a_500(fake_slack: FakeServer) 
 
     fake_slack.fake.reset()
     settings = Settings(
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{fake_slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/", RUHEPULS_SECRET="x",
-    )  # fmt: skip
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{fake_slack.url}/api/",
+        SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/",
+        RUHEPULS_SECRET="x",
+    )
     async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:
         agent = SlackAgent(http, base, fake_slack.fake)
         r = await agent.say("hallo")
@@ -324,10 +332,13 @@ async def test_a_hung_redis_costs_a_click_less_than_slacks_patience(fake_slack: 
         ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], port
     ) as proc:
         settings = Settings(
-            REDIS_URL=f"redis://127.0.0.1:{port}/0", SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=f"{fake_slack.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/",
+            REDIS_URL=f"redis://127.0.0.1:{port}/0",
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{fake_slack.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{fake_slack.url}/respond/",
             RUHEPULS_SECRET="hung",
-        )  # fmt: skip
+        )
         async with running_app(settings) as base, httpx.AsyncClient(timeout=3.0) as http:  # Slack's patience
             agent = SlackAgent(http, base, fake_slack.fake)
             await agent.say("hallo")
@@ -363,14 +374,26 @@ async def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str
     with FakeServer(FakeSlack(), "/api") as api:
         fake = api.fake
         port = free_port()
-        env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="durable", PORT=str(port), RUHEPULS_DATA_DIR=str(tmp_path),
-                         SLACK_BOT_TOKEN="xoxb-d", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{api.url}/api/",
-                         SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/")  # fmt: skip
+        env = python_env(
+            REDIS_URL=redis_url,
+            RUHEPULS_SECRET="durable",
+            PORT=str(port),
+            RUHEPULS_DATA_DIR=str(tmp_path),
+            SLACK_BOT_TOKEN="xoxb-d",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{api.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+        )
 
         def serve(name: str) -> subprocess.Popen[bytes]:
             out = (tmp_path / f"{name}.log").open("w")
-            return subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, stdout=out,
-                                    stderr=subprocess.STDOUT)  # fmt: skip
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve"],
+                env=env,
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
         first = serve("first")
         try:
@@ -414,8 +437,15 @@ async def test_a_click_waits_behind_cards_another_process_still_delivers(agent: 
     q = agent.last_ts
     person = flows.pseudonym(b"slack-test-secret", "slack", f"{agent.team}:{agent.user}")
     queue = flows.keys.outgoing("slack", person)
-    earlier = Op("replace", agent.channel, {"text": "earlier", "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "eine frühere Karte"}}]}, q)  # fmt: skip
+    earlier = Op(
+        "replace",
+        agent.channel,
+        {
+            "text": "earlier",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "eine frühere Karte"}}],
+        },
+        q,
+    )
     await redis.rpush(queue, json.dumps(_card(agent.team, earlier)))
     await redis.sadd(flows.keys.outgoing_set("slack", person[:1]), person)
     await redis.set(f"{queue}:lock", "another-process", px=60_000)
@@ -426,6 +456,9 @@ async def test_a_click_waits_behind_cards_another_process_still_delivers(agent: 
     assert await redis.llen(queue) == 2, "the click's card waits behind the earlier one"
     await redis.delete(f"{queue}:lock")  # the other process is gone: recovery takes the queue
     await agent.until_shown("Frage 2 von 12", q, 20, "the queued cards never arrived")
-    shown = [json.dumps(c.params.get("blocks"), ensure_ascii=False) for c in agent.fake.calls[before:]
-             if c.method in ("chat.update", "respond")]  # fmt: skip
+    shown = [
+        json.dumps(c.params.get("blocks"), ensure_ascii=False)
+        for c in agent.fake.calls[before:]
+        if c.method in ("chat.update", "respond")
+    ]
     assert len(shown) == 2 and "eine frühere Karte" in shown[0] and "Frage 2 von 12" in shown[1]

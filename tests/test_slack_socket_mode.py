@@ -22,13 +22,29 @@ async def test_a_dm_over_socket_mode(redis_url: str, redis) -> None:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         await ws.send_json({"type": "hello", "num_connections": 1})
-        await ws.send_json({
-            "envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
-            "retry_attempt": 0, "retry_reason": "",
-            "payload": {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "EvSock1",
-                        "event": {"type": "message", "channel_type": "im", "channel": "DU7", "user": "U7",
-                                  "text": "hallo", "ts": "1.1"}},
-        })  # fmt: skip
+        await ws.send_json(
+            {
+                "envelope_id": "env-1",
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "retry_attempt": 0,
+                "retry_reason": "",
+                "payload": {
+                    "type": "event_callback",
+                    "team_id": "T1",
+                    "api_app_id": "A1",
+                    "event_id": "EvSock1",
+                    "event": {
+                        "type": "message",
+                        "channel_type": "im",
+                        "channel": "DU7",
+                        "user": "U7",
+                        "text": "hallo",
+                        "ts": "1.1",
+                    },
+                },
+            }
+        )
         async for message in ws:
             await acks.put(json.loads(message.data))
         return ws
@@ -44,9 +60,13 @@ async def test_a_dm_over_socket_mode(redis_url: str, redis) -> None:
     fake = FakeSlack(socket_url=f"ws://127.0.0.1:{port}/link")
     with FakeServer(fake, "/api") as api:
         settings = Settings(
-            REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN="xapp-test",
-            SLACK_API_URL=f"{api.url}/api/", SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/", RUHEPULS_SECRET="socket-secret",
-        )  # fmt: skip
+            REDIS_URL=redis_url,
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_APP_TOKEN="xapp-test",
+            SLACK_API_URL=f"{api.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+            RUHEPULS_SECRET="socket-secret",
+        )
         async with running_app(settings) as base:
             ack = await asyncio.wait_for(acks.get(), timeout=10)
             assert ack["envelope_id"] == "env-1"

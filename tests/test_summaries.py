@@ -31,9 +31,14 @@ REPORT = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)  # next Monday, 09:30 in Berl
 
 @pytest.fixture
 async def rt(redis_url: str, fake_slack: FakeServer, redis) -> AsyncIterator[Runtime]:
-    settings = Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET="s",
-                        SLACK_API_URL=f"{fake_slack.url}/api/", RUHEPULS_SECRET="summary-secret",
-                        RUHEPULS_ADMINS="slack:UADMIN")  # fmt: skip
+    settings = Settings(
+        REDIS_URL=redis_url,
+        SLACK_BOT_TOKEN="xoxb-t",
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=f"{fake_slack.url}/api/",
+        RUHEPULS_SECRET="summary-secret",
+        RUHEPULS_ADMINS="slack:UADMIN",
+    )
     async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as r:
         yield r
 
@@ -49,8 +54,16 @@ async def take_surveys(rt: Runtime, team_id: str, people: int, value: int = 3, t
 
 
 async def open_team(rt: Runtime, team_id: str = "support", **extra) -> Team:
-    team = await rt.teams.save_team(Team(id=team_id, name=team_id.title(), platform="slack",
-                                         channel="CTEAM", lead_channel=f"L{team_id}", **extra))  # fmt: skip
+    team = await rt.teams.save_team(
+        Team(
+            id=team_id,
+            name=team_id.title(),
+            platform="slack",
+            channel="CTEAM",
+            lead_channel=f"L{team_id}",
+            **extra,
+        )
+    )
     await rt.teams.open_round(team_id, OPENED, OPENED + timedelta(days=14))
     return team
 
@@ -150,8 +163,13 @@ async def test_no_user_id_and_no_personal_answer_anywhere_in_redis(rt: Runtime, 
     everything = []
     for key in await redis.keys("*"):
         kind = (await redis.type(key)).decode()
-        value = {"string": redis.get, "hash": redis.hgetall, "set": redis.smembers, "list": lambda k: redis.lrange(k, 0, -1),
-                 "stream": lambda k: redis.xrange(k)}[kind]  # fmt: skip
+        value = {
+            "string": redis.get,
+            "hash": redis.hgetall,
+            "set": redis.smembers,
+            "list": lambda k: redis.lrange(k, 0, -1),
+            "stream": lambda k: redis.xrange(k),
+        }[kind]
         everything.append(f"{key!r} {await value(key)!r}")
         if kind == "hash" and b":s:" in key:
             assert set(await redis.hkeys(key)) <= {b"v", b"f"}  # version, "just finished"
@@ -174,8 +192,9 @@ async def test_preview_for_admins_and_leads_only(rt: Runtime) -> None:
 
 def test_a_public_host_needs_a_configured_secret(tmp_path) -> None:
     env = python_env(HOST="0.0.0.0", RUHEPULS_DATA_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:1/0")
-    out = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode != 0 and "RUHEPULS_SECRET" in out.stderr
     assert not (tmp_path / "secret").exists(), "no secret is generated next to the data"
 
@@ -183,8 +202,13 @@ def test_a_public_host_needs_a_configured_secret(tmp_path) -> None:
 def test_summary_preview_and_privacy_commands(redis_url: str, tmp_path) -> None:
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="cli", RUHEPULS_DATA_DIR=str(tmp_path))
     cli = [sys.executable, "-m", "bot"]
-    subprocess.run([*cli, "team", "add", "ops", "--name", "Ops", "--platform", "slack", "--channel", "C1"],
-                   env=env, cwd=REPO, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*cli, "team", "add", "ops", "--name", "Ops", "--platform", "slack", "--channel", "C1"],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
     out = subprocess.run(
         [*cli, "summary", "preview", "--team", "ops"], env=env, cwd=REPO, capture_output=True, text=True
     )
@@ -218,8 +242,12 @@ def test_summary_preview_and_privacy_commands(redis_url: str, tmp_path) -> None:
 async def test_telegram_lead_chat_gets_text_and_photo(redis_url: str, redis) -> None:
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_API_URL=f"{api.url}/bot",
-                            RUHEPULS_SECRET="tg-sum")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN="1:T",
+            TELEGRAM_API_URL=f"{api.url}/bot",
+            RUHEPULS_SECRET="tg-sum",
+        )
         async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as rt:
             await rt.teams.save_team(Team(id="hot", name="Hot", platform="telegram", lead_channel="-1001"))
             await rt.teams.open_round("hot", OPENED, OPENED + timedelta(days=14))
@@ -293,8 +321,12 @@ async def test_a_telegram_lead_group_gets_at_most_twenty_messages_a_minute(redis
     the lead chat is a group, and the summary's photo went around the limiter."""
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN="1:T", TELEGRAM_API_URL=f"{api.url}/bot",
-                            RUHEPULS_SECRET="tg-group")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN="1:T",
+            TELEGRAM_API_URL=f"{api.url}/bot",
+            RUHEPULS_SECRET="tg-group",
+        )
         async with runtime(settings) as rt:
             from telegram import Bot
 

@@ -28,8 +28,13 @@ def fake() -> AsyncIterator[FakeTeams]:
 
 
 def settings_for(redis_url: str, fake: FakeTeams, **extra: str) -> Settings:
-    return Settings(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-secret", RUHEPULS_ADMINS="teams:admin-1",
-                    **teams_env(fake), **extra)  # fmt: skip
+    return Settings(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET="teams-secret",
+        RUHEPULS_ADMINS="teams:admin-1",
+        **teams_env(fake),
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,19 +96,34 @@ async def test_activities_without_a_valid_token_are_refused(agent: TeamsAgent, r
 
     f = agent.fake
     tokens = {
-        "forged": lambda: jwt.encode(jwt.decode(f.token(), options={"verify_signature": False}),
-                                     rsa.generate_private_key(public_exponent=65537, key_size=2048),
-                                     algorithm="RS256", headers={"kid": "test-key"}),
-        "expired": lambda: f.token(exp=int(_time.time()) - 3600, iat=int(_time.time()) - 7200, nbf=int(_time.time()) - 7200),
+        "forged": lambda: jwt.encode(
+            jwt.decode(f.token(), options={"verify_signature": False}),
+            rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            algorithm="RS256",
+            headers={"kid": "test-key"},
+        ),
+        "expired": lambda: f.token(
+            exp=int(_time.time()) - 3600, iat=int(_time.time()) - 7200, nbf=int(_time.time()) - 7200
+        ),
         "audience": lambda: f.token(aud="someone-else"),
         "issuer": lambda: f.token(iss="https://evil.example"),
         "service_url": lambda: f.token(serviceurl="https://elsewhere.example/teams/"),
         "no_service_claim": lambda: f.token(serviceurl=None),
-        "none": lambda: jwt.encode({"iss": "https://api.botframework.com", "aud": APP_ID}, None, algorithm="none"),
+        "none": lambda: jwt.encode(
+            {"iss": "https://api.botframework.com", "aud": APP_ID}, None, algorithm="none"
+        ),
         "garbage": lambda: "not.a.jwt",
-        "hs256": lambda: jwt.encode({"iss": "https://api.botframework.com", "aud": APP_ID, "exp": int(_time.time()) + 60,
-                                     "serviceurl": f.service_url}, "k" * 32, algorithm="HS256"),
-    }  # fmt: skip
+        "hs256": lambda: jwt.encode(
+            {
+                "iss": "https://api.botframework.com",
+                "aud": APP_ID,
+                "exp": int(_time.time()) + 60,
+                "serviceurl": f.service_url,
+            },
+            "k" * 32,
+            algorithm="HS256",
+        ),
+    }
     before = await _keys(redis)
     for body in (
         activity(f, "message", agent.user, text="start"),
@@ -154,14 +174,23 @@ async def test_the_same_press_twice_and_two_presses_at_once_advance_once(agent: 
 @pytest.mark.parametrize(
     ("body", "status"),
     [
-        (b"", 400), (b"not json", 400), (b"[]", 400), (b"{}", 400), (b'{"type": 5}', 400),
-        (b'{"type": "message"}', 400), (b"\xff\xfe", 400), (b'{"type": "message", "serviceUrl": "x"}', 400),
+        (b"", 400),
+        (b"not json", 400),
+        (b"[]", 400),
+        (b"{}", 400),
+        (b'{"type": 5}', 400),
+        (b'{"type": "message"}', 400),
+        (b"\xff\xfe", 400),
+        (b'{"type": "message", "serviceUrl": "x"}', 400),
         (b"[" * 5000 + b"]" * 5000, 400),
     ],
-)  # fmt: skip
+)
 async def test_garbage_bodies_never_cause_a_5xx(agent: TeamsAgent, body: bytes, status: int) -> None:
-    r = await agent.client.post(f"{agent.base}/api/messages", content=body,
-                                headers={"Authorization": f"Bearer {agent.fake.token()}", "Content-Type": "application/json"})  # fmt: skip
+    r = await agent.client.post(
+        f"{agent.base}/api/messages",
+        content=body,
+        headers={"Authorization": f"Bearer {agent.fake.token()}", "Content-Type": "application/json"},
+    )
     assert r.status_code == status, r.text
 
 
@@ -174,12 +203,22 @@ async def test_malformed_unknown_and_old_activities_do_nothing_harmful(agent: Te
         activity(f, "message", agent.user, conversation={"id": 5}),
         activity(f, "message", agent.user, **{"from": "nobody"}),
         activity(f, "invoke", agent.user, name="adaptiveCard/action", value={"action": "x"}),
-        activity(f, "invoke", agent.user, name="adaptiveCard/action",
-                 value={"action": {"type": "Action.Execute", "verb": "rp", "data": {"rp": "a:zz:9"}}}),
-        activity(f, "invoke", agent.user, name="adaptiveCard/action",
-                 value={"action": {"type": "Action.Execute", "verb": "rp", "data": {"rp": "x" * 500}}}),
+        activity(
+            f,
+            "invoke",
+            agent.user,
+            name="adaptiveCard/action",
+            value={"action": {"type": "Action.Execute", "verb": "rp", "data": {"rp": "a:zz:9"}}},
+        ),
+        activity(
+            f,
+            "invoke",
+            agent.user,
+            name="adaptiveCard/action",
+            value={"action": {"type": "Action.Execute", "verb": "rp", "data": {"rp": "x" * 500}}},
+        ),
         activity(f, "invoke", agent.user, name="composeExtension/query", value={}),
-    ]  # fmt: skip
+    ]
     for body in odd:
         r = await agent.post(body)
         assert r.status_code < 500, (body["type"], r.status_code, r.text)
@@ -245,14 +284,31 @@ def test_a_whole_survey_through_ruhepuls_serve(redis_url: str, fake: FakeTeams, 
     port = free_port()
     # The SDK's generic fallbacks must change nothing: neither these variables nor a .env file
     # in the working directory that asks to accept unauthenticated activities.
-    generic = {"CLIENT_ID": "someone-else", "CLIENT_SECRET": "not-ours", "SERVICE_URL": "https://attacker.example/",
-               "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS": "true", "CLOUD": "China"}  # fmt: skip
+    generic = {
+        "CLIENT_ID": "someone-else",
+        "CLIENT_SECRET": "not-ours",
+        "SERVICE_URL": "https://attacker.example/",
+        "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS": "true",
+        "CLOUD": "China",
+    }
     (tmp_path / ".env").write_text("DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS=true\nTENANT_ID=evil\n")
-    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-serve", PORT=str(port),
-                     PYTHONPATH=f"{REPO}:{REPO / 'tests'}", **teams_env(fake), **generic)  # fmt: skip
+    env = python_env(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET="teams-serve",
+        PORT=str(port),
+        PYTHONPATH=f"{REPO}:{REPO / 'tests'}",
+        **teams_env(fake),
+        **generic,
+    )
     with (tmp_path / "serve.log").open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, text=True,
-                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=env,
+            cwd=tmp_path,
+            text=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/healthz", tmp_path / "serve.log")
@@ -293,13 +349,24 @@ def test_a_card_waiting_out_a_429_survives_a_killed_process(
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-killed", PORT=str(port),
-                     PYTHONPATH=f"{REPO}:{REPO / 'tests'}", **teams_env(fake))  # fmt: skip
+    env = python_env(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET="teams-killed",
+        PORT=str(port),
+        PYTHONPATH=f"{REPO}:{REPO / 'tests'}",
+        **teams_env(fake),
+    )
 
     def serve(name: str) -> subprocess.Popen[str]:
         with (tmp_path / f"{name}.log").open("w") as out:
-            return subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, text=True,
-                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve"],
+                env=env,
+                cwd=tmp_path,
+                text=True,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     async def say_start() -> str:
         async with httpx.AsyncClient(timeout=15) as http:
@@ -415,17 +482,23 @@ async def test_a_key_not_endorsed_for_teams_is_refused(agent: TeamsAgent) -> Non
 
 @pytest.mark.parametrize(
     ("identity", "credentials", "kind"),
-    [("system", "FederatedIdentityCredentials", "system"), ("direct", "ManagedIdentityCredentials", None),
-     ("11111111-2222-4333-8444-555555555555", "FederatedIdentityCredentials", "user")],
-)  # fmt: skip
+    [
+        ("system", "FederatedIdentityCredentials", "system"),
+        ("direct", "ManagedIdentityCredentials", None),
+        ("11111111-2222-4333-8444-555555555555", "FederatedIdentityCredentials", "user"),
+    ],
+)
 def test_a_managed_identity_instead_of_a_client_secret(
     identity: str, credentials: str, kind: str | None
 ) -> None:
     """Issue 24: Azure creates single-tenant bots, ideally with a managed identity, no secret."""
     from bot.msteams.sdk import build
 
-    settings = Settings(TEAMS_APP_ID=APP_ID, TEAMS_TENANT_ID="22222222-2222-4333-8444-555555555555",
-                        TEAMS_MANAGED_IDENTITY=identity)  # fmt: skip
+    settings = Settings(
+        TEAMS_APP_ID=APP_ID,
+        TEAMS_TENANT_ID="22222222-2222-4333-8444-555555555555",
+        TEAMS_MANAGED_IDENTITY=identity,
+    )
     from bot.msteams.settings import TeamsSettings
 
     assert settings.section(TeamsSettings).enabled and settings.section(TeamsSettings).off_reason() is None

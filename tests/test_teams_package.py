@@ -37,8 +37,23 @@ def test_the_schemas_kept_are_microsofts_and_catch_what_teams_refuses() -> None:
 def test_the_package_validates_field_by_field(tmp_path) -> None:
     out = tmp_path / "app.zip"
     env = python_env(TEAMS_APP_ID=APP_ID, TEAMS_APP_PASSWORD="x", RUHEPULS_DATA_DIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-m", "bot", "teams", "package", "--url", "https://bot.example.org",
-                           "--out", str(out)], env=env, cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "teams",
+            "package",
+            "--url",
+            "https://bot.example.org",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     z = zipfile.ZipFile(out)
     assert sorted(z.namelist()) == ["color.png", "en-us.json", "manifest.json", "outline.png"]
@@ -84,14 +99,24 @@ def test_package_refuses_what_teams_would_refuse(tmp_path) -> None:
     bad = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
     assert bad.returncode != 0 and "GUID" in bad.stderr
     env["TEAMS_APP_ID"] = APP_ID
-    bad = subprocess.run([*cmd[:-4], "--url", "http://x.example", "--out", str(tmp_path / "a.zip")], env=env,
-                         cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    bad = subprocess.run(
+        [*cmd[:-4], "--url", "http://x.example", "--out", str(tmp_path / "a.zip")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode != 0 and "https" in bad.stderr
     long_name = subprocess.run(
         [*cmd, "--developer", "A" * 33], env=env, cwd=REPO, capture_output=True, text=True
     )
     assert long_name.returncode != 0 and "32 characters" in long_name.stderr
-    long_url = subprocess.run([*cmd[:-4], "--url", "https://x.example/" + "p" * 2040, "--out", str(tmp_path / "a.zip")],
-                              env=env, cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    long_url = subprocess.run(
+        [*cmd[:-4], "--url", "https://x.example/" + "p" * 2040, "--out", str(tmp_path / "a.zip")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert long_url.returncode != 0 and "developer.privacyUrl: longer than 2048 characters" in long_url.stderr
     assert not (tmp_path / "a.zip").exists(), "no invalid manifest written"

@@ -33,14 +33,27 @@ REPORT = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
 
 
 def settings_for(redis_url: str, fake: FakeTeams, **extra: str) -> Settings:
-    return Settings(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-rounds", RUHEPULS_ADMINS="teams:the-admin",
-                    RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun", **teams_env(fake), **extra)  # fmt: skip
+    return Settings(
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET="teams-rounds",
+        RUHEPULS_ADMINS="teams:the-admin",
+        RUHEPULS_QUIET_HOURS="24-0",
+        RUHEPULS_WORKDAYS="mon-sun",
+        **teams_env(fake),
+        **extra,
+    )
 
 
 def install_in_team(fake: FakeTeams, conversation: str = TEAM) -> dict:
-    return activity(fake, "installationUpdate", "the-admin", personal=False, conversation=conversation,
-                    action="add", channelData={"team": {"id": conversation, "name": "Hotline Süd"},
-                                               "tenant": {"id": "t"}})  # fmt: skip
+    return activity(
+        fake,
+        "installationUpdate",
+        "the-admin",
+        personal=False,
+        conversation=conversation,
+        action="add",
+        channelData={"team": {"id": conversation, "name": "Hotline Süd"}, "tenant": {"id": "t"}},
+    )
 
 
 def invitations(fake: FakeTeams) -> Counter[str]:
@@ -59,8 +72,11 @@ async def test_installation_keeps_a_reference_under_a_keyed_hash_and_uninstall_r
             assert len(added) == 1
             (key,) = added
             assert b"entra-person-1" not in key
-            assert await redis.hgetall(key) == {b"conv": b"a:chat-entra-person-1", b"svc": fake.service_url.encode(),
-                                                b"tenant": b"11111111-2222-4333-8444-555555555555"}  # fmt: skip
+            assert await redis.hgetall(key) == {
+                b"conv": b"a:chat-entra-person-1",
+                b"svc": fake.service_url.encode(),
+                b"tenant": b"11111111-2222-4333-8444-555555555555",
+            }
             r = await agent.post(activity(fake, "installationUpdate", agent.user, action="remove"))
             assert r.status_code == 200
             assert await redis.exists(key) == 0
@@ -124,8 +140,14 @@ def test_teams_list_names_the_teams_the_app_is_installed_in(redis_url: str, redi
     with FakeTeamsServer(FakeTeams()) as fake:
         asyncio.run(install())
     env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-rounds", RUHEPULS_DATA_DIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-m", "bot", "teams", "list"], env=env, cwd=REPO, capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "teams", "list"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert f"Hotline Süd: --channel {TEAM}" in out.stdout
 
@@ -148,16 +170,27 @@ def test_worker_killed_half_way_sends_nobody_a_second_invitation(redis_url: str,
     people = [f"entra-w{n:02d}" for n in range(30)]
     fake = FakeTeams(installed=set(people), roster={TEAM: [(f"29:{p}", p) for p in people]}, delay=0.05)
     with FakeTeamsServer(fake):
-        env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-worker", RUHEPULS_QUIET_HOURS="24-0",
-                         RUHEPULS_WORKDAYS="mon-sun", RUHEPULS_TICK_CRON="* * * * * *", RUHEPULS_SEND_LOCK_SECONDS="2",
-                         RUHEPULS_DATA_DIR=str(tmp_path), PYTHONPATH=str(REPO / "tests"), **teams_env(fake))  # fmt: skip
+        env = python_env(
+            REDIS_URL=redis_url,
+            RUHEPULS_SECRET="teams-worker",
+            RUHEPULS_QUIET_HOURS="24-0",
+            RUHEPULS_WORKDAYS="mon-sun",
+            RUHEPULS_TICK_CRON="* * * * * *",
+            RUHEPULS_SEND_LOCK_SECONDS="2",
+            RUHEPULS_DATA_DIR=str(tmp_path),
+            PYTHONPATH=str(REPO / "tests"),
+            **teams_env(fake),
+        )
         cli = [sys.executable, "-m", "bot"]
         port = free_port()
         with ruhepuls_process(["serve"], {**env, "PORT": str(port)}, tmp_path / "serve.log"):
             base = f"http://127.0.0.1:{port}"
             wait_until_up(f"{base}/healthz", tmp_path / "serve.log")
-            r = httpx.post(f"{base}/api/messages", json=install_in_team(fake),
-                           headers={"Authorization": f"Bearer {fake.token()}"})  # fmt: skip
+            r = httpx.post(
+                f"{base}/api/messages",
+                json=install_in_team(fake),
+                headers={"Authorization": f"Bearer {fake.token()}"},
+            )
             assert r.status_code == 200, r.text
         run = lambda *a: subprocess.run([*cli, *a], env=env, cwd=REPO, check=True, capture_output=True)  # noqa: E731
         run("team", "add", "big", "--name", "Big", "--platform", "teams", "--channel", TEAM)
@@ -233,11 +266,17 @@ async def test_conversation_update_adds_and_removes_the_reference(redis_url, red
 
 
 def test_unauthenticated_teams_is_refused_with_a_public_host(tmp_path) -> None:
-    env = python_env(HOST="0.0.0.0", RUHEPULS_SECRET="s", TEAMS_APP_ID="00000000-aaaa-4bbb-8ccc-000000000001",
-                     TEAMS_APP_PASSWORD="x", TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED="1",
-                     RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    env = python_env(
+        HOST="0.0.0.0",
+        RUHEPULS_SECRET="s",
+        TEAMS_APP_ID="00000000-aaaa-4bbb-8ccc-000000000001",
+        TEAMS_APP_PASSWORD="x",
+        TEAMS_DANGEROUSLY_ALLOW_UNAUTHENTICATED="1",
+        RUHEPULS_DATA_DIR=str(tmp_path),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0 and "refused with a public HOST" in done.stderr
 
 
@@ -254,8 +293,16 @@ async def test_a_lead_chooses_a_measure_in_the_summary_card(redis_url, redis) ->
                 await TeamsAgent(http, base, fake, "x").post(install_in_team(fake, LEADS))
             ).status_code == 200
             async with runtime(settings, clock=Clock(OPENED + timedelta(hours=1))) as rt:
-                await rt.teams.save_team(Team(id="tm", name="Tm", platform="teams", channel=TEAM, lead_channel=LEADS,
-                                              leads=("teams:lead-1",)))  # fmt: skip
+                await rt.teams.save_team(
+                    Team(
+                        id="tm",
+                        name="Tm",
+                        platform="teams",
+                        channel=TEAM,
+                        lead_channel=LEADS,
+                        leads=("teams:lead-1",),
+                    )
+                )
                 await rt.teams.open_round("tm", OPENED, OPENED + timedelta(days=14))
                 await take_surveys(rt, "tm", 5)
                 async with __import__("contextlib").AsyncExitStack() as stack:
@@ -270,9 +317,22 @@ async def test_a_lead_chooses_a_measure_in_the_summary_card(redis_url, redis) ->
                 (save,) = form["actions"]
 
                 async def submit(user: str, **inputs: str) -> dict:
-                    body = activity(fake, "invoke", user, personal=False, conversation=LEADS, name="adaptiveCard/action",
-                                    value={"action": {"type": "Action.Execute", "verb": save["verb"],
-                                                      "data": {**save["data"], **inputs}}, "trigger": "manual"})  # fmt: skip
+                    body = activity(
+                        fake,
+                        "invoke",
+                        user,
+                        personal=False,
+                        conversation=LEADS,
+                        name="adaptiveCard/action",
+                        value={
+                            "action": {
+                                "type": "Action.Execute",
+                                "verb": save["verb"],
+                                "data": {**save["data"], **inputs},
+                            },
+                            "trigger": "manual",
+                        },
+                    )
                     r = await TeamsAgent(http, base, fake, user).post(body)
                     assert r.status_code == 200, r.text
                     return r.json()

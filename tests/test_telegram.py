@@ -37,9 +37,12 @@ def fake_tg() -> FakeServer:
 @pytest.fixture(scope="module")
 async def tg_app(redis_url: str, fake_tg: FakeServer) -> AsyncIterator[str]:
     settings = Settings(
-        REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        TELEGRAM_API_URL=f"{fake_tg.url}/bot", RUHEPULS_SECRET="tg-test-secret",
-    )  # fmt: skip
+        REDIS_URL=redis_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        TELEGRAM_API_URL=f"{fake_tg.url}/bot",
+        RUHEPULS_SECRET="tg-test-secret",
+    )
     async with running_app(settings) as base:
         yield base
 
@@ -121,8 +124,12 @@ async def test_typed_text_is_deleted_and_the_result_leaves_the_chat_within_a_day
     assert await redis.smembers(bucket) == {f"{agent.user_id}:{result_id}".encode()}
     hour = int(bucket.decode().rsplit(":", 1)[1])
     assert 0 < hour * 3600 - time.time() <= 86_400 and 0 < await redis.ttl(bucket) <= 172_800
-    settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=f"{fake_tg.url}/bot",
-                        RUHEPULS_SECRET="tg-test-secret")  # fmt: skip
+    settings = Settings(
+        REDIS_URL=redis_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=f"{fake_tg.url}/bot",
+        RUHEPULS_SECRET="tg-test-secret",
+    )
     async with runtime(settings) as rt, Bot(TOKEN, base_url=f"{fake_tg.url}/bot") as bot:
         sweeper = TelegramOutreach(rt, bot)
         before = len(agent.fake.calls)
@@ -139,8 +146,13 @@ async def test_serve_alone_deletes_the_results_whose_day_is_over(redis_url: str,
     """No worker: the web app itself sweeps (and `telegram poll` does the same, by one helper)."""
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        settings = Settings(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                            TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="tg-sweep")  # fmt: skip
+        settings = Settings(
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            TELEGRAM_API_URL=f"{api.url}/bot",
+            RUHEPULS_SECRET="tg-sweep",
+        )
         async with runtime(settings) as rt:
             await rt.expiring.add(4711, 99, now=time.time() - 86_400 - 7200)  # its day is over
             await rt.expiring.add(4711, 100)  # shown just now: stays
@@ -177,8 +189,11 @@ async def test_wrong_secret_and_malformed_updates(agent: TelegramAgent) -> None:
     r = await agent.send(agent.message_update("hallo"), secret=None)
     assert r.status_code == 403
     for body in ("{not json", "[1, 2]", '"text"', ""):
-        r = await agent.http.post(f"{agent.base}/telegram/webhook", content=body,
-                                  headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})  # fmt: skip
+        r = await agent.http.post(
+            f"{agent.base}/telegram/webhook",
+            content=body,
+            headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+        )
         assert r.status_code == 400
     assert agent.fake.methods() == []
 
@@ -277,8 +292,9 @@ async def test_a_click_during_a_429_wait_queues_behind_it_in_order(agent: Telegr
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          env=env, cwd=REPO, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
+    )
 
 
 @pytest.mark.parametrize("command", [["telegram", "poll"], ["serve"]])
@@ -286,24 +302,44 @@ def test_set_webhook_and_polling(redis_url: str, redis, tmp_path, command: list[
     """`telegram poll` polls; so does `serve` when no webhook secret is set."""
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                         TELEGRAM_API_URL=f"{api.url}/bot", RUHEPULS_SECRET="poll-secret",
-                         RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+        env = python_env(
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            TELEGRAM_API_URL=f"{api.url}/bot",
+            RUHEPULS_SECRET="poll-secret",
+            RUHEPULS_DATA_DIR=str(tmp_path),
+        )
         out = _cli("telegram", "set-webhook", "https://bot.example.org/telegram/webhook", env=env)
         assert out.returncode == 0, out.stderr
         hook = next(c for c in fake.calls if c.method == "setWebhook")
         assert hook.params["url"] == "https://bot.example.org/telegram/webhook"
         assert hook.params["secret_token"] == WEBHOOK_SECRET
         fake.calls.clear()
-        fake.updates = [{"update_id": 77, "message": {
-            "message_id": 1, "date": 1_700_000_000, "chat": {"id": 55, "type": "private"},
-            "from": {"id": 55, "is_bot": False, "first_name": "P"}, "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}]  # fmt: skip
+        fake.updates = [
+            {
+                "update_id": 77,
+                "message": {
+                    "message_id": 1,
+                    "date": 1_700_000_000,
+                    "chat": {"id": 55, "type": "private"},
+                    "from": {"id": 55, "is_bot": False, "first_name": "P"},
+                    "text": "/start",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                },
+            }
+        ]
         if command == ["serve"]:
             del env["TELEGRAM_WEBHOOK_SECRET"]
             env["PORT"] = str(free_port())
-        proc = subprocess.Popen([sys.executable, "-m", "bot", *command], env=env, cwd=REPO,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", *command],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 30
             while not any(c.method == "sendMessage" for c in fake.calls) and proc.poll() is None:
@@ -327,8 +363,11 @@ def test_cards_behind_a_429_go_out_before_serve_stops(redis_url: str, redis, tmp
         with _a_card_waiting(redis_url, api.url, fake, tmp_path, retry_after=2, chat=77) as (proc, _, _):
             proc.terminate()  # a deploy, while the card waits out its 429
             proc.wait(timeout=30)
-        delivered = [c for c in fake.calls if c.method == "sendMessage" and c.result.get("ok")
-                     and "Ruhepuls" in str(c.params.get("text"))]  # fmt: skip
+        delivered = [
+            c
+            for c in fake.calls
+            if c.method == "sendMessage" and c.result.get("ok") and "Ruhepuls" in str(c.params.get("text"))
+        ]
         assert delivered, "the waiting card went out before the process ended"
 
 
@@ -352,8 +391,10 @@ def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str, redi
         with ruhepuls_process(["serve"], env, tmp_path / "second.log"):
             wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "second.log")
             deadline = time.monotonic() + 60
-            while not any(c.method == "sendMessage" and c.result.get("ok") and c.params.get("chat_id") in (78, "78")
-                          for c in fake.calls):  # fmt: skip
+            while not any(
+                c.method == "sendMessage" and c.result.get("ok") and c.params.get("chat_id") in (78, "78")
+                for c in fake.calls
+            ):
                 assert time.monotonic() < deadline, "the waiting card never arrived"
                 time.sleep(0.1)
         sent = [c for c in fake.calls if c.method == "sendMessage" and c.result.get("ok")]
@@ -369,9 +410,15 @@ def _a_card_waiting(
     from conftest import ruhepuls_process, wait_until_up
 
     port = free_port()
-    env = python_env(REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                     TELEGRAM_API_URL=f"{api_url}/bot", RUHEPULS_SECRET=f"waiting-{chat}", PORT=str(port),
-                     RUHEPULS_DATA_DIR=str(tmp_path))  # fmt: skip
+    env = python_env(
+        REDIS_URL=redis_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        TELEGRAM_API_URL=f"{api_url}/bot",
+        RUHEPULS_SECRET=f"waiting-{chat}",
+        PORT=str(port),
+        RUHEPULS_DATA_DIR=str(tmp_path),
+    )
     with ruhepuls_process(["serve"], env, tmp_path / "first.log") as proc:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", tmp_path / "first.log")
         fake.fail["sendMessage"] = (429, retry_after)
@@ -381,9 +428,20 @@ def _a_card_waiting(
 
 def _send_start(port: int, update_id: int, chat: int) -> httpx.Response:
     """`/start` from a private chat, as Telegram delivers it to the webhook."""
-    update = {"update_id": update_id, "message": {
-        "message_id": 1, "date": 1_700_000_000, "chat": {"id": chat, "type": "private"},
-        "from": {"id": chat, "is_bot": False, "first_name": "P"}, "text": "/start",
-        "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
-    return httpx.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update,
-                      headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10)  # fmt: skip
+    update = {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "P"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    return httpx.post(
+        f"http://127.0.0.1:{port}/telegram/webhook",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+        timeout=10,
+    )

@@ -33,15 +33,30 @@ def sentinel_setup(tmp: Path) -> Iterator[tuple[int, int, int]]:
     master, replica, sentinel = free_port(), free_port(), free_port()
     base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     conf = tmp / "sentinel.conf"
-    conf.write_text(f"port {sentinel}\nbind 127.0.0.1\ndir {tmp}\n"
-                    f"sentinel monitor mymaster 127.0.0.1 {master} 1\n"
-                    "sentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 4000\n")  # fmt: skip
+    conf.write_text(
+        f"port {sentinel}\nbind 127.0.0.1\ndir {tmp}\n"
+        f"sentinel monitor mymaster 127.0.0.1 {master} 1\n"
+        "sentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 4000\n"
+    )
     with ExitStack() as stack:
         (tmp / "m").mkdir()
         (tmp / "r").mkdir()
         stack.enter_context(redis_process(["--port", str(master), "--dir", str(tmp / "m"), *base], master))
-        stack.enter_context(redis_process(["--port", str(replica), "--dir", str(tmp / "r"), *base,
-                                     "--replicaof", "127.0.0.1", str(master)], replica))  # fmt: skip
+        stack.enter_context(
+            redis_process(
+                [
+                    "--port",
+                    str(replica),
+                    "--dir",
+                    str(tmp / "r"),
+                    *base,
+                    "--replicaof",
+                    "127.0.0.1",
+                    str(master),
+                ],
+                replica,
+            )
+        )
         stack.enter_context(redis_process([str(conf), "--sentinel"], sentinel))
         s = redis_sync.Redis(port=sentinel)
         deadline = time.monotonic() + 20
@@ -54,10 +69,15 @@ def sentinel_setup(tmp: Path) -> Iterator[tuple[int, int, int]]:
 async def test_a_sentinel_failover_in_the_middle_of_a_survey_loses_no_answer(tmp_path: Path) -> None:
     fake = FakeSlack()
     with sentinel_setup(tmp_path) as (master, replica, sentinel), FakeServer(fake, "/api") as api:
-        settings = Settings(REDIS_SENTINELS=f"127.0.0.1:{sentinel}", REDIS_SENTINEL_MASTER="mymaster",
-                            RUHEPULS_SECRET="sentinel-secret", SLACK_BOT_TOKEN="xoxb-s",
-                            SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{api.url}/api/",
-                            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/")  # fmt: skip
+        settings = Settings(
+            REDIS_SENTINELS=f"127.0.0.1:{sentinel}",
+            REDIS_SENTINEL_MASTER="mymaster",
+            RUHEPULS_SECRET="sentinel-secret",
+            SLACK_BOT_TOKEN="xoxb-s",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{api.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+        )
         async with running_app(settings) as base, httpx.AsyncClient(timeout=30) as http:
             agent = SlackAgent(http, base, fake)
             await agent.say("hallo")
@@ -145,11 +165,41 @@ def cluster_setup(tmp: Path) -> Iterator[list[int]]:
         for port in ports:
             d = tmp / f"node{port}"
             d.mkdir()
-            stack.enter_context(redis_process(["--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                                         "--cluster-config-file", str(d / "nodes.conf"), "--save", "",
-                                         "--appendonly", "no", "--dir", str(d)], port))  # fmt: skip
-        subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
-                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)  # fmt: skip
+            stack.enter_context(
+                redis_process(
+                    [
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        str(d / "nodes.conf"),
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        str(d),
+                    ],
+                    port,
+                )
+            )
+        subprocess.run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         deadline = time.monotonic() + 20
         while not all(
             b"cluster_state:ok" in redis_sync.Redis(port=p).execute_command("CLUSTER", "INFO") for p in ports
@@ -166,13 +216,23 @@ async def test_the_whole_product_on_a_three_master_cluster(tmp_path: Path, redis
     fake = FakeSlack()
     with cluster_setup(tmp_path) as ports, FakeServer(fake, "/api") as api:
         url = f"redis://127.0.0.1:{ports[0]}/0"
-        slack = {"SLACK_BOT_TOKEN": "xoxb-c", "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": f"{api.url}/api/",
-                 "SLACK_RESPONSE_URL_PREFIX": f"{api.url}/respond/"}  # fmt: skip
+        slack = {
+            "SLACK_BOT_TOKEN": "xoxb-c",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": f"{api.url}/api/",
+            "SLACK_RESPONSE_URL_PREFIX": f"{api.url}/respond/",
+        }
         with pytest.raises(QueueNeedsPlainRedis):  # saq needs a plain Redis: said at start, not later
             async with runtime(Settings(REDIS_URL=url, RUHEPULS_SECRET="c")):
                 pass
-        settings = Settings(REDIS_URL=url, RUHEPULS_QUEUE_URL=redis_url, RUHEPULS_SECRET="cluster-secret",
-                            RUHEPULS_QUIET_HOURS="24-0", RUHEPULS_WORKDAYS="mon-sun", **slack)  # fmt: skip
+        settings = Settings(
+            REDIS_URL=url,
+            RUHEPULS_QUEUE_URL=redis_url,
+            RUHEPULS_SECRET="cluster-secret",
+            RUHEPULS_QUIET_HOURS="24-0",
+            RUHEPULS_WORKDAYS="mon-sun",
+            **slack,
+        )
         await _round_and_summary(settings, fake)
         async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:  # the web app
             agent = SlackAgent(http, base, fake, user="UCLUSTERWEB")

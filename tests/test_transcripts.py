@@ -28,8 +28,11 @@ EN = ["never", "rarely", "sometimes", "often", "always"]
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[dict[str, Any]]:
-    with (FakeServer(FakeSlack(), "/api") as slack, FakeServer(FakeTelegram(), "/bot") as telegram,
-          FakeTeamsServer(FakeTeams()) as teams):  # fmt: skip
+    with (
+        FakeServer(FakeSlack(), "/api") as slack,
+        FakeServer(FakeTelegram(), "/bot") as telegram,
+        FakeTeamsServer(FakeTeams()) as teams,
+    ):
         yield {"slack": slack, "telegram": telegram, "teams": teams}
 
 
@@ -37,13 +40,17 @@ def fakes() -> Iterator[dict[str, Any]]:
 async def app(redis_url: str, fakes: dict[str, Any]) -> AsyncIterator[str]:
     slack, telegram = fakes["slack"], fakes["telegram"]
     settings = Settings(
-        REDIS_URL=redis_url, RUHEPULS_SECRET="transcripts",
-        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=f"{slack.url}/api/",
+        REDIS_URL=redis_url,
+        RUHEPULS_SECRET="transcripts",
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{slack.url}/api/",
         SLACK_RESPONSE_URL_PREFIX=f"{slack.url}/respond/",
-        TELEGRAM_BOT_TOKEN="12345:TEST-token", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        TELEGRAM_BOT_TOKEN="12345:TEST-token",
+        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
         TELEGRAM_API_URL=f"{telegram.url}/bot",
         **teams_env(fakes["teams"]),
-    )  # fmt: skip
+    )
     async with running_app(settings) as base:
         yield base
 
@@ -110,8 +117,14 @@ async def test_pause_resume_back_skip_and_typed_answers(chat: Chat) -> None:
     assert "nicht verstanden" in chat.seen()
 
 
-@pytest.mark.parametrize("words", ["ich kann nicht mehr", "Der Kunde hat mich heute bedroht und ich kann nicht mehr, "
-                                   "ehrlich gesagt weiß ich nicht, wie ich die Woche schaffen soll. " * 6])  # fmt: skip
+@pytest.mark.parametrize(
+    "words",
+    [
+        "ich kann nicht mehr",
+        "Der Kunde hat mich heute bedroht und ich kann nicht mehr, "
+        "ehrlich gesagt weiß ich nicht, wie ich die Woche schaffen soll. " * 6,
+    ],
+)
 async def test_words_of_distress_at_any_length_get_the_crisis_line_and_the_question_again(
     chat: Chat, words: str
 ) -> None:

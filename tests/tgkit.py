@@ -66,8 +66,13 @@ class TelegramAgent:
     def message_update(
         self, text: str, chat: dict[str, Any] | None = None, key: str = "message"
     ) -> dict[str, Any]:
-        msg: dict[str, Any] = {"message_id": next(_update_ids) + 10_000, "date": 1_700_000_000,
-                               "chat": chat or self.chat, "from": self.user, "text": text}  # fmt: skip
+        msg: dict[str, Any] = {
+            "message_id": next(_update_ids) + 10_000,
+            "date": 1_700_000_000,
+            "chat": chat or self.chat,
+            "from": self.user,
+            "text": text,
+        }
         if text.startswith("/"):
             msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return {"update_id": next(_update_ids), key: msg}
@@ -76,9 +81,13 @@ class TelegramAgent:
         """Type a message; `reply_to` makes it a reply to that message of the bot's."""
         update = self.message_update(text)
         if reply_to is not None:
-            update["message"]["reply_to_message"] = {"message_id": reply_to, "date": 1_700_000_000,
-                                                     "chat": self.chat, "from": self.fake.me,
-                                                     "text": self.text(reply_to)}  # fmt: skip
+            update["message"]["reply_to_message"] = {
+                "message_id": reply_to,
+                "date": 1_700_000_000,
+                "chat": self.chat,
+                "from": self.fake.me,
+                "text": self.text(reply_to),
+            }
         return await self.send(update)
 
     def click_update(
@@ -87,10 +96,22 @@ class TelegramAgent:
         mid = message_id or self.last_id
         if data is None:
             data = next(b["callback_data"] for b in self.buttons(mid) if b["text"] == label)
-        return {"update_id": next(_update_ids), "callback_query": {
-            "id": f"cq{next(_update_ids)}", "from": self.user, "chat_instance": "ci", "data": data,
-            "message": {"message_id": mid, "date": 1_700_000_000, "chat": self.chat,
-                        "from": self.fake.me, "text": self.text(mid)}}}  # fmt: skip
+        return {
+            "update_id": next(_update_ids),
+            "callback_query": {
+                "id": f"cq{next(_update_ids)}",
+                "from": self.user,
+                "chat_instance": "ci",
+                "data": data,
+                "message": {
+                    "message_id": mid,
+                    "date": 1_700_000_000,
+                    "chat": self.chat,
+                    "from": self.fake.me,
+                    "text": self.text(mid),
+                },
+            },
+        }
 
     async def click(self, label: str, message_id: int | None = None) -> httpx.Response:
         return await self.send(self.click_update(label, message_id))

@@ -95,8 +95,11 @@ class TelegramChat:
 
     def seen(self) -> str:
         me = str(self.agent.user_id)
-        return "\n".join(str(c.params.get("text", "")) for c in self.agent.fake.calls[self._since :]
-                         if c.method in ("sendMessage", "editMessageText") and str(c.params.get("chat_id")) == me)  # fmt: skip
+        return "\n".join(
+            str(c.params.get("text", ""))
+            for c in self.agent.fake.calls[self._since :]
+            if c.method in ("sendMessage", "editMessageText") and str(c.params.get("chat_id")) == me
+        )
 
     def screen(self) -> str:
         return self.agent.text() if self.agent.screen else ""
@@ -136,8 +139,11 @@ class TeamsChat:
             self.agent.card_id = posts[-1].body["id"]
 
     def seen(self) -> str:
-        cards = [a["content"] for s in self.agent.fake.posts(self.agent.conversation)[self._since :]
-                 for a in s.body.get("attachments", [])]  # fmt: skip
+        cards = [
+            a["content"]
+            for s in self.agent.fake.posts(self.agent.conversation)[self._since :]
+            for a in s.body.get("attachments", [])
+        ]
         return "\n".join([self._answer, *(self.agent.text(c) for c in cards)]).strip()
 
     def screen(self) -> str:

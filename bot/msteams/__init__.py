@@ -123,8 +123,13 @@ class Teams(Platform):
         try:
             token = await sdk.build(rt.settings).app.token_provider.get_app_token()
         except Exception as exc:  # MSAL's or the provider's error: its type, never its text
-            return [Check(False, f"no Teams token could be acquired ({type(exc).__name__})",
-                          "check TEAMS_APP_ID, TEAMS_APP_PASSWORD (the client secret, not its id) and TEAMS_TENANT_ID")]  # fmt: skip
+            return [
+                Check(
+                    False,
+                    f"no Teams token could be acquired ({type(exc).__name__})",
+                    "check TEAMS_APP_ID, TEAMS_APP_PASSWORD (the client secret, not its id) and TEAMS_TENANT_ID",
+                )
+            ]
         if token is None:
             return [Check(False, "no Teams token could be acquired", "set TEAMS_APP_PASSWORD")]
         return [Check(True, "a Teams token is acquired for the bot")]

@@ -152,8 +152,11 @@ class TeamsBot:
             await self.refs.save("team", str(ident), {"svc": service_url, "tenant": tenant})
         if team:  # for `ruhepuls teams list`: which team is which, so nobody copies an id from a link
             channel = getattr(activity.channel_data, "channel", None)
-            place = {"name": getattr(team_data, "name", None) or "", "channel": activity.conversation.id.split(";", 1)[0],
-                     "channel_name": getattr(channel, "name", None) or ""}  # fmt: skip
+            place = {
+                "name": getattr(team_data, "name", None) or "",
+                "channel": activity.conversation.id.split(";", 1)[0],
+                "channel_name": getattr(channel, "name", None) or "",
+            }
             await self.rt.redis.hset(keys.INSTALLED, str(team), json.dumps(place))
 
     async def forget(self, activity: Any) -> None:
@@ -237,9 +240,15 @@ class TeamsBot:
         lang = self.rt.settings.language
         try:  # the team first: what is wrong with the form is said in its language
             lang = (await self.measures.team_for(f"teams:{user}", form.get("team", ""))).language
-            team, m = await self.measures.choose(f"teams:{user}", form.get("team", ""), path=form.get("path"), text=form.get("own"),
-                                           role=form.get("role", ""), check=form.get("check", "4w"),
-                                           due=form.get("due", "4w"))  # fmt: skip
+            team, m = await self.measures.choose(
+                f"teams:{user}",
+                form.get("team", ""),
+                path=form.get("path"),
+                text=form.get("own"),
+                role=form.get("role", ""),
+                check=form.get("check", "4w"),
+                due=form.get("due", "4w"),
+            )
         except TeamError as exc:
             return AdaptiveCardActionMessageResponse(value=say(exc.key, lang, **exc.params))
         saved = self.measures.saved(m, team, lang)
@@ -273,8 +282,11 @@ class TeamsBot:
         survives the process (bot.outbox); `local`: kept in this process (the notice that the
         store is unavailable asks no Redis)."""
         service_url = ctx.activity.service_url
-        cards = [{"svc": service_url, "c": conversation, "card": _json(card(m))}
-                 for m in messages if not isinstance(m, msg.Delete)]  # fmt: skip
+        cards = [
+            {"svc": service_url, "c": conversation, "card": _json(card(m))}
+            for m in messages
+            if not isinstance(m, msg.Delete)
+        ]
         await self.outbox.put(self._queue(conversation), cards, local=local)
 
     async def _delete(self, ctx: Any, conversation: str, activity_id: str) -> None:

@@ -52,8 +52,12 @@ class TeamsOutreach:
         scope = f"{self.app_id}.{tenant}" if tenant else self.app_id
         overall = self.limiter.bucket("teams", scope, "send")
         thread = self.limiter.bucket("teams", scope, "send", conversation)
-        await asyncio.sleep(max(await self.limiter.reserve(overall, PER_BOT),
-                                await self.limiter.reserve(thread, PER_CONVERSATION)))  # fmt: skip
+        await asyncio.sleep(
+            max(
+                await self.limiter.reserve(overall, PER_BOT),
+                await self.limiter.reserve(thread, PER_CONVERSATION),
+            )
+        )
 
     async def members(self, team: Team) -> list[Member]:
         if not team.channel:

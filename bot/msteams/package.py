@@ -27,8 +27,11 @@ SCHEMA = (
 LOCALIZATION_SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.Localization.schema.json"
 ACCENT = "#2F6F73"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-COMMANDS = (("start", "start", "command_start"), ("hilfe", "help", "command_help"),
-            ("pause", "pause", "command_pause"))  # fmt: skip
+COMMANDS = (
+    ("start", "start", "command_start"),
+    ("hilfe", "help", "command_help"),
+    ("pause", "pause", "command_pause"),
+)
 
 
 def _pulse(size: int, line: tuple[int, int, int, int], background: tuple[int, int, int, int]) -> bytes:
@@ -55,13 +58,13 @@ def manifest(app_id: str, url: str, developer: str, version: str) -> dict[str, A
         "localizationInfo": {
             "defaultLanguageTag": "de-de",
             "additionalLanguages": [{"languageTag": "en-us", "file": "en-us.json"}],
-        },  # fmt: skip
+        },
         "developer": {
             "name": developer,
             "websiteUrl": base,
             "privacyUrl": f"{base}/privacy",
             "termsOfUseUrl": f"{base}/terms",
-        },  # fmt: skip
+        },
         "name": {"short": say("name_short", "de"), "full": say("name_full", "de")},
         "description": {"short": say("desc_short", "de"), "full": say("desc_full", "de")},
         "icons": {"color": "color.png", "outline": "outline.png"},
@@ -81,7 +84,7 @@ def manifest(app_id: str, url: str, developer: str, version: str) -> dict[str, A
                     }
                 ],
             }
-        ],  # fmt: skip
+        ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [host],
     }

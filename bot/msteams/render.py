@@ -84,16 +84,31 @@ def measure_form(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> Sh
     dues = [Choice(title=say(f"measure_due_{d}", lang), value=d) for d in DUES]
     form = AdaptiveCard(
         body=[
-            ChoiceSetInput(id="path", label=say("measure_pick", lang), style="expanded", wrap=True,
-                           choices=[Choice(title=text, value=ref) for ref, text in choices]),
+            ChoiceSetInput(
+                id="path",
+                label=say("measure_pick", lang),
+                style="expanded",
+                wrap=True,
+                choices=[Choice(title=text, value=ref) for ref, text in choices],
+            ),
             TextInput(id="own", label=say("measure_own", lang), max_length=280, is_multiline=True),
-            TextInput(id="role", label=say("measure_role", lang), max_length=80, value=say("measure_role_default", lang)),
+            TextInput(
+                id="role",
+                label=say("measure_role", lang),
+                max_length=80,
+                value=say("measure_role_default", lang),
+            ),
             ChoiceSetInput(id="due", label=say("measure_due", lang), value=DUES[0], choices=dues),
             ChoiceSetInput(id="check", label=say("measure_check", lang), value=CHECKS[0], choices=checks),
         ],
-        actions=[ExecuteAction(title=say("measure_save", lang), verb=MEASURE_VERB,
-                               data={MEASURE_VERB: "save", "team": team_id})],
-    )  # fmt: skip
+        actions=[
+            ExecuteAction(
+                title=say("measure_save", lang),
+                verb=MEASURE_VERB,
+                data={MEASURE_VERB: "save", "team": team_id},
+            )
+        ],
+    )
     return ShowCardAction(title=say("measure_button", lang), card=form)
 
 

@@ -27,8 +27,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ruhepuls.teams")
 
-GENERIC_ENV = ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID", "SERVICE_URL", "CLOUD", "MANAGED_IDENTITY_CLIENT_ID",
-               "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS", "SKIP_AUTH")  # fmt: skip
+GENERIC_ENV = (
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "TENANT_ID",
+    "SERVICE_URL",
+    "CLOUD",
+    "MANAGED_IDENTITY_CLIENT_ID",
+    "DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS",
+    "SKIP_AUTH",
+)
 SERVICE_URL = "https://smba.trafficmanager.net/teams"
 TokenFn = Callable[[str | list[str], str | None], Any]
 
@@ -111,9 +119,11 @@ class Sdk:
         from microsoft_teams.api import ApiClient
 
         return ApiClient(
-            service_url.rstrip("/"), self.app.http_client, cloud=self.app.cloud,
+            service_url.rstrip("/"),
+            self.app.http_client,
+            cloud=self.app.cloud,
             token_provider=self.app.token_provider,
-        )  # fmt: skip
+        )
 
 
 def build(settings: Settings) -> Sdk:

@@ -42,8 +42,10 @@ class TeamsSettings(PlatformSettings):
             return None
         generic = [n for n in ("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID") if os.environ.get(n)]
         if generic:
-            return (f"{', '.join(generic)} set, but Ruhepuls reads TEAMS_APP_ID, TEAMS_APP_PASSWORD and "
-                    "TEAMS_TENANT_ID (the SDK's and Teams Toolkit's names are not read): rename them")  # fmt: skip
+            return (
+                f"{', '.join(generic)} set, but Ruhepuls reads TEAMS_APP_ID, TEAMS_APP_PASSWORD and "
+                "TEAMS_TENANT_ID (the SDK's and Teams Toolkit's names are not read): rename them"
+            )
         if self.app_id:
             return "TEAMS_APP_ID is set, but none of TEAMS_APP_PASSWORD, TEAMS_MANAGED_IDENTITY, TEAMS_TOKEN_PROVIDER"
         return "TEAMS_APP_ID is not set"

@@ -52,8 +52,13 @@ class Slack(Platform):
     def findings(self, settings: Settings) -> list[Check]:
         s = settings.section(SlackSettings)
         if s.bot_token and not s.enabled:
-            return [Check(False, "SLACK_BOT_TOKEN is set but Slack is off",
-                          "set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)")]  # fmt: skip
+            return [
+                Check(
+                    False,
+                    "SLACK_BOT_TOKEN is set but Slack is off",
+                    "set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)",
+                )
+            ]
         return []
 
     async def receive(self, rt: Runtime, stack: contextlib.AsyncExitStack) -> APIRouter | None:
@@ -133,16 +138,26 @@ async def _check(rt: Runtime) -> list[Check]:
         auth = await web_client(rt).auth_test()
     except SlackApiError as exc:
         error = exc.response.get("error", "unknown")
-        return [Check(False, f"Slack refuses SLACK_BOT_TOKEN ({error})",
-                      "copy the Bot User OAuth Token (xoxb-…) again from the app's Install App page")]  # fmt: skip
+        return [
+            Check(
+                False,
+                f"Slack refuses SLACK_BOT_TOKEN ({error})",
+                "copy the Bot User OAuth Token (xoxb-…) again from the app's Install App page",
+            )
+        ]
     except Exception as exc:
         return [Check(False, f"Slack's Web API is not reachable ({type(exc).__name__})", "check the network")]
     out = [Check(True, "Slack accepts SLACK_BOT_TOKEN")]
     granted = {s.strip() for s in str(auth.headers.get("x-oauth-scopes", "")).split(",") if s.strip()}
     missing = sorted(manifest_scopes() - granted) if granted else []
     if missing:
-        out.append(Check(False, f"the Slack app lacks the scopes {', '.join(missing)}",
-                         "add them under OAuth & Permissions (or recreate the app from bot/slack/manifest.yaml) and reinstall"))  # fmt: skip
+        out.append(
+            Check(
+                False,
+                f"the Slack app lacks the scopes {', '.join(missing)}",
+                "add them under OAuth & Permissions (or recreate the app from bot/slack/manifest.yaml) and reinstall",
+            )
+        )
     elif granted:
         out.append(Check(True, "the Slack app has every scope the manifest asks for"))
     s = rt.settings.section(SlackSettings)

@@ -72,9 +72,14 @@ class SlackConversation:
         person = self.rt.person("slack", f"{team}:{user}")
         by = asyncio.get_running_loop().time() + ANSWER_WITHIN
         handled = await self.rt.handle(
-            "slack", person, event, event_id=event_id, lang=lang, reach=("slack", user),
+            "slack",
+            person,
+            event,
+            event_id=event_id,
+            lang=lang,
+            reach=("slack", user),
             watch=self.delivery.outbox.watch_key(person),
-        )  # fmt: skip
+        )
         if handled.unavailable:  # said below the clicked question, which stays to be pressed again
             clicked_ts = response_url = None
         ops: list[Op] = []
@@ -160,10 +165,15 @@ def build_slack_app(
         url = body.get("response_url")
         trusted = isinstance(url, str) and url.startswith(prefix)  # no other host
         await convo.handle(
-            client, team=team, user=user, channel=channel, event=event, clicked_ts=ts,
+            client,
+            team=team,
+            user=user,
+            channel=channel,
+            event=event,
+            clicked_ts=ts,
             event_id=f"a{action_ts}" if isinstance(action_ts, str) else None,
             response_url=url if trusted and isinstance(url, str) else None,
-        )  # fmt: skip
+        )
 
     @app.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -175,10 +185,13 @@ def build_slack_app(
             return
         text = event.get("text")
         await convo.handle(
-            client, team=team, user=user, channel=channel,
+            client,
+            team=team,
+            user=user,
+            channel=channel,
             event=ev.Typed(text if isinstance(text, str) else ""),
             event_id=body.get("event_id") if isinstance(body.get("event_id"), str) else None,
-        )  # fmt: skip
+        )
 
     @app.event("app_home_opened")
     async def on_home(ack: AsyncAck) -> None:
@@ -270,9 +283,15 @@ def build_slack_app(
         lang = rt.settings.language
         try:  # the team first: what is wrong with the form is said in its language
             lang = (await measures.team_for(f"slack:{user}", team_id)).language
-            team, m = await measures.choose(f"slack:{user}", team_id, path=field("path"), text=field("own"),
-                                      role=field("role") or "", check=field("check") or "4w",
-                                      due=field("due") or "4w")  # fmt: skip
+            team, m = await measures.choose(
+                f"slack:{user}",
+                team_id,
+                path=field("path"),
+                text=field("own"),
+                role=field("role") or "",
+                check=field("check") or "4w",
+                due=field("due") or "4w",
+            )
         except TeamError as exc:
             block = {"measure_bad_role": "role", "measure_need_what": "own"}.get(exc.key, "own")
             await ack(response_action="errors", errors={block: say(exc.key, lang, **exc.params)})

@@ -199,9 +199,11 @@ class Delivery:
         session = self._session or aiohttp.ClientSession()
         try:
             async with session.post(  # orjson: a card's blocks are most of a click's JSON
-                op.response_url or "", data=orjson.dumps(body), headers=_JSON,
+                op.response_url or "",
+                data=orjson.dumps(body),
+                headers=_JSON,
                 timeout=aiohttp.ClientTimeout(total=timeout),
-            ) as r:  # fmt: skip
+            ) as r:
                 if r.status < 300:
                     return "ok"
                 return "error" if r.status >= 500 or r.status == 429 else "refused"
@@ -252,8 +254,16 @@ def _inline(op: Op) -> bool:
 
 def _card(workspace: str, op: Op) -> dict[str, Any]:
     """An operation as a queue keeps it (shallow: the fields are JSON already)."""
-    return {"w": workspace, "op": {"kind": op.kind, "channel": op.channel, "fields": op.fields, "ts": op.ts,
-                                   "response_url": op.response_url}}  # fmt: skip
+    return {
+        "w": workspace,
+        "op": {
+            "kind": op.kind,
+            "channel": op.channel,
+            "fields": op.fields,
+            "ts": op.ts,
+            "response_url": op.response_url,
+        },
+    }
 
 
 def _web_call(op: Op) -> tuple[str, dict[str, Any]]:

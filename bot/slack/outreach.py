@@ -22,8 +22,16 @@ from .render import summary_blocks
 
 log = logging.getLogger("ruhepuls.outreach")
 
-PERMANENT_SLACK = {"channel_not_found", "user_not_found", "cannot_dm_bot", "user_disabled",
-                   "account_inactive", "not_in_channel", "is_archived", "messages_tab_disabled"}  # fmt: skip
+PERMANENT_SLACK = {
+    "channel_not_found",
+    "user_not_found",
+    "cannot_dm_bot",
+    "user_disabled",
+    "account_inactive",
+    "not_in_channel",
+    "is_archived",
+    "messages_tab_disabled",
+}
 
 
 class SlackOutreach:
@@ -75,9 +83,13 @@ class SlackOutreach:
         try:
             block_json, fallback = payload(menu)
             posted = await self._call(  # to the user id: Slack opens the DM, no conversations.open
-                "chat.postMessage", member.address, channel=member.address, blocks=block_json, text=fallback,
+                "chat.postMessage",
+                member.address,
+                channel=member.address,
+                blocks=block_json,
+                text=fallback,
                 metadata={"event_type": self.EVENT_TYPE, "event_payload": {"tag": tag}},
-            )  # fmt: skip
+            )
             if isinstance(posted.get("channel"), str):
                 self._dm[member.address] = posted["channel"]
             return "sent"
@@ -114,8 +126,15 @@ class SlackOutreach:
         text again on the next tick."""
         assert team.lead_channel
         try:
-            await self._call("chat.postMessage", team.lead_channel, channel=team.lead_channel, text=text,
-                             blocks=summary_blocks(text, team.id, team.language, await summary_link(self.rt, team.id, team.language)))  # fmt: skip
+            await self._call(
+                "chat.postMessage",
+                team.lead_channel,
+                channel=team.lead_channel,
+                text=text,
+                blocks=summary_blocks(
+                    text, team.id, team.language, await summary_link(self.rt, team.id, team.language)
+                ),
+            )
         except SlackApiError as exc:
             log.warning("slack summary failed: %s", exc.response.get("error", "unknown"))
             return False

@@ -95,8 +95,10 @@ def home_view(result_blocks: list[dict[str, Any]] | None, lang: Lang) -> dict[st
     if not result_blocks:
         return {"type": "home", "blocks": to_dicts([_section(say("home_empty", lang))])}
     kept = [b for b in result_blocks if b.get("type") != "actions"]
-    clear = ActionsBlock(block_id="home",
-                         elements=[ButtonElement(text=say("home_clear", lang), action_id=HOME_CLEAR, value=lang)])  # fmt: skip
+    clear = ActionsBlock(
+        block_id="home",
+        elements=[ButtonElement(text=say("home_clear", lang), action_id=HOME_CLEAR, value=lang)],
+    )
     return {"type": "home", "blocks": [*kept, clear.to_dict()]}
 
 
@@ -139,12 +141,22 @@ def summary_blocks(
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "plain_text", "text": c, "emoji": False}} for c in chunks
     ]
-    button = {"type": "button", "action_id": MEASURE_OPEN, "value": team_id,
-              "text": {"type": "plain_text", "text": say("measure_button", lang)}}  # fmt: skip
+    button = {
+        "type": "button",
+        "action_id": MEASURE_OPEN,
+        "value": team_id,
+        "text": {"type": "plain_text", "text": say("measure_button", lang)},
+    }
     elements = [button]
     if report_url:
-        elements.append({"type": "button", "action_id": REPORT_LINK, "url": report_url,
-                         "text": {"type": "plain_text", "text": say("report_button", lang)}})  # fmt: skip
+        elements.append(
+            {
+                "type": "button",
+                "action_id": REPORT_LINK,
+                "url": report_url,
+                "text": {"type": "plain_text", "text": say("report_button", lang)},
+            }
+        )
     blocks.append({"type": "actions", "elements": elements})
     return blocks
 
@@ -161,8 +173,13 @@ def measure_modal(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> d
         element: dict[str, Any] = {"type": "plain_text_input", "action_id": block, "max_length": limit}
         if initial:
             element["initial_value"] = initial
-        return {"type": "input", "block_id": block, "optional": optional, "element": element,
-                "label": {"type": "plain_text", "text": label}}  # fmt: skip
+        return {
+            "type": "input",
+            "block_id": block,
+            "optional": optional,
+            "element": element,
+            "label": {"type": "plain_text", "text": label},
+        }
 
     checks = [option(c, say(f"measure_check_{c}", lang)) for c in CHECKS]
     dues = [option(d, say(f"measure_due_{d}", lang)) for d in DUES]
@@ -174,16 +191,40 @@ def measure_modal(team_id: str, choices: list[tuple[str, str]], lang: Lang) -> d
         "submit": {"type": "plain_text", "text": say("measure_save", lang)},
         "close": {"type": "plain_text", "text": say("measure_cancel", lang)},
         "blocks": [
-            {"type": "input", "block_id": "path", "optional": True,
-             "label": {"type": "plain_text", "text": _plain(say("measure_pick", lang), 2000)},
-             "element": {"type": "static_select", "action_id": "path",
-                         "options": [option(ref, text) for ref, text in choices]}},
+            {
+                "type": "input",
+                "block_id": "path",
+                "optional": True,
+                "label": {"type": "plain_text", "text": _plain(say("measure_pick", lang), 2000)},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "path",
+                    "options": [option(ref, text) for ref, text in choices],
+                },
+            },
             text_input("own", say("measure_own", lang), 280, True),
             text_input("role", say("measure_role", lang), 80, False, say("measure_role_default", lang)),
-            {"type": "input", "block_id": "due", "label": {"type": "plain_text", "text": say("measure_due", lang)},
-             "element": {"type": "static_select", "action_id": "due", "options": dues, "initial_option": dues[0]}},
-            {"type": "input", "block_id": "check", "label": {"type": "plain_text", "text": say("measure_check", lang)},
-             "element": {"type": "static_select", "action_id": "check", "options": checks,
-                         "initial_option": checks[0]}},
+            {
+                "type": "input",
+                "block_id": "due",
+                "label": {"type": "plain_text", "text": say("measure_due", lang)},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "due",
+                    "options": dues,
+                    "initial_option": dues[0],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "check",
+                "label": {"type": "plain_text", "text": say("measure_check", lang)},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "check",
+                    "options": checks,
+                    "initial_option": checks[0],
+                },
+            },
         ],
-    }  # fmt: skip
+    }

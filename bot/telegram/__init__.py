@@ -42,8 +42,13 @@ class Telegram(Platform):
     def findings(self, settings: Settings) -> list[Check]:
         s = settings.section(TelegramSettings)
         if s.enabled and settings.public and not s.webhook_secret:
-            return [Check(False, "Telegram on a public HOST without TELEGRAM_WEBHOOK_SECRET polls instead",
-                          "set TELEGRAM_WEBHOOK_SECRET and run `ruhepuls telegram set-webhook`")]  # fmt: skip
+            return [
+                Check(
+                    False,
+                    "Telegram on a public HOST without TELEGRAM_WEBHOOK_SECRET polls instead",
+                    "set TELEGRAM_WEBHOOK_SECRET and run `ruhepuls telegram set-webhook`",
+                )
+            ]
         return []
 
     async def notes(self, rt: Runtime, team: Team, lang: Lang) -> list[str]:
@@ -141,11 +146,21 @@ class Telegram(Platform):
                 )
             ]
         if not info.url:
-            out.append(Check(False, "no Telegram webhook is registered",
-                             "run `ruhepuls telegram set-webhook https://your.host/telegram/webhook`"))  # fmt: skip
+            out.append(
+                Check(
+                    False,
+                    "no Telegram webhook is registered",
+                    "run `ruhepuls telegram set-webhook https://your.host/telegram/webhook`",
+                )
+            )
         elif info.last_error_message:
-            out.append(Check(False, "Telegram could not deliver to the webhook lately",
-                             "check that the URL reaches `ruhepuls serve` and that the secret matches"))  # fmt: skip
+            out.append(
+                Check(
+                    False,
+                    "Telegram could not deliver to the webhook lately",
+                    "check that the URL reaches `ruhepuls serve` and that the secret matches",
+                )
+            )
         else:
             out.append(Check(True, "the Telegram webhook is registered and delivers"))
         return out

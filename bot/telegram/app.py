@@ -59,9 +59,14 @@ class TelegramConversation:
         lang = self.rt.settings.language
         person = self.person(user_id)
         handled = await self.rt.handle(
-            "telegram", person, event, event_id=event_id, lang=lang, reach=("telegram", str(chat_id)),
+            "telegram",
+            person,
+            event,
+            event_id=event_id,
+            lang=lang,
+            reach=("telegram", str(chat_id)),
             watch=self.outbox.watch_key(person),
-        )  # fmt: skip
+        )
         if handled.unavailable:  # said as a message of its own: the pressed question stays
             await self.deliver(person, chat_id, handled.messages, local=True)
             return
@@ -108,15 +113,24 @@ class TelegramConversation:
         markup = InlineKeyboardMarkup.de_json(card["kb"], bot) if card.get("kb") else None
         if card["k"] == "edit":
             shown = await call(
-                lambda: bot.edit_message_text(card["text"], chat_id=chat, message_id=int(card["mid"]),
-                                              reply_markup=markup, parse_mode=ParseMode.HTML),
-                "editMessageText", inline=inline, defer=True,
-            )  # fmt: skip
+                lambda: bot.edit_message_text(
+                    card["text"],
+                    chat_id=chat,
+                    message_id=int(card["mid"]),
+                    reply_markup=markup,
+                    parse_mode=ParseMode.HTML,
+                ),
+                "editMessageText",
+                inline=inline,
+                defer=True,
+            )
         else:
             shown = await call(
                 lambda: bot.send_message(chat, card["text"], reply_markup=markup, parse_mode=ParseMode.HTML),
-                "sendMessage", inline=inline, defer=True,
-            )  # fmt: skip
+                "sendMessage",
+                inline=inline,
+                defer=True,
+            )
         if card.get("result") and shown:  # a result: Telegram keeps it only while a bot may delete it
             await self.rt.expiring.add(chat, int(card.get("mid") or shown.message_id))
 
@@ -132,8 +146,12 @@ def _cards(chat_id: int, messages: tuple[msg.Message, ...], clicked: Message | N
             mid = None
             continue
         text, keyboard = render(m)
-        card: Card = {"k": "edit" if mid is not None else "send", "chat": chat_id, "text": text,
-                      "kb": keyboard.to_dict() if keyboard is not None else None}  # fmt: skip
+        card: Card = {
+            "k": "edit" if mid is not None else "send",
+            "chat": chat_id,
+            "text": text,
+            "kb": keyboard.to_dict() if keyboard is not None else None,
+        }
         if mid is not None:
             card["mid"] = mid
         if isinstance(m, msg.Result):

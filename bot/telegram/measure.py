@@ -147,9 +147,15 @@ class MeasureDialog:
     async def _save(self, actor: str, person: str, draft: dict[str, str], chat: int, send: Any) -> None:
         lang = _lang(draft)
         try:
-            team, m = await self.measures.choose(actor, draft.get("team", ""), path=draft.get("path"),
-                                                 text=draft.get("text"), role=draft.get("role", ""),
-                                                 check=draft.get("check", "4w"), due=draft.get("due", "4w"))  # fmt: skip
+            team, m = await self.measures.choose(
+                actor,
+                draft.get("team", ""),
+                path=draft.get("path"),
+                text=draft.get("text"),
+                role=draft.get("role", ""),
+                check=draft.get("check", "4w"),
+                due=draft.get("due", "4w"),
+            )
         except TeamError as exc:
             await send(chat, say(exc.key, lang, **exc.params), None)
             return

@@ -58,8 +58,10 @@ class TelegramOutreach:
 
         bot = str(self.bot.id)
         overall = self.limiter.bucket("telegram", bot, "sendMessage")
-        scopes = [(overall, TELEGRAM_OVERALL),
-                  (self.limiter.bucket("telegram", bot, "sendMessage", str(chat_id)), TELEGRAM_PER_CHAT)]  # fmt: skip
+        scopes = [
+            (overall, TELEGRAM_OVERALL),
+            (self.limiter.bucket("telegram", bot, "sendMessage", str(chat_id)), TELEGRAM_PER_CHAT),
+        ]
         if chat_id < 0:
             scopes.append((self.limiter.bucket("telegram", bot, "group", str(chat_id)), TELEGRAM_PER_GROUP))
 
