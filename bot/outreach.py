@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flows import engine, keys
 from flows.schedule import allowed, next_allowed
@@ -58,9 +58,17 @@ async def pump(
 
     try:
         async with repeating(keep, seconds / 3, "send lock", wait_first=True):
-            return await _send_all(rt, outreach, team, rnd, kind, now, lost)
-    finally:
+            done = await _send_all(rt, outreach, team, rnd, kind, now, lost)
+    except asyncio.CancelledError:
+        # Cancelled mid-send (an aborted job, a shutdown): requests may still be under way and
+        # arrive after this. The lock is left to run out (RUHEPULS_SEND_LOCK_SECONDS), so that no
+        # other job settles these claims (asks whether they arrived) before they could have.
+        raise
+    except BaseException:
         await rt.teams.sends.unlock(team.id, token)
+        raise
+    await rt.teams.sends.unlock(team.id, token)
+    return done
 
 
 async def _send_all(
@@ -80,19 +88,18 @@ async def _send_all(
     menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
     claimed = await rt.teams.sends.claimed(team.id, rnd.id, kind)
     waiting = await rt.teams.sends.backoffs(team.id, rnd.id, kind)
-    complete = True
-    for member, pending in zip(members, todo, strict=True):
-        if not pending:
-            continue
+    gate = asyncio.Semaphore(max(1, getattr(outreach, "in_flight", 1)))
+
+    async def one(member: Member) -> bool:
+        """Send to one member; False when it must be tried again later."""
         if lost.is_set():
             return False  # the lock was lost (this worker stalled): the one that holds it goes on
         if member.person in waiting and waiting[member.person][1] > now.timestamp():
-            complete = False  # failed before: its next try is not due yet
-            continue
+            return False  # failed before: its next try is not due yet
         tag = outreach_tag(rt.secret, rnd.id, kind, member.person)
         if member.person in claimed and await outreach.delivered(member, tag) is not False:
             await rt.teams.sends.mark_sent(team.id, rnd.id, kind, member.person)
-            continue
+            return True
         await rt.teams.sends.claim(team.id, rnd.id, kind, member.person)
         outcome = await outreach.send(member, menu, tag)
         INVITATIONS.labels(team.platform, kind, "retry" if isinstance(outcome, Retry) else outcome).inc()
@@ -103,12 +110,18 @@ async def _send_all(
             if gave_up:
                 log.warning("%s to a member of %s given up: %s", kind, team.id, outcome.code)
                 await rt.teams.audit("system", f"{kind} failed", team.id, now, outcome.code)
-            else:
-                complete = False
-            continue
+            return gave_up
         await rt.teams.sends.mark_sent(
             team.id, rnd.id, kind, member.person, unreachable=outcome == "gone" and kind == "inv"
         )
+        return True
+
+    async def gated(member: Member) -> bool:
+        async with gate:
+            return await one(member)
+
+    done = await asyncio.gather(*(gated(m) for m, pending in zip(members, todo, strict=True) if pending))
+    complete = all(done)
     return complete
 
 
@@ -161,31 +174,107 @@ async def invite_again(rt: Runtime, outreach: dict[str, Outreach], now: datetime
             await rt.snoozes.add(platform, address, person, now.timestamp() + 300)
 
 
-async def tick(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
-    """Everything due at `now`: rounds (close, invite, remind), invitations asked for again,
-    and weekly summaries."""
-    from .weekly import run_due
+RETRY = timedelta(minutes=1)
+"""A team whose job failed, or whose sending is not finished, is served again this much later."""
 
+
+async def next_due(rt: Runtime, team: Team, now: datetime) -> datetime | None:
+    """When the team next needs the worker, as its round stands after being served at `now`:
+    the invitations (within the sending hours), a reminder that is due (likewise), the end
+    (at the moment itself); None when no round is open."""
+    rnd = await rt.teams.current_round(team.id)
+    if rnd is None or not rnd.is_open:
+        return None
+    hours = rt.settings.sending_hours
+    if not rnd.invited:
+        return min(next_allowed(now + RETRY, team.timezone, hours), rnd.ends)
+    pending = [t for k, t in enumerate(rnd.reminders, 1) if k > rnd.reminded]
+    if not pending:
+        return rnd.ends
+    return min(next_allowed(max(min(pending), now + RETRY), team.timezone, hours), rnd.ends)
+
+
+async def serve_team(rt: Runtime, outreach: dict[str, Outreach], team_id: str, now: datetime) -> None:
+    """Do what is due for one team and put it back in the index at its next moment: the job
+    the scheduler enqueues per due team (and an admin's `round open` at once). A failure puts
+    it back a minute later without holding up any other team."""
+    team = await rt.teams.team(team_id)
+    if team is None:
+        await rt.teams.due.drop(team_id)
+        return
+    try:
+        await tick_team(rt, outreach, team, now)
+        when = await next_due(rt, team, now)
+    except Exception as exc:  # retried a minute later; every other team goes on
+        log.error("serving a team failed: %s", type(exc).__name__)
+        await rt.teams.due.at(team_id, now + RETRY)
+        return
+    if when is None:
+        await rt.teams.due.forget(team_id, now)
+    else:
+        await rt.teams.due.at(team_id, when)
+
+
+async def sweep(rt: Runtime, now: datetime) -> None:
+    """Hourly housekeeping over every team: a pool batch a crash left half-written is settled,
+    and a team with an open round that the index lacks (a deployment from before it, a lost
+    write) is put in."""
     for team in await rt.teams.teams():
         try:
-            await tick_team(rt, outreach, team, now)
+            await rt.teams.pools.settle(team.id)
+            rnd = await rt.teams.current_round(team.id)
+            if rnd is not None and rnd.is_open and await rt.teams.due.when(team.id) is None:
+                await rt.teams.due.at(team.id, now)
         except Exception as exc:  # one team's trouble must not stop the others
-            log.error("tick failed for a team: %s", type(exc).__name__)
+            log.error("sweep failed for a team: %s", type(exc).__name__)
 
+
+async def tick(
+    rt: Runtime, outreach: dict[str, Outreach], now: datetime, *, full: bool = True, concurrency: int = 16
+) -> None:
+    """Everything due at `now`, in this process: the teams whose moment has come (several at a
+    time), invitations asked for again, each platform's housekeeping and the weekly summaries;
+    `full` sweeps every team first. The worker runs the same parts as jobs of their own."""
+    if full:
+        await sweep(rt, now)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(team_id: str) -> None:
+        async with gate:
+            await serve_team(rt, outreach, team_id, now)
+
+    await asyncio.gather(*(one(t) for t in await rt.teams.due.now(now)))
+    await chores(rt, outreach, now)
+
+
+async def chores(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
+    """Invitations asked for again, each platform's housekeeping, the weekly summaries."""
+    await later(rt, outreach, now)
+    await tidy(outreach)
+    await summaries(rt, outreach, now)
+
+
+async def later(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
     try:
         QUEUE_DEPTH.set(await rt.queue.count("queued"))
     except Exception as exc:
         log.info("queue depth unknown: %s", type(exc).__name__)
     try:
         await invite_again(rt, outreach, now)
-    except Exception as exc:  # the rest of the tick goes on
+    except Exception as exc:  # the rest goes on
         log.error("invitations asked for later failed: %s", type(exc).__name__)
 
+
+async def tidy(outreach: dict[str, Outreach]) -> None:
     for name, sender in outreach.items():
         try:
             await sender.tidy()
-        except Exception as exc:  # the rest of the tick goes on
+        except Exception as exc:  # the rest goes on
             log.error("%s housekeeping failed: %s", name, type(exc).__name__)
+
+
+async def summaries(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
+    from .weekly import run_due
 
     async def poster(team: Team, text: str, chart: bytes | None) -> bool:
         sender = outreach.get(team.platform)

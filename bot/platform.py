@@ -89,6 +89,12 @@ class Member:
 
 
 class Outreach(Protocol):
+    in_flight: int
+    """Messages to one team's members under way at once. Each waits for its own slot in the
+    shared limiter, so the platform's limits hold however many are in flight; but a worker killed
+    mid-send leaves that many claims unsettled, which a platform that cannot tell whether a
+    message arrived counts as sent: there it is 1, so a crash costs at most one invitation."""
+
     async def members(self, team: Team) -> list[Member]: ...
     async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery: ...
     async def delivered(self, member: Member, tag: str) -> bool | None:

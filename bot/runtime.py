@@ -58,7 +58,7 @@ class Runtime:
 
     async def enqueue_invitations(self, team_id: str) -> None:
         """Ask the worker to send a team's invitations now (a job key keeps it to one job)."""
-        await self.queue.enqueue("invite", team_id=team_id, key=f"invite:{team_id}", timeout=900, retries=3)
+        await self.queue.enqueue("team", team_id=team_id, key=f"team:{team_id}", **TEAM_JOB)
 
     async def handle(
         self,
@@ -108,6 +108,12 @@ class Runtime:
     def person(self, platform: str, user_id: str) -> str:
         """A platform user's pseudonym; the user id itself is never stored with a survey."""
         return flows.pseudonym(self.secret, platform, user_id)
+
+
+TEAM_JOB: dict[str, int] = {"timeout": 900, "retries": 2, "heartbeat": 15}
+"""A team's job: one per team (its key), retried after a failure, and swept within about 15 s
+when the worker running it died (the job says it is alive every 5 s), so a crash holds up that
+team for seconds, not for the job's timeout."""
 
 
 def preflight() -> list[str]:

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
         "mon", validation_alias="RUHEPULS_SUMMARY_DAY"
     )
     summary_hour: int = Field(9, ge=0, le=23, validation_alias="RUHEPULS_SUMMARY_HOUR")
+    worker_concurrency: int = Field(32, ge=1, le=1000, validation_alias="RUHEPULS_WORKER_CONCURRENCY")
+    """Jobs one worker process runs at once (teams served side by side; the shared limiter keeps
+    every platform's rate however many run)."""
     send_lock_seconds: int = Field(30, ge=1, le=600, validation_alias="RUHEPULS_SEND_LOCK_SECONDS")
 
     public_url: str | None = Field(None, pattern=r"^https?://[^\s]+$", validation_alias="RUHEPULS_PUBLIC_URL")

@@ -1,11 +1,17 @@
-"""The worker: scheduled and queued work on saq (asyncio jobs on Redis).
+"""The worker: scheduled and queued work on saq (asyncio jobs on Redis), for any number of
+worker processes, each running many jobs at once.
 
-- `tick` (a cron job, unique per queue, every minute by default): closes due rounds, sends
-  invitations and the two reminders when the team's sending hours allow;
-- `invite` (enqueued when an admin opens a round, one per team by its job key): runs the same
-  for one team at once.
-Both are idempotent (see bot.outreach), so a worker killed half-way and started again sends no
-invitation twice and loses none.
+- `tick` (a cron job, unique per queue, every minute by default) only schedules: it asks the
+  due index (`flows.due`) which teams' moment has come and enqueues one `team` job for each,
+  keyed by the team, so a team has at most one job queued or running; and one job each for
+  the invitations asked for again (`later`), the platforms' housekeeping (`tidy`) and the weekly
+  summaries (`summaries`), which so never wait behind a Monday's invitations;
+- `team` (also enqueued when an admin opens a round): closes the round when due, or sends its
+  invitations or reminder within the team's sending hours, and puts the team back in the index
+  at its next moment;
+- `sweep` (hourly): settles pool batches a crash left behind and repairs the index.
+Every job is idempotent (see bot.outreach), so a worker killed half-way and started again sends
+no invitation twice and loses none; a failed team job is retried without holding up the rest.
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ from saq.types import Context, PartialTimersDict
 
 from .background import repeating
 from .logs import clamp
-from .outreach import tick, tick_team
+from .outreach import later, serve_team, summaries, sweep, tidy
 from .platform import Outreach, enabled
-from .runtime import Runtime, runtime
+from .runtime import TEAM_JOB, Runtime, runtime
 from .settings import Settings
 
 log = logging.getLogger("ruhepuls.worker")
@@ -47,38 +53,71 @@ class WorkerContext(Context, total=False):
 
 
 HEARTBEAT_SECONDS = 30
-"""A tick job that has not said it is alive for this long is abandoned (its worker died) and
-swept, so the next tick runs: a crash costs well under a minute, not the job's 600 s timeout."""
+"""A summaries job that has not said it is alive for this long is abandoned (its worker died)
+and swept, so the next tick enqueues it again: a crash costs well under a minute, not the job's
+600 s timeout."""
 SWEEP_SECONDS = 10
 
 
 async def tick_job(ctx: WorkerContext) -> None:
-    """One tick, telling saq every third of HEARTBEAT_SECONDS that it is alive."""
+    """The scheduler: enqueue what is due, each as a job of its own."""
+    rt: Runtime = ctx["rt"]
+    for team_id in await rt.teams.due.now(_now()):
+        await rt.queue.enqueue("team", team_id=team_id, key=f"team:{team_id}", **TEAM_JOB)
+    for chore in ("later", "tidy", "summaries"):
+        await rt.queue.enqueue(chore, key=chore, timeout=600, heartbeat=HEARTBEAT_SECONDS)
+
+
+async def team_job(ctx: WorkerContext, *, team_id: str) -> None:
     job = ctx.get("job")
     if job is None:
-        await tick(ctx["rt"], ctx["outreach"], _now())
+        await serve_team(ctx["rt"], ctx["outreach"], team_id, _now())
         return
-    async with repeating(job.update, HEARTBEAT_SECONDS / 3, "tick heartbeat", wait_first=True):
-        await tick(ctx["rt"], ctx["outreach"], _now())
+    async with repeating(job.update, TEAM_JOB["heartbeat"] / 3, "team heartbeat", wait_first=True):
+        await serve_team(ctx["rt"], ctx["outreach"], team_id, _now())
 
 
-async def invite(ctx: WorkerContext, *, team_id: str) -> None:
-    rt: Runtime = ctx["rt"]
-    team = await rt.teams.team(team_id)
-    if team is not None:
-        await tick_team(rt, ctx["outreach"], team, _now())
+async def later_job(ctx: WorkerContext) -> None:
+    await later(ctx["rt"], ctx["outreach"], _now())
+
+
+async def tidy_job(ctx: WorkerContext) -> None:
+    await tidy(ctx["outreach"])
+
+
+async def summaries_job(ctx: WorkerContext) -> None:
+    """The weekly summaries, telling saq every third of HEARTBEAT_SECONDS that it is alive."""
+    job = ctx.get("job")
+    if job is None:
+        await summaries(ctx["rt"], ctx["outreach"], _now())
+        return
+    async with repeating(job.update, HEARTBEAT_SECONDS / 3, "summaries heartbeat", wait_first=True):
+        await summaries(ctx["rt"], ctx["outreach"], _now())
+
+
+async def sweep_job(ctx: WorkerContext) -> None:
+    await sweep(ctx["rt"], _now())
 
 
 def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker[WorkerContext]:
     async def startup(ctx: WorkerContext) -> None:
         ctx["rt"], ctx["outreach"] = rt, outreach
+        await sweep(rt, _now())  # teams with an open round from before the index, at once
 
     return Worker(
         rt.queue,
-        functions=[("invite", invite)],
-        cron_jobs=[CronJob(tick_job, cron=rt.settings.tick_cron, timeout=600, heartbeat=HEARTBEAT_SECONDS)],
+        functions=[
+            ("team", team_job),
+            ("later", later_job),
+            ("tidy", tidy_job),
+            ("summaries", summaries_job),
+        ],
+        cron_jobs=[
+            CronJob(tick_job, cron=rt.settings.tick_cron, timeout=60),
+            CronJob(sweep_job, cron="17 * * * *", timeout=600),
+        ],
         startup=startup,
-        concurrency=4,
+        concurrency=rt.settings.worker_concurrency,
         timers=PartialTimersDict(schedule=1, worker_info=10, sweep=SWEEP_SECONDS, abort=1),
     )
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from redis.asyncio import Redis
 
 from . import keys
+from .due import Due
 from .members import JOIN_AFTER_ROUND, Members
 from .pool import Pools
 from .schedule import reminder_times
@@ -143,6 +144,8 @@ class TeamStore:
         self._open = redis.register_script(_OPEN_ROUND)
         self.sends = Sends(redis, self.sessions)
         """Who was sent what in a round, failed sends and the send lock (`flows.sending`)."""
+        self.due = Due(redis)
+        """When each team next needs the worker (`flows.due`)."""
         self.members = Members(redis, self.team)
         """Who joined a team by its link, and which team a person's survey counts in."""
 
@@ -216,6 +219,7 @@ class TeamStore:
                     pipe.delete(*batch)
             pipe.srem(keys.TEAMS, team_id)
             await pipe.execute()
+        await self.due.drop(team_id)
         gone["join"], gone["who"] = len(links), len(mapped)
         return gone
 
@@ -243,6 +247,7 @@ class TeamStore:
             lifetime = int((ends - opened).total_seconds()) + JOIN_AFTER_ROUND
             await self.redis.expire(keys.join_code(team.join_code), lifetime)
         await self.pools.opened(team_id, round_id)
+        await self.due.at(team_id, opened)  # the worker's next tick invites (or the job at once)
         current = await self.current_round(team_id)
         assert current is not None
         return current
@@ -266,6 +271,7 @@ class TeamStore:
         await self.sessions.delete(
             keys.quiet(team_id, rid), *(keys.retries(team_id, rid, k) for k in keys.KINDS)
         )
+        await self.due.drop(team_id)
         team = await self.team(team_id)
         settled = await self.pools.close(team_id, rid, team.parent if team else None)
         await self.mark_round(

@@ -58,13 +58,21 @@ class FakeSlack:
     last_post: dict[str, str] = field(default_factory=dict)
     """Channel -> ts of the last message posted there."""
     """How often each response URL was used (Slack allows five within 30 minutes)."""
+    in_flight: int = 0
+    most_in_flight: int = 0
+    """The most chat.postMessage calls the bot had under way at one moment."""
     _buckets: dict[str, float] = field(default_factory=dict)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.delay and method == "chat.postMessage":
+            with self._lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
             threading.Event().wait(self.delay)  # the way there; delivered once recorded below
+            with self._lock:
+                self.in_flight -= 1
         if self.respond_delay and method == "respond":
             threading.Event().wait(self.respond_delay)
         if method == "chat.postMessage" and str(params.get("channel", ""))[:1] in ("U", "W", "M"):

@@ -41,6 +41,8 @@ CARD_BYTES = 27_000
 
 
 class TeamsOutreach:
+    in_flight = 1  # Teams cannot say whether a message arrived
+
     def __init__(self, rt: Runtime, sdk: Sdk) -> None:
         self.rt, self.sdk = rt, sdk
         self.refs = References(rt.redis, rt.secret, "teams")

@@ -23,6 +23,7 @@ def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> Asy
         token=token,
         base_url=s.api_url,
         session=session,
+        timeout=15,  # well inside the send lock (RUHEPULS_SEND_LOCK_SECONDS, 30 s): see bot.outreach.pump
         # no rate-limit retry handler: it would sleep out a Retry-After inside the request;
         # bot.slack.delivery and the worker wait through the shared limiter instead
         retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],

@@ -35,6 +35,7 @@ PERMANENT_SLACK = {
 
 
 class SlackOutreach:
+    in_flight = 8  # Slack says whether a message arrived (the DM history): a crash costs nothing
     EVENT_TYPE = "ruhepuls"
 
     def __init__(self, rt: Runtime, client: AsyncWebClient) -> None:

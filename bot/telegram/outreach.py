@@ -46,6 +46,8 @@ def sweeping(
 
 
 class TelegramOutreach:
+    in_flight = 1  # Telegram cannot say whether a message arrived
+
     def __init__(self, rt: Runtime, bot: Bot) -> None:
         self.rt, self.bot = rt, bot
         self.limiter = Limiter(rt.sessions, rt.secret)
