@@ -519,10 +519,80 @@ async def invitations(stack: Stack, members: int) -> dict[str, Any]:
     }
 
 
+LATENCY = 0.15
+"""Seconds a chat.postMessage takes in the Monday scenario: Slack's typical round trip."""
+
+
+def _latency(stack: Stack, seconds: float) -> None:
+    body = json.dumps({"seconds": seconds}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{stack.fake_url}/_latency", data=body, method="POST"))
+
+
+async def monday(stack: Stack, teams: int, members: int, concurrency: int) -> dict[str, Any]:
+    """A Monday 08:00: `teams` teams of `members` each open a round at once, and the worker's
+    due-time path (`bot.outreach.tick` with `concurrency` teams side by side, as the worker's
+    jobs run them) invites everyone; the fake Slack takes LATENCY per post and counts every post
+    per channel."""
+    from bot.outreach import tick
+    from bot.runtime import runtime
+    from bot.settings import Settings
+    from bot.slack.client import web_client
+    from bot.slack.outreach import SlackOutreach
+    from flows.teams import Team
+
+    for k in range(teams):
+        body = json.dumps({"channel": f"CMON{k}", "members": [f"N{k:04d}x{m:03d}" for m in range(members)]})
+        urllib.request.urlopen(
+            urllib.request.Request(f"{stack.fake_url}/_members", data=body.encode(), method="POST")
+        )
+    urllib.request.urlopen(urllib.request.Request(f"{stack.fake_url}/_reset", data=b"", method="POST"))
+    _latency(stack, LATENCY)
+    settings = Settings(
+        REDIS_URL=stack.redis_url,
+        SLACK_BOT_TOKEN="xoxb-bench",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=f"{stack.fake_url}/api/",
+        RUHEPULS_SECRET=PSEUDONYM_SECRET,
+        RUHEPULS_QUIET_HOURS="24-0",
+        RUHEPULS_WORKDAYS="mon-sun",
+    )
+    async with runtime(settings) as rt:
+        await rt.redis.flushdb()
+        now = datetime(2026, 11, 23, 7, tzinfo=UTC)
+        for k in range(teams):
+            await rt.teams.save_team(Team(id=f"m{k}", name=f"M{k}", platform="slack", channel=f"CMON{k}"))
+            await rt.teams.open_round(f"m{k}", now, now + timedelta(days=14))
+        outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+        began, rounds = time.perf_counter(), 0
+        while await rt.teams.due.now(now) and rounds < 30:  # a team not finished comes back a minute later
+            await tick(rt, outreach, now, full=False, concurrency=concurrency)
+            now, rounds = now + timedelta(minutes=1), rounds + 1
+        elapsed = time.perf_counter() - began
+        await rt.redis.flushdb()
+    _latency(stack, 0.0)
+    stats = json.loads(urllib.request.urlopen(f"{stack.fake_url}/_stats").read())
+    per_channel = json.loads(urllib.request.urlopen(f"{stack.fake_url}/_posts").read())
+    sent = stats.get("chat.postMessage", 0)
+    return {
+        "teams": teams,
+        "members": teams * members,
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 2),
+        "per_s": round(sent / elapsed, 1),
+        "sent": sent,
+        "duplicates": sum(n - 1 for n in per_channel.values() if n > 1),
+        "refused_429": stats.get("429", 0),
+        "ticks": rounds,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--quick", action="store_true", help="short runs (for a smoke test), not for figures")
+    ap.add_argument("--monday", action="store_true", help="only the Monday scenario (many teams at once)")
     args = ap.parse_args()
+    if args.monday:
+        return monday_only(args.quick)
     secs = 3.0 if args.quick else 8.0
     team_counts = [100, 1000] if args.quick else [100, 1000, 10000]
     invite_members = 1000 if args.quick else 10000
@@ -564,6 +634,7 @@ def main() -> None:
         results["weekly_summaries"] = asyncio.run(weekly_scale(stack, team_counts))
         results["invitations"] = asyncio.run(invitations(stack, invite_members))
         results["burst"] = burst(stack, 60 if args.quick else 300, 5 if args.quick else 20)
+        results["monday"] = _monday(stack, args.quick)
     finally:
         stack.close()
     out_dir = ROOT / "bench" / "results"
@@ -575,6 +646,30 @@ def main() -> None:
     print(f"\nwritten: {path.relative_to(ROOT)}")
     if missed and not args.quick:  # quick runs are too short for figures
         sys.exit(f"bench: {len(missed)} target(s) missed: {'; '.join(missed)}")
+
+
+def _monday(stack: Stack, quick: bool) -> dict[str, Any]:
+    teams, members = (40, 25) if quick else (200, 25)
+    return {
+        "serial": asyncio.run(monday(stack, teams, members, concurrency=1)),
+        "jobs": asyncio.run(monday(stack, teams, members, concurrency=32)),
+    }
+
+
+def _monday_gain(r: dict[str, Any]) -> float | None:
+    m = r.get("monday")
+    return round(m["jobs"]["per_s"] / m["serial"]["per_s"], 2) if m else None
+
+
+def monday_only(quick: bool) -> None:
+    stack = Stack.__new__(Stack)
+    stack.procs = []
+    try:
+        stack.__init__()
+        result = _monday(stack, quick)
+    finally:
+        stack.close()
+    print(json.dumps(result, indent=2))
 
 
 def _at(*path: str) -> Callable[[dict[str, Any]], Any]:
@@ -641,6 +736,8 @@ TARGETS = (
     Target("weekly summaries of 10,000 teams: compute seconds", _weekly_compute(10_000), "<", 10),
     Target("burst: Slack's HTTP answer, max ms", _at("burst", "http_max_ms"), "<", 3000),
     Target("burst: cards that never arrived", _at("burst", "cards_missing"), "<=", 0),
+    Target("Monday: invitations sent twice", _at("monday", "jobs", "duplicates"), "<=", 0),
+    Target("Monday: due-time jobs / one team at a time, invitations per s", _monday_gain, ">=", 2),
 )
 
 

@@ -4,6 +4,7 @@ cost is not counted in the bot's process. Answers like Slack; counts what it was
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import math
@@ -19,6 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 calls: Counter[str] = Counter()
+posts: Counter[str] = Counter()
+latency = {"seconds": 0.0}
+"""How long each chat.postMessage takes (the Monday scenario sets Slack's typical ~150 ms)."""
+"""chat.postMessage calls per channel (a second post to one DM is a duplicate)."""
 arrivals: dict[str, float] = {}
 """Response URL path -> when the card arrived (wall clock), for click-to-card times."""
 LIMITS = {
@@ -100,6 +105,9 @@ async def api(request: Request) -> Response:
     if method == "conversations.history":
         return JSONResponse({"ok": True, "messages": []})
     if method == "chat.postMessage":
+        if latency["seconds"]:
+            await asyncio.sleep(latency["seconds"])  # the way to Slack and back
+        posts[str(params.get("channel"))] += 1
         return JSONResponse({"ok": True, "channel": params.get("channel"), "ts": f"1.{next(ts)}"})
     if method == "files.getUploadURLExternal":
         fid = f"F{next(ts)}"
@@ -138,8 +146,18 @@ async def set_members(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def set_latency(request: Request) -> Response:
+    latency["seconds"] = float((await request.json())["seconds"])
+    return JSONResponse({"ok": True})
+
+
+async def per_channel(request: Request) -> Response:
+    return JSONResponse(dict(posts))
+
+
 async def reset(request: Request) -> Response:
     calls.clear()
+    posts.clear()
     return JSONResponse({"ok": True})
 
 
@@ -152,6 +170,8 @@ app = Starlette(
         Route("/_reset", reset, methods=["POST"]),
         Route("/_arrivals", arrived),
         Route("/_members", set_members, methods=["POST"]),
+        Route("/_posts", per_channel),
+        Route("/_latency", set_latency, methods=["POST"]),
     ]
 )
 

@@ -171,8 +171,21 @@ def _resilience(timeout: float = 0.8) -> dict[str, Any]:
     }
 
 
+MAX_CONNECTIONS = 256
+"""Connections one process keeps to one Redis. Beyond them a command waits for a free one
+(at most twice its timeout) instead of failing: a worker serving many teams side by side, each
+with several sends in flight, asks for more than redis-py's default 100 at a Monday's peak."""
+
+
 def connect(url: str, timeout: float = 0.8) -> Redis:
-    return Redis.from_url(url, **_resilience(timeout))
+    from redis.asyncio import BlockingConnectionPool
+
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=2 * timeout, **_resilience(timeout)
+    )
+    client = Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # closed with the client, as from_url's would be
+    return client
 
 
 def connect_sentinel(sentinels: list[tuple[str, int]], master: str, timeout: float = 0.8) -> Redis:
@@ -181,7 +194,7 @@ def connect_sentinel(sentinels: list[tuple[str, int]], master: str, timeout: flo
     from redis.asyncio.sentinel import Sentinel
 
     sentinel = Sentinel(sentinels, socket_timeout=min(timeout, 0.5), socket_connect_timeout=0.5)  # type: ignore[no-untyped-call]
-    client: Redis = sentinel.master_for(master, **_resilience(timeout))
+    client: Redis = sentinel.master_for(master, max_connections=MAX_CONNECTIONS * 4, **_resilience(timeout))
     return client
 
 

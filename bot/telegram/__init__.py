@@ -54,9 +54,9 @@ class Telegram(Platform):
     async def notes(self, rt: Runtime, team: Team, lang: Lang) -> list[str]:
         if not team.join_code:
             return []
-        return [f"members join with the link {self.join_url(team.join_code)}"]
+        return [f"members join with the link {self.join_url(rt.settings, team.join_code)}"]
 
-    def join_url(self, code: str) -> str:
+    def join_url(self, settings: Settings, code: str) -> str:
         return f"https://t.me/<your_bot>?start={code}"
 
     def commands(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
