@@ -49,7 +49,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     )
     tsub.add_parser("list", help="list teams")
     link = tsub.add_parser(
-        "link", help="Telegram: a new join link, limited in time or uses, or personal ones"
+        "link", help="Telegram and web chat: a new join link, limited in time or uses, or personal ones"
     )
     link.add_argument("id")
     link.add_argument("--days", type=int, default=14, help="valid this many days (default 14, at most 365)")
@@ -57,7 +57,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     link.add_argument(
         "--personal", type=int, default=None, metavar="N", help="N single-use links, one per member"
     )
-    joined = tsub.add_parser("joined", help="Telegram: how many people joined the team by a link")
+    joined = tsub.add_parser(
+        "joined", help="Telegram and web chat: how many people joined the team by a link"
+    )
     joined.add_argument("id")
     rm = tsub.add_parser("remove", help="remove a team")
     rm.add_argument("id")

@@ -215,6 +215,10 @@ class Platform:
         """Its own texts (`<name>/texts.yaml`), loaded and validated by `ruhepuls check`."""
         return None
 
+    def data_sheet(self, settings: Settings, lang: Lang) -> str | None:
+        """What the data sheet says of it when it is on (what it keeps beyond the survey's)."""
+        return None
+
     def prepare(self, team: Team) -> Team:
         """A team as `team add` saves it (ids as the platform writes them)."""
         return team

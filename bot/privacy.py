@@ -65,7 +65,10 @@ def data_sheet(s: Settings, lang: str | None = None) -> str:
     shared = s.external_redis and not s.session_redis_url
 
     def one(lg: Lang) -> str:
-        return t.sheet(lg).format(
+        from .platform import enabled
+
+        extra = "".join(f"\n\n{line}" for p in enabled(s) if (line := p.data_sheet(s, lg)))
+        sheet = t.sheet(lg).format(
             version=q.version,
             where=_where(s, lg),
             ttl=s.session_ttl_days,
@@ -81,6 +84,7 @@ def data_sheet(s: Settings, lang: str | None = None) -> str:
             if s.support_contacts
             else "",
         )
+        return sheet + extra  # what each enabled platform says of itself
 
     if lang == "de":
         return one("de")

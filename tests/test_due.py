@@ -30,8 +30,14 @@ BIG = [f"UB{n:03d}" for n in range(48)]
 
 
 def slack_settings(redis_url: str, api: FakeServer, **extra: str) -> Settings:
-    return Settings(REDIS_URL=redis_url, SLACK_BOT_TOKEN="xoxb-due", SLACK_SIGNING_SECRET="s",
-                    SLACK_API_URL=f"{api.url}/api/", RUHEPULS_SECRET="due-secret", **extra)  # fmt: skip
+    return Settings(
+        REDIS_URL=redis_url,
+        SLACK_BOT_TOKEN="xoxb-due",
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=f"{api.url}/api/",
+        RUHEPULS_SECRET="due-secret",
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -150,8 +156,13 @@ async def test_a_worker_serves_teams_side_by_side_and_posts_summaries_while_invi
 ) -> None:
     fake: FakeSlack = fake_slack.fake
     fake.delay = 1.0  # each chat.postMessage takes a second: 48 invitations cannot all be done at once
-    settings = slack_settings(redis_url, fake_slack, RUHEPULS_TICK_CRON="* * * * * *", RUHEPULS_QUIET_HOURS="24-0",
-                              RUHEPULS_WORKDAYS="mon-sun")  # fmt: skip
+    settings = slack_settings(
+        redis_url,
+        fake_slack,
+        RUHEPULS_TICK_CRON="* * * * * *",
+        RUHEPULS_QUIET_HOURS="24-0",
+        RUHEPULS_WORKDAYS="mon-sun",
+    )
     async with runtime(settings) as rt:
         ids = await _teams(rt, 6)
         await rt.teams.save_team(
@@ -168,8 +179,11 @@ async def test_a_worker_serves_teams_side_by_side_and_posts_summaries_while_invi
         try:
             await _until(lambda: any(c.params.get("channel") == "LBIG" for c in fake.calls), 30, "no summary")
             lead_at = next(i for i, c in enumerate(fake.calls) if c.params.get("channel") == "LBIG")
-            invited_before = sum(1 for c in fake.calls[:lead_at] if c.method == "chat.postMessage"
-                                 and c.params["channel"].startswith("DUB"))  # fmt: skip
+            invited_before = sum(
+                1
+                for c in fake.calls[:lead_at]
+                if c.method == "chat.postMessage" and c.params["channel"].startswith("DUB")
+            )
             assert invited_before < len(BIG), "the summary did not wait for the big team's invitations"
             everyone = 6 * 5 + len(BIG)
             await _until(lambda: len(_invited(fake)) >= everyone, 60, "not everyone was invited")

@@ -50,6 +50,7 @@ def app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
             TELEGRAM_BOT_TOKEN="4242:fuzz-token",
             TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             TELEGRAM_API_URL=f"{tg.url}/bot",
+            RUHEPULS_WEB_CHAT="1",
             PYTHONPATH=str(REPO / "tests"),
             **teams_env(TEAMS),
         )
@@ -200,6 +201,34 @@ def test_no_body_gets_a_5xx(
             headers["X-Telegram-Bot-Api-Secret-Token"] = WEBHOOK_SECRET
         r = httpx.post(f"{app}/telegram/webhook", content=body, headers=headers, timeout=10)
     assert r.status_code < 500, (route, signed, body[:200], r.status_code, r.text[:200])
+
+
+WEB = httpx.Client(timeout=10)
+
+
+@given(
+    body=bodies,
+    content_type=content_types,
+    with_form=st.booleans(),
+    action=st.text(max_size=80) | st.sampled_from(["clear", "s:de", "a:a1:3", "", "x" * 3000]),
+    code=st.text(max_size=200),
+)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_web_chat_input_gets_a_5xx(
+    app: str, body: bytes, content_type: str, with_form: bool, action: str, code: str
+) -> None:
+    """The web chat's page, its presses (with this browser's cookie and form token, or raw
+    bytes) and its links: a page or a clear refusal, never a 5xx."""
+    page = WEB.get(f"{app}/chat")
+    assert page.status_code < 500
+    token = next(iter(__import__("re").findall(r'name="csrf" value="([^"]+)"', page.text)), "")
+    if with_form:
+        r = WEB.post(f"{app}/chat", data={"a": action, "csrf": token})
+    else:
+        r = WEB.post(f"{app}/chat", content=body, headers={"Content-Type": content_type})
+    assert r.status_code < 500, (with_form, action[:80], body[:200], r.status_code, r.text[:200])
+    link = WEB.get(f"{app}/j/{quote(code, safe='')}")
+    assert link.status_code < 500, (code, link.status_code)
 
 
 @example(token="0/")

@@ -1,7 +1,7 @@
 """A platform is its folder: a package under bot/ that exposes PLATFORM is found by the registry,
 and through it alone by the web app (its routes, a page as well as a webhook), the worker (its
-outreach), the CLI (its verbs, its state in `check`), `doctor` (its findings) and the logs (its
-secrets and token shapes masked). Nothing else in the tree is edited for it."""
+outreach), the CLI (its verbs, its state in `check`), `doctor` (its findings), the data sheet
+(what it says of itself) and the logs (its secrets and token shapes masked). Nothing else in the tree is edited for it."""
 
 from __future__ import annotations
 
@@ -86,6 +86,9 @@ class Echo(Platform):
 
     def findings(self, settings):
         return [Check(False, "echo speaks only backwards", "read it in a mirror")]
+
+    def data_sheet(self, settings, lang):
+        return "Echo keeps nothing but an echo." if lang == "en" else "Echo behält nur ein Echo."
 
     def commands(self, sub):
         verbs = sub.add_parser("echo", help="the echo platform's own verb")

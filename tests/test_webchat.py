@@ -51,8 +51,9 @@ class Browser:
 
     async def press(self, label: str, *, csrf: str | None = None) -> httpx.Response:
         action, token = self.buttons()[label]
-        self.last = await self.http.post(f"{self.base}/chat", data={"a": action, "csrf": csrf or token},
-                                         follow_redirects=True)  # fmt: skip
+        self.last = await self.http.post(
+            f"{self.base}/chat", data={"a": action, "csrf": csrf or token}, follow_redirects=True
+        )
         self.html = self.last.text
         return self.last
 
@@ -95,6 +96,32 @@ async def test_a_whole_survey_by_plain_forms_ends_in_words_and_leaves_nothing(
         )
         await b.open()
         assert "Konflikt" not in b.text() and "Starten" in b.buttons(), "nothing of it is left to show"
+
+
+async def test_english_from_the_browser_pause_and_pick_up_on_the_same_device(
+    app: tuple[str, Runtime],
+) -> None:
+    base, rt = app
+    async with httpx.AsyncClient(timeout=10, headers={"Accept-Language": "en-GB,en;q=0.9"}) as http:
+        b = Browser(http, base)
+        await b.open()
+        assert "Start" in b.buttons() and "Deutsch" in b.buttons(), (
+            "English from the browser, German one tap away"
+        )
+        await b.press("Start")
+        await b.press("often")
+        assert "Question 2 of 12" in b.text()
+        await b.press("Pause")
+        assert "Paused" in b.text() or "pause" in b.text().lower()
+        await b.open()  # the next break, the same phone
+        assert "Question 2 of 12" in b.text(), "picked up where it was left"
+        person = rt.person("web", _id(http))
+        session = await rt.conversations.session_of(person)
+        assert session is not None and session.answers.startswith("3")
+        for _ in range(11):
+            await b.press("sometimes")
+        assert "Your result" in b.text()
+        assert await rt.conversations.session_of(person) is None, "nothing of the survey is kept after it"
 
 
 async def test_a_double_tap_or_a_resent_form_applies_once(app: tuple[str, Runtime]) -> None:
@@ -178,13 +205,22 @@ def test_the_poster_is_a_pdf_whose_qr_code_opens_a_working_link(redis_url: str, 
         settings = Settings(REDIS_URL=redis_url, RUHEPULS_SECRET="poster-secret", RUHEPULS_WEB_CHAT="1")
         async with runtime(settings) as rt, running_app(settings) as base:
             await rt.teams.save_team(Team(id="floor", name="Floor", platform="web"), join_link=True)
-            env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="poster-secret", RUHEPULS_WEB_CHAT="1",
-                             RUHEPULS_PUBLIC_URL=base)  # fmt: skip
+            env = python_env(
+                REDIS_URL=redis_url,
+                RUHEPULS_SECRET="poster-secret",
+                RUHEPULS_WEB_CHAT="1",
+                RUHEPULS_PUBLIC_URL=base,
+            )
             out = tmp_path / "poster.pdf"
             made = await asyncio.to_thread(
-                subprocess.run, [sys.executable, "-m", "bot", "web", "poster", "--team", "floor", "--out", str(out)],
-                env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
+                subprocess.run,
+                [sys.executable, "-m", "bot", "web", "poster", "--team", "floor", "--out", str(out)],
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert made.returncode == 0, made.stderr
             page = PdfReader(out).pages[0]
             text = page.extract_text()
@@ -198,8 +234,14 @@ def test_the_poster_is_a_pdf_whose_qr_code_opens_a_working_link(redis_url: str, 
                 assert r.status_code == 200 and "Starten" in b.buttons()
             person = rt.person("web", _id(http))
             assert await rt.teams.members.team_of(person) == "floor", "the poster's link joins its team"
-            bad = subprocess.run([sys.executable, "-m", "bot", "web", "poster", "--team", "nope"], env=env, cwd=REPO,
-                                 capture_output=True, text=True, timeout=60)  # fmt: skip
+            bad = subprocess.run(
+                [sys.executable, "-m", "bot", "web", "poster", "--team", "nope"],
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert bad.returncode != 0 and "no web chat team" in bad.stderr
 
     asyncio.run(scenario())
@@ -238,8 +280,13 @@ async def test_the_whole_survey_in_headless_chromium_at_phone_width(
     code = await rt.teams.members.join_link("floor", uses=1)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE", has_touch=True,
-                                            java_script_enabled=how != "no-javascript", bypass_csp=True)  # fmt: skip
+        context = await browser.new_context(
+            viewport={"width": 390, "height": 844},
+            locale="de-DE",
+            has_touch=True,
+            java_script_enabled=how != "no-javascript",
+            bypass_csp=True,
+        )
         page = await context.new_page()
         problems: list[str] = []
 
@@ -257,21 +304,27 @@ async def test_the_whole_survey_in_headless_chromium_at_phone_width(
                         break
                 else:
                     raise AssertionError(f"{label!r} cannot be reached by keyboard")
-            async with page.expect_navigation():
-                if how == "keyboard":
-                    await page.keyboard.press("Enter")
-                elif how == "touch":
-                    await button.tap()
-                else:
+            old = await page.get_attribute("#screen", "data-screen")
+            if how == "no-javascript":
+                async with page.expect_navigation():
                     await button.click()
+                return
+            if how == "keyboard":
+                await page.keyboard.press("Enter")
+            else:
+                await button.tap()
+            await page.wait_for_function(
+                "old => document.querySelector('#screen')?.dataset.screen !== old", arg=old
+            )  # answered in place: the next screen replaced this one
 
         await page.goto(f"{base}/j/{code}")
+        loads: list[str] = []
+        page.on("load", lambda _: loads.append(page.url))
         await check("intro")
         await press("Starten")
         for n in range(12):
             assert f"Frage {n + 1} von 12" in await page.content()
-            if n in (0, 11):
-                await check(f"question {n + 1}")
+            await check(f"question {n + 1}")
             await press(["immer", "nie", "nie", "nie"][n % 4])
         assert "Konflikt ohne Rückendeckung" in await page.content()
         await check("result")
@@ -282,9 +335,49 @@ async def test_the_whole_survey_in_headless_chromium_at_phone_width(
         await press("Wo es Hilfe gibt")
         assert "0800 111 0 111" in await page.content()
         await check("where to get help")
+        if how != "no-javascript":
+            assert loads == [], (
+                f"with JavaScript every press is answered in place, not by a page load: {loads}"
+            )
+            focused = await page.evaluate("document.activeElement?.tagName")
+            assert focused == "H1", "the new screen's heading has the focus (a screen reader reads it next)"
         if how == "touch":  # 200 % zoom: the same page in half the width
             await page.set_viewport_size({"width": 195, "height": 422})
             assert await _fits(page), "200 % zoom scrolls sideways"
         await browser.close()
     assert problems == [], problems
     assert await rt.teams.members.team_of(rt.person("web", "x")) is None
+
+
+async def test_one_address_or_one_link_asking_too_fast_is_slowed_through_the_shared_limiter(
+    app: tuple[str, Runtime],
+) -> None:
+    from bot.webchat.app import PER_ADDRESS, PER_LINK
+
+    base, rt = app
+    async with httpx.AsyncClient(timeout=10) as http:
+        b = Browser(http, base)
+        await b.open()
+        action, token = b.buttons()["Starten"]
+        statuses = [
+            (await http.post(f"{base}/chat", data={"a": action, "csrf": token})).status_code
+            for _ in range(PER_ADDRESS.burst + 5)
+        ]
+        assert 429 in statuses and 500 not in statuses, statuses
+        slowed = await http.post(f"{base}/chat", data={"a": action, "csrf": token})
+        assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) >= 1
+        assert "Moment" in slowed.text
+    await rt.teams.save_team(Team(id="floor", name="Floor", platform="web"), join_link=True)
+    code = await rt.teams.members.join_link("floor")
+    async with httpx.AsyncClient(timeout=10) as http:
+        joins = [(await http.get(f"{base}/j/{code}")).status_code for _ in range(PER_LINK.burst + 5)]
+    assert joins[0] == 303 and 429 in joins, joins
+
+
+def test_the_data_sheet_says_what_a_link_can_promise_only_where_the_web_chat_is_on() -> None:
+    from bot.privacy import data_sheet
+
+    on = data_sheet(Settings(RUHEPULS_WEB_CHAT="1", RUHEPULS_SECRET="x"), "de")
+    assert "persönlichen Einmal-Link" in on and "zweiten Browser" in on
+    assert "Web chat" in data_sheet(Settings(RUHEPULS_WEB_CHAT="1", RUHEPULS_SECRET="x"), "en")
+    assert "Web-Chat" not in data_sheet(Settings(RUHEPULS_SECRET="x"), "de")

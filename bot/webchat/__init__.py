@@ -64,6 +64,11 @@ class WebChat(Platform):
             return []
         return [f"members join with the link {self.join_url(rt.settings, team.join_code)}"]
 
+    def data_sheet(self, settings: Settings, lang: Lang) -> str | None:
+        from .texts import web_texts
+
+        return web_texts()("data_sheet", lang)
+
     def texts(self) -> TextCatalog:
         from .texts import web_texts
 
@@ -102,8 +107,13 @@ class WebChat(Platform):
                     code = await rt.teams.members.join_link(team.id, days=args.days, uses=args.uses)
                 except TeamError as exc:
                     return f"ruhepuls: {say(exc.key, settings.language)}"
-                await rt.teams.audit(f"cli:{getpass.getuser()}", "web poster", team.id, datetime.now(UTC),
-                                     f"days={args.days} uses={args.uses}")  # fmt: skip
+                await rt.teams.audit(
+                    f"cli:{getpass.getuser()}",
+                    "web poster",
+                    team.id,
+                    datetime.now(UTC),
+                    f"days={args.days} uses={args.uses}",
+                )
                 return self.join_url(settings, code), team.language
 
         made = asyncio.run(main())

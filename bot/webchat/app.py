@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from importlib import resources
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -23,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from classifier import Lang
 from flows import events as ev
 from flows import messages as msg
+from flows.limits import Limiter, Rate
 
 from ..platform import MALFORMED, webhook
 from . import page
@@ -34,10 +36,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("ruhepuls.web")
 
 COOKIE = "rp_web"
+SCRIPT = (resources.files(__package__ or "bot.webchat") / "chat.js").read_text("utf-8")
+"""Answers in place when the browser runs scripts (the forms work without)."""
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -53,9 +57,27 @@ def _lang(request: Request) -> Lang:
     return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "de"
 
 
+PER_ADDRESS = Rate(5.0, burst=30)
+"""Presses from one address: a person answers a question every few seconds; a break room's
+shared Wi-Fi may be many people behind one address, hence the burst."""
+PER_LINK = Rate(2.0, burst=60)
+"""Joins through one link: a whole shift scanning the poster at once passes, a script does not."""
+
+
 def router(rt: Runtime) -> APIRouter:
     secret, cfg = rt.secret, rt.conversations.config
     ttl = rt.settings.session_ttl_seconds
+    limiter = Limiter(rt.sessions, rt.secret)
+
+    async def too_fast(kind: str, who: str, rate: Rate, lang: Lang) -> Response | None:
+        """Through the shared limiter: a 429 page when `who` (an address, a link; kept only as a
+        keyed hash) asks faster than `rate`, else None."""
+        wait = await limiter.reserve(limiter.bucket("web", kind, "req", who), rate, only_if_free=True)
+        if wait <= 0:
+            return None
+        response = reply(page.notice(web_texts()("slow_down", lang), lang, ("/chat", "Ruhepuls")), 429)
+        response.headers["Retry-After"] = str(max(1, round(wait)))
+        return response
 
     def browser(request: Request) -> str | None:
         """The browser's id, if its cookie was made here."""
@@ -65,11 +87,22 @@ def router(rt: Runtime) -> APIRouter:
             return ident
         return None
 
+    def remember(response: Response, ident: str) -> None:
+        """The browser's id, signed, in a cookie no script can read and no other site can send."""
+        response.set_cookie(
+            COOKIE,
+            f"{ident}.{_mac(secret, 'id', ident)}",
+            max_age=ttl,
+            httponly=True,
+            samesite="strict",
+            secure=rt.settings.public,
+            path="/",
+        )
+
     def reply(body: str, status: int = 200, ident: str | None = None, clear: bool = False) -> Response:
         response = HTMLResponse(body, status_code=status, headers=HEADERS)
         if ident is not None:
-            response.set_cookie(COOKIE, f"{ident}.{_mac(secret, 'id', ident)}", max_age=ttl, httponly=True,
-                                samesite="strict", secure=rt.settings.public, path="/")  # fmt: skip
+            remember(response, ident)
         if clear:
             response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
@@ -83,6 +116,10 @@ def router(rt: Runtime) -> APIRouter:
     @routes.get("/chat.css")
     async def style() -> Response:
         return Response(page.STYLE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+    @routes.get("/chat.js")
+    async def script() -> Response:
+        return Response(SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
 
     @routes.get("/chat")
     async def show(request: Request) -> Response:
@@ -100,17 +137,23 @@ def router(rt: Runtime) -> APIRouter:
     async def join(code: str, request: Request) -> Response:
         ident = browser(request) or secrets.token_urlsafe(18)
         lang = _lang(request)
+        if (slow := await too_fast("link", code[:64], PER_LINK, lang)) is not None:
+            return slow
         team = await rt.teams.members.join(code[:64], ident, rt.person("web", ident), ttl)
         if team is None:
-            return reply(page.notice(web_texts()("link_gone", lang), lang, ("/chat", web_texts()("solo_link", lang))),
-                         410)  # fmt: skip
+            return reply(
+                page.notice(web_texts()("link_gone", lang), lang, ("/chat", web_texts()("solo_link", lang))),
+                410,
+            )
         response = RedirectResponse("/chat", status_code=303, headers=HEADERS)
-        response.set_cookie(COOKIE, f"{ident}.{_mac(secret, 'id', ident)}", max_age=ttl, httponly=True,
-                            samesite="strict", secure=rt.settings.public, path="/")  # fmt: skip
+        remember(response, ident)
         return response
 
     async def press(request: Request, body: bytes) -> Response:
         lang = _lang(request)
+        address = request.client.host if request.client else "-"
+        if (slow := await too_fast("address", address, PER_ADDRESS, lang)) is not None:
+            return slow
         ident = browser(request)
         try:
             form = parse_qs(body.decode("utf-8"), max_num_fields=8)
@@ -124,8 +167,10 @@ def router(rt: Runtime) -> APIRouter:
         lang = await rt.conversations.current_language(person, lang)
         event = ev.decode(action)
         if isinstance(event, ev.Dismiss):  # the result's own "remove": off this screen, cookie gone
-            return reply(page.notice(web_texts()("cleared", lang), lang, ("/chat", web_texts()("again", lang))),
-                         clear=True)  # fmt: skip
+            return reply(
+                page.notice(web_texts()("cleared", lang), lang, ("/chat", web_texts()("again", lang))),
+                clear=True,
+            )
         if event is None:
             return RedirectResponse("/chat", status_code=303, headers=HEADERS)
         handled = await rt.handle("web", person, event, event_id=f"w{nonce[:16]}", lang=lang)

@@ -1,9 +1,10 @@
-"""The survey as HTML: each `flows.messages` message as plain markup with forms (no script, no
-third-party asset), one question at a time with large answer buttons, and "where to get help"
-one tap away on every screen."""
+"""The survey as HTML: each `flows.messages` message as plain markup with forms that work
+without a script (chat.js, where it runs, answers in place), no third-party asset, one question
+at a time with large answer buttons, and "where to get help" one tap away on every screen."""
 
 from __future__ import annotations
 
+import secrets
 from html import escape
 
 from classifier import Lang
@@ -20,6 +21,7 @@ body { margin: 0; font: 1.125rem/1.5 system-ui, sans-serif; color: var(--ink); b
 main { max-width: 36rem; margin: 0 auto; padding: 1rem; }
 header p { margin: 0 0 1rem; font-size: 0.95rem; }
 h1 { font-size: 1.35rem; margin: 0.5rem 0; }
+h1:focus { outline: none; }
 .progress { font-size: 0.95rem; margin: 0; }
 fieldset { border: 0; padding: 0; margin: 0 0 1rem; }
 legend { font-weight: 600; margin-bottom: 0.75rem; }
@@ -58,7 +60,6 @@ def _paragraphs(text: str) -> str:
 def render(messages: tuple[msg.Message, ...], csrf: str, lang: Lang, help_label: str) -> str:
     """The page body for what the engine said; every screen ends with the way to help."""
     parts: list[str] = []
-    focus = "h1"
     for m in messages:
         match m:
             case msg.Notice(text):
@@ -94,18 +95,19 @@ def render(messages: tuple[msg.Message, ...], csrf: str, lang: Lang, help_label:
                 pass
     helper = f'<button type="submit" name="a" value="{escape(ev.encode(ev.Support()))}">{escape(help_label)}</button>'
     parts.append(_form(helper, csrf, "help"))
-    return page("".join(parts), lang, focus)
+    return page("".join(parts), lang)
 
 
-def page(body: str, lang: Lang, focus: str = "h1") -> str:
+def page(body: str, lang: Lang) -> str:
     t = web_texts()
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="referrer" content="no-referrer"><title>{escape(t("title", lang))}</title>'
-        '<link rel="stylesheet" href="/chat.css"></head><body><main>'
+        '<link rel="stylesheet" href="/chat.css"><script src="/chat.js" defer></script></head><body><main>'
         f"<header><p>{escape(t('tagline', lang))}</p></header>"
-        f'<div aria-live="polite">{body}</div></main></body></html>'
+        f'<div id="screen" aria-live="polite" data-screen="{secrets.token_hex(6)}">{body}</div>'
+        "</main></body></html>"
     )
 
 

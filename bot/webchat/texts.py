@@ -15,6 +15,8 @@ class WebTexts(TextCatalog):
     cleared: Text
     again: Text
     refused: Text
+    slow_down: Text
+    data_sheet: Text
     poster_title: Text
     poster_what: Text
     poster_free: Text
