@@ -299,6 +299,35 @@ async def test_a_refused_chart_never_posts_the_summary_twice(rt: Runtime, fake_s
     assert ("system", "summary chart failed") in [(e["who"], e["what"]) for e in await rt.teams.audit_log()]
 
 
+async def test_the_charts_upload_goes_through_the_shared_limiter_and_waits_out_a_429(
+    rt: Runtime, fake_slack: FakeServer
+) -> None:
+    """Issue 29: the chart went around the rate limiter (files_upload_v2 on the raw client). Its
+    two Web API calls now take their slots in the shared buckets and wait out Slack's 429."""
+    fake = fake_slack.fake
+    await open_team(rt)
+    await take_surveys(rt, "support", 5)
+    fake.rate_limit["files.getUploadURLExternal"] = 1
+    fake.retry_after = 1
+    outreach = {"slack": SlackOutreach(rt, web_client(rt))}
+    await tick(rt, outreach, REPORT)
+    assert len(lead_posts(fake, "Lsupport")) == 1
+    methods = fake.methods()
+    assert methods.count("files.getUploadURLExternal") == 2, "refused once, then waited out and taken"
+    assert (
+        "files.completeUploadExternal" in methods
+        and len(fake.uploads) == 1
+        and min(fake.uploads.values()) > 1000
+    )
+    complete = next(c for c in fake.calls if c.method == "files.completeUploadExternal")
+    assert complete.params.get("channel_id") == "Lsupport"
+    buckets = [k.decode() async for k in rt.sessions.scan_iter(match="rp:limit:slack:*files*")]
+    assert buckets, "the upload took slots in the shared limiter"
+    assert ("system", "summary chart failed") not in [
+        (e["who"], e["what"]) for e in await rt.teams.audit_log()
+    ]
+
+
 def test_the_chart_shows_the_last_quarter_however_long_the_history() -> None:
     """Issue 24: the chart grew with every published week (two years kept), past what a Teams
     card carries and past what anyone can read. It shows the last 13 weeks, this one included."""

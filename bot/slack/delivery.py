@@ -45,6 +45,8 @@ RATES: dict[str, Rate] = {
     "views.publish": Rate(100 / 60, burst=20),  # Tier 4
     "conversations.members": Rate(100 / 60, burst=20),  # Tier 4
     "conversations.history": Rate(50 / 60, burst=10),  # Tier 3
+    "files.getUploadURLExternal": Rate(100 / 60, burst=20),  # Tier 4
+    "files.completeUploadExternal": Rate(100 / 60, burst=20),  # Tier 4
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
 RESPONSE_URL_TIMEOUT = 2.0
