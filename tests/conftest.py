@@ -298,3 +298,23 @@ def fake_slack() -> Iterator[Any]:
 
     with FakeServer(FakeSlack(channel_members={"CTEAM": []}), "/api") as server:
         yield server
+
+
+def _pure_only(config: pytest.Config) -> bool:
+    markexpr = config.option.markexpr or ""
+    return markexpr == "pure" or "not e2e" in markexpr
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: for the end-to-end tests, which mostly wait on sockets, twice the cores (at
+    least four); for the pure tests alone, which only compute, one process per core."""
+    cores = os.cpu_count() or 1
+    return cores if _pure_only(config) else max(4, 2 * cores)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Selecting the pure tests alone does not import the end-to-end modules at all (their
+    imports take longer than the pure tests run)."""
+    if _pure_only(config) and collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        return True if collection_path.stem not in PURE else None
+    return None
