@@ -70,8 +70,12 @@ class Members:
         raw = await self.redis.hget(key, "team") if kind in (b"hash", "hash") else await self.redis.get(key)
         return raw.decode() if isinstance(raw, bytes) else None
 
-    async def join(self, code: str, user_id: str, person: str, ttl_seconds: int = WHO_TTL) -> Team | None:
-        """A Telegram user joins with a team's code; None if the code is unknown."""
+    async def join(
+        self, code: str, user_id: str | None, person: str, ttl_seconds: int = WHO_TTL
+    ) -> Team | None:
+        """Someone joins with a team's code; None if the code is unknown. `user_id` (Telegram:
+        to invite them) is kept in the team's member set; None (the web chat, which invites
+        nobody) keeps only which team the pseudonym's survey counts in, for its lifetime."""
         if not code or len(code) > 64:
             return None
         team_id = await self._join(keys=[keys.join_code(code)])
@@ -83,7 +87,8 @@ class Members:
         if team is None:
             return None
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(keys.members(team.id), user_id)
+            if user_id is not None:
+                pipe.sadd(keys.members(team.id), user_id)
             pipe.set(keys.who(person), team.id, ex=max(60, min(ttl_seconds, WHO_TTL)))
             await pipe.execute()
         return team

@@ -381,3 +381,21 @@ def test_the_data_sheet_says_what_a_link_can_promise_only_where_the_web_chat_is_
     assert "persönlichen Einmal-Link" in on and "zweiten Browser" in on
     assert "Web chat" in data_sheet(Settings(RUHEPULS_WEB_CHAT="1", RUHEPULS_SECRET="x"), "en")
     assert "Web-Chat" not in data_sheet(Settings(RUHEPULS_SECRET="x"), "de")
+
+
+async def test_a_link_keeps_no_trace_of_the_browser_only_where_its_survey_counts(
+    app: tuple[str, Runtime], redis: Any
+) -> None:
+    base, rt = app
+    await rt.teams.save_team(Team(id="floor", name="Floor", platform="web"), join_link=True)
+    code = await rt.teams.members.join_link("floor")
+    async with httpx.AsyncClient(timeout=10) as http:
+        await Browser(http, base).open(f"/j/{code}")
+        ident = _id(http)
+    everything = b"".join([k + (await redis.dump(k) or b"") for k in await redis.keys("*")])
+    assert ident.encode() not in everything, "the browser's id is stored nowhere"
+    assert await rt.teams.members.joined_count("floor") == 0
+    who = await redis.ttl(f"rp:who:{rt.person('web', ident)}")
+    assert 0 < who <= rt.settings.session_ttl_seconds, (
+        "where its survey counts, for the survey's lifetime only"
+    )

@@ -139,7 +139,8 @@ def router(rt: Runtime) -> APIRouter:
         lang = _lang(request)
         if (slow := await too_fast("link", code[:64], PER_LINK, lang)) is not None:
             return slow
-        team = await rt.teams.members.join(code[:64], ident, rt.person("web", ident), ttl)
+        # nobody is invited on the web: the browser's id is not kept, only where its survey counts
+        team = await rt.teams.members.join(code[:64], None, rt.person("web", ident), ttl)
         if team is None:
             return reply(
                 page.notice(web_texts()("link_gone", lang), lang, ("/chat", web_texts()("solo_link", lang))),
