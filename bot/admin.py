@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from classifier import Lang, moment_text, number_text
+from flows.errors import TeamError
 from flows.schedule import next_allowed
 from flows.store import REDIS_DOWN
-from flows.teams import Round, Team, TeamError
+from flows.teams import Round, Team
 
 from .platform import platforms
 from .runtime import Runtime

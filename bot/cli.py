@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run scheduled and queued work")
     sub.add_parser("check", help="validate the questionnaire and settings")
     sub.add_parser("doctor", help="check a deployment (Redis, persistence, secrets) and say how to fix it")
-    from .platform import enabled, platforms, secret_values, verb_owner
+    from .platform import enabled, platforms, said_of, secret_values, verb_owner
 
     for platform in platforms().values():
         platform.commands(sub)
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     from .runtime import preflight
 
     try:
-        loaded = preflight()
+        loaded = preflight(t for p in platforms().values() if (t := p.texts()) is not None)
     except classifier.QuestionnaireError as exc:
         sys.exit(f"ruhepuls: {exc}")
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.stored:
             print(stored_list(settings, "en" if args.lang == "en" else "de"))
         else:
-            print(data_sheet(settings, args.lang))
+            print(data_sheet(settings, args.lang, said_of(settings)))
     elif command in ("team", "round", "audit", "summary", "measure", "report"):
         from .cli_admin import run
 

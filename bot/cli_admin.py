@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from classifier.measures import STATUSES
-from flows.teams import Team, TeamError
+from flows.errors import TeamError
+from flows.teams import Team
 
 from .admin import Admin
 from .platform import platforms

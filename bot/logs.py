@@ -57,9 +57,6 @@ class Redact(logging.Filter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
-        from .platform import platforms
-
-        platforms()  # every platform's token shapes are learned before the first line is cleaned
 
     def clean(self, text: str) -> str:
         for s in self.secrets:

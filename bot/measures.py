@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from classifier import Lang, LoadType, day_text
 from classifier.measures import STATUSES, Measure, Status, options, path_text
+from flows.errors import TeamError
 from flows.measures import MeasureStore
-from flows.teams import Team, TeamError
+from flows.teams import Team
 
 from .runtime import Runtime
 from .texts import say

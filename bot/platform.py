@@ -280,6 +280,11 @@ def verb_owner(verb: str) -> Platform | None:
     return next((p for p in platforms().values() if verb in (p.verbs or (p.name,))), None)
 
 
+def said_of(settings: Settings) -> Callable[[Lang], list[str]]:
+    """What the enabled platforms say of themselves in the data sheet, per language."""
+    return lambda lang: [line for p in enabled(settings) if (line := p.data_sheet(settings, lang))]
+
+
 def secret_values(settings: Settings) -> list[str]:
     """Every secret configured, Ruhepuls' own and each platform's, for the logs to mask."""
     return settings.secret_values() + [

@@ -4,6 +4,7 @@ bot/privacy.yaml."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from urllib.parse import urlparse
 
@@ -54,7 +55,9 @@ def stored_list(s: Settings, lang: Lang) -> str:
     return stored(lang, s.session_ttl_days, (t.stored_sessions(lang), t.stored_data(lang)), s.min_group_size)
 
 
-def data_sheet(s: Settings, lang: str | None = None) -> str:
+def data_sheet(s: Settings, lang: str | None = None, said: Callable[[Lang], list[str]] = lambda _: []) -> str:
+    """The data sheet; `said(lang)`: what each enabled platform says of itself, at its end
+    (`bot.platform.said_of`)."""
     q = classifier.default()
     exhaustion_item = q.item(q.signpost.exhaustion_item)
     exhaustion = exhaustion_item.text
@@ -65,9 +68,7 @@ def data_sheet(s: Settings, lang: str | None = None) -> str:
     shared = s.external_redis and not s.session_redis_url
 
     def one(lg: Lang) -> str:
-        from .platform import enabled
-
-        extra = "".join(f"\n\n{line}" for p in enabled(s) if (line := p.data_sheet(s, lg)))
+        extra = "".join(f"\n\n{line}" for line in said(lg))
         sheet = t.sheet(lg).format(
             version=q.version,
             where=_where(s, lg),

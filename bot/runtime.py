@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -20,6 +20,7 @@ from saq.queue.redis import RedisQueue
 import classifier
 import flows
 from classifier import Lang
+from classifier.text import TextCatalog
 from flows import texts
 from flows.measures import MeasureStore
 from flows.publications import PublicationStore
@@ -116,13 +117,12 @@ when the worker running it died (the job says it is alive every 5 s), so a crash
 team for seconds, not for the job's timeout."""
 
 
-def preflight() -> list[str]:
+def preflight(extra: Iterable[TextCatalog] = ()) -> list[str]:
     """Load every file a conversation, a summary or the data sheet reads at run time, so that
     an installation missing one fails at start (and in `ruhepuls check`), not at the first
     message. Raises classifier.QuestionnaireError naming the file."""
     from classifier.summary_text import summary_texts
 
-    from .platform import platforms
     from .privacy import privacy_texts
     from .texts import bot_texts, report_texts
 
@@ -133,7 +133,7 @@ def preflight() -> list[str]:
         bot_texts(),
         privacy_texts(),
         report_texts(),
-        *(t for p in platforms().values() if (t := p.texts()) is not None),
+        *extra,
     ]
     scripts = flows.store.script_sources()
     return [

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
 
 from . import keys
+from .errors import TeamError
 
-if TYPE_CHECKING:
-    from .teams import Team
+T = TypeVar("T")
+"""The team, as the store that keeps members gives it (`flows.teams.Team`)."""
 
 _JOIN = """
 local kind = redis.call('TYPE', KEYS[1]).ok
@@ -33,14 +34,8 @@ JOIN_AFTER_ROUND = 30 * 86_400
 """A team's own join link stays valid this long after the end of its latest round."""
 
 
-def _error(key: str) -> Exception:
-    from .teams import TeamError
-
-    return TeamError(key)
-
-
-class Members:
-    def __init__(self, redis: Redis, team: Callable[[str], Awaitable[Team | None]]) -> None:
+class Members(Generic[T]):
+    def __init__(self, redis: Redis, team: Callable[[str], Awaitable[T | None]]) -> None:
         self.redis = redis
         self.team = team
         self._join = redis.register_script(_JOIN)
@@ -49,9 +44,9 @@ class Members:
         """A new join code for a team whose members join by a link, valid `days` days and `uses` times (None:
         without limit); `uses=1` makes a personal link for one member."""
         if days is not None and not 1 <= days <= 365:
-            raise _error("link_days")
+            raise TeamError("link_days")
         if uses is not None and not 1 <= uses <= 100_000:
-            raise _error("link_uses")
+            raise TeamError("link_uses")
         code = secrets.token_urlsafe(9)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.join_code(code), mapping={"team": team_id, **({"uses": uses} if uses else {})})
@@ -70,26 +65,23 @@ class Members:
         raw = await self.redis.hget(key, "team") if kind in (b"hash", "hash") else await self.redis.get(key)
         return raw.decode() if isinstance(raw, bytes) else None
 
-    async def join(
-        self, code: str, user_id: str | None, person: str, ttl_seconds: int = WHO_TTL
-    ) -> Team | None:
+    async def join(self, code: str, user_id: str | None, person: str, ttl_seconds: int = WHO_TTL) -> T | None:
         """Someone joins with a team's code; None if the code is unknown. `user_id` (Telegram:
         to invite them) is kept in the team's member set; None (the web chat, which invites
         nobody) keeps only which team the pseudonym's survey counts in, for its lifetime."""
         if not code or len(code) > 64:
             return None
-        team_id = await self._join(keys=[keys.join_code(code)])
-        team = (
-            await self.team(team_id.decode() if isinstance(team_id, bytes) else str(team_id))
-            if team_id
-            else None
-        )
+        found = await self._join(keys=[keys.join_code(code)])
+        if not found:
+            return None
+        team_id = found.decode() if isinstance(found, bytes) else str(found)
+        team = await self.team(team_id)
         if team is None:
             return None
         async with self.redis.pipeline(transaction=False) as pipe:
             if user_id is not None:
-                pipe.sadd(keys.members(team.id), user_id)
-            pipe.set(keys.who(person), team.id, ex=max(60, min(ttl_seconds, WHO_TTL)))
+                pipe.sadd(keys.members(team_id), user_id)
+            pipe.set(keys.who(person), team_id, ex=max(60, min(ttl_seconds, WHO_TTL)))
             await pipe.execute()
         return team
 

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from . import keys
 from .due import Due
+from .errors import TeamError
 from .members import JOIN_AFTER_ROUND, Members
 from .pool import Pools
 from .schedule import reminder_times
@@ -81,16 +82,6 @@ class Round:
     @property
     def is_open(self) -> bool:
         return self.status == "open"
-
-
-class TeamError(Exception):
-    """A team or round operation that cannot be done. `key` names the text an admin is shown
-    (bot/texts.yaml), `params` fill it; neither ever holds a person's data."""
-
-    def __init__(self, key: str, **params: str) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 _OPEN_ROUND = """

@@ -455,7 +455,7 @@ async def test_leads_list_and_change_their_measures_and_get_a_report_link(rt: Ru
 async def test_a_measure_that_points_at_a_person_is_refused_and_nothing_is_saved(rt: Runtime) -> None:
     """Agents read a measure's words in the extra question: no mention, id, number or address."""
     from bot.measures import Measures
-    from flows.teams import TeamError
+    from flows.errors import TeamError
 
     await rt.teams.save_team(Team(id="care", name="Care", platform="slack", leads=("slack:ULEAD",)))
     for text, role in [

@@ -21,9 +21,9 @@ from fastapi.responses import JSONResponse
 from flows import Handled, keys
 from flows import events as ev
 from flows import messages as msg
+from flows.errors import TeamError
 from flows.references import References
 from flows.store import REDIS_DOWN
-from flows.teams import TeamError
 
 from ..admin import Admin, is_admin_command
 from ..measures import Measures

@@ -24,8 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from classifier import Lang
 from flows import events as ev
 from flows import messages as msg
+from flows.errors import TeamError
 from flows.limits import Limiter
-from flows.teams import TeamError
 
 from ..admin import Admin, is_admin_command
 from ..measures import Measures

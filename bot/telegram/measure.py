@@ -17,7 +17,7 @@ from telegram import CallbackQuery, ForceReply, InlineKeyboardButton, InlineKeyb
 
 from classifier import Lang
 from classifier.measures import CHECKS, DUES, OWN_TEXT, ROLE
-from flows.teams import TeamError
+from flows.errors import TeamError
 
 from ..measures import Measures
 from ..runtime import Runtime

@@ -92,7 +92,7 @@ class WebChat(Platform):
     def run(self, settings: Settings, args: argparse.Namespace) -> None:
         import asyncio
 
-        from flows.teams import TeamError
+        from flows.errors import TeamError
 
         from ..runtime import runtime
         from ..texts import say
