@@ -88,7 +88,7 @@ async def _send_all(
     menu = engine.invitation(rt.conversations.config, team.language, reminder=kind != "inv", now=now)
     claimed = await rt.teams.sends.claimed(team.id, rnd.id, kind)
     waiting = await rt.teams.sends.backoffs(team.id, rnd.id, kind)
-    gate = asyncio.Semaphore(max(1, getattr(outreach, "in_flight", 1)))
+    gate = asyncio.Semaphore(max(1, outreach.in_flight))
 
     async def one(member: Member) -> bool:
         """Send to one member; False when it must be tried again later."""

@@ -88,9 +88,8 @@ async def link(rt: Runtime, team_id: str, start: date, end: date, lang: Lang, da
         raise ValueError(f"a report link is valid 1 to {MAX_LINK_DAYS} days")
     team = await rt.teams.team(team_id)
     expires = datetime.now(UTC) + timedelta(days=days)
-    base = (rt.settings.public_url or f"http://{rt.settings.host}:{rt.settings.port}").rstrip("/")
     key = team.report_key or "" if team else ""
-    return f"{base}/report/{sign(rt.secret, team_id, start, end, lang, expires, key)}"
+    return f"{rt.settings.base_url}/report/{sign(rt.secret, team_id, start, end, lang, expires, key)}"
 
 
 def usable(grant: Grant, team_key: str | None, now: datetime) -> bool:

@@ -178,6 +178,11 @@ class Settings(BaseSettings):
         return self.session_ttl_days * 86_400
 
     @property
+    def base_url(self) -> str:
+        """Where people reach this web app: RUHEPULS_PUBLIC_URL, else HOST and PORT."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
     def public(self) -> bool:
         """Serving beyond this machine (production): HOST is not a loopback address."""
         return self.host not in ("127.0.0.1", "localhost", "::1")

@@ -6,7 +6,7 @@ served a team puts it back at its next moment, or takes it out when its round is
 from __future__ import annotations
 
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
@@ -50,8 +50,6 @@ class Due:
         return [team for _, team in sorted(found)[:limit]]
 
     async def when(self, team_id: str) -> datetime | None:
-        from datetime import UTC
-
         score = await self.redis.zscore(_shard(team_id), team_id)
         return None if score is None else datetime.fromtimestamp(score, UTC)
 

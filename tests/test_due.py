@@ -107,6 +107,8 @@ async def test_the_scheduler_enqueues_one_job_per_due_team(rt: Runtime) -> None:
 class _Failing:
     """An outreach whose members cannot be read for one team."""
 
+    in_flight = 1
+
     def __init__(self, inner: Outreach, broken: str) -> None:
         self.inner, self.broken = inner, broken
 

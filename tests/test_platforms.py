@@ -59,6 +59,8 @@ SENT = []
 
 
 class EchoOutreach:
+    in_flight = 1
+
     def __init__(self, rt):
         self.rt = rt
 

@@ -403,3 +403,31 @@ async def test_a_link_keeps_no_trace_of_the_browser_only_where_its_survey_counts
     assert 0 < who <= rt.settings.session_ttl_seconds, (
         "where its survey counts, for the survey's lifetime only"
     )
+
+
+async def test_in_place_a_press_is_answered_in_one_request_and_the_chosen_language_sticks(
+    app: tuple[str, Runtime],
+) -> None:
+    """chat.js asks for the next screen in the press's own response (no redirect, so no second
+    request and no second step through Redis); a chosen language is kept by the browser."""
+    base, _ = app
+    async with httpx.AsyncClient(timeout=10) as http:
+        b = Browser(http, base)
+        await b.open()
+        action, token = b.buttons()["English"]
+        switched = await http.post(
+            f"{base}/chat", data={"a": action, "csrf": token}, headers={"X-Ruhepuls-In-Place": "1"}
+        )
+        assert switched.status_code == 200 and "rp_lang=en" in switched.headers["set-cookie"]
+        await b.open()
+        assert "Start" in b.buttons(), "English without asking Redis which language was chosen"
+        await b.press("Start")
+        action, token = b.buttons()["often"]
+        r = await http.post(
+            f"{base}/chat", data={"a": action, "csrf": token}, headers={"X-Ruhepuls-In-Place": "1"}
+        )
+        assert r.status_code == 200 and "Question 2 of 12" in r.text
+        again = await http.post(
+            f"{base}/chat", data={"a": action, "csrf": token}, headers={"X-Ruhepuls-In-Place": "1"}
+        )
+        assert again.status_code == 200 and "Question 2 of 12" in again.text, "a double tap applies once"

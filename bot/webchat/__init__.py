@@ -56,8 +56,7 @@ class WebChat(Platform):
     joins_by_link = True
 
     def join_url(self, settings: Settings, code: str) -> str:
-        base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-        return f"{base}/j/{code}"
+        return f"{settings.base_url}/j/{code}"
 
     async def notes(self, rt: Runtime, team: Team, lang: Lang) -> list[str]:
         if not team.join_code:

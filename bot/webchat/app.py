@@ -53,7 +53,15 @@ def _mac(secret: bytes, what: str, value: str) -> str:
     return hmac.new(secret, f"web\x1f{what}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
+LANG_COOKIE = "rp_lang"
+"""The language the person chose (the engine's Language button), so the page knows it without
+asking Redis; otherwise the browser's own."""
+
+
 def _lang(request: Request) -> Lang:
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in ("de", "en"):
+        return "en" if chosen == "en" else "de"
     return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "de"
 
 
@@ -104,7 +112,8 @@ def router(rt: Runtime) -> APIRouter:
         if ident is not None:
             remember(response, ident)
         if clear:
-            response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+            for name in (COOKIE, LANG_COOKIE):
+                response.delete_cookie(name, path="/", httponly=True, samesite="strict")
         return response
 
     def screen(messages: tuple[msg.Message, ...], ident: str, lang: Lang) -> str:
@@ -126,10 +135,7 @@ def router(rt: Runtime) -> APIRouter:
         ident = browser(request)
         fresh = ident is None
         ident = ident or secrets.token_urlsafe(18)
-        person = rt.person("web", ident)
-        lang = (
-            await rt.conversations.current_language(person, _lang(request)) if not fresh else _lang(request)
-        )
+        person, lang = rt.person("web", ident), _lang(request)
         handled = await rt.handle("web", person, ev.Resume(), lang=lang)
         return reply(screen(handled.messages, ident, lang), ident=ident if fresh else None)
 
@@ -165,7 +171,6 @@ def router(rt: Runtime) -> APIRouter:
         if ident is None or not hmac.compare_digest(mac, _mac(secret, "csrf", ident)) or not nonce:
             return reply(page.notice(web_texts()("refused", lang), lang, ("/chat", "Ruhepuls")), 403)
         person = rt.person("web", ident)
-        lang = await rt.conversations.current_language(person, lang)
         event = ev.decode(action)
         if isinstance(event, ev.Dismiss):  # the result's own "remove": off this screen, cookie gone
             return reply(
@@ -174,10 +179,31 @@ def router(rt: Runtime) -> APIRouter:
             )
         if event is None:
             return RedirectResponse("/chat", status_code=303, headers=HEADERS)
+        if isinstance(event, ev.Language):
+            lang = event.lang
         handled = await rt.handle("web", person, event, event_id=f"w{nonce[:16]}", lang=lang)
-        if handled.duplicate or all(isinstance(m, msg.Question) for m in handled.messages):
-            return RedirectResponse("/chat", status_code=303, headers=HEADERS)  # post-redirect-get
-        return reply(screen(handled.messages, ident, lang))
+        in_place = request.headers.get("x-ruhepuls-in-place") == "1"  # chat.js: no second request
+        if not in_place and (handled.duplicate or all(isinstance(m, msg.Question) for m in handled.messages)):
+            response: Response = RedirectResponse(
+                "/chat", status_code=303, headers=HEADERS
+            )  # post-redirect-get
+        elif handled.duplicate:
+            response = reply(
+                screen((await rt.handle("web", person, ev.Resume(), lang=lang)).messages, ident, lang)
+            )
+        else:
+            response = reply(screen(handled.messages, ident, lang))
+        if isinstance(event, ev.Language):
+            response.set_cookie(
+                LANG_COOKIE,
+                lang,
+                max_age=ttl,
+                httponly=True,
+                samesite="strict",
+                secure=rt.settings.public,
+                path="/",
+            )
+        return response
 
     routes.include_router(webhook("/chat", press))
     return routes

@@ -9,7 +9,9 @@ document.addEventListener("submit", async (event) => {
   const body = new URLSearchParams(new FormData(form, event.submitter));
   let html;
   try {
-    const response = await fetch("/chat", { method: "POST", body, credentials: "same-origin" });
+    const response = await fetch("/chat", {
+      method: "POST", body, credentials: "same-origin", headers: { "X-Ruhepuls-In-Place": "1" },
+    });
     if (!response.ok && response.status !== 429) throw new Error(String(response.status));
     html = await response.text();
   } catch {
