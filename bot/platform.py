@@ -21,6 +21,8 @@ entry-point group) whose `__init__` exposes `PLATFORM`, an instance of a `Platfo
 - `check(rt)` and `findings(settings)`: for `ruhepuls doctor`, whether its credentials work;
 - `commands(sub)` and `run(settings, args)`: its CLI verbs (`ruhepuls telegram set-webhook`);
 - `texts()`: its own texts, validated at start;
+- `keys.yaml` beside its `__init__`: the Redis keys only it writes, declared as the engine's are
+  (flows/keys.yaml), for the data sheet and the test that holds a live Redis against the list;
 - `refuse_serving`, `prepare`, `unreachable`, `notes`: what `serve`, `team add` and `round open`
   ask it.
 
@@ -38,7 +40,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
+from importlib import metadata, resources
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from fastapi import APIRouter, Request, Response
@@ -47,6 +49,7 @@ from fastapi.responses import JSONResponse
 from classifier import Lang
 from classifier.text import TextCatalog
 from flows import messages as msg
+from flows.datasheet import KeyKind, key_kinds, load_kinds
 from flows.teams import Team
 
 from .settings import PlatformSettings, Settings
@@ -215,6 +218,13 @@ class Platform:
         """Its own texts (`<name>/texts.yaml`), loaded and validated by `ruhepuls check`."""
         return None
 
+    def keys(self) -> tuple[KeyKind, ...]:
+        """The Redis keys only it writes: `keys.yaml` in its package, if it has one."""
+        package = importlib.import_module(type(self).__module__).__package__ or ""
+        if not resources.files(package).joinpath("keys.yaml").is_file():
+            return ()
+        return load_kinds(package)
+
     def data_sheet(self, settings: Settings, lang: Lang) -> str | None:
         """What the data sheet says of it when it is on (what it keeps beyond the survey's)."""
         return None
@@ -283,6 +293,11 @@ def verb_owner(verb: str) -> Platform | None:
 def said_of(settings: Settings) -> Callable[[Lang], list[str]]:
     """What the enabled platforms say of themselves in the data sheet, per language."""
     return lambda lang: [line for p in enabled(settings) if (line := p.data_sheet(settings, lang))]
+
+
+def declared_keys() -> tuple[KeyKind, ...]:
+    """Every kind of Redis key Ruhepuls writes: the engine's and each platform's."""
+    return key_kinds() + tuple(k for p in platforms().values() for k in p.keys())
 
 
 def secret_values(settings: Settings) -> list[str]:

@@ -49,10 +49,13 @@ def _where(s: Settings, lang: Lang) -> str:
 
 
 def stored_list(s: Settings, lang: Lang) -> str:
-    """What is stored, from the declared key list (flows/keys.yaml): the data sheet's list, and
-    README's "What is stored" (`ruhepuls privacy --stored --lang en`)."""
+    """What is stored, from the declared key list (the engine's and each platform's): the data
+    sheet's list, and README's "What is stored" (`ruhepuls privacy --stored --lang en`)."""
+    from .platform import declared_keys
+
     t = privacy_texts()
-    return stored(lang, s.session_ttl_days, (t.stored_sessions(lang), t.stored_data(lang)), s.min_group_size)
+    headings = (t.stored_sessions(lang), t.stored_data(lang))
+    return stored(lang, s.session_ttl_days, headings, declared_keys(), s.min_group_size)
 
 
 def data_sheet(s: Settings, lang: str | None = None, said: Callable[[Lang], list[str]] = lambda _: []) -> str:

@@ -24,7 +24,6 @@ from classifier.text import TextCatalog
 from flows import texts
 from flows.measures import MeasureStore
 from flows.publications import PublicationStore
-from flows.residue import ExpiringMessages
 from flows.snoozes import Snoozes
 from flows.teams import Round, TeamStore
 
@@ -54,7 +53,6 @@ class Runtime:
     publications: PublicationStore
     sessions: Redis
     """Where surveys in progress live (the same server as `redis` unless configured apart)."""
-    expiring: ExpiringMessages
     snoozes: Snoozes
 
     async def enqueue_invitations(self, team_id: str) -> None:
@@ -284,7 +282,6 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
             queue,
             PublicationStore(redis),
             sessions,
-            ExpiringMessages(sessions),
             snoozes,
         )
     finally:

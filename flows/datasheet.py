@@ -1,10 +1,12 @@
-"""The declared list of every Redis key kind (flows/keys.yaml): what it holds, where, and how
-long it lives. The data sheet and README's "What is stored" are generated from it, and a test
-holds a live Redis against it."""
+"""The declared list of every Redis key kind: what it holds, where, and how long it lives. The
+engine's kinds are in flows/keys.yaml; a platform declares the keys only it writes in a
+`keys.yaml` of its own folder (`bot.platform.declared_keys` puts both together). The data sheet and
+README's "What is stored" are generated from the list, and a test holds a live Redis against it."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Literal
 
@@ -34,22 +36,28 @@ class KeyKinds(RootModel[tuple[KeyKind, ...]]):
     model_config = ConfigDict(frozen=True)
 
 
+def load_kinds(package: str) -> tuple[KeyKind, ...]:
+    """The key kinds declared in `package`'s keys.yaml."""
+    return load_texts(package, "keys.yaml", KeyKinds).root
+
+
 @cache
 def key_kinds() -> tuple[KeyKind, ...]:
-    return load_texts(__package__ or "flows", "keys.yaml", KeyKinds).root
+    """The engine's own key kinds (flows/keys.yaml)."""
+    return load_kinds(__package__ or "flows")
 
 
-def kind_of(key: str) -> list[KeyKind]:
+def kind_of(key: str, kinds: Sequence[KeyKind]) -> list[KeyKind]:
     """The declared kinds a key name matches (exactly one for every key Ruhepuls writes)."""
-    return [k for k in key_kinds() if k.matches(key)]
+    return [k for k in kinds if k.matches(key)]
 
 
-def stored(lang: Lang, ttl_days: int, headings: tuple[str, str], k: int = 5) -> str:
+def stored(lang: Lang, ttl_days: int, headings: tuple[str, str], kinds: Sequence[KeyKind], k: int = 5) -> str:
     """The list of what is stored, as Markdown bullets under two headings (sessions, data)."""
     out = []
     for server, heading in zip(("sessions", "data"), headings, strict=True):
         out.append(heading)
-        for kind in key_kinds():
+        for kind in kinds:
             if kind.server == server:
                 holds, lives = (t(lang).format(ttl=ttl_days, k=k) for t in (kind.holds, kind.lives))
                 out.append(f"- {holds}: {lives}.")

@@ -113,8 +113,6 @@ TEAMS = f"{PREFIX}:teams"
 """Set of team ids."""
 AUDIT = f"{PREFIX}:audit"
 """Stream of admin actions: who, what, when; never an answer."""
-INSTALLED = f"{PREFIX}:msteams:installed"
-"""Hash: Microsoft Teams team id -> the team's and channel's names where the app is installed."""
 LATER = f"{PREFIX}:later"
 """Who asked to be invited again later: platform address and pseudonym, scored by when."""
 DUE_SHARDS = 16
@@ -124,11 +122,6 @@ def due(shard: int) -> str:
     """Sorted set: team ids scored by when each next needs the worker (invite, remind, close),
     one of DUE_SHARDS, each in a slot of its own (`flows.due`)."""
     return f"{PREFIX}:due:{{{shard}}}"
-
-
-def expiring(hour: int) -> str:
-    """Set of chat:message ids to delete from a platform chat in that hour (sessions Redis)."""
-    return f"{PREFIX}:expiring:{hour}"
 
 
 def outgoing(platform: str, queue: str) -> str:

@@ -12,6 +12,7 @@ from fakes import FakeServer, FakeSlack
 
 from bot.admin import Admin
 from bot.outreach import tick
+from bot.platform import declared_keys
 from bot.privacy import stored_list
 from bot.runtime import runtime
 from bot.settings import Settings
@@ -19,7 +20,7 @@ from bot.slack.client import web_client
 from bot.slack.outreach import SlackOutreach
 from flows import events as ev
 from flows import keys
-from flows.datasheet import key_kinds, kind_of
+from flows.datasheet import kind_of
 from flows.teams import Team
 
 OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Berlin
@@ -27,9 +28,9 @@ MEMBERS = [f"UMEMBER{n:03d}" for n in range(8)]
 
 
 def test_every_key_kind_is_declared_once_with_both_languages() -> None:
-    ids = [k.id for k in key_kinds()]
+    ids = [k.id for k in declared_keys()]
     assert len(ids) == len(set(ids))
-    for k in key_kinds():
+    for k in declared_keys():
         re.compile(k.pattern)
         assert k.holds.de and k.holds.en and k.lives.de and k.lives.en
 
@@ -126,7 +127,7 @@ async def check_keys(redis, session_ttl: int) -> set[str]:
     found = set()
     for key in await redis.keys("*"):
         name = key.decode()
-        kinds = kind_of(name)
+        kinds = kind_of(name, declared_keys())
         assert len(kinds) == 1, f"{name} matches {[k.id for k in kinds]} declared kinds"
         kind = kinds[0]
         found.add(kind.id)

@@ -1,7 +1,7 @@
 """A platform is its folder: a package under bot/ that exposes PLATFORM is found by the registry,
 and through it alone by the web app (its routes, a page as well as a webhook), the worker (its
 outreach), the CLI (its verbs, its state in `check`), `doctor` (its findings), the data sheet
-(what it says of itself) and the logs (its secrets and token shapes masked). Nothing else in the tree is edited for it."""
+(what it says of itself, and the Redis keys its keys.yaml declares) and the logs (its secrets and token shapes masked). Nothing else in the tree is edited for it."""
 
 from __future__ import annotations
 
@@ -120,6 +120,15 @@ class Echo(Platform):
 PLATFORM = Echo()
 '''
 
+KEYS = """
+- id: echoes
+  pattern: '^rp:echo:\\d+$'
+  server: sessions
+  max_ttl: 60
+  holds: { de: "Echo: ein Nachhall je Minute", en: "Echo: one reverberation a minute" }
+  lives: { de: "eine Minute", en: "one minute" }
+"""
+
 BOOT = "import sys, bot; bot.__path__.append(sys.argv.pop(1)); from bot.cli import main; main()"
 
 
@@ -129,6 +138,7 @@ def echo_folder(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     (folder / "__init__.py").write_text(textwrap.dedent(INIT))
     (folder / "settings.py").write_text(textwrap.dedent(SETTINGS))
+    (folder / "keys.yaml").write_text(KEYS)
     bot.__path__.append(str(tmp_path))
     platforms.cache_clear()
     try:
@@ -197,6 +207,10 @@ def test_the_cli_doctor_and_logs_know_a_new_platform_through_its_folder(
     assert verb.stdout.strip() == "ollah", "its own CLI verb ran"
     assert "echo with *** and ***" in verb.stderr, verb.stderr
     assert TOKEN not in verb.stderr and "abcdefghijkl" not in verb.stderr
+    sheet = _ruhepuls(echo_folder, "privacy", "--lang", "en", redis_url=redis_url)
+    assert sheet.returncode == 0, sheet.stderr
+    assert "- Echo: one reverberation a minute: one minute." in sheet.stdout, "its keys.yaml is on the list"
+    assert "Echo keeps nothing but an echo." in sheet.stdout
     doctor = _ruhepuls(echo_folder, "doctor", redis_url=redis_url)
     assert (
         "PROBLEM  echo speaks only backwards" in doctor.stdout and "fix: read it in a mirror" in doctor.stdout

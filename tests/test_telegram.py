@@ -24,6 +24,7 @@ import flows.keys
 from bot.runtime import runtime
 from bot.settings import Settings
 from bot.telegram.outreach import TelegramOutreach
+from bot.telegram.residue import ExpiringMessages
 
 TOKEN = "12345:TEST-token"
 
@@ -154,8 +155,9 @@ async def test_serve_alone_deletes_the_results_whose_day_is_over(redis_url: str,
             RUHEPULS_SECRET="tg-sweep",
         )
         async with runtime(settings) as rt:
-            await rt.expiring.add(4711, 99, now=time.time() - 86_400 - 7200)  # its day is over
-            await rt.expiring.add(4711, 100)  # shown just now: stays
+            expiring = ExpiringMessages(rt.sessions)
+            await expiring.add(4711, 99, now=time.time() - 86_400 - 7200)  # its day is over
+            await expiring.add(4711, 100)  # shown just now: stays
         async with running_app(settings):
             deadline = time.monotonic() + 10
             while not [c for c in fake.calls if c.method == "deleteMessage"]:

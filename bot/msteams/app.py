@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from flows import Handled, keys
+from flows import Handled
 from flows import events as ev
 from flows import messages as msg
 from flows.errors import TeamError
@@ -157,7 +157,7 @@ class TeamsBot:
                 "channel": activity.conversation.id.split(";", 1)[0],
                 "channel_name": getattr(channel, "name", None) or "",
             }
-            await self.rt.redis.hset(keys.INSTALLED, str(team), json.dumps(place))
+            await self.rt.redis.hset(inbound.INSTALLED, str(team), json.dumps(place))
 
     async def forget(self, activity: Any) -> None:
         if inbound.is_personal(activity):
@@ -169,7 +169,7 @@ class TeamsBot:
         for ident in {activity.conversation.id.split(";", 1)[0], team} - {None}:
             await self.refs.forget("team", str(ident))
         if team:
-            await self.rt.redis.hdel(keys.INSTALLED, str(team))
+            await self.rt.redis.hdel(inbound.INSTALLED, str(team))
 
     async def on_install(self, ctx: Any) -> None:
         await self.remember(ctx.activity)

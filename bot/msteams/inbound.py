@@ -7,7 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flows.keys import PREFIX
+
 HANDLED = {"message", "invoke", "conversationUpdate", "installationUpdate"}
+INSTALLED = f"{PREFIX}:msteams:installed"
+"""Hash: Teams team id -> the team's and channel's names where the app is installed (keys.yaml)."""
 FORWARDED = ("x-forwarded-for", "x-forwarded-host", "forwarded", "x-original-host", "x-ms-forwarded-host")
 """Headers a proxy or dev tunnel adds: development mode refuses such requests."""
 

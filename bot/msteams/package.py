@@ -151,13 +151,12 @@ def installed(settings: Settings) -> str:
     id `ruhepuls team add … --platform teams --channel` takes."""
     import asyncio
 
-    from flows import keys
-
     from ..runtime import runtime
+    from .inbound import INSTALLED
 
     async def read() -> dict[str, str]:
         async with runtime(settings) as rt:
-            found = await rt.redis.hgetall(keys.INSTALLED)
+            found = await rt.redis.hgetall(INSTALLED)
             return {_text(k): _text(v) for k, v in found.items()}
 
     rows = []

@@ -33,6 +33,7 @@ from ..texts import say
 from .calls import RetryLater, call
 from .measure import PREFIXES, MeasureDialog
 from .render import render
+from .residue import ExpiringMessages
 from .settings import TelegramSettings
 
 TgApp = Application[Any, Any, Any, Any, Any, Any]
@@ -44,6 +45,7 @@ class TelegramConversation:
     def __init__(self, rt: Runtime, app: TgApp) -> None:
         self.rt, self.app = rt, app
         self.outbox = Outbox("telegram", self._show, rt.sessions)
+        self.expiring = ExpiringMessages(rt.sessions)
 
     def person(self, user_id: int) -> str:
         return self.rt.person("telegram", str(user_id))
@@ -132,7 +134,7 @@ class TelegramConversation:
                 defer=True,
             )
         if card.get("result") and shown:  # a result: Telegram keeps it only while a bot may delete it
-            await self.rt.expiring.add(chat, int(card.get("mid") or shown.message_id))
+            await self.expiring.add(chat, int(card.get("mid") or shown.message_id))
 
 
 def _cards(chat_id: int, messages: tuple[msg.Message, ...], clicked: Message | None) -> list[Card]:

@@ -18,6 +18,7 @@ from ..background import repeating
 from ..platform import Delivery, Member, Retry
 from ..retry import Wait, retrying
 from ..runtime import Runtime
+from .residue import ExpiringMessages
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -51,6 +52,7 @@ class TelegramOutreach:
     def __init__(self, rt: Runtime, bot: Bot) -> None:
         self.rt, self.bot = rt, bot
         self.limiter = Limiter(rt.sessions, rt.secret)
+        self.expiring = ExpiringMessages(rt.sessions)
 
     async def _send(self, chat_id: int, method: str = "send_message", **kwargs: Any) -> None:
         """A message (or `method`: a photo) through the shared limiter, at the scopes Telegram
@@ -98,7 +100,7 @@ class TelegramOutreach:
         """Delete the personal results whose day in the chat is over (`now`: epoch seconds)."""
         from telegram.error import TelegramError
 
-        for chat_id, message_id in await self.rt.expiring.due(now):
+        for chat_id, message_id in await self.expiring.due(now):
             try:
                 await self.bot.delete_message(chat_id, message_id)
             except TelegramError as exc:  # already gone, or the bot was blocked: nothing to keep
