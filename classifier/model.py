@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BeforeValidator, Field, model_validator
 
-from .text import Lang, QuestionnaireError, Text, _describe, _Frozen
+from .text import Lang, QuestionnaireError, Text, _describe, _Frozen, read_yaml
 from .wording import Level, Outcomes, Signpost, TypeTexts
 
 
@@ -202,7 +202,7 @@ def load(path: Path | str | None = None) -> Questionnaire:
     else:
         text = Path(path).read_text("utf-8")
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text)
     except yaml.YAMLError as exc:
         raise QuestionnaireError(f"questionnaire is not valid YAML: {exc}") from exc
     return parse(raw)

@@ -391,7 +391,8 @@ def kill_worker_half_way(
     env: dict[str, str], sent: Callable[[], int], at: int, total: int, until: int
 ) -> str:
     """Start `ruhepuls worker`, kill it once `at` messages went out, start it again and let it
-    finish (`until` sent, then a few more ticks); its stderr."""
+    finish (`until` sent, then until the team "big" is idle: no job of its own queued or running
+    and nothing due before its reminders, so no later tick can send more); its stderr."""
     cli = [sys.executable, "-m", "bot", "worker"]
     worker = subprocess.Popen(cli, env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
     try:
@@ -401,11 +402,28 @@ def kill_worker_half_way(
         assert sent() < total, "the worker should have been killed half-way"
         worker = subprocess.Popen(cli, env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
         _wait(lambda: sent() >= until, 60)
-        time.sleep(1.5)  # a few more ticks: nothing more may go out
+        _wait(lambda: _idle(env["REDIS_URL"], "big"), 30)
     finally:
         worker.terminate()
         _, err = worker.communicate(timeout=20)
     return err
+
+
+def _idle(redis_url: str, team_id: str) -> bool:
+    """No job for the team queued, scheduled or running, and the team next due in an hour or
+    later (its reminders), or not at all."""
+    from bot.runtime import QUEUE
+    from flows.due import _shard
+
+    r = redis_sync.Redis.from_url(redis_url)
+    job = f"saq:job:{QUEUE}:team:{team_id}"
+    due = r.zscore(_shard(team_id), team_id)
+    return (
+        r.zscore(f"saq:{QUEUE}:incomplete", job) is None
+        and r.lpos(f"saq:{QUEUE}:active", job) is None
+        and r.lpos(f"saq:{QUEUE}:queued", job) is None
+        and (due is None or due > time.time() + 3600)
+    )
 
 
 def _wait(predicate, seconds: float) -> None:

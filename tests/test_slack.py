@@ -404,7 +404,10 @@ async def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str
                 await agent.click("Starten")
                 q = agent.last_ts
                 fake.fail["respond"] = "expired_url"  # the response URL refuses: chat.update instead …
-                fake.rate_limit["chat.update"], fake.retry_after = 1, 30  # … which waits out a long 429
+                fake.rate_limit["chat.update"], fake.retry_after = (
+                    1,
+                    6,
+                )  # … which waits out a 429 (killed within it)
                 r = await agent.post(agent.click_payload("oft", q), "application/x-www-form-urlencoded")
                 assert r.status_code == 200
                 deadline = time.monotonic() + 10

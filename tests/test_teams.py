@@ -372,7 +372,7 @@ def test_a_card_waiting_out_a_429_survives_a_killed_process(
         async with httpx.AsyncClient(timeout=15) as http:
             agent = TeamsAgent(http, base, fake, "killed-person")
             await agent.install()
-            fake.limit_next, fake.retry_after = 1, 30  # the next post waits out a long 429
+            fake.limit_next, fake.retry_after = 1, 6  # the next post waits out a 429 (killed within it)
             r = await agent.post(activity(fake, "message", agent.user, text="start"))  # no wait for the card
             assert r.status_code == 200
             return agent.conversation

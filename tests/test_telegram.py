@@ -382,7 +382,7 @@ def test_a_card_waiting_out_a_429_survives_a_killed_process(redis_url: str, redi
 
     fake = FakeTelegram()
     with FakeServer(fake, "/bot") as api:
-        with _a_card_waiting(redis_url, api.url, fake, tmp_path, retry_after=20, chat=78) as (
+        with _a_card_waiting(redis_url, api.url, fake, tmp_path, retry_after=6, chat=78) as (
             first,
             port,
             env,

@@ -123,9 +123,9 @@ def manifest_scopes() -> frozenset[str]:
     place they are written (the Socket Mode manifest must ask for the same)."""
     from importlib import resources
 
-    import yaml
+    from classifier.text import read_yaml
 
-    raw = yaml.safe_load(resources.files(__package__).joinpath("manifest.yaml").read_text("utf-8"))
+    raw = read_yaml(resources.files(__package__).joinpath("manifest.yaml").read_text("utf-8"))
     return frozenset(raw["oauth_config"]["scopes"]["bot"])
 
 
