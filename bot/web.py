@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .logs import REQUEST_ID, clamp
-from .platform import enabled, said_of
+from .platform import enabled, platforms, said_of
 from .runtime import Runtime, runtime
 from .settings import Settings
 
@@ -37,6 +37,7 @@ log = logging.getLogger("ruhepuls.web")
 
 
 def create_app(settings: Settings) -> FastAPI:
+    platforms()  # the registry teaches the logs each SDK's loggers before they are clamped
     clamp(settings.log_level)
 
     @contextlib.asynccontextmanager

@@ -28,7 +28,7 @@ from saq.types import Context, PartialTimersDict
 from .background import repeating
 from .logs import clamp
 from .outreach import later, serve_team, summaries, sweep, tidy
-from .platform import Outreach, enabled
+from .platform import Outreach, enabled, platforms
 from .runtime import TEAM_JOB, Runtime, runtime
 from .settings import Settings
 
@@ -42,6 +42,7 @@ def _now() -> datetime:
 @contextlib.asynccontextmanager
 async def outreach_for(rt: Runtime) -> AsyncIterator[dict[str, Outreach]]:
     """The proactive side of every enabled platform, open while the context is."""
+    platforms()  # the registry teaches the logs each SDK's loggers before they are clamped
     clamp(rt.settings.log_level)  # the platform SDKs' lines carry tokens, member lists and bodies
     async with contextlib.AsyncExitStack() as stack:
         yield {p.name: await p.reach(rt, stack) for p in enabled(rt.settings)}
