@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run scheduled and queued work")
     sub.add_parser("check", help="validate the questionnaire and settings")
     sub.add_parser("doctor", help="check a deployment (Redis, persistence, secrets) and say how to fix it")
-    from .platform import enabled, platforms, said_of, secret_values, verb_owner
+    from .platform import declared_keys, enabled, platforms, said_of, secret_values, verb_owner
 
     for platform in platforms().values():
         platform.commands(sub)
@@ -133,9 +133,9 @@ def main(argv: list[str] | None = None) -> None:
         from .privacy import data_sheet, stored_list
 
         if args.stored:
-            print(stored_list(settings, "en" if args.lang == "en" else "de"))
+            print(stored_list(settings, "en" if args.lang == "en" else "de", declared_keys()))
         else:
-            print(data_sheet(settings, args.lang, said_of(settings)))
+            print(data_sheet(settings, args.lang, said_of(settings), declared_keys()))
     elif command in ("team", "round", "audit", "summary", "measure", "report"):
         from .cli_admin import run
 

@@ -4,7 +4,7 @@ bot/privacy.yaml."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from urllib.parse import urlparse
 
@@ -14,7 +14,7 @@ import classifier
 from classifier import Lang, Text
 from classifier.disclosure import WIDESPREAD_FROM
 from classifier.text import load_texts
-from flows.datasheet import stored
+from flows.datasheet import KeyKind, stored
 
 from .settings import Settings
 
@@ -48,19 +48,20 @@ def _where(s: Settings, lang: Lang) -> str:
     return t.where_redis(lang).format(host=urlparse(s.redis_url).hostname or "unix socket")
 
 
-def stored_list(s: Settings, lang: Lang) -> str:
-    """What is stored, from the declared key list (the engine's and each platform's): the data
-    sheet's list, and README's "What is stored" (`ruhepuls privacy --stored --lang en`)."""
-    from .platform import declared_keys
-
+def stored_list(s: Settings, lang: Lang, kinds: Sequence[KeyKind]) -> str:
+    """What is stored, from the declared key list (`kinds`: the engine's and each platform's,
+    `bot.platform.declared_keys`): the data sheet's list, and README's "What is stored"
+    (`ruhepuls privacy --stored --lang en`)."""
     t = privacy_texts()
     headings = (t.stored_sessions(lang), t.stored_data(lang))
-    return stored(lang, s.session_ttl_days, headings, declared_keys(), s.min_group_size)
+    return stored(lang, s.session_ttl_days, headings, kinds, s.min_group_size)
 
 
-def data_sheet(s: Settings, lang: str | None = None, said: Callable[[Lang], list[str]] = lambda _: []) -> str:
+def data_sheet(
+    s: Settings, lang: str | None, said: Callable[[Lang], list[str]], kinds: Sequence[KeyKind]
+) -> str:
     """The data sheet; `said(lang)`: what each enabled platform says of itself, at its end
-    (`bot.platform.said_of`)."""
+    (`bot.platform.said_of`); `kinds`: every kind of key (`bot.platform.declared_keys`)."""
     q = classifier.default()
     exhaustion_item = q.item(q.signpost.exhaustion_item)
     exhaustion = exhaustion_item.text
@@ -82,7 +83,7 @@ def data_sheet(s: Settings, lang: str | None = None, said: Callable[[Lang], list
             audit_entries=f"{AUDIT_ENTRIES:,}",
             publication_days=PUBLICATION_DAYS,
             exhaustion=exhaustion(lg),
-            stored=stored_list(s, lg),
+            stored=stored_list(s, lg, kinds),
             persistence=t.shared_persists(lg).format(where=_where(s, lg)) if shared else "",
             contacts=t.contacts(lg).format(contacts="; ".join(s.support_contacts))
             if s.support_contacts

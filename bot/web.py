@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .logs import REQUEST_ID, clamp
-from .platform import enabled, platforms, said_of
+from .platform import declared_keys, enabled, platforms, said_of
 from .runtime import Runtime, runtime
 from .settings import Settings
 
@@ -147,7 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
         """The data sheet of this deployment (linked from the Teams app package)."""
         from .privacy import data_sheet
 
-        return PlainTextResponse(data_sheet(settings, None, said_of(settings)))
+        return PlainTextResponse(data_sheet(settings, None, said_of(settings), declared_keys()))
 
     return api
 

@@ -375,11 +375,11 @@ async def test_one_address_or_one_link_asking_too_fast_is_slowed_through_the_sha
 
 
 def test_the_data_sheet_says_what_a_link_can_promise_only_where_the_web_chat_is_on() -> None:
-    from bot.platform import said_of
+    from bot.platform import declared_keys, said_of
     from bot.privacy import data_sheet
 
     def sheet(settings: Settings, lang: str) -> str:
-        return data_sheet(settings, lang, said_of(settings))
+        return data_sheet(settings, lang, said_of(settings), declared_keys())
 
     on = sheet(Settings(RUHEPULS_WEB_CHAT="1", RUHEPULS_SECRET="x"), "de")
     assert "persönlichen Einmal-Link" in on and "zweiten Browser" in on

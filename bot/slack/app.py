@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from classifier import Lang
@@ -29,7 +28,7 @@ from flows.limits import Limiter
 from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
 from ..texts import say
-from .client import signing_secret, web_client
+from .client import call, signing_secret, web_client
 from .delivery import ANSWER_WITHIN, Delivery, Op
 from .leads import register_lead_actions
 from .render import (
@@ -93,16 +92,6 @@ class SlackConversation:
         await self.delivery.send(
             client, team, person, ops, by=by, waiting=handled.waiting, local=handled.unavailable
         )
-
-    async def _call(self, client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, Any] | None:
-        try:
-            response = await getattr(client, method)(**kwargs)
-            return dict(response.data) if isinstance(response.data, dict) else None
-        except SlackApiError as exc:  # logged by method and error code only, never the content
-            log.warning("slack %s failed: %s", method, exc.response.get("error", "unknown"))
-        except Exception as exc:  # network trouble after the retry handlers gave up
-            log.warning("slack %s failed: %s", method, type(exc).__name__)
-        return None
 
 
 def build_slack_app(
@@ -224,7 +213,7 @@ def build_slack_app(
         await convo.delivery.send(client, team, rt.person("slack", f"{team}:{user}"), [home])
 
     admin = Admin(rt)
-    register_lead_actions(app, rt, convo)
+    register_lead_actions(app, rt, convo.delivery)
 
     @app.command("/ruhepuls")
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
@@ -237,7 +226,7 @@ def build_slack_app(
         if is_admin_command(text):  # answered only to the admin who asked (ephemeral)
             await ack(text=await admin.run(f"slack:{user}", text, lang))
             return
-        opened = await convo._call(client, "conversations_open", users=user)
+        opened = await call(client, "conversations_open", users=user)
         channel = ((opened or {}).get("channel") or {}).get("id")
         if not isinstance(channel, str):
             await ack(text=rt.conversations.config.texts.unavailable(lang))

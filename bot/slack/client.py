@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,6 +15,22 @@ from .settings import SlackSettings
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+
+log = logging.getLogger("ruhepuls.slack")
+
+
+async def call(client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, Any] | None:
+    """One Web API call made while answering a person (`method` as the client names it); a
+    refusal or network trouble is logged by method and error code only, never the content,
+    and gives None."""
+    try:
+        response = await getattr(client, method)(**kwargs)
+        return dict(response.data) if isinstance(response.data, dict) else None
+    except SlackApiError as exc:
+        log.warning("slack %s failed: %s", method, exc.response.get("error", "unknown"))
+    except Exception as exc:  # network trouble after the retry handlers gave up
+        log.warning("slack %s failed: %s", method, type(exc).__name__)
+    return None
 
 
 def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:

@@ -3,7 +3,7 @@ it records the measure (checked as every measure text is) and tells the lead cha
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,14 +13,12 @@ from flows.errors import TeamError
 from ..measures import Measures
 from ..runtime import Runtime
 from ..texts import say
-from .delivery import Op
+from .client import call
+from .delivery import Delivery, Op
 from .render import MEASURE_OPEN, MEASURE_VIEW, REPORT_LINK, measure_modal
 
-if TYPE_CHECKING:
-    from .app import SlackConversation
 
-
-def register_lead_actions(app: AsyncApp, rt: Runtime, convo: SlackConversation) -> None:
+def register_lead_actions(app: AsyncApp, rt: Runtime, delivery: Delivery) -> None:
     measures = Measures(rt)
 
     @app.action(MEASURE_OPEN)
@@ -38,7 +36,7 @@ def register_lead_actions(app: AsyncApp, rt: Runtime, convo: SlackConversation) 
             team = await measures.team_for(f"slack:{user}", str(team_id))
         except TeamError as exc:
             if isinstance(channel, str):
-                await convo._call(
+                await call(
                     client,
                     "chat_postEphemeral",
                     channel=channel,
@@ -47,7 +45,7 @@ def register_lead_actions(app: AsyncApp, rt: Runtime, convo: SlackConversation) 
                 )
             return
         choices = [(ref, measures.label(ref, team.language)) for ref in await measures.options(team.id)]
-        await convo._call(
+        await call(
             client, "views_open", trigger_id=trigger, view=measure_modal(team.id, choices, team.language)
         )
 
@@ -91,7 +89,7 @@ def register_lead_actions(app: AsyncApp, rt: Runtime, convo: SlackConversation) 
         await ack()
         if team.lead_channel:
             person = rt.person("slack", f"{workspace}:{user}")
-            await convo.delivery.send(
+            await delivery.send(
                 client,
                 workspace,
                 person,
