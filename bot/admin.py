@@ -8,6 +8,7 @@
     measures <team>         (also for the team's leads) the team's measures
     report <team> [weeks]   (also for the team's leads) a signed link to the team report page
     measure <team> <id> planned|running|done|dropped   (also for the team's leads)
+    stufenplan <team> …     (also for the team's leads) the team's step plan (bot/plans.py)
 
 Only the ids in RUHEPULS_ADMINS (and the command line, which has the server's keys anyway) may
 run them; each run, and each refused try, is written to the audit log. No reply ever holds a
@@ -27,6 +28,7 @@ from flows.schedule import next_allowed
 from flows.store import REDIS_DOWN
 from flows.teams import Round, Team
 
+from .plans import Plans, is_plan_command
 from .platform import platforms
 from .runtime import Runtime
 from .texts import say
@@ -54,8 +56,9 @@ def _utcnow() -> datetime:
 
 
 def is_admin_command(text: str) -> bool:
+    """A command for leads and admins (`stufenplan` alone is an agent asking to read the plan)."""
     words = text.strip().lower().split()
-    return bool(words) and words[0] in ADMIN_WORDS
+    return bool(words) and (words[0] in ADMIN_WORDS or is_plan_command(text))
 
 
 def _local(at: datetime, tz: str, lang: Lang) -> str:
@@ -82,6 +85,8 @@ class Admin:
     async def run(self, actor: str, text: str, lang: str = "de") -> str:
         """Run one admin command for `actor` ("slack:U1", "telegram:42", "cli:root")."""
         lg: Lang = "en" if lang == "en" else "de"
+        if is_plan_command(text):
+            return await Plans(self.rt, self.clock).run(actor, text.strip().split(None, 1)[1], lg)
         words = text.split()
         if len(words) == 2 and words[0].lower() in ("summary", "bericht"):
             return await self.summary(actor, words[1], lg)

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             print(stored_list(settings, "en" if args.lang == "en" else "de", declared_keys()))
         else:
             print(data_sheet(settings, args.lang, said_of(settings), declared_keys()))
-    elif command in ("team", "round", "audit", "summary", "measure", "report"):
+    elif command in ("team", "round", "audit", "summary", "measure", "report", "stufenplan"):
         from .cli_admin import run
 
         run(settings, args)

@@ -9,6 +9,7 @@ import asyncio
 import getpass
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -117,6 +118,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     )
     report.add_argument("--revoke", action="store_true", help="make every report link of the team invalid")
 
+    plan = sub.add_parser(
+        "stufenplan", help="the team's step plan: show it, print a template, or save it from a file or stdin"
+    )
+    plan.add_argument("--team", required=True)
+    plan.add_argument("--template", action="store_true", help="print a plan to start from")
+    plan.add_argument("--lang", choices=["de", "en"], default=None, help="the language it is written in")
+    plan.add_argument("--file", default=None, help="save the steps in this file ('-': stdin), one per line")
+
     audit = sub.add_parser("audit", help="show the audit log of admin actions")
     audit.add_argument("--count", type=int, default=50)
 
@@ -195,6 +204,21 @@ async def _report(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
     return f"wrote {out}"
 
 
+async def _plan(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
+    """`ruhepuls stufenplan`: the same command as in the chat, with the steps from a file."""
+    from .plans import Plans
+
+    lang = args.lang or rt.settings.language
+    if args.template:
+        words = "template" if lang == "en" else "vorlage"
+    elif args.file:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+        words = f"{args.lang}\n{text}" if args.lang else text
+    else:
+        words = ""
+    return await Plans(rt).run(actor, f"{args.team} {words}", "en" if lang == "en" else "de")
+
+
 def run(settings: Settings, args: argparse.Namespace) -> None:
     actor = f"cli:{getpass.getuser()}"
 
@@ -210,6 +234,8 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 return await _measure(rt, actor, args)
             if args.command == "report":
                 return await _report(rt, actor, args)
+            if args.command == "stufenplan":
+                return await _plan(rt, actor, args)
             if args.command == "summary":
                 return await admin.run(actor, f"summary {args.team}", settings.language)
             if args.command == "round":

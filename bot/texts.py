@@ -45,6 +45,18 @@ class BotTexts(TextCatalog):
     measure_no_such: Text
     measure_status_set: Text
     measure_gone: Text
+    plan_usage: Text
+    plan_saved: Text
+    plan_current: Text
+    plan_none_yet: Text
+    plan_template: Text
+    plan_steps: Text
+    plan_fields: Text
+    plan_names_someone: Text
+    plan_length: Text
+    plan_other_dropped: Text
+    plan_refused: Text
+    plan_measure: Text
     refused: Text
     no_team: Text
     no_teams: Text

@@ -91,6 +91,14 @@ def show_support(ctx: Ctx, s: Session | None, e: Input) -> Step:
     return Step(s, (msg.Notice(compose.support_text(ctx, lang)),) + compose.where_you_were(ctx, s))
 
 
+def show_plan(ctx: Ctx, s: Session | None, e: Input) -> Step:
+    """The team's Stufenplan (what the person may do), then where they were."""
+    lang = s.lang if s else ctx.lang
+    text = "\n\n".join(compose.plan_lines(ctx, lang))
+    rest = compose.where_you_were(ctx, s) if s is not None else ()
+    return Step(s, (msg.Notice(text),) + rest)
+
+
 def crisis(ctx: Ctx, s: Session | None, e: Input) -> Step:
     """Words of distress, however short: the crisis line first, then what free text gets."""
     lang = s.lang if s else ctx.lang

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import classifier
-from classifier import Lang
+from classifier import Lang, stufenplan
 from classifier.measures import View
 from classifier.result import join_names
 from classifier.scoring import type_means
@@ -116,18 +116,37 @@ def result(ctx: Ctx, key: classifier.ResultKey, view: ev.ResultView, lang: Lang)
     list_heading: str | None = None
     note: str | None = ctx.t("stored_counted" if key.counted else "stored_not_counted", lang)
     helps = () if not r.paths else (button("what_helps", "p"),)
-    if view == "p" and r.paths:
+    may = (button("what_may_i_do", "a"),) if classifier.LoadType.A in key.types else ()
+    if view == "a":
+        lines, note = plan_lines(ctx, lang), None
+        choices = (button("short_version", "s"), *helps, remove)
+    elif view == "p" and r.paths:
         lines, list_heading, items = (), ctx.t("paths_heading", lang), r.paths
         if ctx.cfg.offer:
             items += (f"{ctx.t('offer_heading', lang)} {ctx.cfg.offer}",)
         note = f"{ctx.t('orientation', lang)} {ctx.cfg.questionnaire.outcomes.no_reference(lang)}"
-        choices = (button("short_version", "s"), button("support", "h"), remove)
+        choices = (button("short_version", "s"), *may, button("support", "h"), remove)
     elif view == "h":
         lines, note = (support_text(ctx, lang),), None
         choices = (button("short_version", "s"), *helps, remove)
     else:
         choices = (*helps, button("support", "h"), remove)
     return msg.Result(heading, r.title, lines, list_heading, items, note, choices, lang)
+
+
+def plan_lines(ctx: Ctx, lang: Lang) -> tuple[str, ...]:
+    """The team's Stufenplan as the person reads it, or why there is none to show."""
+    if ctx.plan is None:
+        return (ctx.t("plan_none" if ctx.in_team else "plan_no_team", lang),)
+    p = ctx.plan
+    dated = ctx.t(
+        "plan_dated",
+        lang,
+        version=p.version,
+        since=classifier.day_text(p.since, lang),
+        changed=classifier.day_text(p.changed, lang),
+    )
+    return (f"*{ctx.t('plan_heading', lang)}*", *stufenplan.lines(p, lang), dated)
 
 
 def _missing(ctx: Ctx, s: Session) -> list[str]:

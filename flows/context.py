@@ -10,6 +10,7 @@ from datetime import date, datetime
 import classifier
 from classifier import Lang, Questionnaire
 from classifier.measures import Measure
+from classifier.stufenplan import Plan
 
 from . import messages as msg
 from .events import Event
@@ -91,6 +92,10 @@ class Ctx:
     followup: Followup | None = None
     just_finished: bool = False
     """The person's survey was completed within the hour: a late click is left alone."""
+    in_team: bool = False
+    """The person belongs to a team (looked up with `plan`, only when the event asks for it)."""
+    plan: Plan | None = None
+    """The team's Stufenplan, when the event asks for it and the team has one."""
 
     def t(self, name: str, lang: Lang | None = None, **fmt: object) -> str:
         text: classifier.Text = getattr(self.cfg.texts, name)

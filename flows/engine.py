@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from classifier import Lang
+from classifier.stufenplan import Plan
 
 from . import events as ev
 from .actions import (
@@ -46,6 +47,7 @@ from .actions import (
     review,
     review_back,
     show_help,
+    show_plan,
     show_result,
     show_support,
     snooze,
@@ -97,6 +99,7 @@ RULES: tuple[Rule, ...] = (
     Rule(ANY, ev.ShowResult, None, show_result),  # from the result's own key
     Rule(ANY, ev.Help, None, show_help),
     Rule(ANY, ev.Support, None, show_support),
+    Rule(ANY, ev.Plan, None, show_plan),
     Rule(ANY, Distress, None, crisis),  # however short
     Rule(ANY, Remark, None, free_text),
     Rule(NO, ev.Start, None, begin),
@@ -166,6 +169,8 @@ def step(
     already_done: bool = False,
     followup: Followup | None = None,
     just_finished: bool = False,
+    in_team: bool = False,
+    plan: Plan | None = None,
 ) -> Step:
     """Apply one event.
 
@@ -174,8 +179,10 @@ def step(
     round of the person's team (a survey begun now counts there), and `already_done` says
     that they finished that round already (they may not answer it twice); `followup` the
     team's running measure this round checks back on, after the twelve; `just_finished` that
-    the person completed a survey within the hour (a click on it then changes nothing shown).
+    the person completed a survey within the hour (a click on it then changes nothing shown);
+    `in_team` and `plan`: whether the person belongs to a team and its Stufenplan, looked up
+    only for an event that shows it (`wants_plan`).
     """
-    ctx = Ctx(cfg, lang, now, round_id, already_done, followup, just_finished)
+    ctx = Ctx(cfg, lang, now, round_id, already_done, followup, just_finished, in_team, plan)
     meant = meaning(ctx, session, event.text) if isinstance(event, ev.Typed) else event
     return rule_for(ctx, session, meant).action(ctx, session, meant)

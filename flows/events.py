@@ -96,12 +96,18 @@ class Support:
 
 
 @dataclass(frozen=True, slots=True)
+class Plan:
+    """Show the team's Stufenplan: what the person may do when a contact turns abusive."""
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     """Finish a survey that would end without a result (after the warning)."""
 
 
-ResultView = Literal["s", "p", "h"]
-"""The short result, "what helps" (support paths), "where to get help"."""
+ResultView = Literal["s", "p", "h", "a"]
+"""The short result, "what helps" (support paths), "where to get help", and the team's
+Stufenplan ("what may I do", offered when the result names conflict without backing, A)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,7 @@ Event = (
     | Typed
     | Dismiss
     | Support
+    | Plan
     | Finish
     | ShowResult
     | Snooze
@@ -150,6 +157,7 @@ _SIMPLE: dict[str, Event] = {
     "help": Help(),
     "dismiss": Dismiss(),
     "support": Support(),
+    "plan": Plan(),
     "finish": Finish(),
     "notnow": NotThisTime(),
 }
@@ -213,6 +221,6 @@ def decode(action: object) -> Event | None:
     if head == "r":
         view, _, rest = rest.partition(":")
         lang, _, code = rest.partition(":")
-        if view in ("s", "p", "h") and lang in ("de", "en") and code:
+        if view in ("s", "p", "h", "a") and lang in ("de", "en") and code:
             return ShowResult(view, code, lang)  # type: ignore[arg-type]
     return None

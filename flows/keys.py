@@ -83,6 +83,11 @@ def measures(scope: str) -> str:
     return f"{_tag(scope)}:measures"
 
 
+def stufenplan(scope: str) -> str:
+    """String (JSON): the team's Stufenplan, its version and dates (classifier.stufenplan)."""
+    return f"{PREFIX}:{{{scope}}}:stufenplan"
+
+
 def measure_draft(person: str) -> str:
     """A lead's measure being chosen in a guided chat dialog (Telegram), a few minutes."""
     return f"{PREFIX}:mdraft:{person}"

@@ -21,10 +21,12 @@ from .events import Event, Start, Typed
 from .keys import SOLO
 from .measures import MeasureStore
 from .messages import Message
+from .plans import PlanStore
 from .session import Session
 from .snoozes import Snoozes
 from .store import REDIS_DOWN, RedisStore, Ref, Write
 from .teams import TeamStore, done_token
+from .typed import wants_plan
 
 MAX_ATTEMPTS = 8
 
@@ -172,6 +174,9 @@ class Conversations:
         round_id = rnd[0] if rnd else None
         # the person's done token for the round (a keyed hash): made only for a step that needs it
         token = done_token(secret, rnd[1], person) if rnd and isinstance(event, (Start, Typed)) else None
+        plan = None
+        if self.teams is not None and scope != SOLO and wants_plan(self.config, event):
+            plan = await PlanStore(self.teams.redis).get(scope)  # read only when it is shown
         for _ in range(MAX_ATTEMPTS):
             if session is not None and session.version != q.version:  # started under an older one
                 session = session.carried_over(q.version, self._kept(session.version), self._item_ids)
@@ -189,6 +194,8 @@ class Conversations:
                 already_done=already,
                 followup=followup,
                 just_finished=finished,
+                in_team=scope != SOLO,
+                plan=plan,
             )
             if rnd and token is None and result.completion is not None:
                 token = done_token(secret, rnd[1], person)

@@ -21,6 +21,8 @@ class Words(BaseModel):
     cancel: tuple[str, ...]
     help: tuple[str, ...]
     support: tuple[str, ...]
+    plan: tuple[str, ...]
+    """Ask for the team's Stufenplan ("Was darf ich?")."""
     de: tuple[str, ...]
     en: tuple[str, ...]
     crisis: tuple[str, ...]
@@ -69,6 +71,11 @@ class ConversationTexts(BaseModel):
     free_text: Text
     support: Text
     what_helps: Text
+    what_may_i_do: Text
+    plan_heading: Text
+    plan_dated: Text
+    plan_none: Text
+    plan_no_team: Text
     short_version: Text
     contacts_heading: Text
     offer_heading: Text

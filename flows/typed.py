@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from . import events as ev
-from .context import FREE_TEXT_WORDS, Ctx, Distress, Input, Remark, Unclear
+from .context import FREE_TEXT_WORDS, Config, Ctx, Distress, Input, Remark, Unclear
 from .events import Event
 from .session import Session
 
@@ -32,7 +32,7 @@ def _distress(ctx: Ctx, text: str) -> bool:
 
 def _word(ctx: Ctx, text: str) -> str | None:
     words = ctx.cfg.texts.words
-    for name in ("start", "resume", "back", "skip", "pause", "cancel", "help", "support", "de", "en"):
+    for name in ("start", "resume", "back", "skip", "pause", "cancel", "help", "support", "plan", "de", "en"):
         if text in getattr(words, name):
             return name
     return None
@@ -65,6 +65,7 @@ def interpret(ctx: Ctx, s: Session | None, text: str) -> Event | None:
         "cancel": ev.Cancel(),
         "help": ev.Help(),
         "support": ev.Support(),
+        "plan": ev.Plan(),
         "de": ev.Language("de"),
         "en": ev.Language("en"),
     }
@@ -73,6 +74,17 @@ def interpret(ctx: Ctx, s: Session | None, text: str) -> Event | None:
     if word == "skip" and s is not None:
         return ev.Answer(ctx.cfg.questionnaire.items[s.index].id, None)
     return simple.get(word)
+
+
+def wants_plan(cfg: Config, event: Event) -> bool:
+    """Does the event show the team's Stufenplan (so its lookup is worth a read)?"""
+    if isinstance(event, ev.Plan):
+        return True
+    if isinstance(event, ev.ShowResult):
+        return event.view == "a"
+    if isinstance(event, ev.Typed):
+        return " ".join(event.text.strip().lower().split()).rstrip(".!") in cfg.texts.words.plan
+    return False
 
 
 def _skip_phrases(ctx: Ctx) -> set[str]:

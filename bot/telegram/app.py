@@ -219,6 +219,13 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
         reply = await admin.run(f"telegram:{ids[0]}", text, s.language)
         await call(lambda: app.bot.send_message(ids[1], reply), "sendMessage")
 
+    async def on_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/stufenplan TEAM …` is a lead writing the plan; `/stufenplan` alone, anyone reading it."""
+        if context.args:
+            await on_admin(update, context)
+        elif (ids := _ids(update)) is not None:
+            await convo.handle(ids[0], ids[1], ev.Plan(), f"u{update.update_id}")
+
     async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = _ids(update)
         if ids:
@@ -269,6 +276,7 @@ def build_telegram_app(rt: Runtime, *, polling: bool = False) -> TgApp:
 
     app.add_handler(CommandHandler("start", on_start, filters=private))
     app.add_handler(CommandHandler(["help", "hilfe"], on_help, filters=private))
+    app.add_handler(CommandHandler("stufenplan", on_plan, filters=private))
     app.add_handler(CommandHandler("pause", on_pause, filters=private))
     app.add_handler(
         CommandHandler(["round", "team", "measure", "measures", "report"], on_admin, filters=private)
