@@ -125,6 +125,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     plan.add_argument("--template", action="store_true", help="print a plan to start from")
     plan.add_argument("--lang", choices=["de", "en"], default=None, help="the language it is written in")
     plan.add_argument("--file", default=None, help="save the steps in this file ('-': stdin), one per line")
+    plan.add_argument("--pdf", default=None, help="write the plan as a one-page PDF to this file")
 
     audit = sub.add_parser("audit", help="show the audit log of admin actions")
     audit.add_argument("--count", type=int, default=50)
@@ -209,6 +210,17 @@ async def _plan(rt: Runtime, actor: str, args: argparse.Namespace) -> str:
     from .plans import Plans
 
     lang = args.lang or rt.settings.language
+    if args.pdf:
+        from flows.plans import PlanStore
+
+        from .plan_pdf import plan_pdf
+
+        team = await rt.teams.team(args.team)
+        plan = await PlanStore(rt.redis).get(args.team) if team is not None else None
+        if team is None or plan is None:
+            return say("plan_none_yet", "en" if lang == "en" else "de", team=args.team)
+        Path(args.pdf).write_bytes(plan_pdf(plan, team.name, args.lang or team.language))
+        return str(args.pdf)
     if args.template:
         words = "template" if lang == "en" else "vorlage"
     elif args.file:

@@ -25,8 +25,10 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from classifier import Band, Lang, LoadType, Questionnaire, day_text, moment_text  # noqa: E402
 from classifier.measures import Measure, Verdict  # noqa: E402
+from classifier.stufenplan import Plan  # noqa: E402
 from classifier.summary_text import MeasureNote, measure_lines, summary_texts  # noqa: E402
 from flows.measures import MeasureStore  # noqa: E402
+from flows.plans import PlanStore  # noqa: E402
 from flows.schedule import iso_week  # noqa: E402
 
 from .runtime import Runtime  # noqa: E402
@@ -56,6 +58,8 @@ class Report:
     version: str
     k: int
     generated: date
+    plan: Plan | None = None
+    """The team's Stufenplan (its date and version are on the report)."""
 
 
 async def gather(
@@ -91,6 +95,7 @@ async def gather(
         q.version,
         rt.settings.min_group_size,
         datetime.now(UTC).date(),
+        await PlanStore(rt.redis).get(team_id),
     )
 
 
@@ -179,6 +184,10 @@ def sections(q: Questionnaire, r: Report) -> list[tuple[str, list[str]]]:
     measures = [f"M{n}: {_measure_text(q, r, m)}" for n, m in enumerate(r.measures, 1)] or [
         t("no_measures", lang)
     ]
+    if r.plan is not None:
+        p = r.plan
+        since, changed = day_text(p.since, lang), day_text(p.changed, lang)
+        measures.append(t("plan", lang, version=p.version, since=since, changed=changed))
     posts = [p.text for p in r.posts] or [t("no_summaries", lang)]
     method = [
         t("version", lang, version=r.version),

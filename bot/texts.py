@@ -57,6 +57,7 @@ class BotTexts(TextCatalog):
     plan_other_dropped: Text
     plan_refused: Text
     plan_measure: Text
+    plan_in_summary: Text
     refused: Text
     no_team: Text
     no_teams: Text
@@ -123,6 +124,9 @@ class ReportTexts(TextCatalog):
     expires: Text
     refused: Text
     link_line: Text
+    plan: Text
+    plan_title: Text
+    plan_intro: Text
 
 
 @cache

@@ -19,12 +19,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from classifier import Band, LoadType
+from classifier import Band, LoadType, day_text
 from classifier.disclosure import TeamSummary, plan, summarize, thresholds
 from classifier.measures import verdict
 from classifier.summary_text import MeasureNote, render_summary
 from flows import keys
 from flows.measures import MeasureStore
+from flows.plans import PlanStore
 from flows.publications import HistoryEntry, Posted
 from flows.schedule import DAYS, iso_week
 from flows.teams import Team
@@ -32,6 +33,7 @@ from flows.teams import Team
 from .chart import band_chart
 from .metrics import DUE_SUMMARIES, SUMMARIES
 from .runtime import Runtime
+from .texts import say
 
 log = logging.getLogger("ruhepuls.weekly")
 Poster = Callable[[Team, str, bytes | None], Awaitable[bool]]
@@ -120,6 +122,16 @@ async def _chart(rt: Runtime, team: Team, week: str, p: Posted) -> bytes | None:
     return band_chart(rt.conversations.config.questionnaire, series, team.language)
 
 
+async def _plan_line(rt: Runtime, team: Team) -> str:
+    """Since when the team has a Stufenplan, and its version ("" without one): said whatever
+    the counts, as it is no answer of anyone's."""
+    agreed = await PlanStore(rt.redis).get(team.id)
+    if agreed is None:
+        return ""
+    since = day_text(agreed.since, team.language)
+    return "\n\n" + say("plan_in_summary", team.language, version=agreed.version, since=since)
+
+
 async def compose(rt: Runtime, unit: list[Team], week: str) -> list[Posted]:
     """What this week's plan publishes for each team of the unit. Reads only."""
     q = rt.conversations.config.questionnaire
@@ -158,6 +170,7 @@ async def compose(rt: Runtime, unit: list[Team], week: str) -> list[Posted]:
             combined=bool(pub.folded) or pooled,
             measures=notes,
         )
+        text += await _plan_line(rt, team)
         used: dict[str, tuple[str, ...]] = {}
         for cell in sorted(pub.cells):
             used[cell.team] = (*used.get(cell.team, ()), cell.window)
@@ -183,7 +196,7 @@ async def compose(rt: Runtime, unit: list[Team], week: str) -> list[Posted]:
                 summary=None,
                 folded_into=parent.name if parent else None,
             )
-            posts[team.id] = Posted(root, team.id, text)
+            posts[team.id] = Posted(root, team.id, text + await _plan_line(rt, team))
     return list(posts.values())
 
 

@@ -125,7 +125,7 @@ def result(ctx: Ctx, key: classifier.ResultKey, view: ev.ResultView, lang: Lang)
         if ctx.cfg.offer:
             items += (f"{ctx.t('offer_heading', lang)} {ctx.cfg.offer}",)
         note = f"{ctx.t('orientation', lang)} {ctx.cfg.questionnaire.outcomes.no_reference(lang)}"
-        choices = (button("short_version", "s"), *may, button("support", "h"), remove)
+        choices = (button("short_version", "s"), button("support", "h"), *may, remove)
     elif view == "h":
         lines, note = (support_text(ctx, lang),), None
         choices = (button("short_version", "s"), *helps, remove)
@@ -146,7 +146,7 @@ def plan_lines(ctx: Ctx, lang: Lang) -> tuple[str, ...]:
         since=classifier.day_text(p.since, lang),
         changed=classifier.day_text(p.changed, lang),
     )
-    return (f"*{ctx.t('plan_heading', lang)}*", *stufenplan.lines(p, lang), dated)
+    return (ctx.t("plan_heading", lang), *stufenplan.lines(p, lang), dated)
 
 
 def _missing(ctx: Ctx, s: Session) -> list[str]:

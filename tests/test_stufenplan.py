@@ -231,3 +231,46 @@ def test_the_cli_prints_a_template_and_saves_a_plan_from_stdin(redis_url: str, t
     assert "Version 1" in saved
     shown = run("stufenplan", "--team", "cliteam")
     assert "Version 1" in shown and stufenplan.template("de").splitlines()[1] in shown
+
+
+async def test_a_lead_writes_it_in_teams_and_it_reaches_the_summary_the_report_and_a_page(
+    redis_url: str, redis, tmp_path
+) -> None:
+    from pypdf import PdfReader
+    from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, teams_env
+
+    from bot.plan_pdf import plan_pdf
+    from bot.report import gather, sections
+    from bot.weekly import compose
+
+    with FakeTeamsServer(FakeTeams()) as fake:
+        settings = Settings(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-plan", **teams_env(fake))
+        async with runtime(settings) as rt:
+            await rt.teams.save_team(
+                Team(
+                    id="tplan", name="Servicedesk", platform="teams", channel="19:t", leads=("teams:lead-7",)
+                )
+            )
+        async with running_app(settings) as base, httpx.AsyncClient(timeout=15) as http:
+            lead = TeamsAgent(http, base, fake, "lead-7")
+            await lead.install()
+            await lead.say(f"stufenplan tplan {PLAN_DE}")
+            assert "Version 1" in lead.text(), lead.text()
+            await lead.say(f"stufenplan tplan en {PLAN_EN}")
+            assert "Version 2" in lead.text()
+        async with runtime(settings) as rt:
+            posts = await compose(rt, [await rt.teams.team("tplan")], "2026-W49")  # type: ignore[list-item]
+            assert "Stufenplan: Version 2, vereinbart seit" in posts[0].text, "the summary says since when"
+            report = await gather(rt, "tplan", date(2026, 1, 1), date(2027, 1, 1))
+            assert report is not None
+            said = "\n".join(
+                p for _, paras in sections(rt.conversations.config.questionnaire, report) for p in paras
+            )
+            assert "Stufenplan des Teams: Version 2, vereinbart seit" in said
+            plan = await PlanStore(rt.redis).get("tplan")
+    assert plan is not None
+    out = tmp_path / "plan.pdf"
+    out.write_bytes(plan_pdf(plan, "Servicedesk", "en"))
+    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    assert len(PdfReader(out).pages) == 1, "one page for the desk"
+    assert "Our step plan: Servicedesk" in text and "warn once" in text and "version 2" in text

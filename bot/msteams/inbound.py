@@ -56,13 +56,16 @@ def checked(data: object) -> object | None:
 
 
 _TAG = re.compile(r"<[^>]*>")
+_BREAK = re.compile(r"(?i)<br\s*/?>|</p>|</div>")
 
 
 def plain(text: object) -> str:
-    """A Teams message's text without mentions and markup."""
+    """A Teams message's text without mentions and markup, its lines kept (a step plan is
+    written one step per line; Teams sends a line break as text or as markup)."""
     if not isinstance(text, str):
         return ""
-    return re.sub(r"\s+", " ", _TAG.sub(" ", re.sub(r"<at>.*?</at>", " ", text))).strip()
+    text = _TAG.sub(" ", _BREAK.sub("\n", re.sub(r"<at>.*?</at>", " ", text)))
+    return "\n".join(line for raw in text.splitlines() if (line := " ".join(raw.split())))
 
 
 def user_of(activity: Any) -> str | None:
