@@ -3,27 +3,17 @@ report's look (fpdf2, DejaVu Sans from matplotlib's fonts): `ruhepuls stufenplan
 
 from __future__ import annotations
 
-import os
-
 from classifier import Lang, day_text, stufenplan
 from classifier.stufenplan import Plan
 
-from .report import _font_dir
+from .report import document
 from .texts import report_texts
 
 
 def plan_pdf(plan: Plan, team: str, lang: Lang) -> bytes:
-    from fpdf import FPDF
-
     t = report_texts()
     w = stufenplan.wording()
-    doc = FPDF(format="A4")
-    doc.set_title(t("plan_title", lang, team=team))
-    doc.set_creator("Ruhepuls")
-    doc.add_font("DejaVu", fname=os.path.join(_font_dir(), "DejaVuSans.ttf"))
-    doc.add_font("DejaVu", style="B", fname=os.path.join(_font_dir(), "DejaVuSans-Bold.ttf"))
-    doc.set_auto_page_break(True, margin=15)
-    doc.add_page()
+    doc = document(t("plan_title", lang, team=team))
     doc.set_font("DejaVu", "B", 18)
     doc.multi_cell(0, 9, t("plan_title", lang, team=team), new_x="LMARGIN", new_y="NEXT")
     doc.set_font("DejaVu", "", 10.5)

@@ -15,9 +15,12 @@ import io
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import matplotlib
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
@@ -213,17 +216,24 @@ def _font_dir() -> str:
     return os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
 
 
-def pdf(q: Questionnaire, r: Report) -> bytes:
-    """The report as a PDF (fpdf2, DejaVu Sans from matplotlib's own fonts: umlauts and quotes)."""
+def document(title: str) -> FPDF:
+    """An A4 page in the reports' look (fpdf2, DejaVu Sans from matplotlib's own fonts: umlauts
+    and quotes), titled `title`, ready to write on."""
     from fpdf import FPDF
 
     doc = FPDF(format="A4")
-    doc.set_title(texts()("title", r.lang, team=r.team))
+    doc.set_title(title)
     doc.set_creator("Ruhepuls")
     doc.add_font("DejaVu", fname=os.path.join(_font_dir(), "DejaVuSans.ttf"))
     doc.add_font("DejaVu", style="B", fname=os.path.join(_font_dir(), "DejaVuSans-Bold.ttf"))
     doc.set_auto_page_break(True, margin=15)
     doc.add_page()
+    return doc
+
+
+def pdf(q: Questionnaire, r: Report) -> bytes:
+    """The report as a PDF."""
+    doc = document(texts()("title", r.lang, team=r.team))
     doc.set_font("DejaVu", "B", 15)
     doc.multi_cell(0, 8, texts()("title", r.lang, team=r.team), new_x="LMARGIN", new_y="NEXT")
     for n, (heading, paragraphs) in enumerate(sections(q, r)):
