@@ -239,7 +239,13 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
         redis = (
             connect_cluster(url, settings.redis_timeout) if cluster else connect(url, settings.redis_timeout)
         )
-    sessions = connect(sessions_url, settings.redis_timeout) if sessions_url else redis
+    sessions = redis
+    if sessions_url:  # a server of its own for surveys in progress: a plain Redis or a Cluster
+        sessions = (
+            connect_cluster(sessions_url, settings.redis_timeout)
+            if await is_cluster(sessions_url)
+            else connect(sessions_url, settings.redis_timeout)
+        )
     if cluster and not settings.queue_url:
         await redis.aclose()
         raise QueueNeedsPlainRedis(

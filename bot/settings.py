@@ -73,10 +73,11 @@ class Settings(BaseSettings):
     queue_url: str | None = Field(None, validation_alias="RUHEPULS_QUEUE_URL")
     """A plain Redis for the worker's queue (saq), required when the data Redis is a cluster."""
     session_redis_url: str | None = Field(None, validation_alias="RUHEPULS_SESSION_REDIS_URL")
+    """Surveys in progress; point it at a Redis without AOF/RDB so answers never reach a disk (a
+    plain Redis or a Cluster, told apart at start)."""
     redis_timeout: float = Field(0.8, gt=0, le=30, validation_alias="RUHEPULS_REDIS_TIMEOUT")
     """Seconds one Redis command may take before it is given up (retried once): with the retry
     a click is answered well inside Slack's three seconds whatever Redis does."""
-    """Surveys in progress; point it at a Redis without AOF/RDB so answers never reach a disk."""
     data_dir: Path = Field(Path(".ruhepuls"), validation_alias="RUHEPULS_DATA_DIR")
     secret_file: Path | None = Field(None, validation_alias="RUHEPULS_SECRET_FILE")
     """Where a local trial keeps its generated secret (default: the user's config directory,

@@ -243,3 +243,46 @@ async def test_the_whole_product_on_a_three_master_cluster(tmp_path: Path, redis
             assert "Konflikt ohne Rückendeckung" in agent.text()
         filled = [redis_sync.Redis(port=p).dbsize() for p in ports]
         assert sum(1 for n in filled if n) >= 2, f"keys spread over the cluster: {filled}"
+
+
+@pytest.mark.skipif(shutil.which("redis-cli") is None, reason="no redis-cli on PATH to create a cluster")
+async def test_two_web_processes_share_surveys_on_a_sessions_cluster(tmp_path: Path, redis_url: str) -> None:
+    """Issue 29: surveys in progress on a Redis Cluster (RUHEPULS_SESSION_REDIS_URL), the data
+    on a plain Redis, two `ruhepuls serve` processes taking a person's clicks in turn: every
+    answer lands once, in order, and the result is the one the answers make."""
+    from conftest import python_env, ruhepuls_process, wait_until_up
+
+    fake = FakeSlack()
+    with cluster_setup(tmp_path) as ports, FakeServer(fake, "/api") as api, ExitStack() as stack:
+        env = python_env(
+            REDIS_URL=redis_url,
+            RUHEPULS_SESSION_REDIS_URL=f"redis://127.0.0.1:{ports[0]}/0",
+            RUHEPULS_SECRET="sessions-cluster",
+            RUHEPULS_DATA_DIR=str(tmp_path),
+            SLACK_BOT_TOKEN="xoxb-sc",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{api.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+        )
+        bases = []
+        for name in ("one", "two"):
+            port = free_port()
+            stack.enter_context(
+                ruhepuls_process(["serve"], {**env, "PORT": str(port)}, tmp_path / f"{name}.log")
+            )
+            bases.append(f"http://127.0.0.1:{port}")
+        for n, base in enumerate(bases):
+            wait_until_up(f"{base}/healthz", tmp_path / ("one.log", "two.log")[n])
+        async with httpx.AsyncClient(timeout=15) as http:
+            agent = SlackAgent(http, bases[0], fake, user="USESSIONCLUSTER")
+            await agent.say("hallo")
+            await agent.click("Starten")
+            for n, label in enumerate(A_DOMINANT):
+                agent.base = bases[n % 2]  # the load balancer sends each click elsewhere
+                await agent.click(label)
+            assert "Konflikt ohne Rückendeckung" in agent.text()
+        held = [redis_sync.Redis(port=p).dbsize() for p in ports]
+        assert sum(held), "the surveys were on the cluster"
+        assert not [k for k in redis_sync.Redis.from_url(redis_url).keys("*") if b":s:" in k], (
+            "no survey in progress on the data server"
+        )
