@@ -143,3 +143,13 @@ async def test_help_is_one_word_away_at_any_point(chat: Chat) -> None:
     await chat.press("Starten")
     await chat.say("hilfe")
     assert "0800 111 0 111" in chat.seen()
+
+
+async def test_the_teams_step_plan_is_one_question_away_and_the_survey_goes_on(chat: Chat) -> None:
+    """Issue 27: "Was darf ich?" reaches the Stufenplan on every platform; a person whose
+    survey counts in no team is told that a plan belongs to a team, and their survey goes on."""
+    await chat.open()
+    await chat.press("Starten")
+    await chat.say("Was darf ich?")
+    assert "Ein Stufenplan gehört zu einem Team" in chat.seen()
+    assert question(1) in chat.seen(), "and the question again"
