@@ -253,6 +253,7 @@ async def test_two_web_processes_share_surveys_on_a_sessions_cluster(tmp_path: P
     from conftest import python_env, ruhepuls_process, wait_until_up
 
     fake = FakeSlack()
+    redis_sync.Redis.from_url(redis_url).flushdb()  # the data server checked below: this test's only
     with cluster_setup(tmp_path) as ports, FakeServer(fake, "/api") as api, ExitStack() as stack:
         env = python_env(
             REDIS_URL=redis_url,
