@@ -38,6 +38,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "--channel", help="Slack: the channel whose members form the team; Teams: the team (or channel) id"
     )
     add.add_argument(
+        "--workspace",
+        help="Slack installed in several workspaces (OAuth): the workspace id (T…) the channels are in",
+    )
+    add.add_argument(
         "--lead-channel", help="where weekly summaries go (Slack or Teams channel id / Telegram chat id)"
     )
     add.add_argument("--lang", choices=["de", "en"], default=None, help="default: RUHEPULS_LANGUAGE")
@@ -275,6 +279,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                     name=args.name,
                     platform=args.platform,
                     channel=args.channel,
+                    workspace=args.workspace,
                     lead_channel=args.lead_channel,
                     language=args.lang or settings.language,
                     timezone=args.tz or settings.timezone,

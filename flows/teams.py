@@ -34,6 +34,8 @@ class Team(BaseModel):
     platform: str = Field(pattern=r"^[a-z][a-z0-9]{1,19}$")
     channel: str | None = None
     """Slack: the channel whose members make up the team."""
+    workspace: str | None = Field(None, pattern=r"^[A-Z0-9]{2,20}$")
+    """Slack with OAuth installs: the workspace (T…) the channel is in; None: the only one."""
     lead_channel: str | None = None
     """Where the weekly summary goes (Slack channel id, Telegram chat id)."""
     language: Literal["de", "en"] = "de"

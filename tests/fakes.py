@@ -23,6 +23,8 @@ class Call:
     result: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
     """When it arrived (monotonic seconds)."""
+    token: str | None = None
+    """The bearer token it came with (Slack)."""
 
 
 @dataclass
@@ -61,11 +63,19 @@ class FakeSlack:
     in_flight: int = 0
     most_in_flight: int = 0
     """The most chat.postMessage calls the bot had under way at one moment."""
+    workspaces: dict[str, str] = field(default_factory=dict)
+    """Bot token -> the workspace (team id) it belongs to; a token not listed is T1's. With
+    entries, a token that is not listed is refused (invalid_auth)."""
+    codes: dict[str, str] = field(default_factory=dict)
+    """OAuth: an authorisation code -> the workspace it installs the app in (oauth.v2.access
+    answers with a new bot token for it, listed in `workspaces`)."""
     _buckets: dict[str, float] = field(default_factory=dict)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(
+        self, method: str, params: dict[str, Any], token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         if self.delay and method == "chat.postMessage":
             with self._lock:
                 self.in_flight += 1
@@ -78,9 +88,18 @@ class FakeSlack:
         if method == "chat.postMessage" and str(params.get("channel", ""))[:1] in ("U", "W", "M"):
             params = {**params, "channel": f"D{params['channel']}"}  # a user id: Slack posts to the DM
         with self._lock:
-            call = Call(method, params)
+            call = Call(method, params, token=token)
             self.calls.append(call)
+            if (
+                self.workspaces
+                and token not in self.workspaces
+                and method not in ("respond", "upload", "oauth.v2.access")
+            ):
+                call.result = {"ok": False, "error": "invalid_auth"}
+                return 200, call.result
             status, call.result = self._answer(method, params)
+            if method == "auth.test" and call.result.get("ok") and token in self.workspaces:
+                call.result["team_id"] = self.workspaces[token]
         return status, call.result
 
     LIMITS = {
@@ -131,6 +150,24 @@ class FakeSlack:
                 "team": "Test",
                 "user": "ruhepuls",
                 "url": "https://test.slack.com/",
+            }
+        if method == "oauth.v2.access":
+            workspace = self.codes.pop(str(params.get("code")), None)
+            if workspace is None:
+                return 200, {"ok": False, "error": "invalid_code"}
+            token = f"xoxb-{workspace}-{next(self._ts)}"
+            self.workspaces[token] = workspace
+            return 200, {
+                "ok": True,
+                "app_id": "A1",
+                "access_token": token,
+                "token_type": "bot",
+                "scope": self.scopes,
+                "bot_user_id": self.bot_user,
+                "team": {"id": workspace, "name": f"Workspace {workspace}"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "UINSTALLER"},
             }
         if method == "files.getUploadURLExternal":
             fid = f"F{next(self._ts)}"
@@ -281,7 +318,9 @@ class FakeServer(Threaded):
                 else:
                     method = path.removeprefix(prefix).rstrip("/").rsplit("/", 1)[-1]
                     params = _params(self, body)
-                status, payload = outer.fake.answer(method, params)
+                bearer = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or None
+                kw = {"token": bearer} if isinstance(outer.fake, FakeSlack) else {}
+                status, payload = outer.fake.answer(method, params, **kw)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

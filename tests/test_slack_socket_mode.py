@@ -106,7 +106,12 @@ def test_manifests_match_what_the_app_handles() -> None:
         assert set(m["oauth_config"]["scopes"]["bot"]) == manifest_scopes(), "both ask for the same scopes"
         s = m["settings"]
         assert s["socket_mode_enabled"] is socket
-        assert set(s["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
+        assert set(s["event_subscriptions"]["bot_events"]) == {
+            "message.im",
+            "app_home_opened",
+            "app_uninstalled",  # an OAuth installation's token is forgotten with it
+            "tokens_revoked",
+        }
         assert s["interactivity"]["is_enabled"] is True
         assert m["features"]["slash_commands"][0]["command"] == "/ruhepuls"
         assert set(m["oauth_config"]["scopes"]["bot"]) >= {

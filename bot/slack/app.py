@@ -18,6 +18,8 @@ from typing import Any
 import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from classifier import Lang
@@ -28,8 +30,10 @@ from flows.limits import Limiter
 from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
 from ..texts import say
+from . import manifest_scopes
 from .client import call, signing_secret, web_client
 from .delivery import ANSWER_WITHIN, Delivery, Op
+from .installs import RedisStates, Workspaces, address
 from .leads import register_lead_actions
 from .render import (
     ACTION_PREFIX,
@@ -71,7 +75,7 @@ class SlackConversation:
             event,
             event_id=event_id,
             lang=lang,
-            reach=("slack", user),
+            reach=("slack", address(team, user)),
             watch=self.delivery.outbox.watch_key(person),
         )
         if handled.unavailable:  # said below the clicked question, which stays to be pressed again
@@ -95,13 +99,34 @@ class SlackConversation:
 
 
 def build_slack_app(
-    rt: Runtime, session: aiohttp.ClientSession | None = None, delivery: Delivery | None = None
+    rt: Runtime,
+    session: aiohttp.ClientSession | None = None,
+    delivery: Delivery | None = None,
+    clients: Workspaces | None = None,
 ) -> AsyncApp:
-    """The bolt app with Ruhepuls's listeners registered."""
-    prefix = rt.settings.section(SlackSettings).response_url_prefix
+    """The bolt app with Ruhepuls's listeners registered; with SLACK_CLIENT_ID and
+    SLACK_CLIENT_SECRET, installed per workspace through bolt's OAuth flow (`clients`' store)."""
+    s = rt.settings.section(SlackSettings)
+    prefix = s.response_url_prefix
     signing = signing_secret(rt)
+    flow = None
+    if s.oauth and clients is not None and clients.store is not None:
+        flow = AsyncOAuthFlow(
+            client=web_client(rt, session),
+            settings=AsyncOAuthSettings(
+                client_id=s.client_id,
+                client_secret=s.client_secret.get_secret_value() if s.client_secret else None,
+                scopes=sorted(manifest_scopes()),
+                redirect_uri=s.redirect_uri,
+                installation_store=clients.store,
+                installation_store_bot_only=True,
+                state_store=RedisStates(rt.sessions),
+                logger=logging.getLogger("slack_bolt"),
+            ),
+        )
     app = AsyncApp(
         client=web_client(rt, session),
+        oauth_flow=flow,
         signing_secret=signing,
         # bot.web verifies every HTTP request before bolt parses it (bolt would parse first, and
         # a malformed body would become a 500); Socket Mode needs no signature.
@@ -111,6 +136,8 @@ def build_slack_app(
         logger=logging.getLogger("slack_bolt"),
     )
     convo = SlackConversation(rt, delivery or Delivery(Limiter(rt.sessions, rt.secret), session))
+    if flow is not None:
+        app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the token goes
 
     @app.error
     async def on_error(error: Exception) -> BoltResponse:

@@ -15,6 +15,7 @@ from .settings import SlackSettings
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+    from .installs import Workspaces
 
 log = logging.getLogger("ruhepuls.slack")
 
@@ -36,7 +37,7 @@ async def call(client: AsyncWebClient, method: str, **kwargs: Any) -> dict[str, 
 def web_client(rt: Runtime, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """The Web API client; pass a long-lived `session` to reuse connections."""
     s = rt.settings.section(SlackSettings)
-    token = s.bot_token.get_secret_value() if s.bot_token else None
+    token = s.bot_token.get_secret_value() if s.bot_token and not s.oauth else None  # OAuth: per workspace
     return AsyncWebClient(
         token=token,
         base_url=s.api_url,
@@ -52,3 +53,13 @@ def signing_secret(rt: Runtime) -> str:
     """The signing secret; without one (Socket Mode only) a random one refuses all HTTP."""
     s = rt.settings.section(SlackSettings).signing_secret
     return s.get_secret_value() if s else secrets.token_hex(16)
+
+
+def workspaces(rt: Runtime, session: aiohttp.ClientSession | None = None) -> Workspaces:
+    """Each workspace's Web API client: the OAuth installations' tokens when SLACK_CLIENT_ID and
+    SLACK_CLIENT_SECRET are set, else SLACK_BOT_TOKEN for the one workspace."""
+    from .installs import RedisInstallations, Workspaces
+
+    s = rt.settings.section(SlackSettings)
+    store = RedisInstallations(rt.redis, rt.secret) if s.oauth else None
+    return Workspaces(web_client(rt, session), store)

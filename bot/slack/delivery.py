@@ -34,6 +34,7 @@ from flows.limits import Limiter, Rate
 from ..metrics import API_CALLS
 from ..outbox import Outbox
 from ..retry import Wait, retry_after, retrying
+from .installs import Workspaces
 
 log = logging.getLogger("ruhepuls.slack")
 
@@ -79,13 +80,15 @@ class Delivery:
         limiter: Limiter,
         session: aiohttp.ClientSession | None = None,
         redis: Any = None,
-        client: AsyncWebClient | None = None,
+        clients: Workspaces | None = None,
     ) -> None:
         """`redis` (the sessions Redis) keeps the queues outside the process (bot.outbox);
-        `client` delivers them, queues taken over from another process too."""
+        `clients` gives each workspace's client to deliver them with, queues taken over from
+        another process too."""
         self.limiter = limiter
         self._session = session
-        self.client = client
+        self.clients = clients
+        self.client: AsyncWebClient | None = None
         self.outbox = Outbox("slack", self._show, redis)
 
     async def send(
@@ -139,8 +142,12 @@ class Delivery:
         await self.outbox.drain(timeout)
 
     async def _show(self, card: dict[str, Any]) -> None:
-        assert self.client is not None, "a card is queued only once a client is known"
-        await self._deliver(self.client, str(card["w"]), Op(**card["op"]))
+        workspace = str(card["w"])
+        client = await self.clients.client(workspace) if self.clients else self.client
+        if client is None:  # uninstalled from the workspace since: nothing can show it
+            log.info("slack card dropped: the app is not installed in its workspace")
+            return
+        await self._deliver(client, workspace, Op(**card["op"]))
 
     async def _deliver(self, client: AsyncWebClient, workspace: str, op: Op) -> None:
         current = op

@@ -18,6 +18,7 @@ from flows.teams import Team
 from ..platform import Delivery, Member, Retry
 from ..report_link import summary_link
 from ..runtime import Runtime
+from .installs import Seat, Workspaces, address, parts
 from .render import summary_blocks
 
 log = logging.getLogger("ruhepuls.outreach")
@@ -34,46 +35,54 @@ PERMANENT_SLACK = {
 }
 
 
+class NotInstalled(Exception):
+    """The app is not (or no longer) installed in the team's workspace."""
+
+
 class SlackOutreach:
     in_flight = 8  # Slack says whether a message arrived (the DM history): a crash costs nothing
     EVENT_TYPE = "ruhepuls"
 
-    def __init__(self, rt: Runtime, client: AsyncWebClient) -> None:
-        self.rt, self.client = rt, client
-        self._identity: tuple[str, str] | None = None
+    def __init__(self, rt: Runtime, clients: AsyncWebClient | Workspaces) -> None:
+        self.rt = rt
+        self.clients = clients if isinstance(clients, Workspaces) else Workspaces(clients)
         self._dm: dict[str, str] = {}
         self.limiter = Limiter(rt.sessions, rt.secret)
 
-    async def _call(self, method: str, chat: str | None = None, **kwargs: Any) -> Any:
+    async def _seat(self, workspace: str | None) -> Seat:
+        seat = await self.clients.seat(workspace)
+        if seat is None:
+            raise NotInstalled
+        return seat
+
+    async def _call(self, workspace: str | None, method: str, chat: str | None = None, **kwargs: Any) -> Any:
+        """A Web API call with the workspace's token, through the workspace's limits."""
         from .delivery import call_limited
 
-        workspace, _ = await self._me()
-        return await call_limited(self.limiter, self.client, workspace, method, chat, **kwargs)
+        seat = await self._seat(workspace)
+        return await call_limited(self.limiter, seat.client, seat.workspace, method, chat, **kwargs)
 
-    async def _channel(self, user: str) -> str:
+    async def _channel(self, workspace: str | None, user: str) -> str:
         if user not in self._dm:
-            opened = await self._call("conversations.open", users=user)
+            opened = await self._call(workspace, "conversations.open", users=user)
             self._dm[user] = opened["channel"]["id"]
         return self._dm[user]
-
-    async def _me(self) -> tuple[str, str]:
-        if self._identity is None:
-            auth = await self.client.auth_test()
-            self._identity = (str(auth["team_id"]), str(auth["user_id"]))
-        return self._identity
 
     async def members(self, team: Team) -> list[Member]:
         if not team.channel:
             return []
-        workspace, bot_user = await self._me()
+        seat = await self._seat(team.workspace)
         found: list[Member] = []
         cursor = None
         while True:
-            page = await self._call("conversations.members", channel=team.channel, limit=500, cursor=cursor)
+            page = await self._call(
+                team.workspace, "conversations.members", channel=team.channel, limit=500, cursor=cursor
+            )
             uid: object
             for uid in page.get("members", []):
-                if isinstance(uid, str) and uid != bot_user:
-                    found.append(Member(uid, self.rt.person("slack", f"{workspace}:{uid}")))
+                if isinstance(uid, str) and uid != seat.bot_user:
+                    person = self.rt.person("slack", f"{seat.workspace}:{uid}")
+                    found.append(Member(address(seat.workspace, uid), person))
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return found
@@ -81,19 +90,24 @@ class SlackOutreach:
     async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
         from .render import payload
 
+        workspace, user = parts(member.address)
         try:
             block_json, fallback = payload(menu)
             posted = await self._call(  # to the user id: Slack opens the DM, no conversations.open
+                workspace,
                 "chat.postMessage",
-                member.address,
-                channel=member.address,
+                user,
+                channel=user,
                 blocks=block_json,
                 text=fallback,
                 metadata={"event_type": self.EVENT_TYPE, "event_payload": {"tag": tag}},
             )
             if isinstance(posted.get("channel"), str):
-                self._dm[member.address] = posted["channel"]
+                self._dm[user] = posted["channel"]
             return "sent"
+        except NotInstalled:
+            log.warning("slack invitation failed: the app is not installed in the workspace")
+            return "gone"
         except SlackApiError as exc:
             error = exc.response.get("error", "unknown")
             log.warning("slack invitation failed: %s", error)
@@ -103,10 +117,11 @@ class SlackOutreach:
             return Retry(type(exc).__name__)
 
     async def delivered(self, member: Member, tag: str) -> bool:
+        workspace, user = parts(member.address)
         try:
-            channel = await self._channel(member.address)
+            channel = await self._channel(workspace, user)
             history = await self._call(
-                "conversations.history", channel=channel, limit=20, include_all_metadata=True
+                workspace, "conversations.history", channel=channel, limit=20, include_all_metadata=True
             )
         except Exception as exc:
             log.warning("slack history failed: %s", type(exc).__name__)
@@ -128,6 +143,7 @@ class SlackOutreach:
         assert team.lead_channel
         try:
             await self._call(
+                team.workspace,
                 "chat.postMessage",
                 team.lead_channel,
                 channel=team.lead_channel,
@@ -144,7 +160,7 @@ class SlackOutreach:
             return False
         if chart:
             try:
-                await self._upload(team.lead_channel, chart)
+                await self._upload(team.workspace, team.lead_channel, chart)
             except Exception as exc:
                 code = (
                     exc.response.get("error", "unknown")
@@ -157,12 +173,14 @@ class SlackOutreach:
                 )
         return True
 
-    async def _upload(self, channel: str, chart: bytes) -> None:
+    async def _upload(self, workspace: str | None, channel: str, chart: bytes) -> None:
         """Slack's external upload in its three steps, the two Web API calls through the shared
         limiter (Tier 4, with the 429s waited out there) like every other call."""
         import aiohttp
 
-        slot = await self._call("files.getUploadURLExternal", filename="ruhepuls.png", length=len(chart))
+        slot = await self._call(
+            workspace, "files.getUploadURLExternal", filename="ruhepuls.png", length=len(chart)
+        )
         timeout = aiohttp.ClientTimeout(total=15)
         async with (
             aiohttp.ClientSession(timeout=timeout) as http,
@@ -170,6 +188,7 @@ class SlackOutreach:
         ):
             sent.raise_for_status()
         await self._call(
+            workspace,
             "files.completeUploadExternal",
             files=[{"id": slot["file_id"], "title": "Ruhepuls"}],
             channel_id=channel,
