@@ -3,14 +3,22 @@ Bands only (kaum / teilweise / deutlich), never counts or percentages.
 
 Drawing a figure costs about a hundred milliseconds, most of it text (title, legend, labels).
 The summaries of thousands of teams share one drawn background per language; per team only the
-lines and the week labels are drawn onto it, and the pixels go to PNG directly.
+lines and the week labels are drawn onto it, and the pixels go to PNG directly. That still
+takes 50-90 ms, so the worker never draws on its event loop: `render` and `shrink` hand the
+work to a pool of processes (RUHEPULS_CHART_PROCESSES, one per core by default; 0: a thread),
+which draws charts for many units side by side while the loop goes on sending.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
-from collections.abc import Mapping, Sequence
-from typing import Any
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import matplotlib
 from PIL import Image
@@ -27,21 +35,28 @@ LEVEL = {Band.KAUM: 0, Band.TEILWEISE: 1, Band.DEUTLICH: 2}
 
 
 _Canvas = tuple[Figure, FigureCanvasAgg, list[Line2D], Any]
-_CANVASES: dict[tuple[int, str], _Canvas] = {}
+_CANVASES: dict[tuple[tuple[str, ...], str], _Canvas] = {}
+_DRAWING = threading.Lock()  # one figure per language is shared: one drawing at a time per process
+Names = tuple[str, ...]
+"""The four load types' names, in LoadType order, in the chart's language."""
 
 
-def _canvas(q: Questionnaire, lang: Lang) -> _Canvas:
-    key = (id(q), lang)
+def names(q: Questionnaire, lang: Lang) -> Names:
+    return tuple(q.types[t].name(lang) for t in LoadType)
+
+
+def _canvas(legend: Names, lang: Lang) -> _Canvas:
+    key = (legend, lang)
     if key not in _CANVASES:
-        _CANVASES[key] = _draw(q, lang)
+        _CANVASES[key] = _draw(legend, lang)
     return _CANVASES[key]
 
 
-def _draw(q: Questionnaire, lang: Lang) -> _Canvas:
+def _draw(legend: Names, lang: Lang) -> _Canvas:
     fig = Figure(figsize=(7, 3.2), dpi=80)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0.14, 0.14, 0.52, 0.76))
-    lines = [ax.plot([], [], marker="o", label=q.types[t].name(lang), animated=True)[0] for t in LoadType]
+    lines = [ax.plot([], [], marker="o", label=name, animated=True)[0] for name in legend]
     t = summary_texts()
     ax.set_yticks([0, 1, 2], [t(f"chart_{b}", lang) for b in LEVEL])
     ax.set_ylim(-0.3, 2.3)
@@ -53,8 +68,19 @@ def _draw(q: Questionnaire, lang: Lang) -> _Canvas:
 
 
 def band_chart(q: Questionnaire, history: Sequence[tuple[str, Mapping[str, str]]], lang: Lang) -> bytes:
-    """PNG of bands per type over weeks; `history` is (week, {type: band}) oldest first."""
-    fig, canvas, lines, background = _canvas(q, lang)
+    """PNG of bands per type over weeks; `history` is (week, {type: band}) oldest first. Draws
+    in the calling thread: in the worker, `render` instead."""
+    return draw(names(q, lang), history, lang)
+
+
+def draw(legend: Names, history: Sequence[tuple[str, Mapping[str, str]]], lang: Lang) -> bytes:
+    """`band_chart` from the types' names alone (what a pool process is sent)."""
+    with _DRAWING:
+        return _drawn(legend, history, lang)
+
+
+def _drawn(legend: Names, history: Sequence[tuple[str, Mapping[str, str]]], lang: Lang) -> bytes:
+    fig, canvas, lines, background = _canvas(legend, lang)
     ax = fig.axes[0]
     canvas.restore_region(background)  # type: ignore[no-untyped-call]
     weeks = [w for w, _ in history]
@@ -82,3 +108,49 @@ def compact(png: bytes, colors: int = 16) -> bytes:
         out = io.BytesIO()
         small.save(out, "PNG", optimize=True)
     return out.getvalue()
+
+
+T = TypeVar("T")
+_POOL: concurrent.futures.Executor | None = None
+_POOL_SIZE: int | None = None
+
+
+def configure(processes: int | None) -> None:
+    """How many processes draw charts (None: one per core; 0: a thread of this process)."""
+    global _POOL_SIZE
+    _POOL_SIZE = processes
+
+
+def _pool() -> concurrent.futures.Executor:
+    global _POOL
+    if _POOL is None:
+        size = (os.cpu_count() or 1) if _POOL_SIZE is None else _POOL_SIZE
+        if size <= 0:
+            _POOL = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chart")
+        else:  # forkserver: a clean child, not a fork of a process with an event loop and threads
+            _POOL = concurrent.futures.ProcessPoolExecutor(
+                size, mp_context=multiprocessing.get_context("forkserver")
+            )
+    return _POOL
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_pool(), fn, *args)
+
+
+async def render(q: Questionnaire, history: Sequence[tuple[str, Mapping[str, str]]], lang: Lang) -> bytes:
+    """`band_chart`, drawn in the chart pool: the event loop goes on meanwhile."""
+    return await _off_loop(draw, names(q, lang), [(w, dict(b)) for w, b in history], lang)
+
+
+async def shrink(png: bytes) -> bytes:
+    """`compact`, in the chart pool."""
+    return await _off_loop(compact, png)
+
+
+def shutdown() -> None:
+    """Stop the pool (at the worker's end); the next `render` starts a new one."""
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=False, cancel_futures=True)
+        _POOL = None

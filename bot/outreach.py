@@ -21,6 +21,7 @@ import hmac
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flows import engine, keys
 from flows.schedule import allowed, next_allowed
@@ -30,6 +31,9 @@ from .background import repeating
 from .metrics import INVITATIONS, QUEUE_DEPTH
 from .platform import Member, Outreach, Retry
 from .runtime import Runtime
+
+if TYPE_CHECKING:
+    from .weekly import Poster
 
 log = logging.getLogger("ruhepuls.outreach")
 GIVE_UP_AFTER = 5
@@ -273,11 +277,17 @@ async def tidy(outreach: dict[str, Outreach]) -> None:
             log.error("%s housekeeping failed: %s", name, type(exc).__name__)
 
 
-async def summaries(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
-    from .weekly import run_due
+def poster(outreach: dict[str, Outreach]) -> Poster:
+    """Posts a weekly summary with the team's platform."""
 
-    async def poster(team: Team, text: str, chart: bytes | None) -> bool:
+    async def post(team: Team, text: str, chart: bytes | None) -> bool:
         sender = outreach.get(team.platform)
         return sender is not None and await sender.post_summary(team, text, chart)
 
-    await run_due(rt, now, poster)
+    return post
+
+
+async def summaries(rt: Runtime, outreach: dict[str, Outreach], now: datetime) -> None:
+    from .weekly import run_due
+
+    await run_due(rt, now, poster(outreach))

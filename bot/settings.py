@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(32, ge=1, le=1000, validation_alias="RUHEPULS_WORKER_CONCURRENCY")
     """Jobs one worker process runs at once (teams served side by side; the shared limiter keeps
     every platform's rate however many run)."""
+    chart_processes: int | None = Field(None, ge=0, le=64, validation_alias="RUHEPULS_CHART_PROCESSES")
+    """Processes that draw the weekly charts beside a worker (unset: one per core; 0: a thread
+    of the worker): drawing one takes 50-90 ms, never on the event loop."""
     send_lock_seconds: int = Field(30, ge=1, le=600, validation_alias="RUHEPULS_SEND_LOCK_SECONDS")
 
     public_url: str | None = Field(None, pattern=r"^https?://[^\s]+$", validation_alias="RUHEPULS_PUBLIC_URL")

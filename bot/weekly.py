@@ -30,7 +30,7 @@ from flows.publications import HistoryEntry, Posted
 from flows.schedule import DAYS, iso_week
 from flows.teams import Team
 
-from .chart import band_chart
+from .chart import render
 from .metrics import DUE_SUMMARIES, SUMMARIES
 from .runtime import Runtime
 from .texts import say
@@ -119,7 +119,7 @@ async def _chart(rt: Runtime, team: Team, week: str, p: Posted) -> bytes | None:
         return None
     history = [h for h in await rt.publications.history(team.id) if h.week < week]
     series = _chart_series(history, week, p.bands, frozenset(p.wide))
-    return band_chart(rt.conversations.config.questionnaire, series, team.language)
+    return await render(rt.conversations.config.questionnaire, series, team.language)
 
 
 async def _plan_line(rt: Runtime, team: Team) -> str:
@@ -233,23 +233,44 @@ async def preview(rt: Runtime, team_id: str, now: datetime) -> str | None:
     return None
 
 
-async def run_due(rt: Runtime, now: datetime, poster: Poster, concurrency: int = 16) -> None:
-    """Run every unit whose report week has no finished run yet, several at a time."""
+async def due_units(rt: Runtime, now: datetime) -> list[tuple[list[Team], str]]:
+    """Every unit whose report week has no finished run yet, with that week."""
     s = rt.settings
+    todo = [(u, report_week(u[0], now, s.summary_day, s.summary_hour)) for u in (await units(rt)).values()]
+    done = await rt.publications.runs_done([(u[0].id, w) for u, w in todo])
+    due = [(u, w) for (u, w), finished in zip(todo, done, strict=True) if not finished]
+    DUE_SUMMARIES.set(len(due))
+    return due
+
+
+async def run_counted(rt: Runtime, unit: list[Team], now: datetime, poster: Poster) -> None:
+    """`run_unit`, counted in the metrics; a failure is logged and left for the next run."""
+    try:
+        SUMMARIES.labels("posted" if await run_unit(rt, unit, now, poster) else "pending").inc()
+    except Exception as exc:  # one unit's trouble must not stop the others
+        SUMMARIES.labels("failed").inc()
+        log.error("weekly summary failed for a team: %s", type(exc).__name__)
+
+
+async def run_due(rt: Runtime, now: datetime, poster: Poster, concurrency: int = 16) -> None:
+    """Run every unit whose report week has no finished run yet, several at a time, in this
+    process (the worker runs each unit as a job of its own instead: bot.worker)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(unit: list[Team]) -> None:
         async with gate:
-            try:
-                SUMMARIES.labels("posted" if await run_unit(rt, unit, now, poster) else "pending").inc()
-            except Exception as exc:  # one unit's trouble must not stop the others
-                SUMMARIES.labels("failed").inc()
-                log.error("weekly summary failed for a team: %s", type(exc).__name__)
+            await run_counted(rt, unit, now, poster)
 
-    todo = [(u, report_week(u[0], now, s.summary_day, s.summary_hour)) for u in (await units(rt)).values()]
-    done = await rt.publications.runs_done([(u[0].id, w) for u, w in todo])
-    DUE_SUMMARIES.set(sum(1 for finished in done if not finished))
-    await asyncio.gather(*(one(u) for (u, _), finished in zip(todo, done, strict=True) if not finished))
+    await asyncio.gather(*(one(u) for u, _ in await due_units(rt, now)))
+
+
+async def unit_of(rt: Runtime, team_ids: list[str]) -> list[Team]:
+    """The unit a summary job was enqueued for, as the teams stand now (a removed team is left
+    out; a unit whose top-level team is gone or has become a child is no unit: [])."""
+    teams = [t for t in [await rt.teams.team(i) for i in team_ids] if t is not None]
+    if not teams or teams[0].id != team_ids[0] or teams[0].parent in {t.id for t in teams}:
+        return []
+    return teams
 
 
 async def run_unit(rt: Runtime, unit: list[Team], now: datetime, poster: Poster) -> bool:

@@ -6,6 +6,9 @@ worker processes, each running many jobs at once.
   keyed by the team, so a team has at most one job queued or running; and one job each for
   the invitations asked for again (`later`), the platforms' housekeeping (`tidy`) and the weekly
   summaries (`summaries`), which so never wait behind a Monday's invitations;
+- `summaries` enqueues one `summary` job per unit whose report week is not finished, keyed by
+  unit and week: the weekly run spreads over every worker, its charts drawn in a pool of
+  processes (bot.chart), never on an event loop;
 - `team` (also enqueued when an admin opens a round): closes the round when due, or sends its
   invitations or reminder within the team's sending hours, and puts the team back in the index
   at its next moment;
@@ -25,12 +28,14 @@ from datetime import UTC, datetime
 from saq import CronJob, Worker
 from saq.types import Context, PartialTimersDict
 
+from . import chart
 from .background import repeating
 from .logs import clamp
-from .outreach import later, serve_team, summaries, sweep, tidy
+from .outreach import later, poster, serve_team, sweep, tidy
 from .platform import Outreach, enabled, platforms
 from .runtime import TEAM_JOB, Runtime, runtime
 from .settings import Settings
+from .weekly import due_units, run_counted, unit_of
 
 log = logging.getLogger("ruhepuls.worker")
 
@@ -87,13 +92,33 @@ async def tidy_job(ctx: WorkerContext) -> None:
 
 
 async def summaries_job(ctx: WorkerContext) -> None:
-    """The weekly summaries, telling saq every third of HEARTBEAT_SECONDS that it is alive."""
+    """One `summary` job per unit whose report week has no finished run (a unit's job is
+    enqueued once per week: its key holds while it is queued, running or just done)."""
+    rt: Runtime = ctx["rt"]
+    for unit, week in await due_units(rt, _now()):
+        await rt.queue.enqueue(
+            "summary",
+            team_ids=[t.id for t in unit],
+            key=f"summary:{unit[0].id}:{week}",
+            timeout=600,
+            heartbeat=HEARTBEAT_SECONDS,
+        )
+
+
+async def summary_job(ctx: WorkerContext, *, team_ids: list[str]) -> None:
+    """One unit's weekly summaries, telling saq every third of HEARTBEAT_SECONDS that it is
+    alive (a dead worker's job is taken over within a minute, not its 600 s timeout)."""
+    rt: Runtime = ctx["rt"]
+    unit = await unit_of(rt, team_ids)
+    if not unit:
+        return
+    post = poster(ctx["outreach"])
     job = ctx.get("job")
     if job is None:
-        await summaries(ctx["rt"], ctx["outreach"], _now())
+        await run_counted(rt, unit, _now(), post)
         return
-    async with repeating(job.update, HEARTBEAT_SECONDS / 3, "summaries heartbeat", wait_first=True):
-        await summaries(ctx["rt"], ctx["outreach"], _now())
+    async with repeating(job.update, HEARTBEAT_SECONDS / 3, "summary heartbeat", wait_first=True):
+        await run_counted(rt, unit, _now(), post)
 
 
 async def sweep_job(ctx: WorkerContext) -> None:
@@ -112,6 +137,7 @@ def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker[WorkerCon
             ("later", later_job),
             ("tidy", tidy_job),
             ("summaries", summaries_job),
+            ("summary", summary_job),
         ],
         cron_jobs=[
             CronJob(tick_job, cron=rt.settings.tick_cron, timeout=60),
@@ -131,8 +157,12 @@ def run_worker(settings: Settings) -> None:
 
             if serve(settings.metrics_port, settings.host) is None:
                 log.info("metrics port %d is served by another process here", settings.metrics_port)
+        chart.configure(settings.chart_processes)
         async with runtime(settings) as rt, outreach_for(rt) as outreach:
             log.info("worker running (%s)", ", ".join(sorted(outreach)) or "no platform configured")
-            await build_worker(rt, outreach).start()  # returns on SIGINT or SIGTERM
+            try:
+                await build_worker(rt, outreach).start()  # returns on SIGINT or SIGTERM
+            finally:
+                chart.shutdown()
 
     asyncio.run(main())

@@ -21,7 +21,7 @@ from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.client import web_client
 from bot.slack.outreach import SlackOutreach
-from bot.worker import build_worker, tick_job
+from bot.worker import build_worker, summaries_job, tick_job
 from flows.schedule import next_allowed
 from flows.teams import Team
 
@@ -102,6 +102,39 @@ async def test_the_scheduler_enqueues_one_job_per_due_team(rt: Runtime) -> None:
     assert teams == ["t0", "t1", "t2"], keys
     assert sum(":team:" in k for k in keys) == 3, "one job per team, however often the tick runs"
     assert {"later", "tidy", "summaries"} <= {k.rsplit(":", 1)[-1] for k in keys}
+
+
+async def test_the_weekly_run_is_one_job_per_unit_and_week(rt: Runtime) -> None:
+    """The summaries job only schedules: each unit (a top-level team and its children) is a job
+    of its own, so the weekly run spreads over every worker; scheduling again adds none."""
+    ids = await _teams(rt, 4)
+    await rt.teams.save_team(Team(id="child", name="child", platform="slack", channel="CX", parent=ids[0]))
+    ctx: Any = {"rt": rt, "outreach": {}}
+    await summaries_job(ctx)
+    await summaries_job(ctx)
+    queue: Any = rt.queue
+    keys = [k.decode() for k in await queue.redis.zrange(queue.namespace("incomplete"), 0, -1)]
+    units = sorted(k.split(":summary:", 1)[1].rsplit(":", 1)[0] for k in keys if ":summary:" in k)
+    assert units == ids, "one job per unit (the child is in t0's), however often it is scheduled"
+    job = await queue.job(queue.job_key_from_id(next(k for k in keys if ":summary:t0:" in k)))
+    assert job is not None and job.kwargs["team_ids"] == ["t0", "child"]
+
+
+async def test_charts_are_drawn_in_another_process_exactly_as_in_this_one() -> None:
+    import os
+
+    from bot import chart
+    from classifier import default
+
+    q = default()
+    series = [("2026-W47", {"A": "kaum", "B": "deutlich"}), ("2026-W48", {"A": "teilweise", "B": "deutlich"})]
+    chart.configure(1)
+    try:
+        assert await chart._off_loop(os.getpid) != os.getpid(), "not on this process's event loop"
+        assert await chart.render(q, series, "de") == chart.band_chart(q, series, "de")
+    finally:
+        chart.shutdown()
+        chart.configure(None)
 
 
 class _Failing:

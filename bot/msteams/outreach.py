@@ -144,9 +144,9 @@ class TeamsOutreach:
         form = measure_form(team.id, choices, team.language)
         report = report_button(await summary_link(self.rt, team.id, team.language), team.language)
         if chart is not None:
-            from ..chart import compact
+            from ..chart import shrink
 
-            chart = compact(chart)
+            chart = await shrink(chart)
 
         def activity(with_chart: bool) -> MessageActivityInput:
             return MessageActivityInput().add_card(
