@@ -591,6 +591,83 @@ async def monday(stack: Stack, teams: int, members: int, concurrency: int) -> di
     }
 
 
+async def monday_workers(stack: Stack, teams: int, members: int, workers: int) -> dict[str, Any]:
+    """A Monday 08:00 as it runs in production: `workers` real `ruhepuls worker` processes (their
+    tick every second) serve `teams` teams of `members` whose rounds are due, and every unit's
+    weekly summary is due too, against a fake Slack that answers 429 past Slack's published
+    limits and takes LATENCY per post. Measured from the first post to the last invitation;
+    the summaries must all be out while invitations are still going."""
+    from bot.runtime import runtime
+    from bot.settings import Settings
+    from flows.teams import Team
+
+    port = free_port()
+    fake = stack._spawn([sys.executable, "-m", "bench.fake_slack", "--port", str(port), "--limits"])
+    wait_port(port)
+    url = f"http://127.0.0.1:{port}"
+
+    def post(path: str, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        urllib.request.urlopen(urllib.request.Request(f"{url}{path}", data=data, method="POST"))
+
+    for k in range(teams):
+        post("/_members", {"channel": f"CMON{k}", "members": [f"N{k:04d}x{m:03d}" for m in range(members)]})
+    post("/_latency", {"seconds": LATENCY})
+    env = {
+        "REDIS_URL": stack.redis_url,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": f"{url}/api/",
+        "RUHEPULS_SECRET": PSEUDONYM_SECRET,
+        "RUHEPULS_QUIET_HOURS": "24-0",
+        "RUHEPULS_WORKDAYS": "mon-sun",
+        "RUHEPULS_TICK_CRON": "* * * * * *",
+        "RUHEPULS_LOG_LEVEL": "WARNING",
+    }
+    settings = Settings(**env)  # type: ignore[arg-type]
+    async with runtime(settings) as rt:
+        await rt.redis.flushdb()
+        now = datetime.now(UTC)  # rounds opened before the last report time: summaries are due
+        for k in range(teams):
+            await rt.teams.save_team(
+                Team(id=f"m{k}", name=f"M{k}", platform="slack", channel=f"CMON{k}", lead_channel=f"LMON{k}")
+            )
+            await rt.teams.open_round(f"m{k}", now - timedelta(days=8), now + timedelta(days=14))
+    procs = [stack._spawn([sys.executable, "-m", "bot", "worker"], **env) for _ in range(workers)]
+    everyone = teams * members
+    per_channel: dict[str, int] = {}
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        per_channel = json.loads(urllib.request.urlopen(f"{url}/_posts").read())
+        if sum(1 for c in per_channel if c.startswith("N")) >= everyone:  # posted to user ids
+            break
+        await asyncio.sleep(0.2)
+    at = json.loads(urllib.request.urlopen(f"{url}/_posted_at").read())
+    stats = json.loads(urllib.request.urlopen(f"{url}/_stats").read())
+    for p in (*procs, fake):
+        p.terminate()
+        p.wait(10)
+    first = min(at.values(), default=None)
+    invited = [t for c, t in at.items() if c.startswith("N")]
+    leads = [t for c, t in at.items() if c.startswith("LMON")]
+    invited_at = max(invited) if len(invited) >= everyone else None
+    summaries_at = max(leads) if len(leads) >= teams else None
+    bound = max(0, teams - 20) / (100 / 60) + LATENCY
+    took = (invited_at - first) if invited_at is not None and first is not None else None
+    return {
+        "workers": workers,
+        "teams": teams,
+        "members": everyone,
+        "bound_seconds": round(bound, 1),
+        "seconds": round(took, 1) if took is not None else None,
+        "vs_bound": round(took / bound, 2) if took is not None else None,
+        "summaries_seconds": round(summaries_at - first, 1) if summaries_at and first else None,
+        "summaries_before_last_invitation": bool(summaries_at and invited_at and summaries_at < invited_at),
+        "duplicates": sum(n - 1 for n in per_channel.values() if n > 1),
+        "refused_429": stats.get("429"),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--quick", action="store_true", help="short runs (for a smoke test), not for figures")
@@ -658,6 +735,8 @@ def _monday(stack: Stack, quick: bool) -> dict[str, Any]:
     return {
         "serial": asyncio.run(monday(stack, teams, members, concurrency=1)),
         "jobs": asyncio.run(monday(stack, teams, members, concurrency=32)),
+        "one_worker": asyncio.run(monday_workers(stack, teams, members, workers=1)),
+        "two_workers": asyncio.run(monday_workers(stack, teams, members, workers=2)),
     }
 
 
@@ -739,6 +818,19 @@ TARGETS = (
     Target("Monday: invitations sent twice", _at("monday", "jobs", "duplicates"), "<=", 0),
     Target(
         "Monday: time to invite everyone / Slack's own bound", _at("monday", "jobs", "vs_bound"), "<=", 1.2
+    ),
+    Target(
+        "Monday, 1 worker process: / Slack's own bound", _at("monday", "one_worker", "vs_bound"), "<=", 1.2
+    ),
+    Target(
+        "Monday, 2 worker processes: / Slack's own bound", _at("monday", "two_workers", "vs_bound"), "<=", 1.2
+    ),
+    Target("Monday, 2 workers: invitations sent twice", _at("monday", "two_workers", "duplicates"), "<=", 0),
+    Target(
+        "Monday, 2 workers: summaries out before the last invitation",
+        _at("monday", "two_workers", "summaries_before_last_invitation"),
+        ">=",
+        1,
     ),
 )
 

@@ -30,6 +30,7 @@ LIMITS = {
     "chat.update": (50 / 60, 10),
     "chat.delete": (50 / 60, 10),
     "conversations.open": (100 / 60, 20),
+    "conversations.members": (100 / 60, 20),
     "chat.postMessage": (1.0, 3),
 }
 enforce = False
@@ -51,6 +52,8 @@ def _limited(method: str, params: dict[str, Any]) -> float:
 
 
 members: dict[str, list[str]] = {}
+posted_at: dict[str, float] = {}
+"""Channel -> when the first post there arrived (wall clock)."""
 ts = itertools.count(1)
 
 
@@ -108,6 +111,7 @@ async def api(request: Request) -> Response:
         if latency["seconds"]:
             await asyncio.sleep(latency["seconds"])  # the way to Slack and back
         posts[str(params.get("channel"))] += 1
+        posted_at.setdefault(str(params.get("channel")), time.time())
         return JSONResponse({"ok": True, "channel": params.get("channel"), "ts": f"1.{next(ts)}"})
     if method == "files.getUploadURLExternal":
         fid = f"F{next(ts)}"
@@ -151,6 +155,10 @@ async def set_latency(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def first_posts(request: Request) -> Response:
+    return JSONResponse(posted_at)
+
+
 async def per_channel(request: Request) -> Response:
     return JSONResponse(dict(posts))
 
@@ -158,6 +166,7 @@ async def per_channel(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     calls.clear()
     posts.clear()
+    posted_at.clear()
     return JSONResponse({"ok": True})
 
 
@@ -171,6 +180,7 @@ app = Starlette(
         Route("/_arrivals", arrived),
         Route("/_members", set_members, methods=["POST"]),
         Route("/_posts", per_channel),
+        Route("/_posted_at", first_posts),
         Route("/_latency", set_latency, methods=["POST"]),
     ]
 )

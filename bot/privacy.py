@@ -69,7 +69,7 @@ def data_sheet(
     higher = k_exh is not None and k_exh > s.min_group_size
     exh_name = q.types[exhaustion_item.type].name
     t = privacy_texts()
-    shared = s.external_redis and not s.session_redis_url
+    shared = s.external_redis and not (s.session_redis_url or s.session_sentinel_list)
 
     def one(lg: Lang) -> str:
         extra = "".join(f"\n\n{line}" for line in said(lg))

@@ -191,7 +191,7 @@ def connect_sentinel(sentinels: list[tuple[str, int]], master: str, timeout: flo
     command asks them again (the retry above covers the moment in between)."""
     from redis.asyncio.sentinel import Sentinel
 
-    sentinel = Sentinel(sentinels, socket_timeout=min(timeout, 0.5), socket_connect_timeout=0.5)  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(sentinels, socket_timeout=min(timeout, 0.5), socket_connect_timeout=0.5)  # type: ignore[no-untyped-call,unused-ignore]
     client: Redis = sentinel.master_for(master, max_connections=MAX_CONNECTIONS * 4, **_resilience(timeout))
     return client
 
@@ -240,7 +240,11 @@ async def runtime(settings: Settings, clock: Callable[[], datetime] | None = Non
             connect_cluster(url, settings.redis_timeout) if cluster else connect(url, settings.redis_timeout)
         )
     sessions = redis
-    if sessions_url:  # a server of its own for surveys in progress: a plain Redis or a Cluster
+    if settings.session_sentinel_list and settings.external_redis:  # its own, through Sentinel
+        sessions = connect_sentinel(
+            settings.session_sentinel_list, settings.session_sentinel_master, settings.redis_timeout
+        )
+    elif sessions_url:  # a server of its own for surveys in progress: a plain Redis or a Cluster
         sessions = (
             connect_cluster(sessions_url, settings.redis_timeout)
             if await is_cluster(sessions_url)

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     session_redis_url: str | None = Field(None, validation_alias="RUHEPULS_SESSION_REDIS_URL")
     """Surveys in progress; point it at a Redis without AOF/RDB so answers never reach a disk (a
     plain Redis or a Cluster, told apart at start)."""
+    session_sentinels: str | None = Field(None, validation_alias="RUHEPULS_SESSION_SENTINELS")
+    """`host:port,host:port`: find the sessions Redis through Sentinel (instead of
+    RUHEPULS_SESSION_REDIS_URL), under RUHEPULS_SESSION_SENTINEL_MASTER."""
+    session_sentinel_master: str = Field("sessions", validation_alias="RUHEPULS_SESSION_SENTINEL_MASTER")
     redis_timeout: float = Field(0.8, gt=0, le=30, validation_alias="RUHEPULS_REDIS_TIMEOUT")
     """Seconds one Redis command may take before it is given up (retried once): with the retry
     a click is answered well inside Slack's three seconds whatever Redis does."""
@@ -157,12 +161,11 @@ class Settings(BaseSettings):
 
     @property
     def sentinels(self) -> list[tuple[str, int]]:
-        out = []
-        for part in (self.redis_sentinels or "").split(","):
-            host, _, port = part.strip().rpartition(":")
-            if host and port.isdigit():
-                out.append((host, int(port)))
-        return out
+        return _addresses(self.redis_sentinels)
+
+    @property
+    def session_sentinel_list(self) -> list[tuple[str, int]]:
+        return _addresses(self.session_sentinels)
 
     @property
     def external_redis(self) -> bool:
@@ -216,3 +219,13 @@ class Settings(BaseSettings):
             path.write_text(old.read_text() if old.exists() else secrets.token_hex(32))
         old.unlink(missing_ok=True)
         return path.read_text().strip().encode()
+
+
+def _addresses(raw: str | None) -> list[tuple[str, int]]:
+    """`host:port,host:port` as pairs (malformed parts left out)."""
+    out = []
+    for part in (raw or "").split(","):
+        host, _, port = part.strip().rpartition(":")
+        if host and port.isdigit():
+            out.append((host, int(port)))
+    return out

@@ -22,6 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -149,6 +153,54 @@ def build_worker(rt: Runtime, outreach: dict[str, Outreach]) -> Worker[WorkerCon
     )
 
 
+STOP_SECONDS = 10.0
+"""A worker told to stop (SIGTERM, SIGINT) is gone within this: its jobs are cancelled at once
+(saq), its clients closed; whatever then still holds the process (a platform client that does
+not close, a thread) is cut off. Every job is idempotent, so nothing is lost; a deploy or a
+scaler that waits for the process never waits longer."""
+
+
+def _bound_stop(seconds: float) -> None:
+    """From now on the process ends within `seconds`, whatever its event loop is doing."""
+
+    def cut() -> None:
+        time.sleep(seconds)
+        log.warning("worker did not stop within %.0f s; ending it", seconds)
+        logging.shutdown()
+        os._exit(1)
+
+    threading.Thread(target=cut, name="ruhepuls-stop-bound", daemon=True).start()
+
+
+async def work(worker: Worker[WorkerContext], stop_seconds: float = STOP_SECONDS) -> None:
+    """Run `worker` until SIGTERM or SIGINT, then stop it within `stop_seconds`. The signals are
+    this function's, not saq's, and plain signal handlers, not the event loop's: the bound is
+    armed the moment a signal arrives, even while a job holds the loop; the loop then cancels
+    the worker (saq cancels its jobs and cleans up)."""
+    loop = asyncio.get_running_loop()
+    worker.SIGNALS = []
+    running = asyncio.create_task(worker.start(), name="ruhepuls-worker")
+    stopping = False
+
+    def stop() -> None:
+        nonlocal stopping
+        if not stopping:  # a second signal changes nothing: saq's cleanup is not cut short
+            stopping = True
+            _bound_stop(stop_seconds)
+            loop.call_soon_threadsafe(running.cancel)
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    before = {signum: signal.signal(signum, lambda _signum, _frame: stop()) for signum in signals}
+    try:
+        await asyncio.wait([running])  # a stop before saq began: cancelled, and that is fine
+        if not running.cancelled():
+            running.result()
+    finally:
+        stop()  # the rest (clients, pools, the loop's own cleanup) has the same bound
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
 def run_worker(settings: Settings) -> None:
 
     async def main() -> None:
@@ -161,7 +213,7 @@ def run_worker(settings: Settings) -> None:
         async with runtime(settings) as rt, outreach_for(rt) as outreach:
             log.info("worker running (%s)", ", ".join(sorted(outreach)) or "no platform configured")
             try:
-                await build_worker(rt, outreach).start()  # returns on SIGINT or SIGTERM
+                await work(build_worker(rt, outreach))  # returns on SIGINT or SIGTERM
             finally:
                 chart.shutdown()
 

@@ -426,6 +426,52 @@ def _idle(redis_url: str, team_id: str) -> bool:
     )
 
 
+STUCK_WORKER = """
+import asyncio, sys, time
+from redis.asyncio import Redis
+from saq import Worker
+from saq.queue.redis import RedisQueue
+from bot.worker import work
+
+async def stuck(ctx):
+    print("stuck", flush=True)
+    time.sleep(300)  # a job that holds the event loop: a blocking call where none belongs
+
+async def main():
+    queue = RedisQueue(Redis.from_url(sys.argv[1]), name=sys.argv[2])
+    await queue.enqueue("stuck", timeout=600)
+    await work(Worker(queue, functions=[("stuck", stuck)]), stop_seconds=1)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_worker_told_to_stop_is_gone_within_its_bound_even_while_a_job_holds_the_loop(
+    redis_url: str, signum: signal.Signals
+) -> None:
+    """A deploy or a scaler that stops a worker never waits on it: the bound is armed by the
+    signal itself, so a job stuck in a blocking call (or a client that will not close) cannot
+    keep the process alive; its jobs are idempotent, so nothing is lost."""
+    queue = f"stuck-{signum.name}-{free_port()}"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", STUCK_WORKER, redis_url, queue],
+        env=python_env(),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None and worker.stdout.readline() == "stuck\n"
+        worker.send_signal(signum)
+        _, err = worker.communicate(timeout=60)  # without the bound: the job's 300 s
+    finally:
+        worker.kill()
+    assert worker.returncode == 1
+    assert "did not stop within 1 s; ending it" in err
+
+
 def _wait(predicate, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():

@@ -102,6 +102,47 @@ async def test_a_sentinel_failover_in_the_middle_of_a_survey_loses_no_answer(tmp
         await _round_and_summary(settings, fake)
 
 
+async def test_surveys_in_progress_on_their_own_redis_found_through_sentinel(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Issue 29: the sessions Redis behind Sentinel (RUHEPULS_SESSION_SENTINELS), beside a plain
+    data Redis: the answers live on the Sentinel's master, never on the data server, and a
+    failover in the middle of a survey loses none."""
+    fake = FakeSlack()
+    with sentinel_setup(tmp_path) as (master, replica, sentinel), FakeServer(fake, "/api") as api:
+        data = redis_sync.Redis.from_url(redis_url)
+        data.flushdb()
+        settings = Settings(
+            REDIS_URL=redis_url,
+            RUHEPULS_SESSION_SENTINELS=f"127.0.0.1:{sentinel}",
+            RUHEPULS_SESSION_SENTINEL_MASTER="mymaster",
+            RUHEPULS_SECRET="session-sentinel-secret",
+            SLACK_BOT_TOKEN="xoxb-s",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{api.url}/api/",
+            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+        )
+        async with running_app(settings) as base, httpx.AsyncClient(timeout=30) as http:
+            agent = SlackAgent(http, base, fake)
+            await agent.say("hallo")
+            await agent.click("Starten")
+            for label in A_DOMINANT[:4]:
+                await agent.click(label)
+            on_master = [k for k in redis_sync.Redis(port=master).keys("*") if b":s:" in k]
+            assert on_master, "the survey is on the Sentinel's master"
+            assert not [k for k in data.keys("*") if b":s:" in k], "and not on the data Redis"
+            redis_sync.Redis(port=sentinel).execute_command("SENTINEL", "FAILOVER", "mymaster")
+            s = redis_sync.Redis(port=sentinel)
+            deadline = time.monotonic() + 30
+            while s.sentinel_get_master_addr_by_name("mymaster")[1] != replica:
+                assert time.monotonic() < deadline, "no failover"
+                time.sleep(0.1)
+            for label in A_DOMINANT[4:]:
+                assert (await agent.click(label)).status_code == 200
+            assert "Konflikt ohne Rückendeckung" in agent.text(), "all twelve answers counted"
+            assert "nicht erreichbar" not in str(fake.calls)
+
+
 async def _round_and_summary(settings: Settings, fake: FakeSlack) -> None:
     """A round with invitations, ten people answering (two sums of five), and the weekly summary
     on this topology."""
