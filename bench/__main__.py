@@ -591,18 +591,31 @@ async def monday(stack: Stack, teams: int, members: int, concurrency: int) -> di
     }
 
 
-async def monday_workers(stack: Stack, teams: int, members: int, workers: int) -> dict[str, Any]:
+TELEGRAM_PER_SECOND = 30
+"""Telegram's bound: about 30 messages a second per bot (one a second per chat)."""
+TEAMS_PER_SECOND = 50
+"""Teams' bound: 50 requests a second per app and tenant, over every call."""
+TEAMS_TENANT = "bench-tenant"
+
+
+async def monday_workers(
+    stack: Stack, teams: int, members: int, workers: int, platform: str = "slack"
+) -> dict[str, Any]:
     """A Monday 08:00 as it runs in production: `workers` real `ruhepuls worker` processes (their
     tick every second) serve `teams` teams of `members` whose rounds are due, and every unit's
-    weekly summary is due too, against a fake Slack that answers 429 past Slack's published
-    limits and takes LATENCY per post. Measured from the first post to the last invitation;
-    the summaries must all be out while invitations are still going."""
+    weekly summary is due too, against a fake platform (Slack or Telegram) that answers 429 past
+    the platform's published limits and takes LATENCY per message. Measured from the first
+    message to the last invitation; the summaries must all be out while invitations are still
+    going. Slack's bound: the rosters (one conversations.members call per team, Tier 4: 100 a
+    minute after a burst of 20); Telegram's: everyone at 30 messages a second."""
     from bot.runtime import runtime
     from bot.settings import Settings
+    from flows.references import References
     from flows.teams import Team
 
     port = free_port()
-    fake = stack._spawn([sys.executable, "-m", "bench.fake_slack", "--port", str(port), "--limits"])
+    fake_module = f"bench.fake_{platform}"
+    fake = stack._spawn([sys.executable, "-m", fake_module, "--port", str(port), "--limits"])
     wait_port(port)
     url = f"http://127.0.0.1:{port}"
 
@@ -610,61 +623,111 @@ async def monday_workers(stack: Stack, teams: int, members: int, workers: int) -
         data = json.dumps(body).encode()
         urllib.request.urlopen(urllib.request.Request(f"{url}{path}", data=data, method="POST"))
 
-    for k in range(teams):
-        post("/_members", {"channel": f"CMON{k}", "members": [f"N{k:04d}x{m:03d}" for m in range(members)]})
-    post("/_latency", {"seconds": LATENCY})
-    env = {
+    def person(k: int, m: int) -> str:
+        """Where the invitation goes: a Slack user id, a Telegram user's (= private chat's) id,
+        the Teams personal chat the connector opens for a roster account."""
+        return {
+            "slack": f"N{k:04d}x{m:03d}",
+            "telegram": str(10_000_000 + k * 1000 + m),
+            "teams": f"a:chat-29:{k}x{m}",
+        }[platform]
+
+    def lead(k: int) -> str:
+        return {
+            "slack": f"LMON{k}",
+            "telegram": str(-1_000_000_000 - k),
+            "teams": f"19:lead{k}@thread.tacv2",
+        }[platform]
+
+    common = {
         "REDIS_URL": stack.redis_url,
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": f"{url}/api/",
         "RUHEPULS_SECRET": PSEUDONYM_SECRET,
         "RUHEPULS_QUIET_HOURS": "24-0",
         "RUHEPULS_WORKDAYS": "mon-sun",
         "RUHEPULS_TICK_CRON": "* * * * * *",
         "RUHEPULS_LOG_LEVEL": "WARNING",
     }
+    if platform == "slack":
+        for k in range(teams):
+            post("/_members", {"channel": f"CMON{k}", "members": [person(k, m) for m in range(members)]})
+        env = {
+            **common,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": f"{url}/api/",
+        }
+        bound = max(0, teams - 20) / (100 / 60) + LATENCY
+    elif platform == "telegram":
+        env = {**common, "TELEGRAM_BOT_TOKEN": "4242:bench", "TELEGRAM_API_URL": f"{url}/bot"}
+        bound = teams * members / TELEGRAM_PER_SECOND + LATENCY
+    else:
+        for k in range(teams):
+            roster = [[f"29:{k}x{m}", f"e{k:04d}{m:03d}"] for m in range(members)]
+            post("/_roster", {"team": f"19:team{k}@thread.tacv2", "members": roster})
+        env = {
+            **common,
+            "TEAMS_APP_ID": "00000000-0000-4000-8000-00000000be9c",
+            "TEAMS_TENANT_ID": TEAMS_TENANT,
+            "TEAMS_TOKEN_PROVIDER": "bench.fake_teams:bot_token",
+        }
+        # every call counts against the app and tenant: a roster page per team, then a personal
+        # chat opened and a card sent per person (the first Monday: no chat stored yet)
+        bound = (teams + 2 * teams * members) / TEAMS_PER_SECOND + LATENCY
+    post("/_latency", {"seconds": LATENCY})
     settings = Settings(**env)  # type: ignore[arg-type]
     async with runtime(settings) as rt:
         await rt.redis.flushdb()
         now = datetime.now(UTC)  # rounds opened before the last report time: summaries are due
         for k in range(teams):
-            await rt.teams.save_team(
-                Team(id=f"m{k}", name=f"M{k}", platform="slack", channel=f"CMON{k}", lead_channel=f"LMON{k}")
-            )
+            channel = {"slack": f"CMON{k}", "telegram": None, "teams": f"19:team{k}@thread.tacv2"}[platform]
+            team = Team(id=f"m{k}", name=f"M{k}", platform=platform, channel=channel, lead_channel=lead(k))
+            if platform == "telegram":  # members are those who joined by the team's link
+                await rt.teams.save_team(team, join_link=True)
+                code = await rt.teams.members.join_link(team.id)
+                for m in range(members):
+                    await rt.teams.members.join(code, person(k, m), rt.person("telegram", person(k, m)))
+            else:
+                await rt.teams.save_team(team)
+            if platform == "teams":  # the app installed in the team: what its install event stores
+                refs = References(rt.redis, rt.secret, "teams")
+                for conversation in (str(channel), lead(k)):
+                    await refs.save("team", conversation, {"svc": f"{url}/teams/", "tenant": TEAMS_TENANT})
             await rt.teams.open_round(f"m{k}", now - timedelta(days=8), now + timedelta(days=14))
     procs = [stack._spawn([sys.executable, "-m", "bot", "worker"], **env) for _ in range(workers)]
-    everyone = teams * members
-    per_channel: dict[str, int] = {}
+    everyone = {person(k, m) for k in range(teams) for m in range(members)}
+    leads = {lead(k) for k in range(teams)}
+    per_chat: dict[str, int] = {}
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
-        per_channel = json.loads(urllib.request.urlopen(f"{url}/_posts").read())
-        if sum(1 for c in per_channel if c.startswith("N")) >= everyone:  # posted to user ids
+        per_chat = json.loads(urllib.request.urlopen(f"{url}/_posts").read())
+        if sum(1 for c in per_chat if c in everyone) >= len(everyone):
             break
         await asyncio.sleep(0.2)
     at = json.loads(urllib.request.urlopen(f"{url}/_posted_at").read())
     stats = json.loads(urllib.request.urlopen(f"{url}/_stats").read())
+    refused = json.loads(urllib.request.urlopen(f"{url}/_refused").read())
     for p in (*procs, fake):
         p.terminate()
-        p.wait(10)
+        p.wait(15)
     first = min(at.values(), default=None)
-    invited = [t for c, t in at.items() if c.startswith("N")]
-    leads = [t for c, t in at.items() if c.startswith("LMON")]
-    invited_at = max(invited) if len(invited) >= everyone else None
-    summaries_at = max(leads) if len(leads) >= teams else None
-    bound = max(0, teams - 20) / (100 / 60) + LATENCY
+    invited = [t for c, t in at.items() if c in everyone]
+    summaries = [t for c, t in at.items() if c in leads]
+    invited_at = max(invited) if len(invited) >= len(everyone) else None
+    summaries_at = max(summaries) if len(summaries) >= teams else None
     took = (invited_at - first) if invited_at is not None and first is not None else None
     return {
+        "platform": platform,
         "workers": workers,
         "teams": teams,
-        "members": everyone,
+        "members": len(everyone),
         "bound_seconds": round(bound, 1),
         "seconds": round(took, 1) if took is not None else None,
         "vs_bound": round(took / bound, 2) if took is not None else None,
         "summaries_seconds": round(summaries_at - first, 1) if summaries_at and first else None,
         "summaries_before_last_invitation": bool(summaries_at and invited_at and summaries_at < invited_at),
-        "duplicates": sum(n - 1 for n in per_channel.values() if n > 1),
-        "refused_429": stats.get("429"),
+        "duplicates": sum(n - 1 for n in per_chat.values() if n > 1),
+        "refused_429": stats.get("429", 0),
+        "refused_twice": sum(1 for n in refused.values() if n > 1),  # the same chat's message again
     }
 
 
@@ -737,6 +800,12 @@ def _monday(stack: Stack, quick: bool) -> dict[str, Any]:
         "jobs": asyncio.run(monday(stack, teams, members, concurrency=32)),
         "one_worker": asyncio.run(monday_workers(stack, teams, members, workers=1)),
         "two_workers": asyncio.run(monday_workers(stack, teams, members, workers=2)),
+        # Telegram's bound is everyone at 30 a second: fewer people, the same seconds
+        "telegram_one_worker": asyncio.run(monday_workers(stack, teams // 2, members, 1, "telegram")),
+        "telegram_two_workers": asyncio.run(monday_workers(stack, teams // 2, members, 2, "telegram")),
+        # Teams' bound: a roster page per team, then a chat opened and a card sent per person, at 50 a second
+        "teams_one_worker": asyncio.run(monday_workers(stack, teams // 2, members, 1, "teams")),
+        "teams_two_workers": asyncio.run(monday_workers(stack, teams // 2, members, 2, "teams")),
     }
 
 
@@ -749,6 +818,9 @@ def monday_only(quick: bool) -> None:
     finally:
         stack.close()
     print(json.dumps(result, indent=2))
+    missed = check_targets({"monday": result}, prefix="Monday")
+    if missed and not quick:
+        sys.exit(f"bench: {len(missed)} target(s) missed: {'; '.join(missed)}")
 
 
 def _at(*path: str) -> Callable[[dict[str, Any]], Any]:
@@ -826,8 +898,45 @@ TARGETS = (
         "Monday, 2 worker processes: / Slack's own bound", _at("monday", "two_workers", "vs_bound"), "<=", 1.2
     ),
     Target("Monday, 2 workers: invitations sent twice", _at("monday", "two_workers", "duplicates"), "<=", 0),
+    Target("Monday, 2 workers: a post refused twice", _at("monday", "two_workers", "refused_twice"), "<=", 0),
+    *(
+        target
+        for name, platform in (("Telegram", "telegram"), ("Teams", "teams"))
+        for target in (
+            Target(
+                f"Monday on {name}, 1 worker: / {name}'s own bound",
+                _at("monday", f"{platform}_one_worker", "vs_bound"),
+                "<=",
+                1.2,
+            ),
+            Target(
+                f"Monday on {name}, 2 workers: / {name}'s own bound",
+                _at("monday", f"{platform}_two_workers", "vs_bound"),
+                "<=",
+                1.2,
+            ),
+            Target(
+                f"Monday on {name}, 2 workers: sent twice",
+                _at("monday", f"{platform}_two_workers", "duplicates"),
+                "<=",
+                0,
+            ),
+            Target(
+                f"Monday on {name}, 2 workers: refused twice",
+                _at("monday", f"{platform}_two_workers", "refused_twice"),
+                "<=",
+                0,
+            ),
+            Target(
+                f"Monday on {name}, 2 workers: summaries first",
+                _at("monday", f"{platform}_two_workers", "summaries_before_last_invitation"),
+                ">=",
+                1,
+            ),
+        )
+    ),
     Target(
-        "Monday, 2 workers: summaries out before the last invitation",
+        "Monday, 2 workers: summaries first",
         _at("monday", "two_workers", "summaries_before_last_invitation"),
         ">=",
         1,
@@ -835,11 +944,12 @@ TARGETS = (
 )
 
 
-def check_targets(r: dict[str, Any]) -> list[str]:
-    """Print every target with its figure; return the names of those missed."""
+def check_targets(r: dict[str, Any], prefix: str = "") -> list[str]:
+    """Print every target (whose name begins with `prefix`) with its figure; return the names
+    of those missed."""
     print("\n  targets")
     missed = []
-    for t in TARGETS:
+    for t in (t for t in TARGETS if t.name.startswith(prefix)):
         met = t.met(r)
         verdict = "not measured" if met is None else "met" if met else "MISSED"
         print(f"  {t.name:<58} {t.value(r)!s:>10} {t.op} {t.limit:<6} {verdict}")

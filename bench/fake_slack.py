@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bench.gcra import Gcra
+
 calls: Counter[str] = Counter()
 posts: Counter[str] = Counter()
 latency = {"seconds": 0.0}
@@ -26,31 +28,26 @@ latency = {"seconds": 0.0}
 """chat.postMessage calls per channel (a second post to one DM is a duplicate)."""
 arrivals: dict[str, float] = {}
 """Response URL path -> when the card arrived (wall clock), for click-to-card times."""
-LIMITS = {
+LIMITS: dict[str, tuple[float, int]] = {
     "chat.update": (50 / 60, 10),
     "chat.delete": (50 / 60, 10),
     "conversations.open": (100 / 60, 20),
     "conversations.members": (100 / 60, 20),
     "chat.postMessage": (1.0, 3),
 }
-enforce = False
-_tat: dict[str, float] = {}
+limits = Gcra(enforce=False)
 
 
 def _limited(method: str, params: dict[str, Any]) -> float:
-    """Seconds to wait when the call exceeds Slack's published limit (GCRA); 0 within it."""
-    if not enforce or method not in LIMITS:
+    """Seconds to wait when the call exceeds Slack's published limit; 0 within it."""
+    if method not in LIMITS:
         return 0.0
-    rate, burst = LIMITS[method]
     key = method + (f":{params.get('channel')}" if method == "chat.postMessage" else "")
-    now, interval = time.monotonic(), 1 / rate
-    tat = max(_tat.get(key, now), now)
-    if tat - now > interval * (burst - 1) + 1e-6:
-        return tat - interval * (burst - 1) - now
-    _tat[key] = tat + interval
-    return 0.0
+    return limits.take([(key, LIMITS[method])])
 
 
+refused: Counter[str] = Counter()
+"""429s per channel for chat.postMessage (a post refused twice: the bot did not wait as told)."""
 members: dict[str, list[str]] = {}
 posted_at: dict[str, float] = {}
 """Channel -> when the first post there arrived (wall clock)."""
@@ -75,6 +72,8 @@ async def api(request: Request) -> Response:
     wait = _limited(method, params)
     if wait > 0:
         calls["429"] += 1
+        if method == "chat.postMessage":
+            refused[str(params.get("channel"))] += 1
         return JSONResponse(
             {"ok": False, "error": "ratelimited"},
             status_code=429,
@@ -159,6 +158,10 @@ async def first_posts(request: Request) -> Response:
     return JSONResponse(posted_at)
 
 
+async def refusals(request: Request) -> Response:
+    return JSONResponse(dict(refused))
+
+
 async def per_channel(request: Request) -> Response:
     return JSONResponse(dict(posts))
 
@@ -167,6 +170,7 @@ async def reset(request: Request) -> Response:
     calls.clear()
     posts.clear()
     posted_at.clear()
+    refused.clear()
     return JSONResponse({"ok": True})
 
 
@@ -180,6 +184,7 @@ app = Starlette(
         Route("/_arrivals", arrived),
         Route("/_members", set_members, methods=["POST"]),
         Route("/_posts", per_channel),
+        Route("/_refused", refusals),
         Route("/_posted_at", first_posts),
         Route("/_latency", set_latency, methods=["POST"]),
     ]
@@ -190,5 +195,5 @@ if __name__ == "__main__":
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--limits", action="store_true", help="answer 429 as Slack does past its limits")
     args = ap.parse_args()
-    enforce = args.limits
+    limits.enforce = args.limits
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)

@@ -5,15 +5,18 @@ a card with its chart in the lead channel.
 Only service URLs stored from verified activities are used (`flows.references`). A member
 without a stored personal chat gets one created (which Teams allows only where the app is
 installed for them); a 403 or 404 marks them unreachable: counted for the admin, never named.
-Calls go through the shared limiter (per conversation as Teams limits a thread, and per bot).
+Calls go through the shared limiter: every call per app and tenant, messages also per
+conversation, as Teams limits a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
+from typing import TypeVar
 
 from flows import messages as msg
 from flows.limits import Limiter, Rate
@@ -30,10 +33,13 @@ from .sdk import Sdk
 from .settings import TeamsSettings
 
 log = logging.getLogger("ruhepuls.outreach")
+T = TypeVar("T")
 
 PER_CONVERSATION = Rate(2, burst=7)
 """Teams allows a bot about 7 messages a second, 60 in 30 seconds, per conversation."""
-PER_BOT = Rate(30, burst=30)
+PER_APP_TENANT = Rate(50, burst=50)
+"""Teams' global limit: 50 requests a second per app and tenant, over every call (messages,
+new personal chats, roster pages)."""
 
 
 CARD_BYTES = 27_000
@@ -49,17 +55,26 @@ class TeamsOutreach:
         self.limiter = Limiter(rt.sessions, rt.secret)
         self.app_id = str(rt.settings.section(TeamsSettings).app_id)
 
-    async def _pace(self, conversation: str, tenant: str) -> None:
-        """Teams limits a bot per app *and tenant*, and per conversation."""
+    def _paced(
+        self, conversation: str | None, tenant: str, make: Callable[[], Awaitable[T]]
+    ) -> Callable[[], Awaitable[T]]:
+        """`make`, each attempt (a retry after a 429 too) through the limiter first."""
+
+        async def attempt() -> T:
+            await self._pace(conversation, tenant)
+            return await make()
+
+        return attempt
+
+    async def _pace(self, conversation: str | None, tenant: str) -> None:
+        """Teams limits a bot per app *and tenant* over every call (sends, new personal chats,
+        roster pages), and its messages per conversation."""
         scope = f"{self.app_id}.{tenant}" if tenant else self.app_id
-        overall = self.limiter.bucket("teams", scope, "send")
-        thread = self.limiter.bucket("teams", scope, "send", conversation)
-        await asyncio.sleep(
-            max(
-                await self.limiter.reserve(overall, PER_BOT),
-                await self.limiter.reserve(thread, PER_CONVERSATION),
-            )
-        )
+        waits = [await self.limiter.reserve(self.limiter.bucket("teams", scope, "send"), PER_APP_TENANT)]
+        if conversation is not None:
+            thread = self.limiter.bucket("teams", scope, "send", conversation)
+            waits.append(await self.limiter.reserve(thread, PER_CONVERSATION))
+        await asyncio.sleep(max(waits))
 
     async def members(self, team: Team) -> list[Member]:
         if not team.channel:
@@ -73,7 +88,8 @@ class TeamsOutreach:
         token: str | None = None
         channel = team.channel
         while True:
-            page = await call("roster", partial(conversations.get_paged_members, channel, 500, token))
+            fetch = partial(conversations.get_paged_members, channel, 500, token)
+            page = await call("roster", self._paced(None, ref.get("tenant", ""), fetch))
             for m in page.members:
                 user = m.aad_object_id or m.id
                 if user and m.id:
@@ -100,7 +116,10 @@ class TeamsOutreach:
             channel_data={"tenant": {"id": tenant}} if tenant else None,
         )
         api = self.sdk.api(team_ref["svc"])
-        created = await call("open chat", lambda: api.conversations.create(params))
+        tenant_id = team_ref.get("tenant", "")
+        created = await call(
+            "open chat", self._paced(None, tenant_id, lambda: api.conversations.create(params))
+        )
         fields = {"conv": created.id, "svc": team_ref["svc"], "tenant": team_ref.get("tenant", "")}
         await self.refs.save("person", user, fields)
         return created.id, team_ref["svc"], fields["tenant"]
@@ -110,8 +129,10 @@ class TeamsOutreach:
 
         conversations = self.sdk.api(service_url).conversations
         activity = MessageActivityInput().add_card(card(m))
-        await self._pace(conversation, tenant)
-        await call("send", lambda: conversations.create_activity(conversation, activity))
+        await call(
+            "send",
+            self._paced(conversation, tenant, lambda: conversations.create_activity(conversation, activity)),
+        )
 
     async def send(self, member: Member, menu: msg.Menu, tag: str) -> Delivery:
         user, account, channel = (member.address.split("|", 2) + ["", ""])[:3]
@@ -157,14 +178,16 @@ class TeamsOutreach:
         first = activity(True)
         with_chart = chart is not None and len(first.model_dump_json(by_alias=True)) <= CARD_BYTES
         try:
-            await self._pace(channel, ref.get("tenant", ""))
+            tenant = ref.get("tenant", "")
             try:
-                await call("summary", lambda: conversations.create_activity(channel, activity(with_chart)))
+                send = partial(conversations.create_activity, channel, activity(with_chart))
+                await call("summary", self._paced(channel, tenant, send))
             except Unreachable as exc:
                 if exc.status != 413 or not with_chart:
                     raise
                 log.warning("teams summary too large: sent again without the chart")
-                await call("summary", lambda: conversations.create_activity(channel, activity(False)))
+                plain = partial(conversations.create_activity, channel, activity(False))
+                await call("summary", self._paced(channel, tenant, plain))
             return True
         except Unreachable as exc:  # refused for good: said to the admin, never re-sent every tick
             log.warning("teams summary refused: %d", exc.status)
