@@ -12,7 +12,9 @@ which draws charts for many units side by side while the loop goes on sending.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
+import gc
 import io
 import multiprocessing
 import os
@@ -134,6 +136,23 @@ def _pool() -> concurrent.futures.Executor:
     return _POOL
 
 
+_STOPPED: list[concurrent.futures.Executor] = []
+"""Pools stopped without waiting (a worker's end), joined when the interpreter ends."""
+
+
+@atexit.register
+def _at_exit() -> None:
+    """Close what is left of the pools while the modules they need are still there (left to
+    the garbage collector, a process pool complains on the way out)."""
+    global _POOL
+    pools, _POOL = [*_STOPPED, *([_POOL] if _POOL is not None else [])], None
+    _STOPPED.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+    del pools
+    gc.collect()
+
+
 async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_pool(), fn, *args)
 
@@ -153,4 +172,5 @@ def shutdown() -> None:
     global _POOL
     if _POOL is not None:
         _POOL.shutdown(wait=False, cancel_futures=True)
+        _STOPPED.append(_POOL)
         _POOL = None
