@@ -3,29 +3,23 @@ cost is not counted in the bot's process. Answers like Slack; counts what it was
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import json
 import math
 import time
-from collections import Counter
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.gcra import Gcra
+from bench.fakes import Record, serve
 
-calls: Counter[str] = Counter()
-posts: Counter[str] = Counter()
-latency = {"seconds": 0.0}
-"""How long each chat.postMessage takes (the Monday scenario sets Slack's typical ~150 ms)."""
-"""chat.postMessage calls per channel (a second post to one DM is a duplicate)."""
+record = Record()
+calls = record.calls
 arrivals: dict[str, float] = {}
 """Response URL path -> when the card arrived (wall clock), for click-to-card times."""
 LIMITS: dict[str, tuple[float, int]] = {
@@ -35,7 +29,6 @@ LIMITS: dict[str, tuple[float, int]] = {
     "conversations.members": (100 / 60, 20),
     "chat.postMessage": (1.0, 3),
 }
-limits = Gcra(enforce=False)
 
 
 def _limited(method: str, params: dict[str, Any]) -> float:
@@ -43,14 +36,10 @@ def _limited(method: str, params: dict[str, Any]) -> float:
     if method not in LIMITS:
         return 0.0
     key = method + (f":{params.get('channel')}" if method == "chat.postMessage" else "")
-    return limits.take([(key, LIMITS[method])])
+    return record.limits.take([(key, LIMITS[method])])
 
 
-refused: Counter[str] = Counter()
-"""429s per channel for chat.postMessage (a post refused twice: the bot did not wait as told)."""
 members: dict[str, list[str]] = {}
-posted_at: dict[str, float] = {}
-"""Channel -> when the first post there arrived (wall clock)."""
 ts = itertools.count(1)
 
 
@@ -71,9 +60,10 @@ async def api(request: Request) -> Response:
     calls[method] += 1
     wait = _limited(method, params)
     if wait > 0:
-        calls["429"] += 1
         if method == "chat.postMessage":
-            refused[str(params.get("channel"))] += 1
+            record.refuse(str(params.get("channel")))
+        else:
+            calls["429"] += 1
         return JSONResponse(
             {"ok": False, "error": "ratelimited"},
             status_code=429,
@@ -107,10 +97,9 @@ async def api(request: Request) -> Response:
     if method == "conversations.history":
         return JSONResponse({"ok": True, "messages": []})
     if method == "chat.postMessage":
-        if latency["seconds"]:
-            await asyncio.sleep(latency["seconds"])  # the way to Slack and back
-        posts[str(params.get("channel"))] += 1
-        posted_at.setdefault(str(params.get("channel")), time.time())
+        if record.latency:
+            await asyncio.sleep(record.latency)  # the way to Slack and back
+        record.posted(str(params.get("channel")))
         return JSONResponse({"ok": True, "channel": params.get("channel"), "ts": f"1.{next(ts)}"})
     if method == "files.getUploadURLExternal":
         fid = f"F{next(ts)}"
@@ -135,10 +124,6 @@ async def upload(request: Request) -> Response:
     return Response("OK")
 
 
-async def stats(request: Request) -> Response:
-    return JSONResponse(dict(calls))
-
-
 async def arrived(request: Request) -> Response:
     return JSONResponse(arrivals)
 
@@ -149,51 +134,16 @@ async def set_members(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-async def set_latency(request: Request) -> Response:
-    latency["seconds"] = float((await request.json())["seconds"])
-    return JSONResponse({"ok": True})
-
-
-async def first_posts(request: Request) -> Response:
-    return JSONResponse(posted_at)
-
-
-async def refusals(request: Request) -> Response:
-    return JSONResponse(dict(refused))
-
-
-async def per_channel(request: Request) -> Response:
-    return JSONResponse(dict(posts))
-
-
-async def reset(request: Request) -> Response:
-    calls.clear()
-    posts.clear()
-    posted_at.clear()
-    refused.clear()
-    return JSONResponse({"ok": True})
-
-
 app = Starlette(
     routes=[
         Route("/api/{method}", api, methods=["POST", "GET"]),
         Route("/upload/{fid}", upload, methods=["POST"]),
         Route("/respond/{rest:path}", respond, methods=["POST"]),
-        Route("/_stats", stats),
-        Route("/_reset", reset, methods=["POST"]),
         Route("/_arrivals", arrived),
         Route("/_members", set_members, methods=["POST"]),
-        Route("/_posts", per_channel),
-        Route("/_refused", refusals),
-        Route("/_posted_at", first_posts),
-        Route("/_latency", set_latency, methods=["POST"]),
+        *record.routes(),
     ]
 )
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--limits", action="store_true", help="answer 429 as Slack does past its limits")
-    args = ap.parse_args()
-    limits.enforce = args.limits
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    serve(app, record, "Slack")

@@ -7,35 +7,25 @@ TEAMS_TOKEN_PROVIDER the benchmark's workers use (it never checks a token)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import json
-import time
-from collections import Counter
 from typing import Any
 
 import jwt
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.gcra import Gcra
+from bench.fakes import Record, serve
 
 PER_APP_TENANT = (50.0, 50)
 PER_CONVERSATION = [(7.0, 7), (2.0, 60)]  # 7 in a second; 60 in 30 seconds
 
-calls: Counter[str] = Counter()
-posts: Counter[str] = Counter()
-"""Messages per conversation (a second invitation in one personal chat is a duplicate)."""
-refused: Counter[str] = Counter()
-posted_at: dict[str, float] = {}
+record = Record()
 rosters: dict[str, list[tuple[str, str]]] = {}
 """Team id -> [(29: account id, Entra object id)]"""
-latency = {"seconds": 0.0}
-limits = Gcra(enforce=False)
 ids = itertools.count(1)
 
 
@@ -47,12 +37,11 @@ def _limited(tenant: str, conversation: str | None) -> float:
     scopes: list[tuple[str, tuple[float, int]]] = [(f"tenant:{tenant}", PER_APP_TENANT)]
     if conversation is not None:
         scopes += [(f"conv:{conversation}:{n}", rate) for n, rate in enumerate(PER_CONVERSATION)]
-    return limits.take(scopes)
+    return record.limits.take(scopes)
 
 
 def _refuse(key: str, wait: float) -> Response:
-    calls["429"] += 1
-    refused[key] += 1
+    record.refuse(key)
     return JSONResponse(
         {"error": {"code": "TooManyRequests"}},
         status_code=429,
@@ -65,7 +54,7 @@ async def connector(request: Request) -> Response:
     body: dict[str, Any] = json.loads(await request.body() or b"{}")
     tenant = "bench-tenant"
     if parts == ["v3", "conversations"] and request.method == "POST":  # a personal chat
-        calls["create"] += 1
+        record.calls["create"] += 1
         account = (body.get("members") or [{}])[0].get("id", "")
         if (wait := _limited(tenant, None)) > 0:
             return _refuse(f"create:{account}", wait)
@@ -73,7 +62,7 @@ async def connector(request: Request) -> Response:
     if len(parts) >= 4 and parts[:2] == ["v3", "conversations"]:
         conversation = parts[2]
         if parts[3].lower() == "pagedmembers":
-            calls["roster"] += 1
+            record.calls["roster"] += 1
             if (wait := _limited(tenant, None)) > 0:
                 return _refuse(f"roster:{conversation}", wait)
             accounts = rosters.get(conversation, [])
@@ -83,13 +72,12 @@ async def connector(request: Request) -> Response:
             nxt = str(start + size) if start + size < len(accounts) else None
             return JSONResponse({"members": page, "continuationToken": nxt})
         if parts[3] == "activities" and request.method == "POST":
-            calls["send"] += 1
+            record.calls["send"] += 1
             if (wait := _limited(tenant, conversation)) > 0:
                 return _refuse(conversation, wait)
-            if latency["seconds"]:
-                await asyncio.sleep(latency["seconds"])
-            posts[conversation] += 1
-            posted_at.setdefault(conversation, time.time())
+            if record.latency:
+                await asyncio.sleep(record.latency)
+            record.posted(conversation)
             return JSONResponse({"id": f"m{next(ids)}"}, status_code=201)
     return JSONResponse({"error": {"code": "NotFound"}}, status_code=404)
 
@@ -100,43 +88,13 @@ async def set_roster(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-async def set_latency(request: Request) -> Response:
-    latency["seconds"] = float((await request.json())["seconds"])
-    return JSONResponse({"ok": True})
-
-
-async def stats(request: Request) -> Response:
-    return JSONResponse(dict(calls))
-
-
-async def per_conversation(request: Request) -> Response:
-    return JSONResponse(dict(posts))
-
-
-async def refusals(request: Request) -> Response:
-    return JSONResponse(dict(refused))
-
-
-async def first_posts(request: Request) -> Response:
-    return JSONResponse(posted_at)
-
-
 app = Starlette(
     routes=[
         Route("/teams/{rest:path}", connector, methods=["GET", "POST", "PUT", "DELETE"]),
         Route("/_roster", set_roster, methods=["POST"]),
-        Route("/_latency", set_latency, methods=["POST"]),
-        Route("/_stats", stats),
-        Route("/_posts", per_conversation),
-        Route("/_refused", refusals),
-        Route("/_posted_at", first_posts),
+        *record.routes(),
     ]
 )
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--limits", action="store_true", help="answer 429 as Teams does past its limits")
-    args = ap.parse_args()
-    limits.enforce = args.limits
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    serve(app, record, "Teams")

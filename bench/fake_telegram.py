@@ -5,39 +5,28 @@ a 429 with `retry_after`. Counts messages per chat and when the first one arrive
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import json
 import math
 import re
 import time
-from collections import Counter
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.gcra import Gcra
+from bench.fakes import Record, serve
 
 OVERALL = (30.0, 30)
 PER_CHAT = (1.0, 1)
 PER_GROUP = (20 / 60, 20)
 SENDS = {"sendMessage", "sendPhoto"}
 
-calls: Counter[str] = Counter()
-posts: Counter[str] = Counter()
-"""Messages per chat (a second invitation to one person is a duplicate)."""
-refused: Counter[str] = Counter()
-"""429s per chat (a message refused more than once means the bot did not wait as told)."""
-posted_at: dict[str, float] = {}
-"""Chat -> when the first message there arrived (wall clock)."""
-latency = {"seconds": 0.0}
-limits = Gcra(enforce=False)
+record = Record()
 ids = itertools.count(1)
 FIELD = re.compile(rb'name="([^"]+)"\r\n(?:Content-Type: text/plain[^\r]*\r\n)?\r\n([^\r]{0,256})\r\n')
 
@@ -58,17 +47,16 @@ def _wait(method: str, chat: str) -> float:
     scopes = [("bot", OVERALL), (f"chat:{chat}", PER_CHAT)]
     if chat.startswith("-"):
         scopes.append((f"group:{chat}", PER_GROUP))
-    return limits.take(scopes)
+    return record.limits.take(scopes)
 
 
 async def api(request: Request) -> Response:
     method = request.path_params["method"]
     params = await _params(request)
-    calls[method] += 1
+    record.calls[method] += 1
     chat = str(params.get("chat_id", ""))
     if (wait := _wait(method, chat)) > 0:
-        calls["429"] += 1
-        refused[chat] += 1
+        record.refuse(chat)
         seconds = max(1, math.ceil(wait))
         return JSONResponse(
             {
@@ -83,10 +71,9 @@ async def api(request: Request) -> Response:
     if method == "getMe":
         return JSONResponse({"ok": True, "result": me})
     if method in SENDS:
-        if latency["seconds"]:
-            await asyncio.sleep(latency["seconds"])  # the way to Telegram and back
-        posts[chat] += 1
-        posted_at.setdefault(chat, time.time())
+        if record.latency:
+            await asyncio.sleep(record.latency)  # the way to Telegram and back
+        record.posted(chat)
         kind = "group" if chat.startswith("-") else "private"
         message = {
             "message_id": next(ids),
@@ -98,42 +85,7 @@ async def api(request: Request) -> Response:
     return JSONResponse({"ok": True, "result": True})
 
 
-async def stats(request: Request) -> Response:
-    return JSONResponse(dict(calls))
-
-
-async def refusals(request: Request) -> Response:
-    return JSONResponse(dict(refused))
-
-
-async def per_chat(request: Request) -> Response:
-    return JSONResponse(dict(posts))
-
-
-async def first_posts(request: Request) -> Response:
-    return JSONResponse(posted_at)
-
-
-async def set_latency(request: Request) -> Response:
-    latency["seconds"] = float((await request.json())["seconds"])
-    return JSONResponse({"ok": True})
-
-
-app = Starlette(
-    routes=[
-        Route("/bot{token}/{method}", api, methods=["POST", "GET"]),
-        Route("/_stats", stats),
-        Route("/_posts", per_chat),
-        Route("/_refused", refusals),
-        Route("/_posted_at", first_posts),
-        Route("/_latency", set_latency, methods=["POST"]),
-    ]
-)
+app = Starlette(routes=[Route("/bot{token}/{method}", api, methods=["POST", "GET"]), *record.routes()])
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--limits", action="store_true", help="answer 429 as Telegram does past its limits")
-    args = ap.parse_args()
-    limits.enforce = args.limits
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    serve(app, record, "Telegram")

@@ -8,8 +8,8 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -66,32 +66,51 @@ def sentinel_setup(tmp: Path) -> Iterator[tuple[int, int, int]]:
         yield master, replica, sentinel
 
 
+def slack_settings(api: FakeServer, **extra: str) -> Settings:
+    return Settings(
+        SLACK_BOT_TOKEN="xoxb-s",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=f"{api.url}/api/",
+        SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
+        **extra,
+    )
+
+
+@asynccontextmanager
+async def started(settings: Settings, fake: FakeSlack) -> AsyncIterator[SlackAgent]:
+    """The web app on `settings`, and a person who has started a survey in it."""
+    async with running_app(settings) as base, httpx.AsyncClient(timeout=30) as http:
+        agent = SlackAgent(http, base, fake)
+        await agent.say("hallo")
+        await agent.click("Starten")
+        yield agent
+
+
+def fail_over(sentinel: int, replica: int) -> None:
+    """Have the Sentinel promote the replica, and wait until it names it as the master."""
+    s = redis_sync.Redis(port=sentinel)
+    s.execute_command("SENTINEL", "FAILOVER", "mymaster")
+    deadline = time.monotonic() + 30
+    while s.sentinel_get_master_addr_by_name("mymaster")[1] != replica:
+        assert time.monotonic() < deadline, "no failover"
+        time.sleep(0.1)
+
+
 async def test_a_sentinel_failover_in_the_middle_of_a_survey_loses_no_answer(tmp_path: Path) -> None:
     fake = FakeSlack()
     with sentinel_setup(tmp_path) as (master, replica, sentinel), FakeServer(fake, "/api") as api:
-        settings = Settings(
+        settings = slack_settings(
+            api,
             REDIS_SENTINELS=f"127.0.0.1:{sentinel}",
             REDIS_SENTINEL_MASTER="mymaster",
             RUHEPULS_SECRET="sentinel-secret",
-            SLACK_BOT_TOKEN="xoxb-s",
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=f"{api.url}/api/",
-            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
         )
-        async with running_app(settings) as base, httpx.AsyncClient(timeout=30) as http:
-            agent = SlackAgent(http, base, fake)
-            await agent.say("hallo")
-            await agent.click("Starten")
+        async with started(settings, fake) as agent:
             for n, label in enumerate(A_DOMINANT[:6]):
                 await agent.click(label)
                 assert f"Frage {n + 2} von 12" in agent.text()
             assert redis_sync.Redis(port=master).dbsize() > 0, "the survey is on the first master"
-            redis_sync.Redis(port=sentinel).execute_command("SENTINEL", "FAILOVER", "mymaster")
-            s = redis_sync.Redis(port=sentinel)
-            deadline = time.monotonic() + 30
-            while s.sentinel_get_master_addr_by_name("mymaster")[1] != replica:
-                assert time.monotonic() < deadline, "no failover"
-                time.sleep(0.1)
+            fail_over(sentinel, replica)
             for n, label in enumerate(A_DOMINANT[6:], start=6):
                 r = await agent.click(label)
                 assert r.status_code == 200
@@ -112,31 +131,20 @@ async def test_surveys_in_progress_on_their_own_redis_found_through_sentinel(
     with sentinel_setup(tmp_path) as (master, replica, sentinel), FakeServer(fake, "/api") as api:
         data = redis_sync.Redis.from_url(redis_url)
         data.flushdb()
-        settings = Settings(
+        settings = slack_settings(
+            api,
             REDIS_URL=redis_url,
             RUHEPULS_SESSION_SENTINELS=f"127.0.0.1:{sentinel}",
             RUHEPULS_SESSION_SENTINEL_MASTER="mymaster",
             RUHEPULS_SECRET="session-sentinel-secret",
-            SLACK_BOT_TOKEN="xoxb-s",
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=f"{api.url}/api/",
-            SLACK_RESPONSE_URL_PREFIX=f"{api.url}/respond/",
         )
-        async with running_app(settings) as base, httpx.AsyncClient(timeout=30) as http:
-            agent = SlackAgent(http, base, fake)
-            await agent.say("hallo")
-            await agent.click("Starten")
+        async with started(settings, fake) as agent:
             for label in A_DOMINANT[:4]:
                 await agent.click(label)
             on_master = [k for k in redis_sync.Redis(port=master).keys("*") if b":s:" in k]
             assert on_master, "the survey is on the Sentinel's master"
             assert not [k for k in data.keys("*") if b":s:" in k], "and not on the data Redis"
-            redis_sync.Redis(port=sentinel).execute_command("SENTINEL", "FAILOVER", "mymaster")
-            s = redis_sync.Redis(port=sentinel)
-            deadline = time.monotonic() + 30
-            while s.sentinel_get_master_addr_by_name("mymaster")[1] != replica:
-                assert time.monotonic() < deadline, "no failover"
-                time.sleep(0.1)
+            fail_over(sentinel, replica)
             for label in A_DOMINANT[4:]:
                 assert (await agent.click(label)).status_code == 200
             assert "Konflikt ohne Rückendeckung" in agent.text(), "all twelve answers counted"
