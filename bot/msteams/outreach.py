@@ -58,23 +58,19 @@ class TeamsOutreach:
     def _paced(
         self, conversation: str | None, tenant: str, make: Callable[[], Awaitable[T]]
     ) -> Callable[[], Awaitable[T]]:
-        """`make`, each attempt (a retry after a 429 too) through the limiter first."""
+        """`make`, each attempt (a retry after a 429 too) waiting its turn first: Teams limits a
+        bot per app *and tenant* over every call (messages, new personal chats, roster pages),
+        and its messages per conversation."""
+        scope = f"{self.app_id}.{tenant}" if tenant else self.app_id
+        buckets = [(self.limiter.bucket("teams", scope, "send"), PER_APP_TENANT)]
+        if conversation is not None:
+            buckets.append((self.limiter.bucket("teams", scope, "send", conversation), PER_CONVERSATION))
 
         async def attempt() -> T:
-            await self._pace(conversation, tenant)
+            await asyncio.sleep(max([await self.limiter.reserve(b, rate) for b, rate in buckets]))
             return await make()
 
         return attempt
-
-    async def _pace(self, conversation: str | None, tenant: str) -> None:
-        """Teams limits a bot per app *and tenant* over every call (sends, new personal chats,
-        roster pages), and its messages per conversation."""
-        scope = f"{self.app_id}.{tenant}" if tenant else self.app_id
-        waits = [await self.limiter.reserve(self.limiter.bucket("teams", scope, "send"), PER_APP_TENANT)]
-        if conversation is not None:
-            thread = self.limiter.bucket("teams", scope, "send", conversation)
-            waits.append(await self.limiter.reserve(thread, PER_CONVERSATION))
-        await asyncio.sleep(max(waits))
 
     async def members(self, team: Team) -> list[Member]:
         if not team.channel:
@@ -116,11 +112,10 @@ class TeamsOutreach:
             channel_data={"tenant": {"id": tenant}} if tenant else None,
         )
         api = self.sdk.api(team_ref["svc"])
-        tenant_id = team_ref.get("tenant", "")
-        created = await call(
-            "open chat", self._paced(None, tenant_id, lambda: api.conversations.create(params))
-        )
-        fields = {"conv": created.id, "svc": team_ref["svc"], "tenant": team_ref.get("tenant", "")}
+        fields = {"svc": team_ref["svc"], "tenant": team_ref.get("tenant", "")}
+        open_chat = partial(api.conversations.create, params)
+        created = await call("open chat", self._paced(None, fields["tenant"], open_chat))
+        fields["conv"] = created.id
         await self.refs.save("person", user, fields)
         return created.id, team_ref["svc"], fields["tenant"]
 
