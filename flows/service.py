@@ -7,6 +7,7 @@ makes the loser reload and re-decide, so two deliveries of one click advance a s
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,18 +18,19 @@ from classifier import Lang
 
 from . import engine
 from .errors import StoreBusy, StoreUnavailable
-from .events import Event, Start, Typed
+from .events import Answer, Event, Start, Typed
 from .keys import SOLO
 from .measures import MeasureStore
 from .messages import Message
 from .plans import PlanStore
 from .session import Session
 from .snoozes import Snoozes
-from .store import REDIS_DOWN, RedisStore, Ref, Write
+from .store import REDIS_DOWN, Committed, RedisStore, Ref, Write
 from .teams import TeamStore, done_token
 from .typed import wants_plan
 
 MAX_ATTEMPTS = 8
+log = logging.getLogger("ruhepuls.flows")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +50,14 @@ def _utcnow() -> datetime:
 
 
 class Conversations:
-    """Load, step, commit; one Redis round trip per answer in the steady state.
+    """Load, step, commit; one Redis round trip per answer, whichever process takes the click.
 
-    The last committed version of each recent session is kept in process (a bounded LRU), so an
-    answer needs no load: the transition script checks the version and, on a conflict (another
+    An answer to the question on screen is recorded by the transition script without a read
+    (`RedisStore.record`), and the engine's step is then taken from the session it returns; the
+    script records only where the engine's rule is `record`, anywhere else it hands back the
+    session to decide with. For every other event the last committed version of each recent
+    session is kept in process (a bounded LRU), so it needs no load either while this process
+    took the person's last click: the script checks the version and, on a conflict (another
     process moved the session on), returns the current session to retry with. Which team a
     person belongs to and their team's open round are cached for a few seconds.
     """
@@ -84,6 +90,7 @@ class Conversations:
         self._followups: dict[str, tuple[float, engine.Followup | None]] = {}
         self._carried: dict[str | None, frozenset[str]] = {}
         self._item_ids = tuple(i.id for i in config.questionnaire.items)
+        self._positions = {item: n for n, item in enumerate(self._item_ids)}
 
     async def _scope(self, person: str) -> tuple[str, tuple[str, str] | None]:
         """The person's scope (team or solo) and their team's open round (id, key)."""
@@ -165,11 +172,22 @@ class Conversations:
         scope, rnd = await self._scope(person)
         ref = Ref(scope, person)
         cached = self._sessions.pop(ref, None)  # re-inserted only after a successful commit
+        q = self.config.questionnaire
+        position = self._positions.get(event.item_id) if isinstance(event, Answer) else None
+        if isinstance(event, Answer) and position is not None and position < len(self._item_ids) - 1:
+            # the common click: recorded without reading the session first, in one round trip
+            # whichever process takes it; where the engine would do anything but record it,
+            # nothing changes and the session comes back to decide with (below)
+            out = await self.store.record(ref, position, event.value, q.version, event_id, watch)
+            if out.status == "seen":
+                return Handled((), duplicate=True)
+            if out.status == "ok":
+                return await self._recorded(ref, out, event, lang, scope, rnd, reach)
+            cached = (out.version, out.current, out.finished)
         if cached is None:
             session, version, finished = await self.store.load_state(ref)
         else:
             version, session, finished = cached
-        q = self.config.questionnaire
         secret = self.teams.secret if self.teams else b""
         round_id = rnd[0] if rnd else None
         # the person's done token for the round (a keyed hash): made only for a step that needs it
@@ -211,6 +229,42 @@ class Conversations:
                 return Handled((), duplicate=True)
             session, version, finished = out.current, out.version, out.finished
         raise StoreBusy("session changed concurrently too often")
+
+    async def _recorded(
+        self,
+        ref: Ref,
+        out: Committed,
+        event: Answer,
+        lang: Lang,
+        scope: str,
+        rnd: tuple[str, str] | None,
+        reach: tuple[str, str] | None,
+    ) -> Handled:
+        """What to say after `store.record` wrote an answer: the engine's step from the session
+        before it. The script applies the answer only where the engine's rule is `record`, so
+        the engine's session is the one stored; should they ever differ, the engine's is written
+        over it (and said), never the script's."""
+        before = out.current
+        stored = before.with_answer(event.value) if before is not None else None
+        result = engine.step(
+            self.config,
+            before,
+            event,
+            lang=lang,
+            now=self._clock(),
+            round_id=rnd[0] if rnd else None,
+            in_team=scope != SOLO,
+        )
+        if result.session != stored or result.completion is not None or result.finished:
+            log.error("an answer recorded where the engine decides otherwise; its step is written")
+            write = Write(result.session, result.finished)
+            fixed = await self.store.commit(ref, out.version, stored, None, write)
+            if fixed.status != "ok":
+                raise StoreBusy("session changed while an answer was being corrected")
+            out = fixed
+        self._remember(ref, out.version, result.session)
+        await self._afterwards(result, ref.person, scope, rnd, reach)
+        return Handled(result.messages, waiting=out.watched)
 
     async def _afterwards(
         self,

@@ -30,7 +30,7 @@ from . import keys
 from .context import Completion
 from .errors import StoreUnavailable
 from .pool import Pools
-from .session import Session, SessionDataError
+from .session import SKIPPED, Session, SessionDataError
 
 Status = Literal["ok", "seen", "conflict"]
 
@@ -51,7 +51,7 @@ class Committed:
     version: int
     """The version now stored (after the write when ok; the competing one on conflict)."""
     current: Session | None = None
-    """On conflict: the session as it is now."""
+    """On conflict: the session as it is now; after `record`: the session before the answer."""
     finished: bool = False
     """On conflict: the survey was just completed (a late click must leave the result alone)."""
     watched: bool | None = None
@@ -153,12 +153,11 @@ class RedisStore:
         deletes the answers. On a conflict the outcome carries the current session, so the
         caller needs no reload. `watch`: a key in the sessions Redis (not a Cluster) whose
         existence the caller wants to know, read in the same round trip."""
-        scope, person = ref.scope, ref.person
         args: list[str | int] = [self._event(event_id), version]
         c = write.completion
         try:
             if c is not None and done_token:  # a survey with no result takes its round, adds nothing
-                await self.pools.add(scope, c.round_id, c.window, done_token, c.counters)
+                await self.pools.add(ref.scope, c.round_id, c.window, done_token, c.counters)
             if write.finished:
                 args += ["f", "", FINISHED_TTL]
             elif write.session == before:
@@ -167,17 +166,42 @@ class RedisStore:
                 args += ["w", write.session.dumps(), self._ttl]
             else:
                 args += ["d", "", self._ttl]
-            session_key = keys.session(scope, person)
-            reply = await self._transition(keys=[session_key, watch] if watch else [session_key], args=args)
+            return await self._run(ref, args, watch)
         except REDIS_DOWN as exc:
             raise StoreUnavailable("redis unreachable") from exc
+
+    async def record(
+        self,
+        ref: Ref,
+        position: int,
+        value: int | None,
+        version: str,
+        event_id: str | None,
+        watch: str | None = None,
+    ) -> Committed:
+        """Record an answer to the question at `position` without having read the session: one
+        round trip whoever read it last. Applied only where the engine's rule is `record` (the
+        survey asks or pauses at `position`, not the last question, started under questionnaire
+        `version`); then the outcome is ok and carries the session *before* the answer.
+        Anywhere else nothing changes and the outcome is a conflict with the session as it is."""
+        ch = SKIPPED if value is None else str(value)
+        args: list[str | int] = [self._event(event_id), 0, "a", position, self._ttl, ch, self._items, version]
+        try:
+            return await self._run(ref, args, watch)
+        except REDIS_DOWN as exc:
+            raise StoreUnavailable("redis unreachable") from exc
+
+    async def _run(self, ref: Ref, args: list[str | int], watch: str | None) -> Committed:
+        session_key = keys.session(ref.scope, ref.person)
+        reply = await self._transition(keys=[session_key, watch] if watch else [session_key], args=args)
         status = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+        data = reply[2] if status == "conflict" else reply[3] if status == "ok" else None
         current = None
-        if status == "conflict" and len(reply) > 2 and reply[2]:
+        if data:
             try:
-                current = Session.loads(reply[2], self._items)
+                current = Session.loads(data, self._items)
             except SessionDataError:
                 current = None
-        finished = status == "conflict" and len(reply) > 3 and bool(reply[3])
+        finished = status == "conflict" and bool(reply[3])
         watched = bool(reply[2]) if status == "ok" and watch else None
         return Committed(status, int(reply[1]), current, finished, watched)  # type: ignore[arg-type]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import free_port, team_with_round
+from conftest import NOW, free_port, team_with_round
 from redis.asyncio import Redis
 
 import flows
+from flows import engine, keys
 from flows import events as ev
-from flows import keys
 from flows import messages as msg
+from flows.context import Ctx
 from flows.teams import TeamStore
 
 SECRET = b"test-secret"
@@ -204,6 +205,78 @@ async def test_an_answer_costs_one_round_trip(redis_url, config, redis) -> None:
         await conv.handle(r.person, ev.Answer(item, 2), event_id=f"rt-{n}")
     assert client.sent == ["EVALSHA"] * 5
     await client.aclose()
+
+
+async def test_answers_through_two_processes_in_turn_cost_one_round_trip_each(
+    redis_url, config, redis
+) -> None:
+    """Issue 29: clicks spread over several web processes (no sticky sessions) cost one round
+    trip each, as in one process: neither process reads the session before an answer."""
+    clients, processes = [], []
+    for _ in range(2):
+        client = CountingRedis.from_url(redis_url)
+        client.sent = []
+        store = flows.RedisStore(client, items=12, ttl_seconds=600)
+        clients.append(client)
+        processes.append(flows.Conversations(store, config, teams=TeamStore(client), round_ttl=60))
+    r = ref("U79", "team-rr")
+    await team_with_round(TeamStore(redis), "team-rr", [r.person])
+    for conv in processes:  # each process has met the person's team once (cached for a minute)
+        await conv.handle(r.person, ev.Help())
+    await started(processes[0], r)
+    for client in clients:
+        client.sent.clear()
+    for n, item in enumerate(ITEMS[:11]):
+        handled = await processes[n % 2].handle(r.person, ev.Answer(item, n % 5), event_id=f"rr-{n}")
+        (question,) = [m for m in handled.messages if isinstance(m, msg.Question)]
+        assert question.item_id == ITEMS[n + 1], "each process shows the next question"
+    assert clients[0].sent == ["EVALSHA"] * 6 and clients[1].sent == ["EVALSHA"] * 5
+    session, _ = await flows.RedisStore(redis, items=12, ttl_seconds=600).load(r)
+    assert session is not None and session.answers == "01234012340-" and session.index == 11
+    handled = await processes[1].handle(r.person, ev.Answer(ITEMS[11], 4), event_id="rr-11")
+    assert any(isinstance(m, msg.Result) for m in handled.messages), "the last answer finishes"
+    for client in clients:
+        await client.aclose()
+
+
+async def test_the_scripts_answer_is_the_engines_in_every_state(store, config, redis) -> None:
+    """`RedisStore.record` (transition.lua) writes an answer only where the engine's rule is
+    `record`, and then exactly the session the engine makes; everywhere else it changes nothing
+    and hands back the session as it is."""
+    q = config.questionnaire
+    r = ref("URULES")
+    key = keys.session(r.scope, r.person)
+    recorded = refused = 0
+    for state in flows.State:
+        for index in (0, 1, 5, 10, 11):
+            for version in (q.version, "2020.1", None):
+                before = flows.Session(state, "en", index, "4" * index + "-" * (12 - index), "r1", version)
+                for clicked in {index, max(0, index - 1), min(11, index + 1)}:
+                    for value in (0, 3, None):
+                        event = ev.Answer(ITEMS[clicked], value)
+                        await redis.delete(key)
+                        await redis.hset(key, mapping={"v": 7, "d": before.dumps()})
+                        out = await store.record(r, clicked, value, q.version, None)
+                        stored = await redis.hget(key, "d")
+                        carried = before.carried_over(q.version, q.kept_from(version), tuple(ITEMS))
+                        ctx_rule = engine.rule_for(
+                            Ctx(config, "en", NOW, "r1", False, None, False, True, None),
+                            carried,
+                            event,
+                        )
+                        if out.status == "ok":
+                            recorded += 1
+                            assert ctx_rule.action.__name__ == "record" and version == q.version
+                            step = engine.step(config, before, event, now=NOW, round_id="r1")
+                            assert stored.decode() == step.session.dumps()
+                            assert out.current == before and out.version == 8
+                        else:
+                            refused += 1
+                            assert out.status == "conflict" and out.version == 7
+                            assert stored.decode() == before.dumps(), "nothing changed"
+                            assert out.current == before
+                            assert ctx_rule.action.__name__ != "record" or version != q.version or index == 11
+    assert recorded and refused
 
 
 async def test_another_process_moving_the_session_is_noticed(conversations, store, config, teams) -> None:
