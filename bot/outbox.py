@@ -88,7 +88,6 @@ class Outbox:
         self._local: dict[str, deque[Card]] = {}
         self._draining: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._cluster = redis is not None and _is_cluster(redis)
         if redis is not None:
             self._push, self._next = redis.register_script(_PUSH), redis.register_script(_NEXT)
             self._renew = redis.register_script(_RENEW)
@@ -113,9 +112,9 @@ class Outbox:
 
     def watch_key(self, queue: str) -> str | None:
         """The key whose existence says that something waits for `queue`, to be read in the
-        same round trip as the person's transition (`flows` `watch`): None when there is no
-        shared queue or the sessions Redis is a Cluster (the key lives in another slot)."""
-        if self.redis is None or self._cluster:
+        same round trip as the person's transition (`flows` `watch`; on a Cluster, where the
+        key lives in another slot, asked at the same time): None when there is no shared queue."""
+        if self.redis is None:
             return None
         return self._keys(queue)[0]
 
@@ -237,12 +236,6 @@ class Outbox:
             log.warning("%s queue not drained: %s", self.platform, type(exc).__name__)
         finally:
             self._draining.discard(queue)
-
-
-def _is_cluster(redis: Any) -> bool:
-    from redis.asyncio.cluster import RedisCluster
-
-    return isinstance(redis, RedisCluster)
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ Contract (checked by tests/test_store.py against a real Redis):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Literal
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from classifier import QuestionnaireError
 
@@ -108,6 +110,7 @@ class RedisStore:
         self._ttl = ttl_seconds
         self._event_secret = event_secret
         self._transition = redis.register_script(_TRANSITION)
+        self._cluster = isinstance(redis, RedisCluster)
         self.pools = Pools(redis, self.data, pool_size)
 
     def _event(self, event_id: str | None) -> str:
@@ -151,8 +154,9 @@ class RedisStore:
         """Apply `write` to the session `before`, loaded at `version`, atomically. A completion
         first counts (if `done_token`, the person's keyed token for the round, is new), then
         deletes the answers. On a conflict the outcome carries the current session, so the
-        caller needs no reload. `watch`: a key in the sessions Redis (not a Cluster) whose
-        existence the caller wants to know, read in the same round trip."""
+        caller needs no reload. `watch`: a key in the sessions Redis whose existence the caller
+        wants to know, read in the same round trip (on a Cluster, where it lives in another
+        slot, asked at the same time)."""
         args: list[str | int] = [self._event(event_id), version]
         c = write.completion
         try:
@@ -193,7 +197,13 @@ class RedisStore:
 
     async def _run(self, ref: Ref, args: list[str | int], watch: str | None) -> Committed:
         session_key = keys.session(ref.scope, ref.person)
-        reply = await self._transition(keys=[session_key, watch] if watch else [session_key], args=args)
+        if watch and self._cluster:  # in another slot: asked at the same time, one round-trip time
+            reply, exists = await asyncio.gather(
+                self._transition(keys=[session_key], args=args), self.redis.exists(watch)
+            )
+        else:
+            reply = await self._transition(keys=[session_key, watch] if watch else [session_key], args=args)
+            exists = reply[2] if len(reply) > 2 else 0
         status = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
         data = reply[2] if status == "conflict" else reply[3] if status == "ok" else None
         current = None
@@ -203,5 +213,5 @@ class RedisStore:
             except SessionDataError:
                 current = None
         finished = status == "conflict" and bool(reply[3])
-        watched = bool(reply[2]) if status == "ok" and watch else None
+        watched = bool(exists) if status == "ok" and watch else None
         return Committed(status, int(reply[1]), current, finished, watched)  # type: ignore[arg-type]

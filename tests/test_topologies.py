@@ -294,6 +294,45 @@ async def test_the_whole_product_on_a_three_master_cluster(tmp_path: Path, redis
         assert sum(1 for n in filled if n) >= 2, f"keys spread over the cluster: {filled}"
 
 
+@contextmanager
+def monitored(ports: list[int]) -> Iterator[list[str]]:
+    """Every command the clients send to the Redis servers on `ports` while open (MONITOR; what
+    a Lua script runs inside is left out), one line each."""
+    import threading
+
+    lines: list[str] = []
+    done = threading.Event()
+    socks = []
+    for port in ports:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"MONITOR\r\n")
+        sock.settimeout(0.2)
+        socks.append(sock)
+
+    def read(sock: socket.socket) -> None:
+        buf = b""
+        while not done.is_set():
+            try:
+                buf += sock.recv(65536)
+            except TimeoutError:
+                continue
+            *whole, buf = buf.split(b"\r\n")
+            lines.extend(ln.decode(errors="replace") for ln in whole if b" lua]" not in ln)
+
+    readers = [threading.Thread(target=read, args=(sock,), daemon=True) for sock in socks]
+    for t in readers:
+        t.start()
+    try:
+        yield lines
+    finally:
+        time.sleep(0.3)  # what is on the wire reaches the reader
+        done.set()
+        for t in readers:
+            t.join()
+        for sock in socks:
+            sock.close()
+
+
 @pytest.mark.skipif(shutil.which("redis-cli") is None, reason="no redis-cli on PATH to create a cluster")
 async def test_two_web_processes_share_surveys_on_a_sessions_cluster(tmp_path: Path, redis_url: str) -> None:
     """Issue 29: surveys in progress on a Redis Cluster (RUHEPULS_SESSION_REDIS_URL), the data
@@ -327,10 +366,17 @@ async def test_two_web_processes_share_surveys_on_a_sessions_cluster(tmp_path: P
             agent = SlackAgent(http, bases[0], fake, user="USESSIONCLUSTER")
             await agent.say("hallo")
             await agent.click("Starten")
-            for n, label in enumerate(A_DOMINANT):
-                agent.base = bases[n % 2]  # the load balancer sends each click elsewhere
-                await agent.click(label)
+            with monitored(ports) as sent:
+                for n, label in enumerate(A_DOMINANT[:11]):
+                    agent.base = bases[n % 2]  # the load balancer sends each click elsewhere
+                    await agent.click(label)
+            agent.base = bases[1]
+            await agent.click(A_DOMINANT[11])
             assert "Konflikt ohne Rückendeckung" in agent.text()
+        on_surveys = [ln for ln in sent if ":s:" in ln]
+        assert len(on_surveys) == 11 and all('"EVALSHA"' in ln for ln in on_surveys), (
+            "one command per answer on the person's survey, whichever process took the click"
+        )
         held = [redis_sync.Redis(port=p).dbsize() for p in ports]
         assert sum(held), "the surveys were on the cluster"
         assert not [k for k in redis_sync.Redis.from_url(redis_url).keys("*") if b":s:" in k], (
