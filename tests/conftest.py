@@ -318,3 +318,42 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if _pure_only(config) and collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
         return True if collection_path.stem not in PURE else None
     return None
+
+
+@contextlib.contextmanager
+def monitored(ports: list[int]) -> Iterator[list[str]]:
+    """Every command the clients send to the Redis servers on `ports` while open (MONITOR; what
+    a Lua script runs inside is left out), one line each."""
+    import threading
+
+    lines: list[str] = []
+    done = threading.Event()
+    socks = []
+    for port in ports:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"MONITOR\r\n")
+        sock.settimeout(0.2)
+        socks.append(sock)
+
+    def read(sock: socket.socket) -> None:
+        buf = b""
+        while not done.is_set():
+            try:
+                buf += sock.recv(65536)
+            except TimeoutError:
+                continue
+            *whole, buf = buf.split(b"\r\n")
+            lines.extend(ln.decode(errors="replace") for ln in whole if b" lua]" not in ln)
+
+    readers = [threading.Thread(target=read, args=(sock,), daemon=True) for sock in socks]
+    for t in readers:
+        t.start()
+    try:
+        yield lines
+    finally:
+        time.sleep(0.3)  # what is on the wire reaches the reader
+        done.set()
+        for t in readers:
+            t.join()
+        for sock in socks:
+            sock.close()

@@ -70,6 +70,9 @@ class FakeTeams:
     """Refuse an activity larger than this (JSON bytes) with 413 MessageSizeTooBig, as Teams
     does from about 28 KB (0: no limit)."""
     refused: int = 0
+    calls: list[str] = field(default_factory=list)
+    """Every authorised connector call by kind, in order: `roster` (a page of a team's members),
+    `open` (a new personal chat), `post` (an activity, a refused one too), `other`."""
     delay: float = 0.0
     base_url: str = ""
     key: rsa.RSAPrivateKey = field(
@@ -145,6 +148,16 @@ class FakeTeams:
         if auth != f"Bearer {BOT_TOKEN}":
             return 401, {"error": {"code": "Unauthorized"}}, {}
         parts = path.removeprefix("/teams").strip("/").split("/")
+        with self._lock:
+            self.calls.append(
+                "open"
+                if parts[:2] == ["v3", "conversations"] and len(parts) == 2 and method == "POST"
+                else "roster"
+                if parts[3:] == ["pagedMembers"]
+                else "post"
+                if parts[3:4] == ["activities"] and method == "POST" and len(parts) == 4
+                else "other"
+            )
         if parts[:2] == ["v3", "conversations"] and len(parts) == 2 and method == "POST":
             member = (body.get("members") or [{}])[0].get("id", "")
             entra = next((e for accounts in self.roster.values() for a, e in accounts if a == member), None)

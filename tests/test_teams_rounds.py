@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import redis as redis_sync
-from conftest import REPO, Clock, free_port, python_env, ruhepuls_process, wait_until_up
+from conftest import REPO, Clock, free_port, monitored, python_env, ruhepuls_process, wait_until_up
 from slackkit import running_app
-from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity, eventually, teams_env
+from teamskit import APP_ID, TENANT, FakeTeams, FakeTeamsServer, TeamsAgent, activity, eventually, teams_env
 from test_rounds import kill_worker_half_way
 from test_summaries import take_surveys
 
@@ -24,6 +24,8 @@ from bot.outreach import tick
 from bot.platform import platforms
 from bot.runtime import runtime
 from bot.settings import Settings
+from flows import keys
+from flows.limits import Limiter, Rate
 from flows.teams import Team
 
 TEAM = "19:support@thread.tacv2"
@@ -127,6 +129,38 @@ async def test_a_round_reaches_every_installed_member_once_and_counts_the_unreac
             )
             assert "2 Mitglieder konnte ich nicht erreichen" in status
             assert "entra-10" not in status and "entra-11" not in status
+
+
+async def test_every_connector_call_of_a_round_takes_its_turn_in_the_apps_budget_in_that_tenant(
+    redis_url, redis
+) -> None:
+    """Issue 29: Teams limits a bot per app *and tenant* over every call. Each call a round makes
+    (roster pages, new personal chats, invitations, and the retry after a 429) first takes a
+    slot of that tenant's bucket on the shared limiter, so that any number of workers together
+    stay inside it; a call that went around the bucket would be one reservation short."""
+    people = [f"entra-p{n}" for n in range(3)]
+    fake = FakeTeams(installed=set(people), roster={TEAM: [(f"29:{p}", p) for p in people]}, retry_after=0)
+    with FakeTeamsServer(fake):
+        settings = settings_for(redis_url, fake)
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            assert (await TeamsAgent(http, base, fake, "x").post(install_in_team(fake))).status_code == 200
+        bucket = keys.limit("teams", f"{APP_ID}.{TENANT}", "send")  # the app in the team's tenant
+        async with runtime(settings, clock=Clock(OPENED)) as rt:
+            await rt.teams.save_team(Team(id="support", name="Support", platform="teams", channel=TEAM))
+            async with __import__("contextlib").AsyncExitStack() as stack:
+                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
+                await Admin(rt, clock=lambda: OPENED).run("teams:the-admin", "round open support", "de")
+                await Limiter(redis).reserve(
+                    "rp:limit:warm-up", Rate(1)
+                )  # the script cached: one slot, one EVALSHA
+                fake.calls.clear()
+                fake.limit_next = 1  # the first invitation is refused once with 429
+                with monitored([int(redis_url.rsplit(":", 1)[1].split("/")[0])]) as sent:
+                    await tick(rt, outreach, OPENED + timedelta(minutes=1))
+        assert invitations(fake) == {f"a:chat-{p}": 1 for p in people} and fake.limited == 1
+        assert Counter(fake.calls) == {"roster": 1, "open": 3, "post": 4}, fake.calls
+        taken = [ln for ln in sent if '"EVALSHA"' in ln and f'"{bucket}"' in ln]
+        assert len(taken) == len(fake.calls) == 8, "one slot of the tenant's bucket per call"
 
 
 def test_teams_list_names_the_teams_the_app_is_installed_in(redis_url: str, redis, tmp_path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis as redis_sync
-from conftest import free_port, redis_process
+from conftest import free_port, monitored, redis_process
 from fakes import FakeServer, FakeSlack
 from slackkit import SIGNING_SECRET, SlackAgent, running_app
 
@@ -292,45 +292,6 @@ async def test_the_whole_product_on_a_three_master_cluster(tmp_path: Path, redis
             assert "Konflikt ohne Rückendeckung" in agent.text()
         filled = [redis_sync.Redis(port=p).dbsize() for p in ports]
         assert sum(1 for n in filled if n) >= 2, f"keys spread over the cluster: {filled}"
-
-
-@contextmanager
-def monitored(ports: list[int]) -> Iterator[list[str]]:
-    """Every command the clients send to the Redis servers on `ports` while open (MONITOR; what
-    a Lua script runs inside is left out), one line each."""
-    import threading
-
-    lines: list[str] = []
-    done = threading.Event()
-    socks = []
-    for port in ports:
-        sock = socket.create_connection(("127.0.0.1", port))
-        sock.sendall(b"MONITOR\r\n")
-        sock.settimeout(0.2)
-        socks.append(sock)
-
-    def read(sock: socket.socket) -> None:
-        buf = b""
-        while not done.is_set():
-            try:
-                buf += sock.recv(65536)
-            except TimeoutError:
-                continue
-            *whole, buf = buf.split(b"\r\n")
-            lines.extend(ln.decode(errors="replace") for ln in whole if b" lua]" not in ln)
-
-    readers = [threading.Thread(target=read, args=(sock,), daemon=True) for sock in socks]
-    for t in readers:
-        t.start()
-    try:
-        yield lines
-    finally:
-        time.sleep(0.3)  # what is on the wire reaches the reader
-        done.set()
-        for t in readers:
-            t.join()
-        for sock in socks:
-            sock.close()
 
 
 @pytest.mark.skipif(shutil.which("redis-cli") is None, reason="no redis-cli on PATH to create a cluster")
