@@ -28,6 +28,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bench import fake_slack
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-signing-secret"
 PSEUDONYM_SECRET = "bench-secret"
@@ -95,6 +97,7 @@ class Stack:
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": f"{self.fake_url}/api/",
             "SLACK_RESPONSE_URL_PREFIX": f"{self.fake_url}/respond/",
+            "SLACK_POSTS_PER_MINUTE": str(fake_slack.POSTS_PER_MINUTE),
             "RUHEPULS_SECRET": PSEUDONYM_SECRET,
             "RUHEPULS_LOG_LEVEL": "WARNING",
             "HOST": "127.0.0.1",
@@ -319,6 +322,7 @@ async def weekly_scale(stack: Stack, counts: list[int]) -> list[dict[str, Any]]:
         SLACK_BOT_TOKEN="xoxb-bench",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=f"{stack.fake_url}/api/",
+        SLACK_POSTS_PER_MINUTE=str(fake_slack.POSTS_PER_MINUTE),
         RUHEPULS_SECRET=PSEUDONYM_SECRET,
     )
     report_at = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
@@ -500,6 +504,7 @@ async def invitations(stack: Stack, members: int) -> dict[str, Any]:
         SLACK_BOT_TOKEN="xoxb-bench",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=f"{stack.fake_url}/api/",
+        SLACK_POSTS_PER_MINUTE=str(fake_slack.POSTS_PER_MINUTE),
         RUHEPULS_SECRET=PSEUDONYM_SECRET,
     )
     async with runtime(settings) as rt:
@@ -552,6 +557,7 @@ async def monday(stack: Stack, teams: int, members: int, concurrency: int) -> di
         SLACK_BOT_TOKEN="xoxb-bench",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=f"{stack.fake_url}/api/",
+        SLACK_POSTS_PER_MINUTE=str(fake_slack.POSTS_PER_MINUTE),
         RUHEPULS_SECRET=PSEUDONYM_SECRET,
         RUHEPULS_QUIET_HOURS="24-0",
         RUHEPULS_WORKDAYS="mon-sun",
@@ -573,9 +579,7 @@ async def monday(stack: Stack, teams: int, members: int, concurrency: int) -> di
     stats = json.loads(urllib.request.urlopen(f"{stack.fake_url}/_stats").read())
     per_channel = json.loads(urllib.request.urlopen(f"{stack.fake_url}/_posts").read())
     sent = stats.get("chat.postMessage", 0)
-    # Slack's own bound: each team's roster is one conversations.members call (Tier 4: 100 a
-    # minute after a burst of 20), and no DM takes more than one post a second
-    bound = max(0, teams - 20) / (100 / 60) + LATENCY
+    bound = slack_bound(teams, members)
     return {
         "teams": teams,
         "members": teams * members,
@@ -589,6 +593,15 @@ async def monday(stack: Stack, teams: int, members: int, concurrency: int) -> di
         "refused_429": stats.get("429", 0),
         "ticks": rounds,
     }
+
+
+def slack_bound(teams: int, members: int) -> float:
+    """Slack's own bound for a Monday in one workspace: each team's roster is one
+    conversations.members call (Tier 4: 100 a minute after a burst of 20), and all the
+    invitations together keep to the workspace's post budget (no DM takes more than one post
+    a second); whichever takes longer."""
+    rate, burst = fake_slack.WORKSPACE_POSTS
+    return max(max(0, teams - 20) / (100 / 60), max(0, teams * members - burst) / rate) + LATENCY
 
 
 TELEGRAM_PER_SECOND = 30
@@ -655,8 +668,9 @@ async def monday_workers(
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": f"{url}/api/",
+            "SLACK_POSTS_PER_MINUTE": str(fake_slack.POSTS_PER_MINUTE),
         }
-        bound = max(0, teams - 20) / (100 / 60) + LATENCY
+        bound = slack_bound(teams, members)
     elif platform == "telegram":
         env = {**common, "TELEGRAM_BOT_TOKEN": "4242:bench", "TELEGRAM_API_URL": f"{url}/bot"}
         bound = teams * members / TELEGRAM_PER_SECOND + LATENCY

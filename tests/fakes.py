@@ -69,6 +69,9 @@ class FakeSlack:
     codes: dict[str, str] = field(default_factory=dict)
     """OAuth: an authorisation code -> the workspace it installs the app in (oauth.v2.access
     answers with a new bot token for it, listed in `workspaces`)."""
+    workspace_posts: tuple[float, int] | None = None
+    """With `enforce_limits`: Slack's workspace-wide budget for chat.postMessage, all channels
+    together, as (per second, burst); None: not enforced (Slack gives no exact figure)."""
     _buckets: dict[str, float] = field(default_factory=dict)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -113,13 +116,24 @@ class FakeSlack:
         """Seconds to wait when this call exceeds its limit (0: within it); GCRA per bucket."""
         if not self.enforce_limits or method not in self.LIMITS:
             return 0.0
-        rate, burst = self.LIMITS[method]
-        key = method + (f":{params.get('channel')}" if method == "chat.postMessage" else "")
-        now, interval = time.monotonic(), 1 / rate
-        tat = max(self._buckets.get(key, now), now)
-        if tat - now > interval * (burst - 1) + 1e-6:
-            return tat - interval * (burst - 1) - now
-        self._buckets[key] = tat + interval
+        limits = [
+            (
+                method + (f":{params.get('channel')}" if method == "chat.postMessage" else ""),
+                self.LIMITS[method],
+            )
+        ]
+        if method == "chat.postMessage" and self.workspace_posts:
+            limits.append((method, self.workspace_posts))
+        now, waits, taken = time.monotonic(), [0.0], []
+        for key, (rate, burst) in limits:
+            interval = 1 / rate
+            tat = max(self._buckets.get(key, now), now)
+            if tat - now > interval * (burst - 1) + 1e-6:
+                waits.append(tat - interval * (burst - 1) - now)
+            taken.append((key, tat + interval))
+        if max(waits) > 0:
+            return max(waits)  # refused: no bucket is charged
+        self._buckets.update(taken)
         return 0.0
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:

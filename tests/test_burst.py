@@ -225,6 +225,7 @@ async def test_two_thousand_invitations_against_the_limits(redis_url: str, redis
             SLACK_SIGNING_SECRET="s",
             SLACK_API_URL=f"{api.url}/api/",
             RUHEPULS_SECRET="inv-secret",
+            SLACK_POSTS_PER_MINUTE="60000",  # the workspace's budget: tested below
         )
         async with runtime(settings) as rt:
             team = await rt.teams.save_team(Team(id="all", name="All", platform="slack", channel="CALL"))

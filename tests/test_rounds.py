@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -20,13 +21,14 @@ from slackkit import SIGNING_SECRET, SlackAgent, running_app
 
 import flows
 from bot.admin import Admin
-from bot.outreach import tick
+from bot.outreach import pump, tick
 from bot.runtime import Runtime, runtime
 from bot.settings import Settings
 from bot.slack.client import web_client
 from bot.slack.outreach import SlackOutreach
 from bot.telegram.outreach import TelegramOutreach
 from flows import events as ev
+from flows import keys
 from flows.schedule import SendingHours, allowed, next_allowed, reminder_times
 from flows.teams import Team
 
@@ -647,3 +649,54 @@ def test_round_open_with_the_queue_down_opens_the_round_and_says_so(redis_url: s
     )
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     assert "ist offen" in out.stdout and "nächsten Lauf" in out.stdout
+
+
+async def invite(fake: FakeSlack, redis_url: str, members: list[str], **extra: str) -> bool:
+    """Open a round for a team of `members` and invite them all; whether every one was invited."""
+    fake.channel_members["CWS"] = members
+    with FakeServer(fake, "/api") as api:
+        settings = Settings(
+            REDIS_URL=redis_url,
+            SLACK_BOT_TOKEN="xoxb-ws",
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=f"{api.url}/api/",
+            RUHEPULS_SECRET="ws-secret",
+            **extra,
+        )
+        async with runtime(settings) as rt:
+            await rt.sessions.delete(keys.limit("slack", "T1", "chat.postMessage"))
+            team = await rt.teams.save_team(Team(id="ws", name="WS", platform="slack", channel="CWS"))
+            now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+            rnd = await rt.teams.open_round("ws", now, now + timedelta(days=14))
+            return await pump(rt, SlackOutreach(rt, web_client(rt)), team, rnd, "ws", now)
+
+
+def posts(fake: FakeSlack) -> list[Any]:
+    return [c for c in fake.calls if c.method == "chat.postMessage"]
+
+
+async def test_invitations_keep_inside_the_workspaces_post_budget(redis_url: str, redis) -> None:
+    """Issue 29: beyond one a second per channel, Slack limits an app's posts in a workspace,
+    all channels together. Invitations go to as many channels as people, so only the
+    workspace-wide bucket (SLACK_POSTS_PER_MINUTE) keeps them inside it."""
+    members = [f"UW{n:03d}" for n in range(80)]
+    fake = FakeSlack(enforce_limits=True, workspace_posts=(10.0, 50))  # 600 a minute, bursts of 50
+    assert await invite(fake, redis_url, members, SLACK_POSTS_PER_MINUTE="600")
+    sent = collections.Counter(c.params["channel"] for c in posts(fake) if c.result.get("ok"))
+    assert sent == {f"D{u}": 1 for u in members}, "every member invited exactly once"
+    refused = [c for c in posts(fake) if not c.result.get("ok")]
+    assert len(refused) <= 1, f"{len(refused)} posts refused: the budget was not kept"
+
+
+async def test_a_refused_post_pauses_the_workspaces_posts_in_every_channel(redis_url: str, redis) -> None:
+    """A 429 on chat.postMessage may be the workspace's: after it, no post goes to any channel
+    until its Retry-After has passed (but those already on their way)."""
+    members = [f"UP{n:02d}" for n in range(20)]
+    fake = FakeSlack(retry_after=2)
+    fake.rate_limit["chat.postMessage"] = 1
+    assert await invite(fake, redis_url, members)
+    first, *rest = posts(fake)
+    assert first.result.get("error") == "ratelimited" and len(rest) == len(members)
+    assert all(c.result.get("ok") for c in rest)
+    meanwhile = [c for c in rest if c.at < first.at + 1.9]
+    assert len(meanwhile) < SlackOutreach.in_flight, "the other channels waited the Retry-After too"

@@ -73,16 +73,14 @@ class Slack(Platform):
         import aiohttp
         from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 
-        from flows.limits import Limiter
-
         from .app import build_slack_app
         from .client import signing_secret, workspaces
-        from .delivery import Delivery
+        from .delivery import Delivery, pacing
 
         session = aiohttp.ClientSession()  # one connection pool to the Web API for the app's life
         stack.push_async_callback(session.close)
         clients = workspaces(rt, session)
-        delivery = Delivery(Limiter(rt.sessions, rt.secret), session, rt.sessions, clients)
+        delivery = Delivery(pacing(rt), session, rt.sessions, clients)
         stack.push_async_callback(delivery.drain)  # queued cards go out before the session closes
         await stack.enter_async_context(delivery.recovering())  # queues a killed process left
         bolt = build_slack_app(rt, session, delivery, clients)

@@ -25,14 +25,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from classifier import Lang
 from flows import events as ev
 from flows import messages as msg
-from flows.limits import Limiter
 
 from ..admin import Admin, is_admin_command
 from ..runtime import Runtime
 from ..texts import say
 from . import manifest_scopes
 from .client import call, signing_secret, web_client
-from .delivery import ANSWER_WITHIN, Delivery, Op
+from .delivery import ANSWER_WITHIN, Delivery, Op, pacing
 from .installs import RedisStates, Workspaces, address
 from .leads import register_lead_actions
 from .render import (
@@ -135,7 +134,7 @@ def build_slack_app(
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    convo = SlackConversation(rt, delivery or Delivery(Limiter(rt.sessions, rt.secret), session))
+    convo = SlackConversation(rt, delivery or Delivery(pacing(rt), session))
     if flow is not None:
         app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the token goes
 

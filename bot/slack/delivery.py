@@ -8,9 +8,10 @@
   nothing stored. Anything else, or anything that must wait, goes to the person's queue and the
   request answers at once: Slack never waits for more than that second. Each person has one
   queue, so the next card never overtakes the previous one.
-- Every Web API call goes through the shared limiter (flows.limits): Tier 3 for `chat.update`
-  and `chat.delete`, one message per second per channel for `chat.postMessage`; a 429's
-  Retry-After blocks that workspace's method for every process, exactly that long.
+- Every Web API call goes through the shared limiter (flows.limits, `Pacing`): Tier 3 for
+  `chat.update` and `chat.delete`, one message per second per channel and SLACK_POSTS_PER_MINUTE
+  per workspace for `chat.postMessage`; a 429's Retry-After blocks those buckets for every
+  process, exactly that long.
 - With `redis` (the sessions Redis) a person's queue lives there (bot.outbox): a card waiting
   out a 429 survives a killed or restarted process, and is never overtaken by a later one,
   whichever process got the click.
@@ -22,7 +23,7 @@ import asyncio
 import logging
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 import orjson
@@ -35,6 +36,10 @@ from ..metrics import API_CALLS
 from ..outbox import Outbox
 from ..retry import Wait, retry_after, retrying
 from .installs import Workspaces
+from .settings import SlackSettings
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger("ruhepuls.slack")
 
@@ -50,6 +55,47 @@ RATES: dict[str, Rate] = {
     "files.completeUploadExternal": Rate(100 / 60, burst=20),  # Tier 4
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
+OTHER = Rate(20 / 60, burst=5)  # Tier 2, for a method not listed
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """Slack's limits at the scope Slack enforces them, for every process at once (flows.limits):
+    each method per workspace at its tier, and `chat.postMessage` per channel and, all channels
+    together, per workspace at `posts` (SLACK_POSTS_PER_MINUTE). A 429 blocks every bucket the
+    call took a slot in, for exactly its Retry-After: a workspace-wide refusal stops the
+    workspace's posts in every process, not only in the channel that drew it."""
+
+    limiter: Limiter
+    posts: Rate
+
+    def buckets(self, workspace: str, method: str, chat: str | None) -> list[tuple[str, Rate]]:
+        rate = RATES.get(method, OTHER)
+        if method not in PER_CHANNEL:
+            return [(self.limiter.bucket("slack", workspace, method), rate)]
+        return [
+            (self.limiter.bucket("slack", workspace, method, chat), rate),
+            (self.limiter.bucket("slack", workspace, method), self.posts),
+        ]
+
+    async def turn(self, workspace: str, method: str, chat: str | None) -> None:
+        """Wait for this call's slot in each of its buckets."""
+        waits = await asyncio.gather(
+            *(self.limiter.reserve(b, rate) for b, rate in self.buckets(workspace, method, chat))
+        )
+        await asyncio.sleep(max(waits))
+
+    async def refused(self, workspace: str, method: str, chat: str | None, seconds: float) -> None:
+        """Slack answered 429: nobody uses these buckets for `seconds`."""
+        for bucket, _ in self.buckets(workspace, method, chat):
+            await self.limiter.block(bucket, seconds)
+
+
+def pacing(rt: Runtime) -> Pacing:
+    """The installation's Slack limits, on the sessions Redis that every process shares."""
+    return Pacing(Limiter(rt.sessions, rt.secret), rt.settings.section(SlackSettings).posts)
+
+
 RESPONSE_URL_TIMEOUT = 2.0
 INLINE_SECONDS = 1.0
 """The longest a click's request waits for its card to show (Slack's patience is 3 s); after
@@ -77,7 +123,7 @@ class Op:
 class Delivery:
     def __init__(
         self,
-        limiter: Limiter,
+        pacing: Pacing,
         session: aiohttp.ClientSession | None = None,
         redis: Any = None,
         clients: Workspaces | None = None,
@@ -85,7 +131,7 @@ class Delivery:
         """`redis` (the sessions Redis) keeps the queues outside the process (bot.outbox);
         `clients` gives each workspace's client to deliver them with, queues taken over from
         another process too."""
-        self.limiter = limiter
+        self.pacing = pacing
         self._session = session
         self.clients = clients
         self.client: AsyncWebClient | None = None
@@ -174,11 +220,7 @@ class Delivery:
                 return op, Wait(0.2 * (attempt + 1))
             op = replace(op, response_url=None)  # expired or refused: the Web API instead
         method, kwargs = _web_call(op)
-        rate = RATES.get(method, Rate(20 / 60, burst=5))
-        bucket = self.limiter.bucket(
-            "slack", workspace, method, op.channel if method in PER_CHANNEL else None
-        )
-        await asyncio.sleep(await self.limiter.reserve(bucket, rate))
+        await self.pacing.turn(workspace, method, op.channel)
         try:
             await getattr(client, method.replace(".", "_"))(**kwargs)
             API_CALLS.labels("slack", method, "ok").inc()
@@ -187,7 +229,7 @@ class Delivery:
             API_CALLS.labels("slack", method, str(exc.response.status_code)).inc()
             if exc.response.status_code == 429:
                 wait = retry_after(exc.response.headers.get("Retry-After"), 1.0, cap=None)
-                await self.limiter.block(bucket, wait)  # for every process, this method
+                await self.pacing.refused(workspace, method, op.channel, wait)  # every process
                 log.info("slack %s rate limited for %.0f s", method, wait)
                 return op, Wait(wait)
             log.warning("slack %s failed: %s", method, exc.response.get("error", "unknown"))
@@ -225,20 +267,18 @@ class Delivery:
 
 
 async def call_limited(
-    limiter: Limiter,
+    pacing: Pacing,
     client: AsyncWebClient,
     workspace: str,
     method: str,
     chat: str | None = None,
     **kwargs: Any,
 ) -> Any:
-    """A Web API call from the worker: wait for the slot the shared limiter hands out, and after a
-    429 for exactly its Retry-After (blocking the bucket for every process), then try again."""
-    rate = RATES.get(method, Rate(20 / 60, burst=5))
-    bucket = limiter.bucket("slack", workspace, method, chat if method in PER_CHANNEL else None)
+    """A Web API call from the worker: wait for the slots the shared limiter hands out, and after
+    a 429 for exactly its Retry-After (blocking the buckets for every process), then try again."""
 
     async def once(attempt: int) -> Any:
-        await asyncio.sleep(await limiter.reserve(bucket, rate))
+        await pacing.turn(workspace, method, chat)
         try:
             result = await getattr(client, method.replace(".", "_"))(**kwargs)
         except SlackApiError as exc:
@@ -246,7 +286,7 @@ async def call_limited(
             if exc.response.status_code != 429 or attempt == GIVE_UP_AFTER - 1:
                 raise
             wait = retry_after(exc.response.headers.get("Retry-After"), 1.0, cap=None)
-            await limiter.block(bucket, wait)  # the next reserve waits whatever is left of it
+            await pacing.refused(workspace, method, chat, wait)  # the next turn waits what is left
             return Wait(wait)
         API_CALLS.labels("slack", method, "ok").inc()
         return result

@@ -12,12 +12,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from flows import messages as msg
-from flows.limits import Limiter
 from flows.teams import Team
 
 from ..platform import Delivery, Member, Retry
 from ..report_link import summary_link
 from ..runtime import Runtime
+from .delivery import call_limited, pacing
 from .installs import Seat, Workspaces, address, parts
 from .render import summary_blocks
 
@@ -47,7 +47,7 @@ class SlackOutreach:
         self.rt = rt
         self.clients = clients if isinstance(clients, Workspaces) else Workspaces(clients)
         self._dm: dict[str, str] = {}
-        self.limiter = Limiter(rt.sessions, rt.secret)
+        self.pacing = pacing(rt)
 
     async def _seat(self, workspace: str | None) -> Seat:
         seat = await self.clients.seat(workspace)
@@ -57,10 +57,8 @@ class SlackOutreach:
 
     async def _call(self, workspace: str | None, method: str, chat: str | None = None, **kwargs: Any) -> Any:
         """A Web API call with the workspace's token, through the workspace's limits."""
-        from .delivery import call_limited
-
         seat = await self._seat(workspace)
-        return await call_limited(self.limiter, seat.client, seat.workspace, method, chat, **kwargs)
+        return await call_limited(self.pacing, seat.client, seat.workspace, method, chat, **kwargs)
 
     async def _channel(self, workspace: str | None, user: str) -> str:
         if user not in self._dm:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from flows.limits import Rate
+
 from ..settings import PlatformSettings
 
 
@@ -18,9 +20,18 @@ class SlackSettings(PlatformSettings):
     client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
     redirect_uri: str | None = Field(None, validation_alias="SLACK_REDIRECT_URI")
     """Where Slack sends the installer back (unset: the app's only Redirect URL)."""
+    posts_per_minute: int = Field(300, ge=1, le=60_000, validation_alias="SLACK_POSTS_PER_MINUTE")
+    """Messages a minute the app posts in one workspace, all channels together. Slack keeps a
+    workspace-wide limit above its one a second per channel and gives no exact figure ("several
+    hundred a minute"); a 429 pauses the workspace's posts in every process either way."""
     api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
     response_url_prefix: str = Field("https://hooks.slack.com/", validation_alias="SLACK_RESPONSE_URL_PREFIX")
     """Only response URLs under this prefix are called (tests point it at a local stand-in)."""
+
+    @property
+    def posts(self) -> Rate:
+        """The workspace-wide budget for posts: SLACK_POSTS_PER_MINUTE, bursts of five seconds'."""
+        return Rate(self.posts_per_minute / 60, burst=max(1, self.posts_per_minute // 12))
 
     @property
     def oauth(self) -> bool:
