@@ -68,7 +68,8 @@ class FakeSlack:
     entries, a token that is not listed is refused (invalid_auth)."""
     codes: dict[str, str] = field(default_factory=dict)
     """OAuth: an authorisation code -> the workspace it installs the app in (oauth.v2.access
-    answers with a new bot token for it, listed in `workspaces`)."""
+    answers with a new bot token for it, listed in `workspaces`); an id starting with `E` is an
+    Enterprise Grid organisation, installed org-wide (no workspace in the answer)."""
     workspace_posts: tuple[float, int] | None = None
     """With `enforce_limits`: Slack's workspace-wide budget for chat.postMessage, all channels
     together, as (per second, burst); None: not enforced (Slack gives no exact figure)."""
@@ -171,6 +172,7 @@ class FakeSlack:
                 return 200, {"ok": False, "error": "invalid_code"}
             token = f"xoxb-{workspace}-{next(self._ts)}"
             self.workspaces[token] = workspace
+            org = workspace.startswith("E")
             return 200, {
                 "ok": True,
                 "app_id": "A1",
@@ -178,9 +180,9 @@ class FakeSlack:
                 "token_type": "bot",
                 "scope": self.scopes,
                 "bot_user_id": self.bot_user,
-                "team": {"id": workspace, "name": f"Workspace {workspace}"},
-                "enterprise": None,
-                "is_enterprise_install": False,
+                "team": None if org else {"id": workspace, "name": f"Workspace {workspace}"},
+                "enterprise": {"id": workspace, "name": f"Organisation {workspace}"} if org else None,
+                "is_enterprise_install": org,
                 "authed_user": {"id": "UINSTALLER"},
             }
         if method == "files.getUploadURLExternal":

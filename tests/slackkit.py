@@ -57,10 +57,19 @@ class SlackAgent:
     """One agent in a Slack workspace, talking to the bot in their DM."""
 
     def __init__(
-        self, http: httpx.AsyncClient, base: str, fake: FakeSlack, user: str = "U100", team: str = "T1"
+        self,
+        http: httpx.AsyncClient,
+        base: str,
+        fake: FakeSlack,
+        user: str = "U100",
+        team: str = "T1",
+        enterprise: str | None = None,
     ) -> None:
+        """`enterprise`: the workspace belongs to this Enterprise Grid organisation, where the
+        app is installed org-wide."""
         self.http, self.base, self.fake = http, base, fake
         self.user, self.team, self.channel = user, team, f"D{user}"
+        self.enterprise = enterprise
         self._seen_calls = 0
         self.messages: dict[str, list[dict[str, Any]]] = {}  # ts -> blocks, as on screen
         self._events = 0
@@ -131,6 +140,7 @@ class SlackAgent:
             {
                 "type": "event_callback",
                 "team_id": self.team,
+                **self._org(),
                 "api_app_id": "A1",
                 "event_id": event_id or f"Ev{self.user}{self._events}{time.monotonic_ns()}",
                 "event_time": int(time.time()),
@@ -149,6 +159,24 @@ class SlackAgent:
         await self.replied(before)
         self.sync()
         return r
+
+    def _org(self) -> dict[str, Any]:
+        """What an event of an org-wide installation says besides its workspace, as Slack sends it."""
+        if self.enterprise is None:
+            return {}
+        return {
+            "enterprise_id": self.enterprise,
+            "is_enterprise_install": True,
+            "authorizations": [
+                {
+                    "enterprise_id": self.enterprise,
+                    "team_id": None,
+                    "user_id": self.fake.bot_user,
+                    "is_bot": True,
+                    "is_enterprise_install": True,
+                }
+            ],
+        }
 
     def _mine(self) -> int:
         return sum(c.params.get("channel") == self.channel for c in list(self.fake.calls))

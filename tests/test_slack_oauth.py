@@ -180,3 +180,45 @@ async def test_installed_in_two_workspaces_each_round_goes_out_with_its_own_toke
         r = await browser.post(f"{base}/slack/events", content=body, headers=signed_headers(body))
         assert r.status_code == 200
         assert {k.decode() for k in await redis.hgetall(INSTALLS)} == {"-:TTWO"}
+
+
+async def test_installed_org_wide_on_enterprise_grid_every_workspace_of_it_is_served(
+    redis_url: str, redis
+) -> None:
+    """Issue 29: on Enterprise Grid the app is installed once for the organisation. A team in any
+    of its workspaces gets its round with the organisation's token, each workspace keeps limits
+    of its own, and an agent there is answered with that token too."""
+    slack = FakeSlack(
+        channel_members={"CSEVEN": ["UBOT", "U7"], "CEIGHT": ["UBOT", "U8"]}, codes={"code-org": "EORG"}
+    )
+    with FakeServer(slack, "/api") as fake:
+        settings = settings_for(redis_url, fake)
+        async with running_app(settings) as base, httpx.AsyncClient(timeout=10) as browser:
+            assert (await install(browser, base, "code-org")).status_code == 200
+            assert {k.decode() for k in await redis.hgetall(INSTALLS)} == {"EORG:-"}, (
+                "one org-wide installation"
+            )
+            (token,) = slack.workspaces
+            async with runtime(settings) as rt:
+                admin = Admin(rt, clock=lambda: MONDAY_10)
+                for team_id, channel, workspace in (
+                    ("seven", "CSEVEN", "TSEVEN"),
+                    ("eight", "CEIGHT", "TEIGHT"),
+                ):
+                    await rt.teams.save_team(
+                        Team(id=team_id, name=team_id, platform="slack", channel=channel, workspace=workspace)
+                    )
+                    assert "ist offen" in await admin.run("cli:x", f"round open {team_id}", "de")
+                async with outreach_for(rt) as outreach:
+                    await tick(rt, outreach, MONDAY_10)
+            posts = {c.params["channel"]: c.token for c in slack.calls if c.method == "chat.postMessage"}
+            assert posts == {"DU7": token, "DU8": token}, "both workspaces invited with the org's token"
+            limited = {k.decode().split(":")[3] async for k in redis.scan_iter("rp:limit:slack:*")}
+            assert {"TSEVEN", "TEIGHT"} <= limited, "each workspace keeps limits of its own"
+
+            agent = SlackAgent(browser, base, slack, user="U7", team="TSEVEN", enterprise="EORG")
+            await agent.say("hallo")
+            replies = [
+                c for c in slack.calls if c.params.get("channel") == "DU7" and c.method == "chat.postMessage"
+            ]
+            assert len(replies) >= 2 and {c.token for c in replies} == {token}
