@@ -28,7 +28,7 @@ local function answered(d, i, total, version, ch)
   if not head then return nil end
   local state, index = string.sub(head, 1, 1), tonumber(string.sub(head, 4))
   if (state ~= 'a' and state ~= 'p') or index ~= i or i >= total - 1 or #answers ~= total
-      or string.match(tail, '|(.*)$') ~= version then
+      or string.match(tail, '|(.*)$') ~= version or not string.match(ch, '^[0-4s]$') then
     return nil
   end
   local after = string.sub(answers, 1, i) .. ch .. string.sub(answers, i + 2)

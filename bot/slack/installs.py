@@ -234,6 +234,10 @@ class Workspaces:
 
     async def _bot(self, workspace: str | None) -> Bot | None:
         assert self.store is not None
+        if workspace:  # a workspace outside any organisation: its own field, nothing else read
+            found = await self.store.async_find_bot(enterprise_id=None, team_id=workspace)
+            if found is not None:
+                return found
         every = await self.store.all()
         if not workspace:
             return every[0] if len(every) == 1 else None  # one installation: teams need not say which
