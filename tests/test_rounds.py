@@ -691,7 +691,7 @@ async def test_invitations_keep_inside_the_workspaces_post_budget(redis_url: str
 async def test_a_refused_post_pauses_the_workspaces_posts_in_every_channel(redis_url: str, redis) -> None:
     """A 429 on chat.postMessage may be the workspace's: after it, no post goes to any channel
     until its Retry-After has passed (but those already on their way)."""
-    members = [f"UP{n:02d}" for n in range(20)]
+    members = [f"UP{n:02d}" for n in range(40)]
     fake = FakeSlack(retry_after=2)
     fake.rate_limit["chat.postMessage"] = 1
     assert await invite(fake, redis_url, members)
@@ -699,4 +699,5 @@ async def test_a_refused_post_pauses_the_workspaces_posts_in_every_channel(redis
     assert first.result.get("error") == "ratelimited" and len(rest) == len(members)
     assert all(c.result.get("ok") for c in rest)
     meanwhile = [c for c in rest if c.at < first.at + 1.9]
-    assert len(meanwhile) < SlackOutreach.in_flight, "the other channels waited the Retry-After too"
+    # those on their way, and those that took their slot while the 429 was on its way back
+    assert len(meanwhile) < 2 * SlackOutreach.in_flight, "the other channels waited the Retry-After too"
