@@ -7,7 +7,6 @@ makes the loser reload and re-decide, so two deliveries of one click advance a s
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,7 +29,6 @@ from .teams import TeamStore, done_token
 from .typed import wants_plan
 
 MAX_ATTEMPTS = 8
-log = logging.getLogger("ruhepuls.flows")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,27 +239,18 @@ class Conversations:
         reach: tuple[str, str] | None,
     ) -> Handled:
         """What to say after `store.record` wrote an answer: the engine's step from the session
-        before it. The script applies the answer only where the engine's rule is `record`, so
-        the engine's session is the one stored; should they ever differ, the engine's is written
-        over it (and said), never the script's."""
-        before = out.current
-        stored = before.with_answer(event.value) if before is not None else None
+        before it. The script writes only where the engine's rule is `record`, and then the
+        session `record` makes (tests/test_store.py holds the two to the same result in every
+        state), so the step's session is the one stored."""
         result = engine.step(
             self.config,
-            before,
+            out.current,
             event,
             lang=lang,
             now=self._clock(),
             round_id=rnd[0] if rnd else None,
             in_team=scope != SOLO,
         )
-        if result.session != stored or result.completion is not None or result.finished:
-            log.error("an answer recorded where the engine decides otherwise; its step is written")
-            write = Write(result.session, result.finished)
-            fixed = await self.store.commit(ref, out.version, stored, None, write)
-            if fixed.status != "ok":
-                raise StoreBusy("session changed while an answer was being corrected")
-            out = fixed
         self._remember(ref, out.version, result.session)
         await self._afterwards(result, ref.person, scope, rnd, reach)
         return Handled(result.messages, waiting=out.watched)

@@ -3,8 +3,9 @@
 -- KEYS[1] the person's hash: v = version, d = the session while one is in progress, and one
 --         field e:<id> per platform event already applied (a keyed hash of the platform's
 --         event id, so a re-delivery is dropped and no platform timestamp is stored).
--- KEYS[2] (optional; on a Redis Cluster it is asked alongside instead) a key the caller wants to know exists, in the same
---         round trip: the platform's queue of cards still waiting for this person.
+-- KEYS[2] (optional; on a Redis Cluster it is asked alongside instead) a key the caller wants
+--         to know exists, in the same round trip: the platform's queue of cards still waiting
+--         for this person.
 -- ARGV[1] event id ('' for none), ARGV[2] expected version, ARGV[3] op:
 --   w  write ARGV[4] as the session;
 --   d  delete the session (cancel): the answers and the ids of its earlier events go;

@@ -87,8 +87,9 @@ class Pacing:
 
     async def refused(self, workspace: str, method: str, chat: str | None, seconds: float) -> None:
         """Slack answered 429: nobody uses these buckets for `seconds`."""
-        for bucket, _ in self.buckets(workspace, method, chat):
-            await self.limiter.block(bucket, seconds)
+        await asyncio.gather(
+            *(self.limiter.block(b, seconds) for b, _ in self.buckets(workspace, method, chat))
+        )
 
 
 def pacing(rt: Runtime) -> Pacing:
