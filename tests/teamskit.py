@@ -74,6 +74,9 @@ class FakeTeams:
     """Every authorised connector call by kind, in order: `roster` (a page of a team's members),
     `open` (a new personal chat), `post` (an activity, a refused one too), `other`."""
     delay: float = 0.0
+    entra: Any = None
+    """A FakeEntra (tests/entra.py) whose tokens for the bot the connector accepts, as Bot
+    Framework accepts Entra's; without one, only the fixed test token (`bot_token`)."""
     base_url: str = ""
     key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -129,6 +132,12 @@ class FakeTeams:
         key, kid = (self.webchat_key, WEBCHAT_KID) if webchat_key else (self.key, KID)
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
+    def authorized(self, auth: str) -> bool:
+        bearer = auth.removeprefix("Bearer ")
+        if self.entra is not None:
+            return bool(self.entra.verifies(bearer))
+        return bearer == BOT_TOKEN
+
     # --- the connector --------------------------------------------------------------------------
     def answer(
         self, method: str, path: str, query: dict[str, str], body: dict[str, Any], auth: str
@@ -145,7 +154,7 @@ class FakeTeams:
             )
         if path == "/v1/.well-known/keys":
             return 200, self.jwks(), {}
-        if auth != f"Bearer {BOT_TOKEN}":
+        if not self.authorized(auth):
             return 401, {"error": {"code": "Unauthorized"}}, {}
         parts = path.removeprefix("/teams").strip("/").split("/")
         with self._lock:

@@ -122,12 +122,13 @@ class Teams(Platform):
 
         try:
             token = await sdk.build(rt.settings).app.token_provider.get_app_token()
-        except Exception as exc:  # MSAL's or the provider's error: its type, never its text
+        except Exception as exc:  # Entra's OAuth error code, or else the error's type, never its text
+            code = sdk.entra_error(exc)
             return [
                 Check(
                     False,
-                    f"no Teams token could be acquired ({type(exc).__name__})",
-                    "check TEAMS_APP_ID, TEAMS_APP_PASSWORD (the client secret, not its id) and TEAMS_TENANT_ID",
+                    f"no Teams token could be acquired ({f'Entra: {code}' if code else type(exc).__name__})",
+                    sdk.token_advice(code, rt.settings.section(TeamsSettings)),
                 )
             ]
         if token is None:

@@ -109,6 +109,46 @@ def cloud(settings: Settings) -> Any:
     )
 
 
+ENTRA_ERRORS = frozenset(
+    {"invalid_client", "unauthorized_client", "invalid_scope", "invalid_request", "invalid_grant"}
+)
+"""OAuth error codes Entra answers a token request with (MSAL raises them as the error's text)."""
+
+
+def entra_error(exc: BaseException) -> str | None:
+    """The OAuth error code of a refused token request, when that is all the error says."""
+    text = str(exc)
+    return text if text in ENTRA_ERRORS else None
+
+
+def token_advice(code: str | None, ms: TeamsSettings) -> str:
+    """What to fix when Entra gives the bot no token, for the credential in use."""
+    identity = ms.managed_identity
+    if code == "unauthorized_client":
+        if not ms.tenant_id:
+            return (
+                "set TEAMS_TENANT_ID to the bot's App Tenant ID (Azure Bot > Settings > Configuration): "
+                "a single-tenant bot gets its tokens only in its own tenant"
+            )
+        return "Entra knows no app TEAMS_APP_ID in tenant TEAMS_TENANT_ID: copy both from Azure Bot > Settings > Configuration"
+    if code == "invalid_client" and identity not in (None, "direct"):
+        return (
+            "the app registration trusts no such managed identity: add a federated credential for it "
+            "(app registration > Certificates & secrets > Federated credentials > Managed identity)"
+        )
+    if code == "invalid_client" and not identity:
+        return (
+            "Entra refuses the client secret: TEAMS_APP_PASSWORD is the secret's Value (shown once, "
+            "when it is made), not its Secret ID; an expired secret needs a new one"
+        )
+    if identity:
+        return (
+            "no managed-identity token on this host: assign the identity to the host (App Service > "
+            "Identity) and check TEAMS_MANAGED_IDENTITY (system, direct, or the identity's client id)"
+        )
+    return "check TEAMS_APP_ID, TEAMS_APP_PASSWORD (the client secret, not its id) and TEAMS_TENANT_ID"
+
+
 @dataclass
 class Sdk:
     app: App
