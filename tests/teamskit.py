@@ -59,6 +59,8 @@ class FakeTeams:
     """The channels Bot Framework's key set says the signing key speaks for."""
     roster: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """team id -> [(29: account id, Entra object id)]"""
+    channels: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    """team id -> [(channel id, name)]; General's name is None, as the connector lists it."""
     sent: list[Sent] = field(default_factory=list)
     rate_limit: set[int] = field(default_factory=set)
     retry_after: int = 1
@@ -173,6 +175,10 @@ class FakeTeams:
             if entra not in self.installed:
                 return 403, {"error": {"code": "Forbidden", "message": "app not installed"}}, {}
             return 201, {"id": f"a:chat-{entra}"}, {}
+        if parts[:2] == ["v3", "teams"] and parts[3:] == ["conversations"] and method == "GET":
+            if parts[2] not in self.channels:
+                return 404, {"error": {"code": "NotFound", "message": "team not found"}}, {}
+            return 200, {"conversations": [{"id": c, "name": n} for c, n in self.channels[parts[2]]]}, {}
         if len(parts) >= 3 and parts[:2] == ["v3", "conversations"]:
             conversation = parts[2]
             if parts[3:] == ["pagedMembers"]:

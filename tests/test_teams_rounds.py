@@ -163,27 +163,49 @@ async def test_every_connector_call_of_a_round_takes_its_turn_in_the_apps_budget
         assert len(taken) == len(fake.calls) == 8, "one slot of the tenant's bucket per call"
 
 
-def test_teams_list_names_the_teams_the_app_is_installed_in(redis_url: str, redis, tmp_path) -> None:
-    """Issue 24: nobody should have to copy a 19: id out of a link."""
+def test_teams_list_names_the_teams_the_app_is_installed_in_and_their_channels(
+    redis_url: str, redis, tmp_path
+) -> None:
+    """Issue 24: nobody should have to copy a 19: id out of a link, for the team nor for the lead
+    channel (read from the connector: General comes without a name there)."""
     import asyncio
 
     async def install() -> None:
         async with running_app(settings_for(redis_url, fake)) as base, httpx.AsyncClient() as http:
             assert (await TeamsAgent(http, base, fake, "x").post(install_in_team(fake))).status_code == 200
 
-    with FakeTeamsServer(FakeTeams()) as fake:
+    def teams_list(**extra: str) -> str:
+        env = python_env(
+            REDIS_URL=redis_url,
+            RUHEPULS_SECRET="teams-rounds",
+            RUHEPULS_DATA_DIR=str(tmp_path),
+            PYTHONPATH=str(REPO / "tests"),
+            **extra,
+        )
+        out = subprocess.run(
+            [sys.executable, "-m", "bot", "teams", "list"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    fake = FakeTeams(channels={TEAM: [(TEAM, None), (LEADS, "Leitung")]})
+    with FakeTeamsServer(fake):
+        assert "installed in no team yet" in teams_list(**teams_env(fake))
         asyncio.run(install())
-    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="teams-rounds", RUHEPULS_DATA_DIR=str(tmp_path))
-    out = subprocess.run(
-        [sys.executable, "-m", "bot", "teams", "list"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    assert f"Hotline Süd: --channel {TEAM}" in out.stdout
+        listed = teams_list(**teams_env(fake))
+        assert listed.splitlines() == [
+            f"Hotline Süd: --channel {TEAM}",
+            f"  channel General: --lead-channel {TEAM}",
+            f"  channel Leitung: --lead-channel {LEADS}",
+        ], listed
+        assert f"Hotline Süd: --channel {TEAM}" in teams_list(), "the teams without any TEAMS_ setting"
+        fake.channels.clear()
+        assert "its channels could not be read: 404" in teams_list(**teams_env(fake))
 
 
 async def test_a_round_for_a_team_the_bot_was_never_installed_in_is_refused(redis_url, redis) -> None:

@@ -63,9 +63,11 @@ class Teams(Platform):
         verb.add_parser("list", help="the Teams teams the app is installed in, with the ids `team add` takes")
 
     def run(self, settings: Settings, args: argparse.Namespace) -> None:
-        from .package import build, installed
+        from .package import build
 
         if args.teams_command == "list":
+            from .places import installed
+
             print(installed(settings))
             return
         app_id = settings.section(TeamsSettings).app_id

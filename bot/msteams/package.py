@@ -17,7 +17,6 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from ..settings import Settings
 from .texts import say
 
 MANIFEST_VERSION = "1.17"
@@ -144,28 +143,3 @@ def build(app_id: str, url: str, developer: str = "Ruhepuls", version: str = "1.
         z.writestr("color.png", _pulse(192, (255, 255, 255, 255), (0x2F, 0x6F, 0x73, 255)))
         z.writestr("outline.png", _pulse(32, (255, 255, 255, 255), (0, 0, 0, 0)))
     return out.getvalue()
-
-
-def installed(settings: Settings) -> str:
-    """The Teams teams the app is installed in (seen at installation), one line each, with the
-    id `ruhepuls team add … --platform teams --channel` takes."""
-    import asyncio
-
-    from ..runtime import runtime
-    from .inbound import INSTALLED
-
-    async def read() -> dict[str, str]:
-        async with runtime(settings) as rt:
-            found = await rt.redis.hgetall(INSTALLED)
-            return {_text(k): _text(v) for k, v in found.items()}
-
-    rows = []
-    for team_id, raw in sorted(asyncio.run(read()).items()):
-        place = json.loads(raw)
-        channel = f", channel {place['channel_name']}" if place.get("channel_name") else ""
-        rows.append(f"{place.get('name') or '(no name)'}{channel}: --channel {team_id}")
-    return "\n".join(rows) or "the app is installed in no team yet (Apps > Ruhepuls > Add to a team)"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
