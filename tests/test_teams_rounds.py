@@ -204,6 +204,27 @@ def test_teams_list_names_the_teams_the_app_is_installed_in_and_their_channels(
             f"  channel Leitung: --lead-channel {LEADS}",
         ], listed
         assert f"Hotline Süd: --channel {TEAM}" in teams_list(), "the teams without any TEAMS_ setting"
+        add = [sys.executable, "-m", "bot", "team", "add", "hotline", "--name", "Hotline"]
+        add += ["--platform", "teams", "--channel", TEAM]
+        env = python_env(
+            REDIS_URL=redis_url,
+            RUHEPULS_SECRET="teams-rounds",
+            RUHEPULS_DATA_DIR=str(tmp_path),
+            PYTHONPATH=str(REPO / "tests"),
+            **teams_env(fake),
+        )
+        for lead, told in [
+            (LEADS, False),
+            (LEADS.replace(":", "%3A"), False),
+            ("19:elsewhere@thread.tacv2", True),
+        ]:
+            said = subprocess.run(
+                [*add, "--lead-channel", lead], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+            )
+            assert said.returncode == 0, said.stderr
+            assert ("Den Leitungskanal von hotline finde ich in keinem Team" in said.stdout) is told, (
+                said.stdout
+            )
         fake.channels.clear()
         assert "its channels could not be read: 404" in teams_list(**teams_env(fake))
 

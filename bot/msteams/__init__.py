@@ -82,10 +82,12 @@ class Teams(Platform):
         print(f"wrote {args.out}: upload it in the Teams admin center (Teams apps > Manage apps > Upload)")
 
     def prepare(self, team: Team) -> Team:
-        """A team id copied out of a Teams link comes URL-encoded (`19%3A…`)."""
+        """An id copied out of a Teams link comes URL-encoded (`19%3A…`)."""
         from urllib.parse import unquote
 
-        return team.model_copy(update={"channel": unquote(team.channel)}) if team.channel else team
+        return team.model_copy(
+            update={k: unquote(v) for k in ("channel", "lead_channel") if (v := getattr(team, k))}
+        )
 
     async def unreachable(self, rt: Runtime, team: Team, lang: Lang) -> str | None:
         """When the bot has not seen the app installed in the team's Teams team, its roster
@@ -100,8 +102,15 @@ class Teams(Platform):
         return say("not_installed", lang, team=team.id)
 
     async def notes(self, rt: Runtime, team: Team, lang: Lang) -> list[str]:
+        from .places import lead_channel_known
+        from .texts import say
+
         why = await self.unreachable(rt, team, lang)
-        return [why] if why else []
+        if why:
+            return [why]
+        if team.lead_channel and await lead_channel_known(rt, str(team.lead_channel)) is False:
+            return [say("lead_not_found", lang, team=team.id)]
+        return []
 
     def texts(self) -> TextCatalog:
         from .texts import teams_texts

@@ -64,6 +64,15 @@ async def _channels(rt: Runtime, team: str, ref: dict[str, str] | None) -> tuple
     return tuple(Channel(c.id, c.name or "General") for c in listed if c.id), ""
 
 
+async def lead_channel_known(rt: Runtime, channel: str) -> bool | None:
+    """Whether a lead channel lies in a team the app is installed in (None: the channels of some
+    team could not be read, so nobody can tell)."""
+    found = await places(rt)
+    if any(channel == p.team or channel in {c.id for c in p.channels} for p in found):
+        return True
+    return None if any(p.unread for p in found) else False
+
+
 def render(found: list[Place]) -> str:
     if not found:
         return NOT_INSTALLED

@@ -10,6 +10,7 @@ from classifier.text import TextCatalog, load_texts
 
 class TeamsTexts(TextCatalog):
     not_installed: Text
+    lead_not_found: Text
     name_short: Text
     name_full: Text
     desc_short: Text
