@@ -170,6 +170,12 @@ class FakeTeams:
                 else "other"
             )
         if parts[:2] == ["v3", "conversations"] and len(parts) == 2 and method == "POST":
+            if not (body.get("tenantId") or (body.get("channelData") or {}).get("tenant", {}).get("id")):
+                return (
+                    400,
+                    {"error": {"code": "BadSyntax", "message": "Incorrect conversation creation parameters"}},
+                    {},
+                )
             member = (body.get("members") or [{}])[0].get("id", "")
             entra = next((e for accounts in self.roster.values() for a, e in accounts if a == member), None)
             if entra not in self.installed:

@@ -131,6 +131,28 @@ async def test_a_round_reaches_every_installed_member_once_and_counts_the_unreac
             assert "entra-10" not in status and "entra-11" not in status
 
 
+async def test_a_member_is_reached_when_the_team_named_its_tenant_only_in_channel_data(
+    redis_url, redis
+) -> None:
+    """Issue 24: the connector opens no personal chat without the tenant; an installation whose
+    conversation carries no tenantId still names it in channelData."""
+    fake = FakeTeams(installed={"entra-t1"}, roster={TEAM: [("29:entra-t1", "entra-t1")]})
+    with FakeTeamsServer(fake):
+        settings = settings_for(redis_url, fake)
+        install = install_in_team(fake)
+        install["conversation"].pop("tenantId")
+        install["channelData"]["tenant"]["id"] = TENANT
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            assert (await TeamsAgent(http, base, fake, "x").post(install)).status_code == 200
+        async with runtime(settings, clock=Clock(OPENED)) as rt:
+            await rt.teams.save_team(Team(id="support", name="Support", platform="teams", channel=TEAM))
+            async with __import__("contextlib").AsyncExitStack() as stack:
+                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
+                await Admin(rt, clock=lambda: OPENED).run("teams:the-admin", "round open support", "de")
+                await tick(rt, outreach, OPENED + timedelta(minutes=1))
+    assert invitations(fake) == {"a:chat-entra-t1": 1}
+
+
 async def test_every_connector_call_of_a_round_takes_its_turn_in_the_apps_budget_in_that_tenant(
     redis_url, redis
 ) -> None:

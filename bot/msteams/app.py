@@ -138,7 +138,11 @@ class TeamsBot:
 
     async def _remember(self, activity: Any) -> None:
         service_url = activity.service_url
-        tenant = getattr(activity.conversation, "tenant_id", None) or ""
+        tenant = (
+            getattr(activity.conversation, "tenant_id", None)
+            or getattr(getattr(activity.channel_data, "tenant", None), "id", None)
+            or ""
+        )  # a new personal chat is opened in it: the connector refuses one without a tenant
         if inbound.is_personal(activity):
             user = inbound.user_of(activity)
             if user:
