@@ -1,0 +1,132 @@
+"""Every kind of Adaptive Card the Microsoft Teams bot sends, read by Microsoft's own Adaptive
+Cards library (`adaptivecards` 3.0.6, kept in tests/vendor/adaptivecards) in headless Chromium,
+as Teams' renderer reads them: each parses without a warning (no unknown element, action or
+property value), validates without a failure at the version it declares (unique input ids,
+required properties), and renders. The cards are the ones the bot really sent, collected by
+pressing through a survey and from a round and a weekly summary."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import Clock
+from slackkit import running_app
+from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity
+from test_teams_rounds import LEADS, OPENED, TEAM, install_in_team, settings_for, summary_ticks
+
+from bot.admin import Admin
+from bot.outreach import tick
+from bot.platform import platforms
+from bot.runtime import runtime
+from flows.teams import Team
+
+CHROMIUM = __import__("shutil").which("chromium") or __import__("shutil").which("chromium-browser")
+LIBRARY = Path(__file__).parent / "vendor" / "adaptivecards" / "adaptivecards.min.js"
+TEAMS = {"supportsInteractivity": True, "actions": {"maxActions": 6, "actionsOrientation": "Horizontal"}}
+"""What of Teams' host config the check depends on: six actions per set, side by side (the
+Adaptive Cards repository's samples/HostConfig/microsoft-teams-light.json)."""
+READ = """([host, cards]) => cards.map(([name, json]) => {
+    const card = new AdaptiveCards.AdaptiveCard();
+    card.hostConfig = new AdaptiveCards.HostConfig(host);
+    const context = new AdaptiveCards.SerializationContext();
+    card.parse(json, context);
+    const said = [];
+    for (let i = 0; i < context.eventCount; i++) said.push(context.getEventAt(i).message);
+    for (const e of card.validateProperties().validationEvents) said.push(e.message);
+    const element = card.render();
+    const shown = element ? (element.innerText || "").trim().length : 0;
+    return [name, said, shown];
+})"""
+
+
+async def survey_cards(redis_url: str) -> list[tuple[str, dict[str, Any]]]:
+    """The cards of one person's survey: intro, help, questions, pause, result and its views."""
+    cards: list[tuple[str, dict[str, Any]]] = []
+    with FakeTeamsServer(FakeTeams()) as fake:
+        async with running_app(settings_for(redis_url, fake)) as base, httpx.AsyncClient(timeout=15) as http:
+            agent = TeamsAgent(http, base, fake, "entra-cards")
+            await agent.say("hilfe")
+            cards.append(("help", agent.card or {}))
+            await agent.say("hallo")
+            cards.append(("intro", agent.card or {}))
+            await agent.press("Starten")
+            cards.append(("question", agent.card or {}))
+            await agent.press(index=len(agent.actions()) - 1)
+            cards.append(("after the last button of a question", agent.card or {}))
+            await agent.say("start")
+            cards.append(("resumed", agent.card or {}))
+            while "Frage" in agent.text():
+                await agent.press("oft")
+            result = agent.card or {}
+            cards.append(("result", result))
+            for title in titles(agent):
+                agent.card = result
+                await agent.press(title)
+                cards.append((f"result: {title}", agent.card or {}))
+    return cards
+
+
+def titles(agent: TeamsAgent) -> list[str]:
+    return [a["title"] for a in agent.actions()]
+
+
+async def round_cards(redis_url: str) -> list[tuple[str, dict[str, Any]]]:
+    fake = FakeTeams(installed={"entra-inv"}, roster={TEAM: [("29:entra-inv", "entra-inv")]})
+    with FakeTeamsServer(fake):
+        settings = settings_for(redis_url, fake)
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            assert (await TeamsAgent(http, base, fake, "x").post(install_in_team(fake))).status_code == 200
+            admin = TeamsAgent(http, base, fake, "the-admin")
+            await admin.post(activity(fake, "message", "the-admin", text="team list"))
+        async with runtime(settings, clock=Clock(OPENED)) as rt:
+            await rt.teams.save_team(Team(id="cards", name="Cards", platform="teams", channel=TEAM))
+            async with __import__("contextlib").AsyncExitStack() as stack:
+                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
+                await Admin(rt, clock=lambda: OPENED).run("teams:the-admin", "round open cards", "de")
+                await tick(rt, outreach, OPENED + timedelta(minutes=1))
+    return [("invitation", c) for c in fake.cards("a:chat-entra-inv")]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (Debian: apt install chromium)")
+async def test_every_card_the_teams_bot_sends_is_read_by_the_adaptive_cards_library(redis_url, redis) -> None:
+    from playwright.async_api import async_playwright
+
+    cards = await survey_cards(redis_url)
+    cards += await round_cards(redis_url)
+    await redis.flushdb()  # the round's team is not served by the summary's fakes
+    summary = FakeTeams()
+    await summary_ticks(redis_url, summary, "tcards")
+    cards += [("weekly summary", c) for c in summary.cards(LEADS)]
+    kinds = {name.split(":")[0] for name, _ in cards}
+    assert {"help", "intro", "question", "result", "invitation", "weekly summary"} <= kinds, kinds
+    assert len([n for n in kinds if n.startswith("result")]) >= 1 and len(cards) >= 10
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page()
+        await page.set_content("<!doctype html><meta charset=utf-8><body></body>")
+        await page.add_script_tag(path=str(LIBRARY))
+        read = await page.evaluate(READ, [TEAMS, [[n, json.loads(json.dumps(c))] for n, c in cards]])
+        broken = await page.evaluate(READ, [TEAMS, [["broken", broken_card()]]])
+        await browser.close()
+    problems = {name: said for name, said, _ in read if said}
+    assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+    assert all(shown > 0 for _, _, shown in read), "every card renders some text"
+    assert broken[0][1], "the library does find what is wrong with a card"
+
+
+def broken_card() -> dict[str, Any]:
+    """Two inputs with one id and an element Teams does not know: what the check must catch."""
+    return {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": [
+            {"type": "Input.Text", "id": "a"},
+            {"type": "Input.Text", "id": "a"},
+            {"type": "Carousel"},
+        ],
+    }
