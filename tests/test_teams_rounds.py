@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import redis as redis_sync
 from conftest import REPO, Clock, free_port, monitored, python_env, ruhepuls_process, wait_until_up
 from slackkit import running_app
@@ -82,6 +83,27 @@ async def test_installation_keeps_a_reference_under_a_keyed_hash_and_uninstall_r
             r = await agent.post(activity(fake, "installationUpdate", agent.user, action="remove"))
             assert r.status_code == 200
             assert await redis.exists(key) == 0
+
+
+@pytest.mark.parametrize(("added", "removed"), [("add-upgrade", "remove-upgrade"), ("upgrade", "remove")])
+async def test_an_app_upgrade_keeps_or_forgets_the_reference_as_teams_says(
+    added, removed, redis_url, redis
+) -> None:
+    """Issue 24: Teams sends `add-upgrade`, `remove-upgrade` and `upgrade` when an admin uploads a
+    new version; the first two were refused as malformed (the team seemed never installed)."""
+    with FakeTeamsServer(FakeTeams()) as fake:
+        async with running_app(settings_for(redis_url, fake)) as base, httpx.AsyncClient() as http:
+            agent = TeamsAgent(http, base, fake, "entra-upgrade")
+            install = install_in_team(fake)
+            r = await agent.post({**install, "action": added})
+            assert r.status_code == 200, r.text
+            assert await redis.hexists("rp:msteams:installed", TEAM), "the team the upgrade added"
+            r = await agent.post(activity(fake, "installationUpdate", agent.user, action="some-new-action"))
+            assert r.status_code == 200, "an action Teams may add one day is not malformed"
+            assert await redis.hexists("rp:msteams:installed", TEAM)
+            r = await agent.post({**install, "action": removed})
+            assert r.status_code == 200, r.text
+            assert not await redis.hexists("rp:msteams:installed", TEAM), "the upgrade removed the bot"
 
 
 async def test_admin_commands_answer_only_in_the_askers_personal_chat(redis_url, redis) -> None:

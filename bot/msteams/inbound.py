@@ -33,6 +33,19 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+INSTALL_ACTIONS = {
+    "add": "add",
+    "add-upgrade": "add",
+    "upgrade": "add",
+    "remove": "remove",
+    "remove-upgrade": "remove",
+}
+"""installationUpdate's actions as Teams sends them, to the SDK's two: an app upgrade that adds
+the bot (`add-upgrade`), or keeps it (`upgrade`), keeps its reference (stored again: the service
+URL may have moved); one that removes it (`remove-upgrade`) forgets it, as Bot Framework's own
+SDKs dispatch them (botframework-sdk#6139)."""
+
+
 def checked(data: object) -> object | None:
     """The activity, if it is one we handle and well-formed (ValueError if it is malformed);
     None for a kind we do not handle. Validated here so that the SDK never meets a body it
@@ -48,6 +61,11 @@ def checked(data: object) -> object | None:
         raise ValueError("no serviceUrl")
     if data["type"] not in HANDLED:
         return None
+    if data["type"] == "installationUpdate":
+        action = INSTALL_ACTIONS.get(str(data.get("action")))
+        if action is None:  # an action Teams may add one day: nothing to keep or forget
+            return None
+        data["action"] = action
     try:
         core = CoreActivity.model_validate(data)
         return ActivityTypeAdapter.validate_python(core.model_dump(by_alias=True, exclude_none=True))
