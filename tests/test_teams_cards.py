@@ -27,10 +27,17 @@ from flows.teams import Team
 
 CHROMIUM = __import__("shutil").which("chromium") or __import__("shutil").which("chromium-browser")
 LIBRARY = Path(__file__).parent / "vendor" / "adaptivecards" / "adaptivecards.min.js"
-TEAMS = {"supportsInteractivity": True, "actions": {"maxActions": 6, "actionsOrientation": "Horizontal"}}
+TEAMS = {
+    "supportsInteractivity": True,
+    "fontFamily": "sans-serif",
+    "actions": {"maxActions": 6, "actionsOrientation": "Horizontal", "buttonSpacing": 8},
+}
 """What of Teams' host config the check depends on: six actions per set, side by side (the
 Adaptive Cards repository's samples/HostConfig/microsoft-teams-light.json)."""
-READ = """([host, cards]) => cards.map(([name, json]) => {
+PHONE = 320
+"""A card's width in Teams on a small phone (px): its buttons must all be seen there, since
+Teams' mobile clients hide what does not fit in a row of buttons."""
+READ = """([host, width, cards]) => cards.map(([name, json]) => {
     const card = new AdaptiveCards.AdaptiveCard();
     card.hostConfig = new AdaptiveCards.HostConfig(host);
     const context = new AdaptiveCards.SerializationContext();
@@ -38,9 +45,18 @@ READ = """([host, cards]) => cards.map(([name, json]) => {
     const said = [];
     for (let i = 0; i < context.eventCount; i++) said.push(context.getEventAt(i).message);
     for (const e of card.validateProperties().validationEvents) said.push(e.message);
+    const box = document.createElement("div");
+    box.style.width = width + "px";
+    document.body.appendChild(box);
     const element = card.render();
+    if (element) box.appendChild(element);
     const shown = element ? (element.innerText || "").trim().length : 0;
-    return [name, said, shown];
+    const edge = box.getBoundingClientRect().right;
+    const hidden = [...box.querySelectorAll("button")]
+        .filter(b => b.offsetParent !== null)
+        .filter(b => b.getBoundingClientRect().right > edge + 0.5 || b.scrollWidth > b.clientWidth + 1)
+        .map(b => b.innerText);
+    return [name, said, shown, hidden];
 })"""
 
 
@@ -60,8 +76,10 @@ async def survey_cards(redis_url: str) -> list[tuple[str, dict[str, Any]]]:
             cards.append(("after the last button of a question", agent.card or {}))
             await agent.say("start")
             cards.append(("resumed", agent.card or {}))
-            while "Frage" in agent.text():
-                await agent.press("oft")
+            await agent.say("english")
+            cards.append(("question in English", agent.card or {}))
+            while "of 12" in agent.text():
+                await agent.press("often")
             result = agent.card or {}
             cards.append(("result", result))
             for title in titles(agent):
@@ -110,17 +128,25 @@ async def test_every_card_the_teams_bot_sends_is_read_by_the_adaptive_cards_libr
         page = await browser.new_page()
         await page.set_content("<!doctype html><meta charset=utf-8><body></body>")
         await page.add_script_tag(path=str(LIBRARY))
-        read = await page.evaluate(READ, [TEAMS, [[n, json.loads(json.dumps(c))] for n, c in cards]])
-        broken = await page.evaluate(READ, [TEAMS, [["broken", broken_card()]]])
+        read = await page.evaluate(READ, [TEAMS, PHONE, [[n, json.loads(json.dumps(c))] for n, c in cards]])
+        broken = await page.evaluate(READ, [TEAMS, PHONE, [["broken", broken_card()]]])
         await browser.close()
-    problems = {name: said for name, said, _ in read if said}
+    problems = {name: said for name, said, _, _ in read if said}
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
-    assert all(shown > 0 for _, _, shown in read), "every card renders some text"
-    assert broken[0][1], "the library does find what is wrong with a card"
+    assert all(shown > 0 for _, _, shown, _ in read), "every card renders some text"
+    hidden = {name: buttons for name, _, _, buttons in read if buttons}
+    assert not hidden, f"buttons a phone would not show: {hidden}"
+    assert broken[0][1] and broken[0][3], (
+        "the library does find what is wrong with a card, and what overflows"
+    )
+
+
+DE_SCALE = ["nie", "selten", "manchmal", "oft", "immer", "Überspringen"]
 
 
 def broken_card() -> dict[str, Any]:
-    """Two inputs with one id and an element Teams does not know: what the check must catch."""
+    """Two inputs with one id, an element Teams does not know, and the six answers in one row (as
+    the bot sent them before): what the check must catch."""
     return {
         "type": "AdaptiveCard",
         "version": "1.5",
@@ -128,5 +154,9 @@ def broken_card() -> dict[str, Any]:
             {"type": "Input.Text", "id": "a"},
             {"type": "Input.Text", "id": "a"},
             {"type": "Carousel"},
+            {
+                "type": "ActionSet",
+                "actions": [{"type": "Action.Execute", "title": t, "verb": "rp"} for t in DE_SCALE],
+            },
         ],
     }

@@ -33,6 +33,27 @@ def _button(choice: msg.Choice) -> ExecuteAction:
     return ExecuteAction(title=choice.label, verb=VERB, data={VERB: choice.action})
 
 
+ROW_WIDTH = 280
+"""What one row of buttons may take (px) inside a card on a small phone: Teams' mobile clients
+lay a row out side by side and hide the buttons that do not fit (no wrapping, no scrolling)."""
+
+
+def _width(label: str) -> int:
+    """A button's width, estimated generously: 8 px a character at Teams' 14 px, 24 px padding,
+    8 px to the next one."""
+    return 8 * len(label) + 32
+
+
+def _rows(choices: tuple[msg.Choice, ...] | list[msg.Choice]) -> list[ActionSet]:
+    """The buttons, in order, in as few rows as fit a phone (one ActionSet per row)."""
+    rows: list[list[msg.Choice]] = []
+    for c in choices:
+        if not rows or sum(_width(r.label) for r in rows[-1]) + _width(c.label) > ROW_WIDTH:
+            rows.append([])
+        rows[-1].append(c)
+    return [ActionSet(actions=[_button(c) for c in row]) for row in rows]
+
+
 def _text(text: str, **style: Any) -> TextBlock:
     return TextBlock(text=text, wrap=True, **style)
 
@@ -44,7 +65,7 @@ def card(m: msg.Message) -> AdaptiveCard:
         case msg.Notice(text):
             body.append(_text(text))
         case msg.Menu(text, choices):
-            body += [_text(text), ActionSet(actions=[_button(c) for c in choices])]
+            body += [_text(text), *_rows(choices)]
         case msg.Question():
             body.append(_text(m.progress, is_subtle=True, size="Small"))
             if m.note:
@@ -52,10 +73,9 @@ def card(m: msg.Message) -> AdaptiveCard:
             body += [
                 _text(m.stem),
                 _text(m.text, weight="Bolder"),
-                ActionSet(actions=[_button(c) for c in m.options]),
+                *_rows(m.options),
             ]
-            if m.controls:
-                body.append(ActionSet(actions=[_button(c) for c in m.controls]))
+            body += _rows(m.controls)
         case msg.Result():
             body += [_text(m.heading, weight="Bolder", size="Medium"), _text(m.title, weight="Bolder")]
             body += [_text(line) for line in m.lines]
@@ -64,7 +84,7 @@ def card(m: msg.Message) -> AdaptiveCard:
                 body += [_text(f"- {p}") for p in m.items]
             if m.note:
                 body.append(_text(m.note, is_subtle=True, size="Small"))
-            body.append(ActionSet(actions=[_button(c) for c in m.choices]))
+            body += _rows(m.choices)
         case _:
             raise TypeError(f"cannot render {type(m).__name__}")
     return AdaptiveCard(body=body)
