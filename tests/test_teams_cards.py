@@ -8,22 +8,14 @@ pressing through a survey and from a round and a weekly summary."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Clock
 from slackkit import running_app
-from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent, activity
-from test_teams_rounds import LEADS, OPENED, TEAM, install_in_team, settings_for, summary_ticks
-
-from bot.admin import Admin
-from bot.outreach import tick
-from bot.platform import platforms
-from bot.runtime import runtime
-from flows.teams import Team
+from teamskit import FakeTeams, FakeTeamsServer, TeamsAgent
+from test_teams_rounds import LEADS, TEAM, invite_once, settings_for, summary_ticks
 
 CHROMIUM = __import__("shutil").which("chromium") or __import__("shutil").which("chromium-browser")
 LIBRARY = Path(__file__).parent / "vendor" / "adaptivecards" / "adaptivecards.min.js"
@@ -94,20 +86,16 @@ def titles(agent: TeamsAgent) -> list[str]:
 
 
 async def round_cards(redis_url: str) -> list[tuple[str, dict[str, Any]]]:
+    """A round's invitation, and an admin's answer in their personal chat."""
     fake = FakeTeams(installed={"entra-inv"}, roster={TEAM: [("29:entra-inv", "entra-inv")]})
     with FakeTeamsServer(fake):
         settings = settings_for(redis_url, fake)
+        await invite_once(settings, fake, "cards")
         async with running_app(settings) as base, httpx.AsyncClient() as http:
-            assert (await TeamsAgent(http, base, fake, "x").post(install_in_team(fake))).status_code == 200
-            admin = TeamsAgent(http, base, fake, "the-admin")
-            await admin.post(activity(fake, "message", "the-admin", text="team list"))
-        async with runtime(settings, clock=Clock(OPENED)) as rt:
-            await rt.teams.save_team(Team(id="cards", name="Cards", platform="teams", channel=TEAM))
-            async with __import__("contextlib").AsyncExitStack() as stack:
-                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
-                await Admin(rt, clock=lambda: OPENED).run("teams:the-admin", "round open cards", "de")
-                await tick(rt, outreach, OPENED + timedelta(minutes=1))
-    return [("invitation", c) for c in fake.cards("a:chat-entra-inv")]
+            await TeamsAgent(http, base, fake, "the-admin").say("round status cards")
+    return [("invitation", c) for c in fake.cards("a:chat-entra-inv")] + [
+        ("admin reply", c) for c in fake.cards("a:chat-the-admin")
+    ]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (Debian: apt install chromium)")
@@ -121,7 +109,9 @@ async def test_every_card_the_teams_bot_sends_is_read_by_the_adaptive_cards_libr
     await summary_ticks(redis_url, summary, "tcards")
     cards += [("weekly summary", c) for c in summary.cards(LEADS)]
     kinds = {name.split(":")[0] for name, _ in cards}
-    assert {"help", "intro", "question", "result", "invitation", "weekly summary"} <= kinds, kinds
+    assert {"help", "intro", "question", "result", "invitation", "admin reply", "weekly summary"} <= kinds, (
+        kinds
+    )
     assert len([n for n in kinds if n.startswith("result")]) >= 1 and len(cards) >= 10
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

@@ -63,6 +63,23 @@ def invitations(fake: FakeTeams) -> Counter[str]:
     return Counter(s.conversation for s in fake.posts() if s.conversation.startswith("a:chat-"))
 
 
+async def invite_once(settings: Settings, fake: FakeTeams, team_id: str, install: dict | None = None) -> None:
+    """The app installed in TEAM (`install`: that event as Teams sent it), a team on it, `round
+    open` by the admin and one worker tick: the invitations of a round's start."""
+    async with running_app(settings) as base, httpx.AsyncClient() as http:
+        r = await TeamsAgent(http, base, fake, "x").post(install or install_in_team(fake))
+        assert r.status_code == 200
+    async with runtime(settings, clock=Clock(OPENED)) as rt:
+        await rt.teams.save_team(Team(id=team_id, name=team_id.title(), platform="teams", channel=TEAM))
+        async with __import__("contextlib").AsyncExitStack() as stack:
+            outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
+            reply = await Admin(rt, clock=lambda: OPENED).run(
+                "teams:the-admin", f"round open {team_id}", "de"
+            )
+            assert "ist offen bis" in reply, reply
+            await tick(rt, outreach, OPENED + timedelta(minutes=1))
+
+
 async def test_installation_keeps_a_reference_under_a_keyed_hash_and_uninstall_removes_it(
     redis_url, redis
 ) -> None:
@@ -164,14 +181,7 @@ async def test_a_member_is_reached_when_the_team_named_its_tenant_only_in_channe
         install = install_in_team(fake)
         install["conversation"].pop("tenantId")
         install["channelData"]["tenant"]["id"] = TENANT
-        async with running_app(settings) as base, httpx.AsyncClient() as http:
-            assert (await TeamsAgent(http, base, fake, "x").post(install)).status_code == 200
-        async with runtime(settings, clock=Clock(OPENED)) as rt:
-            await rt.teams.save_team(Team(id="support", name="Support", platform="teams", channel=TEAM))
-            async with __import__("contextlib").AsyncExitStack() as stack:
-                outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
-                await Admin(rt, clock=lambda: OPENED).run("teams:the-admin", "round open support", "de")
-                await tick(rt, outreach, OPENED + timedelta(minutes=1))
+        await invite_once(settings, fake, "support", install)
     assert invitations(fake) == {"a:chat-entra-t1": 1}
 
 
