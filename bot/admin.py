@@ -229,7 +229,11 @@ class Admin:
                 if r.unreachable == 1
                 else say("unreachable", lang, n=number_text(r.unreachable, lang))
             )
-        lines += self._pool_lines(r, (await self._team(team_id)).parent, lang)
+        team = await self._team(team_id)
+        platform = platforms().get(team.platform)
+        if r.is_open and platform is not None and (why := await platform.unreachable(self.rt, team, lang)):
+            lines.append(why)  # e.g. the app was removed from the team since: nobody is being invited
+        lines += self._pool_lines(r, team.parent, lang)
         return " ".join(lines)
 
     def _pool_lines(self, r: Round, parent: str | None, lang: Lang) -> list[str]:

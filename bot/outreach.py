@@ -29,7 +29,7 @@ from flows.teams import Round, Team
 
 from .background import repeating
 from .metrics import INVITATIONS, QUEUE_DEPTH
-from .platform import Member, Outreach, Retry
+from .platform import Member, Outreach, Retry, TeamWaits
 from .runtime import Runtime
 
 if TYPE_CHECKING:
@@ -180,6 +180,8 @@ async def invite_again(rt: Runtime, outreach: dict[str, Outreach], now: datetime
 
 RETRY = timedelta(minutes=1)
 """A team whose job failed, or whose sending is not finished, is served again this much later."""
+WAIT = timedelta(minutes=5)
+"""A team that waits for its admin (TeamWaits) is tried again this much later."""
 
 
 async def next_due(rt: Runtime, team: Team, now: datetime) -> datetime | None:
@@ -209,6 +211,10 @@ async def serve_team(rt: Runtime, outreach: dict[str, Outreach], team_id: str, n
     try:
         await tick_team(rt, outreach, team, now)
         when = await next_due(rt, team, now)
+    except TeamWaits as exc:  # its admin is told by `round status`; a fix is picked up soon
+        log.warning("a team waits: %s", type(exc).__name__)
+        await rt.teams.due.at(team_id, now + WAIT)
+        return
     except Exception as exc:  # retried a minute later; every other team goes on
         log.error("serving a team failed: %s", type(exc).__name__)
         await rt.teams.due.at(team_id, now + RETRY)

@@ -83,6 +83,12 @@ Delivery = Literal["sent", "gone"] | Retry
 """An invitation's fate: arrived, can never arrive (blocked, not installed), try again later."""
 
 
+class TeamWaits(Exception):
+    """The team's members cannot be reached now, for a reason its admin can fix and `round
+    status` names (the app removed from the team, say): its sending waits and is tried again
+    every few minutes, never counted as done."""
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     address: str

@@ -185,6 +185,35 @@ async def test_a_member_is_reached_when_the_team_named_its_tenant_only_in_channe
     assert invitations(fake) == {"a:chat-entra-t1": 1}
 
 
+async def test_a_team_whose_app_was_removed_waits_is_named_in_round_status_and_resumes(
+    redis_url, redis
+) -> None:
+    """Issue 24: the app removed from the team after `round open` read as "nobody to invite":
+    the round's invitations counted as done, nobody was told, and a reinstall changed nothing."""
+    fake = FakeTeams(installed={"entra-r1"}, roster={TEAM: [("29:entra-r1", "entra-r1")]})
+    with FakeTeamsServer(fake):
+        settings = settings_for(redis_url, fake)
+        install = install_in_team(fake)
+        async with running_app(settings) as base, httpx.AsyncClient() as http:
+            admin = TeamsAgent(http, base, fake, "x")
+            assert (await admin.post(install)).status_code == 200
+            async with runtime(settings, clock=Clock(OPENED)) as rt:
+                await rt.teams.save_team(Team(id="gone", name="Gone", platform="teams", channel=TEAM))
+                ask = Admin(rt, clock=lambda: OPENED).run
+                assert "ist offen bis" in await ask("teams:the-admin", "round open gone", "de")
+                assert (await admin.post({**install, "action": "remove"})).status_code == 200
+                async with __import__("contextlib").AsyncExitStack() as stack:
+                    outreach = {"teams": await platforms()["teams"].reach(rt, stack)}
+                    await tick(rt, outreach, OPENED + timedelta(minutes=1))
+                    assert invitations(fake) == {}
+                    assert "nicht installiert" in await ask("teams:the-admin", "round status gone", "de")
+                    assert not (await rt.teams.current_round("gone")).invited, "not done: it waits"
+                    assert (await admin.post(install)).status_code == 200  # added to the team again
+                    await tick(rt, outreach, OPENED + timedelta(minutes=7))
+                    assert "nicht installiert" not in await ask("teams:the-admin", "round status gone", "de")
+    assert invitations(fake) == {"a:chat-entra-r1": 1}
+
+
 async def test_every_connector_call_of_a_round_takes_its_turn_in_the_apps_budget_in_that_tenant(
     redis_url, redis
 ) -> None:

@@ -24,7 +24,7 @@ from flows.references import References
 from flows.teams import Team
 
 from ..measures import Measures
-from ..platform import Delivery, Member, Retry
+from ..platform import Delivery, Member, Retry, TeamWaits
 from ..report_link import summary_link
 from ..runtime import Runtime
 from .connector import Unreachable, call
@@ -33,6 +33,10 @@ from .sdk import Sdk
 from .settings import TeamsSettings
 
 log = logging.getLogger("ruhepuls.outreach")
+
+
+class NotInstalled(TeamWaits):
+    """The app is not (or no longer) installed in the team: its roster cannot be read."""
 T = TypeVar("T")
 
 PER_CONVERSATION = Rate(2, burst=7)
@@ -76,9 +80,8 @@ class TeamsOutreach:
         if not team.channel:
             return []
         ref = await self.refs.get("team", team.channel)
-        if ref is None:
-            log.warning("teams roster unavailable: the app is not installed in the team")
-            return []
+        if ref is None:  # uninstalled since: not "nobody to invite", so the round's sending waits
+            raise NotInstalled()
         conversations = self.sdk.api(ref["svc"]).conversations
         found: list[Member] = []
         token: str | None = None
