@@ -33,10 +33,6 @@ from .sdk import Sdk
 from .settings import TeamsSettings
 
 log = logging.getLogger("ruhepuls.outreach")
-
-
-class NotInstalled(TeamWaits):
-    """The app is not (or no longer) installed in the team: its roster cannot be read."""
 T = TypeVar("T")
 
 PER_CONVERSATION = Rate(2, burst=7)
@@ -48,6 +44,10 @@ new personal chats, roster pages)."""
 
 CARD_BYTES = 27_000
 """A summary card with its chart is sent only below this size (Teams' limit is about 28 KB)."""
+
+
+class NotInstalled(TeamWaits):
+    """The app is not (or no longer) installed in the team: its roster cannot be read."""
 
 
 class TeamsOutreach:
