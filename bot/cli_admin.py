@@ -151,7 +151,7 @@ async def _links(rt: Runtime, admin: Admin, actor: str, args: argparse.Namespace
     except TeamError as exc:
         return say(exc.key, rt.settings.language, **exc.params)
     await rt.teams.audit(actor, "team link", team.id, admin.clock(), f"{count}x days={args.days} uses={uses}")
-    return "\n".join(platform.join_url(rt.settings, c) for c in codes)
+    return "\n".join([await platform.join_url(rt, c) for c in codes])
 
 
 async def _measure(rt: Runtime, actor: str, args: argparse.Namespace) -> str:

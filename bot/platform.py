@@ -191,7 +191,7 @@ class Platform:
     joins_by_link: ClassVar[bool] = False
     """Its members join a team by a link (no roster to read): a team gets a join code."""
 
-    def join_url(self, settings: Settings, code: str) -> str:
+    async def join_url(self, rt: Runtime, code: str) -> str:
         """The link a member opens to join a team by its code (when `joins_by_link`)."""
         raise NotImplementedError(self.name)
 

@@ -18,16 +18,13 @@ import asyncio
 import json
 import re
 import secrets
-import subprocess
-import sys
-import textwrap
 import zipfile
 from pathlib import Path
 
 import httpx
-import pytest
-from conftest import REPO, free_port, python_env, wait_until_up
+from conftest import free_port, python_env, wait_until_up
 from entra import EntraServer, FakeEntra
+from readme import Shell, blocks, clone, statements
 from teamskit import APP_ID, TENANT, FakeTeams, FakeTeamsServer, TeamsAgent, activity
 
 SECRET = "Q~value-of-the-new-client-secret"
@@ -36,90 +33,10 @@ LEADS = "19:hotline-leitung@thread.tacv2"
 PERSON = "entra-agent-1"
 
 
-def teams_blocks() -> list[str]:
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("\n## Microsoft Teams") : readme.index("\n## Telegram")]
-    setup = section[section.index("### Set it up") : section.index("### Try it with a dev tunnel")]
-    return [textwrap.dedent(b) for _, b in re.findall(r"^( *)```\n(.*?)^\1```", setup, re.M | re.S)]
-
-
-def statements(block: str) -> list[str]:
-    """A block's shell statements: one per line, a heredoc with its body."""
-    out: list[str] = []
-    lines = iter(block.splitlines())
-    for line in lines:
-        if not line.strip():
-            continue
-        if (m := re.search(r"<<'?(\w+)'?", line)) is not None:
-            body = [line]
-            for more in lines:
-                body.append(more)
-                if more.strip() == m.group(1):
-                    break
-            out.append("\n".join(body))
-        else:
-            out.append(line)
-    return out
-
-
-class Shell:
-    """Runs README lines in `folder`, as a newcomer's terminal would, placeholders filled in."""
-
-    def __init__(self, folder: Path, env: dict[str, str], values: dict[str, str]) -> None:
-        self.folder, self.env, self.values = folder, env, values
-        self.background: list[subprocess.Popen[str]] = []
-
-    def fill(self, line: str) -> str:
-        for placeholder, value in self.values.items():
-            line = line.replace(placeholder, value)
-        unknown = re.findall(r"<[^<>\n]*[ '][^<>\n]*>", line.split("<<", 1)[0] if "<<" in line else line)
-        assert not unknown, f"a README placeholder this test does not fill: {unknown}"
-        return line
-
-    def run(self, line: str) -> str:
-        out = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", self.fill(line)],
-            cwd=self.folder,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert out.returncode == 0, f"{line}\n{out.stdout}\n{out.stderr}"
-        return out.stdout
-
-    def start(self, line: str, name: str, **extra: str) -> None:
-        log = (self.folder / f"{name}.log").open("w")
-        self.background.append(
-            subprocess.Popen(
-                ["bash", "-c", f"exec {self.fill(line)}"],
-                cwd=self.folder,
-                env={**self.env, **extra},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        )
-
-    def stop(self) -> None:
-        for proc in self.background:
-            proc.terminate()
-        for proc in self.background:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
 def test_the_readme_takes_a_teams_admin_from_nothing_to_a_survey_in_a_personal_chat(tmp_path: Path) -> None:
-    venv = Path(sys.prefix)
-    if not (venv / "bin" / "ruhepuls").exists():
-        pytest.skip("the README's commands need the project installed in a venv (.venv/bin/ruhepuls)")
-    folder = tmp_path / "clone"
-    folder.mkdir()
-    (folder / ".venv").symlink_to(venv)
-    blocks = teams_blocks()
-    assert len(blocks) == 3, "settings and serve; the package; team, round and worker"
+    folder = clone(tmp_path)
+    setup = blocks("\n### Set it up", "\n### Try it with a dev tunnel")
+    assert len(setup) == 3, "settings and serve; the package; team, round and worker"
 
     entra = FakeEntra(APP_ID, TENANT, secret=SECRET)
     fake = FakeTeams(
@@ -146,7 +63,7 @@ def test_the_readme_takes_a_teams_admin_from_nothing_to_a_survey_in_a_personal_c
             },
         )
         try:
-            follow(shell, blocks, fake, port)
+            follow(shell, setup, fake, port)
         finally:
             shell.stop()
     assert entra.refused == [], "nothing but Entra's login host was asked, and it refused nothing"

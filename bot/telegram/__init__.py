@@ -54,10 +54,26 @@ class Telegram(Platform):
     async def notes(self, rt: Runtime, team: Team, lang: Lang) -> list[str]:
         if not team.join_code:
             return []
-        return [f"members join with the link {self.join_url(rt.settings, team.join_code)}"]
+        return [f"members join with the link {await self.join_url(rt, team.join_code)}"]
 
-    def join_url(self, settings: Settings, code: str) -> str:
-        return f"https://t.me/<your_bot>?start={code}"
+    async def join_url(self, rt: Runtime, code: str) -> str:
+        """The bot's own link (its username asked of Telegram); `<your_bot>` where that cannot be
+        asked (no TELEGRAM_BOT_TOKEN here, Telegram unreachable)."""
+        return f"https://t.me/{await self._username(rt.settings) or '<your_bot>'}?start={code}"
+
+    async def _username(self, settings: Settings) -> str | None:
+        from telegram import Bot
+        from telegram.error import TelegramError
+
+        s = settings.section(TelegramSettings)
+        if s.bot_token is None:
+            return None
+        try:
+            async with Bot(s.bot_token.get_secret_value(), base_url=s.api_url) as bot:  # getMe
+                return str(bot.username)
+        except TelegramError as exc:
+            log.info("telegram username not asked: %s", type(exc).__name__)
+            return None
 
     def commands(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         verbs = sub.add_parser("telegram", help="Telegram: register the webhook, or run by long polling")

@@ -55,13 +55,13 @@ class WebChat(Platform):
     settings = WebChatSettings
     joins_by_link = True
 
-    def join_url(self, settings: Settings, code: str) -> str:
-        return f"{settings.base_url}/j/{code}"
+    async def join_url(self, rt: Runtime, code: str) -> str:
+        return f"{rt.settings.base_url}/j/{code}"
 
     async def notes(self, rt: Runtime, team: Team, lang: Lang) -> list[str]:
         if not team.join_code:
             return []
-        return [f"members join with the link {self.join_url(rt.settings, team.join_code)}"]
+        return [f"members join with the link {await self.join_url(rt, team.join_code)}"]
 
     def data_sheet(self, settings: Settings, lang: Lang) -> str | None:
         from .texts import web_texts
@@ -113,7 +113,7 @@ class WebChat(Platform):
                     datetime.now(UTC),
                     f"days={args.days} uses={args.uses}",
                 )
-                return self.join_url(settings, code), team.language
+                return await self.join_url(rt, code), team.language
 
         made = asyncio.run(main())
         if isinstance(made, str):
