@@ -221,6 +221,8 @@ class Admin:
             state = say("state_closed", lang, ends=ends)
             part = say("part_enough", lang, k=k) if enough else say("part_not_enough", lang)
         lines = [say("status", lang, round=r.id, team=team_id, state=state, part=part)]
+        if r.is_open and not r.invited:
+            lines.append(say("not_invited_yet", lang))
         if r.failed:
             lines.append(say("send_failed", lang, n=number_text(r.failed, lang), code=r.failed_code or "?"))
         if r.unreachable:

@@ -190,6 +190,8 @@ class Platform:
     """Survey teams can be defined on it (`team add --platform <name>`)."""
     joins_by_link: ClassVar[bool] = False
     """Its members join a team by a link (no roster to read): a team gets a join code."""
+    invites: ClassVar[bool] = True
+    """The worker sends its members invitations and reminders (so it needs its settings)."""
 
     async def join_url(self, rt: Runtime, code: str) -> str:
         """The link a member opens to join a team by its code (when `joins_by_link`)."""

@@ -89,6 +89,7 @@ class BotTexts(TextCatalog):
     queue_down: Text
     unreachable: Text
     unreachable_one: Text
+    not_invited_yet: Text
     send_failed: Text
     terms: Text
     pool_to_parent: Text

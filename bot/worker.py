@@ -201,6 +201,21 @@ async def work(worker: Worker[WorkerContext], stop_seconds: float = STOP_SECONDS
             signal.signal(signum, handler)
 
 
+async def unserved(rt: Runtime, outreach: dict[str, Outreach]) -> dict[str, int]:
+    """Teams with an open round on a platform this worker does not serve (its settings missing
+    here, say, while `serve` has them): how many, by platform."""
+    waiting: dict[str, int] = {}
+    known = platforms()
+    for team in await rt.teams.teams():
+        platform = known.get(team.platform)
+        if team.platform in outreach or (platform is not None and not platform.invites):
+            continue
+        rnd = await rt.teams.current_round(team.id)
+        if rnd is not None and rnd.is_open:
+            waiting[team.platform] = waiting.get(team.platform, 0) + 1
+    return waiting
+
+
 def run_worker(settings: Settings) -> None:
 
     async def main() -> None:
@@ -212,6 +227,16 @@ def run_worker(settings: Settings) -> None:
         chart.configure(settings.chart_processes)
         async with runtime(settings) as rt, outreach_for(rt) as outreach:
             log.info("worker running (%s)", ", ".join(sorted(outreach)) or "no platform configured")
+            for name, count in (await unserved(rt, outreach)).items():
+                why = platforms()[name].off_reason(settings) if name in platforms() else "unknown platform"
+                log.warning(
+                    "%d team(s) on %s have an open round, but %s is off in this worker (%s): "
+                    "their invitations and reminders wait",
+                    count,
+                    name,
+                    name,
+                    why,
+                )
             try:
                 await work(build_worker(rt, outreach))  # returns on SIGINT or SIGTERM
             finally:

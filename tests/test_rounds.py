@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import redis as redis_sync
-from conftest import REPO, free_port, python_env
+from conftest import REPO, free_port, python_env, ruhepuls_process
 from fakes import FakeServer, FakeSlack, FakeTelegram
 from slackkit import SIGNING_SECRET, SlackAgent, running_app
 
@@ -701,3 +701,27 @@ async def test_a_refused_post_pauses_the_workspaces_posts_in_every_channel(redis
     meanwhile = [c for c in rest if c.at < first.at + 1.9]
     # those on their way, and those that took their slot while the 429 was on its way back
     assert len(meanwhile) < 2 * SlackOutreach.in_flight, "the other channels waited the Retry-After too"
+
+
+async def test_a_round_nobody_sends_is_said_to_the_admin_and_by_the_worker(
+    redis_url: str, redis, tmp_path
+) -> None:
+    """A worker started without a platform's settings (`serve` has them in its own terminal)
+    sent nothing for that platform's teams, and nobody was told: `round status` now says the
+    invitations have not gone out, and the worker names the teams that wait, and why."""
+    await redis.flushdb()  # the worker reads every team in this database
+    settings = Settings(REDIS_URL=redis_url, RUHEPULS_SECRET="unserved", RUHEPULS_WEB_CHAT="1")
+    async with runtime(settings) as rt:
+        await rt.teams.save_team(Team(id="tg", name="Tg", platform="telegram"), join_link=True)
+        await rt.teams.save_team(Team(id="floor", name="Floor", platform="web"), join_link=True)
+        admin = Admin(rt, clock=lambda: MONDAY_10)
+        for team in ("tg", "floor"):
+            assert "open" in await admin.run("cli:x", f"round open {team}", "en")
+        assert "have not gone out yet" in await admin.run("cli:x", "round status tg", "en")
+    env = python_env(REDIS_URL=redis_url, RUHEPULS_SECRET="unserved", RUHEPULS_DATA_DIR=str(tmp_path))
+    log = tmp_path / "worker.log"
+    with ruhepuls_process(["worker"], env, log):
+        _wait(lambda: "wait" in log.read_text() and "worker running" in log.read_text(), 30)
+    said = log.read_text()
+    assert "1 team(s) on telegram have an open round, but telegram is off in this worker" in said, said
+    assert "TELEGRAM_BOT_TOKEN is not set" in said and "on web" not in said, "web chat invites nobody"

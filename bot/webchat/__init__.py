@@ -54,6 +54,7 @@ class WebChat(Platform):
     name = "web"
     settings = WebChatSettings
     joins_by_link = True
+    invites = False  # a poster or a link: nobody is written to
 
     async def join_url(self, rt: Runtime, code: str) -> str:
         return f"{rt.settings.base_url}/j/{code}"
