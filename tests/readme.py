@@ -12,6 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
+WEEKDAY_MORNING = {
+    "RUHEPULS_QUIET_HOURS": "24-0",
+    "RUHEPULS_WORKDAYS": "mon-sun",
+    "RUHEPULS_TICK_CRON": "* * * * * *",
+}
+"""For the worker: no quiet hours, every day a working day, a tick every second."""
+
 
 def clone(tmp_path: Path) -> Path:
     """A folder with nothing but the project's `.venv` (the README's commands start there)."""

@@ -22,7 +22,7 @@ import httpx
 from aiohttp import web
 from conftest import free_port, python_env, wait_until_up
 from fakes import FakeServer, FakeSlack
-from readme import Shell, blocks, clone, statements
+from readme import WEEKDAY_MORNING, Shell, blocks, clone, statements
 from slackkit import SlackAgent
 
 BOT_TOKEN, APP_TOKEN = "xoxb-from-the-install-page", "xapp-1-from-basic-information"
@@ -132,12 +132,7 @@ async def follow(
     # Teams and rounds: the team is the channel's members; the worker invites them
     for line in statements(rounds):
         if line.split("#")[0].strip().endswith("ruhepuls worker"):
-            clock = {
-                "RUHEPULS_QUIET_HOURS": "24-0",
-                "RUHEPULS_WORKDAYS": "mon-sun",
-                "RUHEPULS_TICK_CRON": "* * * * * *",
-            }
-            shell.start(line.split("#")[0].strip(), "worker", **clock)
+            shell.start(line.split("#")[0].strip(), "worker", **WEEKDAY_MORNING)
         else:
             await asyncio.to_thread(shell.run, line)
     for _ in range(600):  # the invitation, in the member's DM

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 from conftest import free_port, python_env, wait_until_up
 from entra import EntraServer, FakeEntra
-from readme import Shell, blocks, clone, statements
+from readme import WEEKDAY_MORNING, Shell, blocks, clone, statements
 from teamskit import APP_ID, TENANT, FakeTeams, FakeTeamsServer, TeamsAgent, activity
 
 SECRET = "Q~value-of-the-new-client-secret"
@@ -104,12 +104,7 @@ def follow(shell: Shell, blocks: list[str], fake: FakeTeams, port: int) -> None:
     # 4. the team from `teams list`, a round, the worker
     for line in statements(blocks[2]):
         if line.endswith("ruhepuls worker"):  # as on a weekday morning, ticking every second
-            clock = {
-                "RUHEPULS_QUIET_HOURS": "24-0",
-                "RUHEPULS_WORKDAYS": "mon-sun",
-                "RUHEPULS_TICK_CRON": "* * * * * *",
-            }
-            shell.start(line, "worker", **clock)
+            shell.start(line, "worker", **WEEKDAY_MORNING)
             continue
         said = shell.run(line)
         if line.endswith("teams list"):

@@ -16,7 +16,7 @@ from typing import Any
 
 from conftest import free_port, python_env, wait_until_up
 from fakes import FakeServer, FakeTelegram
-from readme import Shell, blocks, clone, statements
+from readme import WEEKDAY_MORNING, Shell, blocks, clone, statements
 from tgkit import TelegramAgent
 
 TOKEN = "123456:ABC-token-from-botfather"
@@ -80,12 +80,7 @@ def test_the_readme_takes_a_telegram_admin_from_a_token_to_a_survey(tmp_path: Pa
             agent = PollingAgent(None, "", fake)  # type: ignore[arg-type]
             for line in statements(steps[2]):
                 if line.endswith("ruhepuls worker"):
-                    clock = {
-                        "RUHEPULS_QUIET_HOURS": "24-0",
-                        "RUHEPULS_WORKDAYS": "mon-sun",
-                        "RUHEPULS_TICK_CRON": "* * * * * *",
-                    }
-                    shell.start(line, "worker", **clock)
+                    shell.start(line, "worker", **WEEKDAY_MORNING)
                     continue
                 said = shell.run(line)
                 if "team add" in line:
