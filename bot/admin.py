@@ -207,12 +207,12 @@ class Admin:
     async def status(self, actor: str, team_id: str, lang: Lang) -> str:
         """Open or closed, and, only once closed, whether k people got a result: never a live
         bit that flips at the moment one more person finishes."""
-        tz = (await self._team(team_id)).timezone
+        team = await self._team(team_id)
         await self.rt.teams.audit(actor, "round status", team_id, self.clock())
         r = await self.rt.teams.current_round(team_id)
         if r is None:
             return say("no_round_yet", lang)
-        ends = _local(r.ends, tz, lang)
+        ends = _local(r.ends, team.timezone, lang)
         if r.is_open:
             state, part = say("state_open", lang, ends=ends), say("part_later", lang)
         else:
@@ -231,7 +231,6 @@ class Admin:
                 if r.unreachable == 1
                 else say("unreachable", lang, n=number_text(r.unreachable, lang))
             )
-        team = await self._team(team_id)
         platform = platforms().get(team.platform)
         if r.is_open and platform is not None and (why := await platform.unreachable(self.rt, team, lang)):
             lines.append(why)  # e.g. the app was removed from the team since: nobody is being invited

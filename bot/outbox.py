@@ -149,7 +149,7 @@ class Outbox:
             waiting = await pipe.execute()
         for members in waiting:
             for raw in members:
-                queue = raw.decode() if isinstance(raw, bytes) else str(raw)
+                queue = keys.text(raw)
                 if queue in self._draining:
                     continue
                 token = secrets.token_hex(8)

@@ -20,6 +20,11 @@ SOLO = "solo"
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
+def text(raw: object) -> str:
+    """A key, field or value as Redis hands it back (bytes, or str where a client decodes)."""
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
 def pseudonym(secret: bytes, platform: str, user_id: str) -> str:
     """A stable keyed hash of a platform user; 32 hex characters."""
     mac = hmac.new(secret, f"{platform}\x1f{user_id}".encode(), hashlib.sha256)

@@ -47,10 +47,6 @@ POOL = _script("pool.lua")
 COUNT = _script("count.lua")
 
 
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
 @dataclass(frozen=True, slots=True)
 class Closed:
     """What closing a round did with its pool."""
@@ -95,7 +91,7 @@ class Pools:
             args=args,
         )
         if made:
-            await self._write(team_id, _text(made))
+            await self._write(team_id, keys.text(made))
         return bool(counted)
 
     async def has_finished(self, team_id: str, round_id: str, token: str) -> bool:
@@ -107,7 +103,7 @@ class Pools:
     async def settle(self, team_id: str) -> int:
         """Finish every batch of the team still waiting (after a crash); how many."""
         waiting = await self.sessions.smembers(keys.batches(team_id))
-        for batch_id in sorted(_text(b) for b in waiting):
+        for batch_id in sorted(keys.text(b) for b in waiting):
             await self._write(team_id, batch_id)
         return len(waiting)
 
@@ -143,7 +139,7 @@ class Pools:
     async def _write(self, team_id: str, batch_id: str) -> None:
         """Write one batch where it goes (idempotent), then forget it."""
         key = keys.batch(team_id, batch_id)
-        raw = {_text(k): _text(v) for k, v in (await self.sessions.hgetall(key)).items()}
+        raw = {keys.text(k): keys.text(v) for k, v in (await self.sessions.hgetall(key)).items()}
         if raw:
             counters = {k: int(v) for k, v in raw.items() if not k.startswith("@")}
             parent, week, round_id = raw.get("@to"), raw.get("@w", ""), raw.get("@r", "")
@@ -181,4 +177,4 @@ class Pools:
             args=args,
         )
         if made:
-            await self._write(parent, _text(made))
+            await self._write(parent, keys.text(made))

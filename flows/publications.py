@@ -100,10 +100,6 @@ class Posted:
         )
 
 
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
-
-
 _SETTLE = """
 if redis.call('HGET', KEYS[1], 'settled') == '1' then return 0 end
 if ARGV[1] ~= '' then
@@ -149,7 +145,7 @@ class PublicationStore:
         cells: dict[Cell, dict[str, int]] = {}
         for team_id, raw in zip(ids, replies, strict=True):
             for f, v in raw.items():
-                parsed = keys.parse_cell_field(_text(f))
+                parsed = keys.parse_cell_field(keys.text(f))
                 if parsed is not None:  # else a per-round total, not a cell
                     cells.setdefault(Cell(team_id, parsed[0]), {})[parsed[1]] = int(v)
         return cells
@@ -218,7 +214,7 @@ class PublicationStore:
         names = [
             name
             for f in await self.redis.hkeys(keys.counters(team_id))
-            if (parsed := keys.parse_cell_field(name := _text(f))) and parsed[0] in wanted
+            if (parsed := keys.parse_cell_field(name := keys.text(f))) and parsed[0] in wanted
         ]
         if names:
             await self.redis.hdel(keys.counters(team_id), *names)

@@ -46,11 +46,7 @@ class References:
 
     async def get(self, kind: Kind, ident: str) -> dict[str, str] | None:
         raw = await self.redis.hgetall(self._key(kind, ident))
-        return {_str(k): _str(v) for k, v in raw.items()} or None
+        return {keys.text(k): keys.text(v) for k, v in raw.items()} or None
 
     async def forget(self, kind: Kind, ident: str) -> None:
         await self.redis.delete(self._key(kind, ident))
-
-
-def _str(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

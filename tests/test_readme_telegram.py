@@ -87,6 +87,10 @@ def test_the_readme_takes_a_telegram_admin_from_a_token_to_a_survey(tmp_path: Pa
                     link = re.search(r"https://t\.me/(\S+)\?start=(\S+)", said)
                     assert link is not None, said
                     assert link[1] == fake.me["username"], "the bot's own name, asked of Telegram"
+                    asked = sum(c.method == "getMe" for c in fake.calls)
+                    links = shell.run(".venv/bin/ruhepuls team link hotline --personal 3")  # as step 4 says
+                    assert links.count(f"https://t.me/{fake.me['username']}?start=") == 3, links
+                    assert sum(c.method == "getMe" for c in fake.calls) == asked + 1, "the name asked once"
                     agent.type(f"/start {link[2]}")  # the member opens the link and presses Start
                     assert any("Hotline" in agent.text(m) for m in agent.screen), agent.screen
             assert len(agent.with_button("Starten")) == 1, "joining showed the intro"

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..runtime import Runtime
 from ..settings import Settings
 from .settings import TeamsSettings
+
+if TYPE_CHECKING:
+    from .sdk import Sdk
 
 NOT_INSTALLED = "the app is installed in no team yet (in Teams: Apps > Ruhepuls > Add to a team)"
 
@@ -30,31 +34,41 @@ class Place:
 
 
 async def places(rt: Runtime) -> list[Place]:
+    from flows.keys import text
     from flows.references import References
 
     from .inbound import INSTALLED
 
     refs = References(rt.redis, rt.secret, "teams")
+    installed = sorted((await rt.redis.hgetall(INSTALLED)).items())
+    sdk = _sdk(rt) if installed else None  # one app (and one token) for every team's listing
     found = []
-    for raw_team, raw in sorted((await rt.redis.hgetall(INSTALLED)).items()):
-        team, place = _text(raw_team), json.loads(raw)
-        channels, unread = await _channels(rt, team, await refs.get("team", team))
+    for raw_team, raw in installed:
+        team, place = text(raw_team), json.loads(raw)
+        channels, unread = await _channels(sdk, team, await refs.get("team", team))
         if not channels and place.get("channel"):
             channels = (Channel(place["channel"], place.get("channel_name") or ""),)
         found.append(Place(team, place.get("name") or "", channels, unread))
     return found
 
 
-async def _channels(rt: Runtime, team: str, ref: dict[str, str] | None) -> tuple[tuple[Channel, ...], str]:
-    """The team's channels as the connector lists them (General has no name there)."""
+def _sdk(rt: Runtime) -> Sdk | None:
     from . import sdk
+
+    return sdk.build(rt.settings) if rt.settings.section(TeamsSettings).enabled else None
+
+
+async def _channels(
+    sdk: Sdk | None, team: str, ref: dict[str, str] | None
+) -> tuple[tuple[Channel, ...], str]:
+    """The team's channels as the connector lists them (General has no name there)."""
     from .connector import Unreachable, call
 
     if ref is None:
         return (), "installation not seen"
-    if not rt.settings.section(TeamsSettings).enabled:
+    if sdk is None:
         return (), "its channels are listed with the TEAMS_ settings set"
-    api = sdk.build(rt.settings).api(ref["svc"])
+    api = sdk.api(ref["svc"])
     try:
         listed = await call("channels", lambda: api.teams.get_conversations(team), attempts=3)
     except Unreachable as exc:
@@ -95,7 +109,3 @@ def installed(settings: Settings) -> str:
             return await places(rt)
 
     return render(asyncio.run(read()))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

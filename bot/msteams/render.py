@@ -47,10 +47,13 @@ def _width(label: str) -> int:
 def _rows(choices: tuple[msg.Choice, ...] | list[msg.Choice]) -> list[ActionSet]:
     """The buttons, in order, in as few rows as fit a phone (one ActionSet per row)."""
     rows: list[list[msg.Choice]] = []
+    used = ROW_WIDTH  # the first button opens a row
     for c in choices:
-        if not rows or sum(_width(r.label) for r in rows[-1]) + _width(c.label) > ROW_WIDTH:
+        if used + _width(c.label) > ROW_WIDTH:
             rows.append([])
+            used = 0
         rows[-1].append(c)
+        used += _width(c.label)
     return [ActionSet(actions=[_button(c) for c in row]) for row in rows]
 
 

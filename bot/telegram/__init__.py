@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PLATFORM"]
 log = logging.getLogger("ruhepuls.web")
+_USERNAMES: dict[tuple[str, str], str] = {}
+"""The bot's username by (API URL, token), once Telegram said it (it changes only with the bot)."""
 
 
 class Telegram(Platform):
@@ -62,15 +64,20 @@ class Telegram(Platform):
         return f"https://t.me/{await self._username(rt.settings) or '<your_bot>'}?start={code}"
 
     async def _username(self, settings: Settings) -> str | None:
+        """The bot's username, asked of Telegram once per process (`--personal 25` makes 25 links)."""
         from telegram import Bot
         from telegram.error import TelegramError
 
         s = settings.section(TelegramSettings)
         if s.bot_token is None:
             return None
+        token = s.bot_token.get_secret_value()
+        if (known := _USERNAMES.get((s.api_url, token))) is not None:
+            return known
         try:
-            async with Bot(s.bot_token.get_secret_value(), base_url=s.api_url) as bot:  # getMe
-                return str(bot.username)
+            async with Bot(token, base_url=s.api_url) as bot:  # getMe
+                _USERNAMES[(s.api_url, token)] = name = str(bot.username)
+                return name
         except TelegramError as exc:
             log.info("telegram username not asked: %s", type(exc).__name__)
             return None

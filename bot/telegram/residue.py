@@ -10,7 +10,7 @@ import time
 
 from redis.asyncio import Redis
 
-from flows.keys import PREFIX
+from flows.keys import PREFIX, text
 
 KEEP_SECONDS = 24 * 3600
 """A result stays this long in the chat (up to an hour more), then it is deleted (well inside
@@ -45,6 +45,6 @@ class ExpiringMessages:
             if len(out) >= limit:
                 break
             for item in await self.redis.spop(expiring(hour), limit - len(out)) or []:
-                chat, _, message = (item.decode() if isinstance(item, bytes) else str(item)).partition(":")
+                chat, _, message = text(item).partition(":")
                 out.append((int(chat), int(message)))
         return out
